@@ -1,0 +1,144 @@
+/*
+ * mmusim — machine configuration.
+ *
+ * A plain struct, filled with defaults by mmusim_config_init() and then
+ * changed field by field or by name with mmusim_config_set(). Nothing is
+ * checked until mmusim_config_validate() (which mmusim_machine_create() calls):
+ * every out-of-range or inconsistent value has its own error code.
+ *
+ *     struct mmusim_config cfg;
+ *     mmusim_config_init(&cfg);
+ *     mmusim_config_set(&cfg, "preset", "p3");   // costs and TLB geometry
+ *     mmusim_config_set(&cfg, "mem", "8G");
+ *     mmusim_config_set(&cfg, "paging", "pae");
+ */
+#ifndef MMUSIM_CONFIG_H
+#define MMUSIM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "costs.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* i686 paging modes: 32-bit two-level, or PAE's three levels (SDM Vol. 3A §4.3, §4.4). */
+enum mmusim_paging {
+    MMUSIM_PAGING_2LEVEL,
+    MMUSIM_PAGING_PAE
+};
+
+/*
+ * CONFIG_VMSPLIT_* (linux-highmem.md §1.1). 2.6.18 has 3G, 3G_OPT, 2G
+ * (0x78000000) and 1G, none of them but 3G with PAE. 2.6.32 moves 2G to
+ * 0x80000000, adds 2G_OPT (0x78000000), and forbids only the _OPT ones with PAE.
+ */
+enum mmusim_split {
+    MMUSIM_SPLIT_3G,
+    MMUSIM_SPLIT_3G_OPT,
+    MMUSIM_SPLIT_2G,
+    MMUSIM_SPLIT_2G_OPT,
+    MMUSIM_SPLIT_1G
+};
+
+/* The kernel whose layout (and, later, highmem code) is modelled. */
+enum mmusim_era {
+    MMUSIM_ERA_2_6_18,
+    MMUSIM_ERA_2_6_32
+};
+
+/* CPU features (CPUID bits the kernel looks at). */
+#define MMUSIM_FEAT_PSE 0x1u /* 4 MiB pages in 2-level paging (CR4.PSE) */
+#define MMUSIM_FEAT_PGE 0x2u /* global pages (CR4.PGE) */
+#define MMUSIM_FEAT_NX  0x4u /* execute-disable, PAE only (EFER.NXE) */
+
+/* TLB replacement policies. */
+enum mmusim_replacement {
+    MMUSIM_REPL_LRU,
+    MMUSIM_REPL_PLRU,
+    MMUSIM_REPL_FIFO,
+    MMUSIM_REPL_RANDOM
+};
+
+/* One set-associative array: entries == 0 means absent; ways == entries is fully associative. */
+struct mmusim_tlb_array_config {
+    uint32_t entries;
+    uint32_t ways;
+};
+
+/* TLB geometry of every CPU (all CPUs of a machine are alike). */
+struct mmusim_tlb_config {
+    struct mmusim_tlb_array_config dtlb_4k;    /* data, 4 KiB pages */
+    struct mmusim_tlb_array_config dtlb_large; /* data, 4 MiB or 2 MiB pages; entries 0 = shared with dtlb_4k */
+    struct mmusim_tlb_array_config itlb_4k;
+    struct mmusim_tlb_array_config itlb_large;
+    struct mmusim_tlb_array_config stlb;       /* optional second level, 4 KiB */
+    struct mmusim_tlb_array_config utlb;       /* optional first-level data uTLB / DTLB0, 4 KiB loads */
+    uint32_t pdecache_entries;                 /* optional paging-structure (PDE) cache */
+    enum mmusim_replacement replacement;
+};
+
+struct mmusim_config {
+    unsigned ncpus;              /* 1..64; default 2 */
+    uint64_t mem_bytes;          /* installed RAM; default 1 GiB */
+    enum mmusim_paging paging;   /* default 2-level */
+    enum mmusim_split split;     /* default 3G */
+    enum mmusim_era era;         /* default 2.6.32 */
+    uint64_t vmalloc_bytes;      /* the vmalloc= boot option; 0 = not given (128 MiB reserve) */
+    unsigned features;           /* MMUSIM_FEAT_*; default PSE | PGE */
+    unsigned nr_cpus;            /* kernel NR_CPUS (sizes the fixmap); 0 = max(8, ncpus) */
+    unsigned km_type_nr;         /* 0 = the era's KM_TYPE_NR (13 or 19; 2N+1 with debug_highmem) */
+    int debug_highmem;           /* CONFIG_DEBUG_HIGHMEM: fence slots between km_types */
+    enum mmusim_preset preset;   /* what filled costs and tlb; default core2 */
+    struct mmusim_costs costs;
+    struct mmusim_tlb_config tlb;
+    uint32_t ptcache_lines;      /* per-CPU page-table line cache (64-byte lines) */
+    uint32_t ptcache_ways;
+    uint64_t seed;               /* seeds every random choice; default 1 */
+};
+
+/* Fill cfg with the defaults above, costs and TLB geometry from core2. */
+void mmusim_config_init(struct mmusim_config *cfg);
+
+/* Load a preset's costs and TLB geometry into cfg (other fields untouched). */
+int mmusim_config_apply_preset(struct mmusim_config *cfg, enum mmusim_preset p);
+
+/* MMUSIM_OK, or the code of the first problem found. */
+int mmusim_config_validate(const struct mmusim_config *cfg);
+
+/*
+ * Set one field by name: "cpus", "mem", "paging", "split", "era", "vmalloc",
+ * "pse", "pge", "nx", "nr_cpus", "km_type_nr", "debug_highmem", "preset",
+ * "seed", "ptcache.lines", "ptcache.ways", "cost.NAME", the TLB keys
+ * ("dtlb.4k.entries", ..., "tlb.replacement"). docs/config.md lists them all.
+ * Returns MMUSIM_EKEY for an unknown key, MMUSIM_EVALUE for a value that does
+ * not parse; cfg is unchanged on error. "preset" reloads costs and TLB
+ * geometry, so set it before any cost.* or TLB key.
+ */
+int mmusim_config_set(struct mmusim_config *cfg, const char *key, const char *value);
+
+/* Number of keys mmusim_config_set() accepts, and the i-th key with a description. */
+size_t mmusim_config_key_count(void);
+int mmusim_config_key(size_t i, const char **name, const char **doc);
+
+/*
+ * Parse a size: a decimal or 0x number with an optional K, M, G suffix
+ * (binary multiples; "KiB", "MiB", "GiB" accepted). MMUSIM_EVALUE on garbage
+ * or overflow.
+ */
+int mmusim_parse_size(const char *s, uint64_t *out);
+
+/* Names used by the CLI and JSON: "2level"/"pae", "3G"..., "2.6.18"/"2.6.32". */
+const char *mmusim_paging_name(enum mmusim_paging p);
+const char *mmusim_split_name(enum mmusim_split s);
+const char *mmusim_era_name(enum mmusim_era e);
+int mmusim_split_from_name(const char *name, enum mmusim_split *out);
+int mmusim_era_from_name(const char *name, enum mmusim_era *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMUSIM_CONFIG_H */

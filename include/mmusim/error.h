@@ -1,0 +1,76 @@
+/*
+ * mmusim — error codes.
+ *
+ * One X-macro table drives the enum, mmusim_strerror() and mmusim_err_name()
+ * (the shape of libuv's UV_ERRNO_MAP). Library calls return MMUSIM_OK (0) or
+ * one of these codes; on an error the machine state is left as it was.
+ *
+ * Architectural events (a page fault, a #GP on a bad PDPTE) are *results* of a
+ * simulated operation, reported in the operation's result structure, not here.
+ */
+#ifndef MMUSIM_ERROR_H
+#define MMUSIM_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMUSIM_ERR_MAP(XX)                                                     \
+    XX(OK, "success")                                                          \
+    XX(EINVAL, "invalid argument")                                             \
+    XX(ENOMEM, "out of host memory")                                           \
+    XX(ENCPUS, "number of CPUs out of range (1 to 64)")                        \
+    XX(EMEMSIZE, "physical memory size out of range (16 MiB to 64 GiB)")       \
+    XX(EMEMALIGN, "physical memory size is not a multiple of 4 KiB")           \
+    XX(EMEMNOPAE, "more than 4 GiB of physical memory needs PAE paging")       \
+    XX(EMEMPAE, "more than 64 GiB of physical memory: PAE addresses 36 bits")  \
+    XX(EPAGING, "unknown paging mode")                                         \
+    XX(ESPLIT, "unknown VMSPLIT")                                              \
+    XX(ESPLITERA, "this VMSPLIT does not exist in the chosen kernel era")      \
+    XX(ESPLITPAE, "this VMSPLIT is not allowed with PAE in the chosen era")    \
+    XX(EERA, "unknown kernel era")                                             \
+    XX(EPRESET, "unknown cost preset")                                         \
+    XX(ENXNOPAE, "NX needs PAE paging")                                        \
+    XX(EVMALLOC, "vmalloc reserve misaligned or too large for the split")      \
+    XX(ENRCPUS, "kernel NR_CPUS out of range or below the number of CPUs")     \
+    XX(EKMTYPES, "KM_TYPE_NR out of range (1 to 64)")                          \
+    XX(ELAYOUT, "kernel address space overflows: Linux would BUG at boot")     \
+    XX(EKEY, "unknown configuration key")                                      \
+    XX(EVALUE, "bad value for this configuration key")                         \
+    XX(EPHYS, "physical address outside installed memory")                     \
+    XX(EZONE, "unknown memory zone")                                           \
+    XX(ENOFRAME, "no free page frame in the zone")                             \
+    XX(EFRAME, "page frame not allocated or not allocatable")                  \
+    XX(EALIGN, "address not aligned to the page size")                         \
+    XX(EPAGESIZE, "page size not supported in this paging mode")               \
+    XX(EMAPPED, "address already mapped")                                      \
+    XX(ENOTMAPPED, "address not mapped")                                       \
+    XX(ELARGE, "address is covered by a large page")                           \
+    XX(ENOTPGD, "not a page directory created by this machine")                \
+    XX(EKERNEL, "kernel page directory cannot be destroyed")                   \
+    XX(EBUSY, "address space is loaded in a CPU's CR3")                        \
+    XX(ECPU, "CPU index out of range")                                         \
+    XX(EGP, "general-protection fault: reserved bit in a PAE PDPTE")          \
+    XX(EFEATURE, "CPU feature not enabled in the configuration")               \
+    XX(ETLBGEOM, "cache geometry: entries must be a multiple of ways, sets a power of two") \
+    XX(ECOST, "cost table: cpu_mhz must be non-zero")
+
+/* Codes are small non-negative integers: MMUSIM_OK is 0. */
+enum mmusim_err {
+#define MMUSIM_ERR_ENUM_(name, msg) MMUSIM_##name,
+    MMUSIM_ERR_MAP(MMUSIM_ERR_ENUM_)
+#undef MMUSIM_ERR_ENUM_
+    MMUSIM_ERR_COUNT_
+};
+
+/* A sentence describing code; "unknown error" for a code not in the table. */
+const char *mmusim_strerror(int code);
+
+/* The code's symbolic name without the prefix ("EINVAL"); "UNKNOWN" if none. */
+const char *mmusim_err_name(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMUSIM_ERROR_H */

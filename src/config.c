@@ -1,0 +1,423 @@
+/*
+ * mmusim — configuration: defaults, validation, and setting fields by name.
+ *
+ * Every key mmusim_config_set() knows is one row of key_table[] below, so the
+ * library, the CLI's --set and docs/config.md all read the same list.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "mmusim/error.h"
+
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define GIB (1024ull * MIB)
+
+#define MMUSIM_MIN_MEM (16 * MIB) /* smallest machine: room for boot page tables and a DMA zone */
+#define MMUSIM_MAX_MEM_2LEVEL (4 * GIB)  /* 32-bit physical addresses */
+#define MMUSIM_MAX_MEM_PAE (64 * GIB)    /* 36-bit physical addresses (MAXPHYADDR 36) */
+#define MMUSIM_MAX_CPUS 64
+#define MMUSIM_MAX_NR_CPUS 256          /* beyond this the fixmap no longer fits below 4 GiB */
+#define MMUSIM_MAX_KM_TYPES 64
+
+/* ---- names ---- */
+
+static const char *const paging_names[] = {"2level", "pae"};
+static const char *const split_names[] = {"3G", "3G_OPT", "2G", "2G_OPT", "1G"};
+static const char *const era_names[] = {"2.6.18", "2.6.32"};
+static const char *const repl_names[] = {"lru", "plru", "fifo", "random"};
+
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *mmusim_paging_name(enum mmusim_paging p)
+{
+    return (unsigned)p < MMUSIM_ARRAY_SIZE(paging_names) ? paging_names[p] : NULL;
+}
+
+const char *mmusim_split_name(enum mmusim_split s)
+{
+    return (unsigned)s < MMUSIM_ARRAY_SIZE(split_names) ? split_names[s] : NULL;
+}
+
+const char *mmusim_era_name(enum mmusim_era e)
+{
+    return (unsigned)e < MMUSIM_ARRAY_SIZE(era_names) ? era_names[e] : NULL;
+}
+
+int mmusim_split_from_name(const char *name, enum mmusim_split *out)
+{
+    int i = name ? name_index(split_names, MMUSIM_ARRAY_SIZE(split_names), name) : -1;
+    if (i < 0)
+        return MMUSIM_ESPLIT;
+    *out = (enum mmusim_split)i;
+    return MMUSIM_OK;
+}
+
+int mmusim_era_from_name(const char *name, enum mmusim_era *out)
+{
+    int i = name ? name_index(era_names, MMUSIM_ARRAY_SIZE(era_names), name) : -1;
+    if (i < 0)
+        return MMUSIM_EERA;
+    *out = (enum mmusim_era)i;
+    return MMUSIM_OK;
+}
+
+/* ---- defaults ---- */
+
+int mmusim_config_apply_preset(struct mmusim_config *cfg, enum mmusim_preset p)
+{
+    struct mmusim_costs costs;
+    struct mmusim_tlb_config tlb;
+    int rc = mmusim_costs_preset(p, &costs);
+    if (rc == MMUSIM_OK)
+        rc = mmusim__tlb_preset(p, &tlb);
+    if (rc != MMUSIM_OK)
+        return rc;
+    cfg->preset = p;
+    cfg->costs = costs;
+    cfg->tlb = tlb;
+    mmusim__ptcache_preset(p, &cfg->ptcache_lines, &cfg->ptcache_ways);
+    return MMUSIM_OK;
+}
+
+void mmusim_config_init(struct mmusim_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->ncpus = 2;
+    cfg->mem_bytes = 1 * GIB; /* the classic box that first needed highmem */
+    cfg->paging = MMUSIM_PAGING_2LEVEL;
+    cfg->split = MMUSIM_SPLIT_3G;
+    cfg->era = MMUSIM_ERA_2_6_32;
+    cfg->features = MMUSIM_FEAT_PSE | MMUSIM_FEAT_PGE;
+    cfg->seed = 1;
+    (void)mmusim_config_apply_preset(cfg, MMUSIM_PRESET_CORE2);
+}
+
+/* ---- validation ---- */
+
+static int is_pow2(uint64_t x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+/* entries == 0: absent. Otherwise ways divides entries into a power-of-two number of sets. */
+static int check_geometry(uint32_t entries, uint32_t ways)
+{
+    if (entries == 0)
+        return MMUSIM_OK;
+    if (ways == 0 || entries % ways != 0 || !is_pow2(entries / ways))
+        return MMUSIM_ETLBGEOM;
+    return MMUSIM_OK;
+}
+
+static int validate_memory(const struct mmusim_config *cfg)
+{
+    if (cfg->mem_bytes % 4096 != 0)
+        return MMUSIM_EMEMALIGN;
+    if (cfg->mem_bytes < MMUSIM_MIN_MEM)
+        return MMUSIM_EMEMSIZE;
+    if (cfg->mem_bytes > MMUSIM_MAX_MEM_PAE)
+        return MMUSIM_EMEMPAE;
+    if (cfg->paging == MMUSIM_PAGING_2LEVEL && cfg->mem_bytes > MMUSIM_MAX_MEM_2LEVEL)
+        return MMUSIM_EMEMNOPAE;
+    return MMUSIM_OK;
+}
+
+/* linux-highmem.md §1.1: which splits each era offers, and which PAE forbids. */
+static int validate_split(const struct mmusim_config *cfg)
+{
+    int pae = cfg->paging == MMUSIM_PAGING_PAE;
+    switch (cfg->split) {
+    case MMUSIM_SPLIT_3G:
+        return MMUSIM_OK;
+    case MMUSIM_SPLIT_3G_OPT:
+    case MMUSIM_SPLIT_1G:
+        /* 2.6.18: the whole choice depends on !X86_PAE. 2.6.32: 1G is allowed
+         * with PAE (1 GiB aligned), the _OPT splits are not. */
+        if (pae && (cfg->era == MMUSIM_ERA_2_6_18 || cfg->split == MMUSIM_SPLIT_3G_OPT))
+            return MMUSIM_ESPLITPAE;
+        return MMUSIM_OK;
+    case MMUSIM_SPLIT_2G:
+        return pae && cfg->era == MMUSIM_ERA_2_6_18 ? MMUSIM_ESPLITPAE : MMUSIM_OK;
+    case MMUSIM_SPLIT_2G_OPT:
+        if (cfg->era == MMUSIM_ERA_2_6_18)
+            return MMUSIM_ESPLITERA; /* added in 2.6.2x, with 2G moved to 0x80000000 */
+        return pae ? MMUSIM_ESPLITPAE : MMUSIM_OK;
+    }
+    return MMUSIM_ESPLIT;
+}
+
+static int validate_tlb(const struct mmusim_tlb_config *t)
+{
+    const struct mmusim_tlb_array_config *arrays[] = {
+        &t->dtlb_4k, &t->dtlb_large, &t->itlb_4k, &t->itlb_large, &t->stlb, &t->utlb,
+    };
+    for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(arrays); i++) {
+        int rc = check_geometry(arrays[i]->entries, arrays[i]->ways);
+        if (rc != MMUSIM_OK)
+            return rc;
+    }
+    if (t->dtlb_4k.entries == 0 || t->itlb_4k.entries == 0)
+        return MMUSIM_ETLBGEOM; /* every modelled CPU has first-level 4 KiB TLBs */
+    if ((unsigned)t->replacement > MMUSIM_REPL_RANDOM)
+        return MMUSIM_EVALUE;
+    return MMUSIM_OK;
+}
+
+int mmusim_config_validate(const struct mmusim_config *cfg)
+{
+    int rc;
+    if (!cfg)
+        return MMUSIM_EINVAL;
+    if (cfg->ncpus < 1 || cfg->ncpus > MMUSIM_MAX_CPUS)
+        return MMUSIM_ENCPUS;
+    if ((unsigned)cfg->paging > MMUSIM_PAGING_PAE)
+        return MMUSIM_EPAGING;
+    if ((unsigned)cfg->era > MMUSIM_ERA_2_6_32)
+        return MMUSIM_EERA;
+    if ((unsigned)cfg->split > MMUSIM_SPLIT_1G)
+        return MMUSIM_ESPLIT;
+    if ((unsigned)cfg->preset >= MMUSIM_PRESET_COUNT_)
+        return MMUSIM_EPRESET;
+    if ((rc = validate_memory(cfg)) != MMUSIM_OK || (rc = validate_split(cfg)) != MMUSIM_OK)
+        return rc;
+    if (cfg->features & ~(MMUSIM_FEAT_PSE | MMUSIM_FEAT_PGE | MMUSIM_FEAT_NX))
+        return MMUSIM_EINVAL;
+    if ((cfg->features & MMUSIM_FEAT_NX) && cfg->paging != MMUSIM_PAGING_PAE)
+        return MMUSIM_ENXNOPAE; /* XD is bit 63 of a 64-bit entry: PAE only */
+    if (cfg->vmalloc_bytes % 4096 != 0)
+        return MMUSIM_EVMALLOC;
+    if (cfg->nr_cpus != 0 && (cfg->nr_cpus < cfg->ncpus || cfg->nr_cpus > MMUSIM_MAX_NR_CPUS))
+        return MMUSIM_ENRCPUS;
+    if (cfg->km_type_nr > MMUSIM_MAX_KM_TYPES)
+        return MMUSIM_EKMTYPES;
+    if (cfg->costs.cpu_mhz == 0)
+        return MMUSIM_ECOST;
+    if ((rc = validate_tlb(&cfg->tlb)) != MMUSIM_OK)
+        return rc;
+    return check_geometry(cfg->ptcache_lines, cfg->ptcache_ways);
+}
+
+/* ---- parsing ---- */
+
+static int parse_u64(const char *s, uint64_t *out, char **end)
+{
+    if (!s || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+        return MMUSIM_EVALUE;
+    errno = 0;
+    unsigned long long v = strtoull(s, end, 0);
+    if (errno != 0 || *end == s)
+        return MMUSIM_EVALUE;
+    *out = v;
+    return MMUSIM_OK;
+}
+
+static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    uint64_t v;
+    if (parse_u64(s, &v, &end) != MMUSIM_OK || *end != '\0' || v > max)
+        return MMUSIM_EVALUE;
+    *out = v;
+    return MMUSIM_OK;
+}
+
+int mmusim_parse_size(const char *s, uint64_t *out)
+{
+    static const struct { const char *suffix; uint64_t mult; } units[] = {
+        {"", 1},      {"K", KIB},   {"KiB", KIB}, {"k", KIB}, {"M", MIB},
+        {"MiB", MIB}, {"G", GIB},   {"GiB", GIB}, {"KB", KIB}, {"MB", MIB}, {"GB", GIB},
+    };
+    char *end;
+    uint64_t v;
+    if (!out || parse_u64(s, &v, &end) != MMUSIM_OK)
+        return MMUSIM_EVALUE;
+    for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(units); i++) {
+        if (strcmp(end, units[i].suffix) != 0)
+            continue;
+        if (v > UINT64_MAX / units[i].mult)
+            return MMUSIM_EVALUE;
+        *out = v * units[i].mult;
+        return MMUSIM_OK;
+    }
+    return MMUSIM_EVALUE;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"1", "on", "yes", "true"};
+    static const char *const no[] = {"0", "off", "no", "false"};
+    if (!s)
+        return MMUSIM_EVALUE;
+    for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(yes); i++) {
+        if (strcmp(s, yes[i]) == 0)
+            return *out = 1, MMUSIM_OK;
+        if (strcmp(s, no[i]) == 0)
+            return *out = 0, MMUSIM_OK;
+    }
+    return MMUSIM_EVALUE;
+}
+
+/* ---- the key table ---- */
+
+enum key_kind {
+    K_UINT,    /* unsigned int field, arg = max */
+    K_U32,     /* uint32_t field, arg = max */
+    K_U64,     /* uint64_t field */
+    K_SIZE,    /* uint64_t field, a size with suffix */
+    K_FEATURE, /* bit arg of features */
+    K_FLAG,    /* int field, boolean */
+    K_PAE,     /* paging as a boolean */
+    K_PAGING,
+    K_SPLIT,
+    K_ERA,
+    K_PRESET,
+    K_REPL,
+};
+
+struct key {
+    const char *name;
+    const char *doc;
+    enum key_kind kind;
+    size_t off;
+    uint64_t arg;
+};
+
+#define CFG_OFF(f) offsetof(struct mmusim_config, f)
+#define TLB_KEYS(prefix, field, what)                                                     \
+    {prefix ".entries", "entries of the " what " (0 = absent)", K_U32, CFG_OFF(tlb.field.entries), 1u << 20}, \
+    {prefix ".ways", "ways of the " what " (= entries: fully associative)", K_U32, CFG_OFF(tlb.field.ways), 1u << 20}
+
+static const struct key key_table[] = {
+    {"cpus", "number of CPUs, 1 to 64", K_UINT, CFG_OFF(ncpus), MMUSIM_MAX_CPUS},
+    {"mem", "installed RAM (size: 1G, 512M, ...)", K_SIZE, CFG_OFF(mem_bytes), 0},
+    {"paging", "2level or pae", K_PAGING, CFG_OFF(paging), 0},
+    {"pae", "1 for PAE paging, 0 for 2-level", K_PAE, CFG_OFF(paging), 0},
+    {"split", "VMSPLIT: 3G, 3G_OPT, 2G, 2G_OPT, 1G", K_SPLIT, CFG_OFF(split), 0},
+    {"era", "kernel era of the layout: 2.6.18 or 2.6.32", K_ERA, CFG_OFF(era), 0},
+    {"vmalloc", "the vmalloc= boot option (size); 0 = not given", K_SIZE, CFG_OFF(vmalloc_bytes), 0},
+    {"pse", "CPU has PSE (4 MiB pages without PAE)", K_FEATURE, CFG_OFF(features), MMUSIM_FEAT_PSE},
+    {"pge", "CPU has PGE (global pages)", K_FEATURE, CFG_OFF(features), MMUSIM_FEAT_PGE},
+    {"nx", "CPU has NX and the kernel sets EFER.NXE (PAE only)", K_FEATURE, CFG_OFF(features), MMUSIM_FEAT_NX},
+    {"nr_cpus", "kernel NR_CPUS sizing the fixmap; 0 = max(8, cpus)", K_UINT, CFG_OFF(nr_cpus), MMUSIM_MAX_NR_CPUS},
+    {"km_type_nr", "KM_TYPE_NR; 0 = the era's", K_UINT, CFG_OFF(km_type_nr), MMUSIM_MAX_KM_TYPES},
+    {"debug_highmem", "CONFIG_DEBUG_HIGHMEM (fence slots, extra checks)", K_FLAG, CFG_OFF(debug_highmem), 0},
+    {"preset", "p3, core2, atom or haswell: reloads costs and TLB geometry", K_PRESET, CFG_OFF(preset), 0},
+    {"seed", "seed of every random choice", K_U64, CFG_OFF(seed), 0},
+    {"ptcache.lines", "lines of the per-CPU page-table line cache (0 = none)", K_U32, CFG_OFF(ptcache_lines), 1u << 20},
+    {"ptcache.ways", "ways of the page-table line cache", K_U32, CFG_OFF(ptcache_ways), 1u << 20},
+    TLB_KEYS("dtlb.4k", dtlb_4k, "data TLB for 4 KiB pages"),
+    TLB_KEYS("dtlb.large", dtlb_large, "data TLB for large pages (0 = shared with dtlb.4k)"),
+    TLB_KEYS("itlb.4k", itlb_4k, "instruction TLB for 4 KiB pages"),
+    TLB_KEYS("itlb.large", itlb_large, "instruction TLB for large pages"),
+    TLB_KEYS("stlb", stlb, "second-level TLB (4 KiB)"),
+    TLB_KEYS("utlb", utlb, "first-level data uTLB / DTLB0 (4 KiB loads)"),
+    {"pdecache.entries", "entries of the paging-structure (PDE) cache (0 = none)", K_U32, CFG_OFF(tlb.pdecache_entries), 1u << 20},
+    {"tlb.replacement", "lru, plru, fifo or random", K_REPL, CFG_OFF(tlb.replacement), 0},
+#define MMUSIM_COST_KEY_(name, doc) {"cost." #name, doc, K_U32, CFG_OFF(costs.name), UINT32_MAX},
+    MMUSIM_COST_FIELDS(MMUSIM_COST_KEY_)
+#undef MMUSIM_COST_KEY_
+};
+
+size_t mmusim_config_key_count(void)
+{
+    return MMUSIM_ARRAY_SIZE(key_table);
+}
+
+int mmusim_config_key(size_t i, const char **name, const char **doc)
+{
+    if (i >= MMUSIM_ARRAY_SIZE(key_table))
+        return MMUSIM_EINVAL;
+    if (name)
+        *name = key_table[i].name;
+    if (doc)
+        *doc = key_table[i].doc;
+    return MMUSIM_OK;
+}
+
+static int set_enum(void *field, const char *const *names, size_t n, const char *value)
+{
+    int i = name_index(names, n, value);
+    if (i < 0)
+        return MMUSIM_EVALUE;
+    memcpy(field, &i, sizeof(int)); /* every enum field here has the size of int */
+    return MMUSIM_OK;
+}
+
+static int set_key(struct mmusim_config *cfg, const struct key *k, const char *v)
+{
+    void *field = (char *)cfg + k->off;
+    uint64_t u;
+    int b, rc;
+    enum mmusim_preset p;
+
+    switch (k->kind) {
+    case K_UINT:
+        if ((rc = parse_uint(v, k->arg, &u)) == MMUSIM_OK)
+            *(unsigned *)field = (unsigned)u;
+        return rc;
+    case K_U32:
+        if ((rc = parse_uint(v, k->arg, &u)) == MMUSIM_OK)
+            *(uint32_t *)field = (uint32_t)u;
+        return rc;
+    case K_U64:
+        if ((rc = parse_uint(v, UINT64_MAX, &u)) == MMUSIM_OK)
+            *(uint64_t *)field = u;
+        return rc;
+    case K_SIZE:
+        if ((rc = mmusim_parse_size(v, &u)) == MMUSIM_OK)
+            *(uint64_t *)field = u;
+        return rc;
+    case K_FEATURE:
+        if ((rc = parse_bool(v, &b)) == MMUSIM_OK)
+            cfg->features = b ? cfg->features | (unsigned)k->arg : cfg->features & ~(unsigned)k->arg;
+        return rc;
+    case K_FLAG:
+        if ((rc = parse_bool(v, &b)) == MMUSIM_OK)
+            *(int *)field = b;
+        return rc;
+    case K_PAE:
+        if ((rc = parse_bool(v, &b)) == MMUSIM_OK)
+            cfg->paging = b ? MMUSIM_PAGING_PAE : MMUSIM_PAGING_2LEVEL;
+        return rc;
+    case K_PAGING:
+        return set_enum(field, paging_names, MMUSIM_ARRAY_SIZE(paging_names), v);
+    case K_SPLIT:
+        return set_enum(field, split_names, MMUSIM_ARRAY_SIZE(split_names), v);
+    case K_ERA:
+        return set_enum(field, era_names, MMUSIM_ARRAY_SIZE(era_names), v);
+    case K_REPL:
+        return set_enum(field, repl_names, MMUSIM_ARRAY_SIZE(repl_names), v);
+    case K_PRESET:
+        if (mmusim_preset_from_name(v, &p) != MMUSIM_OK)
+            return MMUSIM_EVALUE;
+        return mmusim_config_apply_preset(cfg, p);
+    }
+    return MMUSIM_EKEY;
+}
+
+int mmusim_config_set(struct mmusim_config *cfg, const char *key, const char *value)
+{
+    if (!cfg || !key || !value)
+        return MMUSIM_EINVAL;
+    for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(key_table); i++) {
+        if (strcmp(key_table[i].name, key) != 0)
+            continue;
+        struct mmusim_config tmp = *cfg; /* all or nothing */
+        int rc = set_key(&tmp, &key_table[i], value);
+        if (rc == MMUSIM_OK)
+            *cfg = tmp;
+        return rc;
+    }
+    return MMUSIM_EKEY;
+}

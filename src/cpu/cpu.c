@@ -1,0 +1,158 @@
+/*
+ * mmusim — CPU control registers and the walk entry point (include/mmusim/cpu.h).
+ */
+#include "cpu/cpu_impl.h"
+#include "mmusim/error.h"
+
+/* Load the PDPTE registers from the PDPT at cr3 (SDM §4.4.1); EGP on a reserved bit. */
+static int load_pdptes(const struct mmusim_cpu *cpu, uint64_t cr3, uint64_t pdpte[4])
+{
+    for (unsigned i = 0; i < 4; i++) {
+        pdpte[i] = physmem_read64(&cpu->m->pm, (cr3 & ~0x1full) + i * 8);
+        if ((pdpte[i] & MMUSIM_PTE_P) && (pdpte[i] & PAE_PDPTE_RSVD))
+            return MMUSIM_EGP;
+    }
+    return MMUSIM_OK;
+}
+
+int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
+{
+    const struct mmusim_config *cfg = &m->cfg;
+    memset(cpu, 0, sizeof(*cpu));
+    cpu->m = m;
+    cpu->id = id;
+    cpu->regs.cr0 = MMUSIM_CR0_PE | MMUSIM_CR0_PG | MMUSIM_CR0_WP;
+    if (cfg->features & MMUSIM_FEAT_PSE)
+        cpu->regs.cr4 |= MMUSIM_CR4_PSE;
+    if (cfg->features & MMUSIM_FEAT_PGE)
+        cpu->regs.cr4 |= MMUSIM_CR4_PGE;
+    if (m->pae)
+        cpu->regs.cr4 |= MMUSIM_CR4_PAE;
+    if (cfg->features & MMUSIM_FEAT_NX)
+        cpu->regs.efer |= MMUSIM_EFER_NXE;
+    cpu->regs.cr3 = m->swapper_cr3;
+    if (m->pae && load_pdptes(cpu, m->swapper_cr3, cpu->regs.pdpte) != MMUSIM_OK)
+        return MMUSIM_EGP; /* cannot happen: swapper's PDPTEs are well formed */
+    return ptcache_init(&cpu->ptc, cfg->ptcache_lines, cfg->ptcache_ways);
+}
+
+void cpu_fini(struct mmusim_cpu *cpu)
+{
+    ptcache_fini(&cpu->ptc);
+}
+
+unsigned mmusim_cpu_id(const mmusim_cpu *cpu)
+{
+    return cpu->id;
+}
+
+mmusim_machine *mmusim_cpu_machine(mmusim_cpu *cpu)
+{
+    return cpu->m;
+}
+
+uint64_t mmusim_cpu_cycles(const mmusim_cpu *cpu)
+{
+    return cpu->cycles;
+}
+
+void mmusim_cpu_regs(const mmusim_cpu *cpu, struct mmusim_cpu_regs *out)
+{
+    *out = cpu->regs;
+}
+
+void mmusim_cpu_stats(const mmusim_cpu *cpu, struct mmusim_cpu_stats *out)
+{
+    *out = cpu->stats;
+}
+
+void mmusim_cpu_stats_reset(mmusim_cpu *cpu)
+{
+    memset(&cpu->stats, 0, sizeof(cpu->stats));
+}
+
+static void charge(struct mmusim_cpu *cpu, uint64_t c, uint64_t *out)
+{
+    cpu->cycles += c;
+    if (out)
+        *out = c;
+}
+
+int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles)
+{
+    uint64_t pdpte[4];
+    if (!cpu || cr3 > 0xffffffffull)
+        return MMUSIM_EINVAL; /* CR3 is a 32-bit register on i686 */
+    if (cpu->m->pae) {
+        int rc = load_pdptes(cpu, cr3, pdpte);
+        if (rc != MMUSIM_OK)
+            return rc;
+        memcpy(cpu->regs.pdpte, pdpte, sizeof(pdpte));
+    }
+    cpu->regs.cr3 = cr3;
+    uint64_t c = cpu->m->cfg.costs.mov_cr3 + (cpu->m->pae ? cpu->m->cfg.costs.mov_cr3_pae_extra : 0);
+    cpu->stats.cr3_writes++;
+    cpu->stats.cr3_cycles += c;
+    charge(cpu, c, cycles);
+    return MMUSIM_OK;
+}
+
+int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles)
+{
+    if (!cpu)
+        return MMUSIM_EINVAL;
+    const struct mmusim_config *cfg = &cpu->m->cfg;
+    if (cr4 & ~(MMUSIM_CR4_PSE | MMUSIM_CR4_PAE | MMUSIM_CR4_PGE))
+        return MMUSIM_EINVAL;
+    if (((cr4 & MMUSIM_CR4_PAE) != 0) != (cpu->m->pae != 0))
+        return MMUSIM_EINVAL; /* the machine's tables are in one format */
+    if (((cr4 & MMUSIM_CR4_PSE) && !(cfg->features & MMUSIM_FEAT_PSE)) ||
+        ((cr4 & MMUSIM_CR4_PGE) && !(cfg->features & MMUSIM_FEAT_PGE)))
+        return MMUSIM_EFEATURE;
+    uint32_t changed = cr4 ^ cpu->regs.cr4;
+    cpu->regs.cr4 = cr4;
+    /* One CR4 write is half of __flush_tlb_global's pair. */
+    uint64_t c = cfg->costs.pge_toggle / 2;
+    if (changed & (MMUSIM_CR4_PGE | MMUSIM_CR4_PSE)) {
+        /* Changing PGE (or any paging bit on P6) flushes everything (SDM §4.10.4.1). */
+        cpu->stats.global_flushes++;
+        cpu->stats.global_flush_cycles += c;
+    }
+    charge(cpu, c, cycles);
+    return MMUSIM_OK;
+}
+
+int mmusim_cpu_write_cr0(mmusim_cpu *cpu, uint32_t cr0)
+{
+    if (!cpu)
+        return MMUSIM_EINVAL;
+    if ((cr0 ^ cpu->regs.cr0) & ~MMUSIM_CR0_WP)
+        return MMUSIM_EINVAL; /* paging and protection stay on */
+    cpu->regs.cr0 = cr0;
+    return MMUSIM_OK;
+}
+
+int mmusim_cpu_write_efer(mmusim_cpu *cpu, uint64_t efer)
+{
+    if (!cpu)
+        return MMUSIM_EINVAL;
+    if (efer & ~(uint64_t)MMUSIM_EFER_NXE)
+        return MMUSIM_EINVAL;
+    if ((efer & MMUSIM_EFER_NXE) && !(cpu->m->cfg.features & MMUSIM_FEAT_NX))
+        return MMUSIM_EFEATURE;
+    cpu->regs.efer = efer;
+    return MMUSIM_OK;
+}
+
+int mmusim_cpu_walk(mmusim_cpu *cpu, uint32_t va, unsigned access, struct mmusim_walk *out)
+{
+    if (!cpu || !out || (access & ~7u) || (access & 3u) == 3u)
+        return MMUSIM_EINVAL;
+    struct mmu_ctx c = cpu_mmu_ctx(cpu);
+    mmu_walk(&c, va, access, WALK_SET_AD, out);
+    if (out->fault)
+        cpu->regs.cr2 = out->cr2;
+    cpu->stats.walk_cycles += out->cycles;
+    cpu->cycles += out->cycles;
+    return MMUSIM_OK;
+}

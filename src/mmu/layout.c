@@ -1,0 +1,363 @@
+/*
+ * mmusim — the i386 kernel address layout, computed as Linux computes it.
+ *
+ * The formulas are those of linux-highmem.md §1 (2.6.18: include/asm-i386/
+ * {page,fixmap,highmem,pgtable}.h, arch/i386/mm/init.c, arch/i386/kernel/
+ * setup.c; 2.6.32: arch/x86/include/asm/{fixmap,highmem,pgtable_32_types}.h,
+ * arch/x86/mm/{init_32,pgtable_32}.c). docs/layout.md walks through them.
+ *
+ * Everything is worked out top-down, the way the kernel headers chain their
+ * macros: fixmap enumeration -> FIXADDR_START / FIXADDR_BOOT_START ->
+ * PKMAP_BASE -> VMALLOC_END -> MAXMEM -> max_low_pfn -> high_memory ->
+ * VMALLOC_START. Intermediate values are signed 64-bit so that a
+ * configuration that would wrap a 32-bit unsigned long in the kernel shows up
+ * as a negative or oversized number and is rejected, never silently wrapped.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "mmusim/error.h"
+#include "mmusim/layout.h"
+
+#define KIB 1024ll
+#define MIB (1024ll * KIB)
+#define GIB (1024ll * MIB)
+
+#define PAGE_SIZE ((int64_t)MMUSIM_PAGE_SIZE)
+#define FIXADDR_TOP 0xfffff000u         /* §1.2: constant in 2.6.18, initial __FIXADDR_TOP in 2.6.32 */
+#define VMALLOC_OFFSET (8 * MIB)        /* §1.2 */
+#define VMALLOC_RESERVE_DEFAULT (128 * MIB) /* §1.1: __VMALLOC_RESERVE = 128 << 20 */
+#define MAX_DMA_PFN ((16 * MIB) >> MMUSIM_PAGE_SHIFT) /* ZONE_DMA ends at 16 MiB */
+#define MIN_LOWMEM (16 * MIB)           /* below this the DMA zone would not even fit */
+
+/* ---- per-era constants ---- */
+
+/*
+ * CONFIG_PAGE_OFFSET for each VMSPLIT choice (§1.1). 0 marks a choice the era
+ * does not offer: 2.6.18 has no 2G_OPT, and its 2G sits at 0x78000000.
+ */
+static const uint32_t page_offsets[2][5] = {
+    [MMUSIM_ERA_2_6_18] = {
+        [MMUSIM_SPLIT_3G] = 0xC0000000u,
+        [MMUSIM_SPLIT_3G_OPT] = 0xB0000000u,
+        [MMUSIM_SPLIT_2G] = 0x78000000u,
+        [MMUSIM_SPLIT_2G_OPT] = 0,
+        [MMUSIM_SPLIT_1G] = 0x40000000u,
+    },
+    [MMUSIM_ERA_2_6_32] = {
+        [MMUSIM_SPLIT_3G] = 0xC0000000u,
+        [MMUSIM_SPLIT_3G_OPT] = 0xB0000000u,
+        [MMUSIM_SPLIT_2G] = 0x80000000u,
+        [MMUSIM_SPLIT_2G_OPT] = 0x78000000u,
+        [MMUSIM_SPLIT_1G] = 0x40000000u,
+    },
+};
+
+/* KM_TYPE_NR without fences (§1.5): 13 km_types in 2.6.18, 19 in 2.6.32. */
+static const uint32_t era_km_types[2] = {
+    [MMUSIM_ERA_2_6_18] = 13,
+    [MMUSIM_ERA_2_6_32] = 19,
+};
+
+/* ---- the fixmap enumeration (§1.4) ---- */
+
+/*
+ * enum fixed_addresses, one step per entry. Index 0 is at FIXADDR_TOP and
+ * indices grow downward in address. The kernel makes many entries depend on
+ * CONFIG_ options; the tables below are the configuration of the §1.6 worked
+ * examples: local APIC and IO-APIC (64), ACPI and MMCONFIG in 2.6.18;
+ * DBGP, EARLYCON, APIC, IO-APIC, MMCONFIG and text_poke in 2.6.32; no VISWS,
+ * F00F, Cyclone, OHCI1394, paravirt or tboot entries.
+ */
+enum fix_kind {
+    FIX_PAGES,         /* n consecutive indices */
+    FIX_KMAP,          /* FIX_KMAP_BEGIN..FIX_KMAP_END: KM_TYPE_NR * NR_CPUS indices */
+    FIX_END_PERMANENT, /* __end_of_permanent_fixed_addresses: a count, no index of its own */
+    FIX_BTMAP,         /* FIX_BTMAP_END..FIX_BTMAP_BEGIN: n boot-time maps right after the permanent ones */
+    FIX_BTMAP_PADDED,  /* the same, FIX_BTMAP_END pushed to end_perm + 256 - (end_perm & 255) */
+    FIX_END            /* __end_of_fixed_addresses */
+};
+
+struct fix_step {
+    const char *name; /* Linux's name of the first index of the step */
+    enum fix_kind kind;
+    uint32_t n;
+};
+
+/* 2.6.18, include/asm-i386/fixmap.h. */
+static const struct fix_step fixmap_2_6_18[] = {
+    {"FIX_HOLE", FIX_PAGES, 1},            /* 0xfffff000, never mapped */
+    {"FIX_VDSO", FIX_PAGES, 1},
+    {"FIX_APIC_BASE", FIX_PAGES, 1},       /* CONFIG_X86_LOCAL_APIC */
+    {"FIX_IO_APIC_BASE_0", FIX_PAGES, 64}, /* CONFIG_X86_IO_APIC, MAX_IO_APICS = 64 */
+    {"FIX_KMAP_BEGIN", FIX_KMAP, 0},       /* CONFIG_HIGHMEM */
+    {"FIX_ACPI_BEGIN", FIX_PAGES, 4},      /* CONFIG_ACPI, FIX_ACPI_PAGES = 4 */
+    {"FIX_PCIE_MCFG", FIX_PAGES, 1},       /* CONFIG_PCI_MMCONFIG */
+    {"__end_of_permanent_fixed_addresses", FIX_END_PERMANENT, 0},
+    {"FIX_BTMAP_END", FIX_BTMAP, 16},      /* NR_FIX_BTMAPS = 16 */
+    {"FIX_WP_TEST", FIX_PAGES, 1},
+    {"__end_of_fixed_addresses", FIX_END, 0},
+};
+
+/* 2.6.32, arch/x86/include/asm/fixmap.h (the CONFIG_X86_32 branch). */
+static const struct fix_step fixmap_2_6_32[] = {
+    {"FIX_HOLE", FIX_PAGES, 1},
+    {"FIX_VDSO", FIX_PAGES, 1},
+    {"FIX_DBGP_BASE", FIX_PAGES, 1},
+    {"FIX_EARLYCON_MEM_BASE", FIX_PAGES, 1},
+    {"FIX_APIC_BASE", FIX_PAGES, 1},       /* CONFIG_X86_LOCAL_APIC */
+    {"FIX_IO_APIC_BASE_0", FIX_PAGES, 64}, /* CONFIG_X86_IO_APIC, MAX_IO_APICS = 64 */
+    {"FIX_KMAP_BEGIN", FIX_KMAP, 0},       /* CONFIG_HIGHMEM */
+    {"FIX_PCIE_MCFG", FIX_PAGES, 1},       /* CONFIG_PCI_MMCONFIG */
+    {"FIX_TEXT_POKE1", FIX_PAGES, 1},
+    {"FIX_TEXT_POKE0", FIX_PAGES, 1},
+    {"__end_of_permanent_fixed_addresses", FIX_END_PERMANENT, 0}, /* no FIX_PARAVIRT_BOOTMAP */
+    {"FIX_BTMAP_END", FIX_BTMAP_PADDED, 256}, /* NR_FIX_BTMAPS 64 * FIX_BTMAPS_SLOTS 4 */
+    {"FIX_WP_TEST", FIX_PAGES, 1},
+    {"__end_of_fixed_addresses", FIX_END, 0}, /* no FIX_TBOOT_BASE */
+};
+
+/* The fixmap indices the rest of the layout needs. */
+struct fixmap_marks {
+    int64_t kmap_begin, kmap_end;
+    int64_t end_permanent;
+    int64_t btmap_end, btmap_begin;
+    int64_t end_all;
+};
+
+static void walk_fixmap(const struct fix_step *steps, size_t nsteps, int64_t kmap_slots,
+                        struct fixmap_marks *m)
+{
+    int64_t idx = 0; /* the next free index */
+    for (size_t i = 0; i < nsteps; i++) {
+        const struct fix_step *s = &steps[i];
+        switch (s->kind) {
+        case FIX_PAGES:
+            idx += s->n;
+            break;
+        case FIX_KMAP:
+            m->kmap_begin = idx;
+            idx += kmap_slots;
+            m->kmap_end = idx - 1;
+            break;
+        case FIX_END_PERMANENT:
+            m->end_permanent = idx;
+            break;
+        case FIX_BTMAP:
+            m->btmap_end = idx;
+            idx += s->n;
+            m->btmap_begin = idx - 1;
+            break;
+        case FIX_BTMAP_PADDED:
+            /* "rounded up to the next 256 boundary", exactly as 2.6.32 writes
+             * it: an end already on a boundary still moves up by 256. */
+            m->btmap_end = idx + 256 - (idx & 255);
+            idx = m->btmap_end + s->n;
+            m->btmap_begin = idx - 1;
+            break;
+        case FIX_END:
+            m->end_all = idx;
+            break;
+        }
+    }
+}
+
+/* ---- the computation ---- */
+
+static int resolve_page_offset(const struct mmusim_config *cfg, uint32_t *out)
+{
+    if ((unsigned)cfg->era >= MMUSIM_ARRAY_SIZE(page_offsets))
+        return MMUSIM_EERA;
+    if ((unsigned)cfg->split >= MMUSIM_ARRAY_SIZE(page_offsets[0]))
+        return MMUSIM_ESPLIT;
+    *out = page_offsets[cfg->era][cfg->split];
+    return *out != 0 ? MMUSIM_OK : MMUSIM_ESPLITERA;
+}
+
+/* __VMALLOC_RESERVE (§1.1): vmalloc= is taken as is in 2.6.18, plus VMALLOC_OFFSET in 2.6.32. */
+static int vmalloc_reserve(const struct mmusim_config *cfg, int64_t *out)
+{
+    if (cfg->vmalloc_bytes == 0) {
+        *out = VMALLOC_RESERVE_DEFAULT;
+        return MMUSIM_OK;
+    }
+    if (cfg->vmalloc_bytes % MMUSIM_PAGE_SIZE != 0 || cfg->vmalloc_bytes > (uint64_t)4 * GIB)
+        return MMUSIM_EVMALLOC;
+    *out = (int64_t)cfg->vmalloc_bytes;
+    if (cfg->era == MMUSIM_ERA_2_6_32)
+        *out += VMALLOC_OFFSET;
+    return MMUSIM_OK;
+}
+
+int mmusim_layout_compute(const struct mmusim_config *cfg, struct mmusim_layout *out)
+{
+    int rc = mmusim_config_validate(cfg);
+    if (rc != MMUSIM_OK)
+        return rc;
+    if (!out)
+        return MMUSIM_EINVAL;
+
+    struct mmusim_layout l = {0};
+    uint32_t page_offset;
+    if ((rc = resolve_page_offset(cfg, &page_offset)) != MMUSIM_OK)
+        return rc;
+    const int pae = cfg->paging == MMUSIM_PAGING_PAE;
+    const int era32 = cfg->era == MMUSIM_ERA_2_6_32;
+
+    /* Geometry (§1.7): PMD folded into the PGD without PAE. */
+    l.era = cfg->era;
+    l.paging = cfg->paging;
+    l.ptrs_per_pte = pae ? 512 : 1024;
+    l.pmd_shift = pae ? 21 : 22;
+    l.pgdir_shift = pae ? 30 : 22;
+    l.page_offset = page_offset;
+    l.kernel_pgd_boundary = page_offset >> l.pgdir_shift;
+
+    /* NR_CPUS and KM_TYPE_NR (§1.5: the fences make it 2N+1). An explicit
+     * km_type_nr is the final KM_TYPE_NR, fences included. */
+    l.nr_cpus = cfg->nr_cpus != 0 ? cfg->nr_cpus : (cfg->ncpus > 8 ? cfg->ncpus : 8);
+    if (cfg->km_type_nr != 0)
+        l.km_type_nr = cfg->km_type_nr;
+    else
+        l.km_type_nr = cfg->debug_highmem ? 2 * era_km_types[cfg->era] + 1 : era_km_types[cfg->era];
+
+    /* Fixmap (§1.4) and the two fixmap boundaries (§1.2). */
+    struct fixmap_marks fm = {0};
+    if (era32)
+        walk_fixmap(fixmap_2_6_32, MMUSIM_ARRAY_SIZE(fixmap_2_6_32),
+                    (int64_t)l.km_type_nr * l.nr_cpus, &fm);
+    else
+        walk_fixmap(fixmap_2_6_18, MMUSIM_ARRAY_SIZE(fixmap_2_6_18),
+                    (int64_t)l.km_type_nr * l.nr_cpus, &fm);
+    const int64_t fixaddr_start = (int64_t)FIXADDR_TOP - fm.end_permanent * PAGE_SIZE;
+    const int64_t fixaddr_boot_start = (int64_t)FIXADDR_TOP - fm.end_all * PAGE_SIZE;
+
+    /* pkmap (§1.3): one page-table page just below the boot fixmaps, aligned
+     * down to a PMD (4 MiB, or 2 MiB under PAE), one guard page in between. */
+    const int64_t last_pkmap = l.ptrs_per_pte;
+    const int64_t pmd_size = (int64_t)1 << l.pmd_shift;
+    const int64_t pkmap_base = (fixaddr_boot_start - PAGE_SIZE * (last_pkmap + 1)) & ~(pmd_size - 1);
+    const int64_t vmalloc_end = pkmap_base - 2 * PAGE_SIZE;
+    if (pkmap_base <= (int64_t)page_offset)
+        return MMUSIM_ELAYOUT; /* the fixmap alone would reach into the direct map */
+
+    /* MAXMEM (§1.1), the most lowmem the split leaves room for. */
+    int64_t reserve;
+    if ((rc = vmalloc_reserve(cfg, &reserve)) != MMUSIM_OK)
+        return rc;
+    const int64_t maxmem = era32 ? vmalloc_end - (int64_t)page_offset - reserve
+                                 : 4 * GIB - (int64_t)page_offset - reserve;
+    if (maxmem < MIN_LOWMEM)
+        return cfg->vmalloc_bytes != 0 ? MMUSIM_EVMALLOC : MMUSIM_ELAYOUT;
+
+    /* Lowmem: find_max_low_pfn() caps RAM at MAXMEM_PFN; the rest is highmem. */
+    const int64_t max_pfn = (int64_t)(cfg->mem_bytes >> MMUSIM_PAGE_SHIFT);
+    const int64_t maxmem_pfn = maxmem >> MMUSIM_PAGE_SHIFT;
+    const int64_t max_low_pfn = max_pfn < maxmem_pfn ? max_pfn : maxmem_pfn;
+    if (max_low_pfn < MAX_DMA_PFN)
+        return MMUSIM_ELAYOUT;
+    const int64_t high_memory = (int64_t)page_offset + (max_low_pfn << MMUSIM_PAGE_SHIFT);
+
+    /* VMALLOC_START (§1.2): at least an 8 MiB hole above high_memory. 2.6.18
+     * also rounds to 8 MiB (its vmalloc_earlyreserve is taken as 0). */
+    const int64_t vmalloc_start = era32 ? high_memory + VMALLOC_OFFSET
+                                        : (high_memory + 2 * VMALLOC_OFFSET - 1) & ~(VMALLOC_OFFSET - 1);
+
+    /* mem_init()'s sanity checks (§1.3), where Linux would BUG. 2.6.18 only
+     * BUGs on VMALLOC_START > VMALLOC_END, but its VMALLOC_START is 8 MiB
+     * aligned and VMALLOC_END is not, so they can never be equal. */
+    if (pkmap_base + last_pkmap * PAGE_SIZE > fixaddr_start || vmalloc_end > pkmap_base ||
+        vmalloc_start >= vmalloc_end || high_memory > vmalloc_start)
+        return MMUSIM_ELAYOUT;
+
+    l.vmalloc_reserve = (uint64_t)reserve;
+    l.maxmem = (uint64_t)maxmem;
+    l.max_pfn = (uint64_t)max_pfn;
+    l.max_low_pfn = (uint64_t)max_low_pfn;
+    l.highstart_pfn = (uint64_t)max_low_pfn;
+    l.high_memory = (uint32_t)high_memory;
+
+    /* Zones: DMA below 16 MiB, Normal up to the end of lowmem, HighMem above. */
+    const uint64_t dma_end = l.max_low_pfn < MAX_DMA_PFN ? l.max_low_pfn : (uint64_t)MAX_DMA_PFN;
+    l.zones[MMUSIM_ZONE_DMA] = (struct mmusim_zone_span){0, dma_end};
+    l.zones[MMUSIM_ZONE_NORMAL] = (struct mmusim_zone_span){dma_end, l.max_low_pfn};
+    l.zones[MMUSIM_ZONE_HIGHMEM] = (struct mmusim_zone_span){l.max_low_pfn, l.max_pfn};
+
+    l.vmalloc_start = (uint32_t)vmalloc_start;
+    l.vmalloc_end = (uint32_t)vmalloc_end;
+    l.pkmap_base = (uint32_t)pkmap_base;
+    l.last_pkmap = (uint32_t)last_pkmap;
+    l.fixaddr_top = FIXADDR_TOP;
+    l.fixaddr_start = (uint32_t)fixaddr_start;
+    l.fixaddr_boot_start = (uint32_t)fixaddr_boot_start;
+    l.fix_kmap_begin = (uint32_t)fm.kmap_begin;
+    l.fix_kmap_end = (uint32_t)fm.kmap_end;
+    l.end_of_permanent_fixed_addresses = (uint32_t)fm.end_permanent;
+    l.fix_btmap_end = (uint32_t)fm.btmap_end;
+    l.fix_btmap_begin = (uint32_t)fm.btmap_begin;
+    l.end_of_fixed_addresses = (uint32_t)fm.end_all;
+
+    *out = l;
+    return MMUSIM_OK;
+}
+
+/* ---- address helpers (no range checks, as in Linux) ---- */
+
+uint32_t mmusim_fix_to_virt(const struct mmusim_layout *l, uint32_t idx)
+{
+    return l->fixaddr_top - (idx << MMUSIM_PAGE_SHIFT);
+}
+
+uint32_t mmusim_virt_to_fix(const struct mmusim_layout *l, uint32_t vaddr)
+{
+    return (l->fixaddr_top - (vaddr & ~(MMUSIM_PAGE_SIZE - 1))) >> MMUSIM_PAGE_SHIFT;
+}
+
+uint32_t mmusim_layout_va(const struct mmusim_layout *l, uint64_t pa)
+{
+    return (uint32_t)(pa + l->page_offset);
+}
+
+uint64_t mmusim_layout_pa(const struct mmusim_layout *l, uint32_t va)
+{
+    return (uint32_t)(va - l->page_offset);
+}
+
+uint32_t mmusim_pkmap_addr(const struct mmusim_layout *l, uint32_t nr)
+{
+    return l->pkmap_base + (nr << MMUSIM_PAGE_SHIFT);
+}
+
+uint32_t mmusim_pkmap_nr(const struct mmusim_layout *l, uint32_t vaddr)
+{
+    return (vaddr - l->pkmap_base) >> MMUSIM_PAGE_SHIFT;
+}
+
+uint32_t mmusim_kmap_slot_vaddr(const struct mmusim_layout *l, uint32_t idx)
+{
+    return mmusim_fix_to_virt(l, l->fix_kmap_begin + idx);
+}
+
+enum mmusim_zone mmusim_layout_zone_of(const struct mmusim_layout *l, uint64_t pfn)
+{
+    for (int z = MMUSIM_ZONE_DMA; z < MMUSIM_ZONE_COUNT_; z++)
+        if (pfn >= l->zones[z].start_pfn && pfn < l->zones[z].end_pfn)
+            return (enum mmusim_zone)z;
+    return MMUSIM_ZONE_COUNT_;
+}
+
+const char *mmusim_zone_name(enum mmusim_zone z)
+{
+    switch (z) {
+    case MMUSIM_ZONE_DMA:
+        return "DMA";
+    case MMUSIM_ZONE_NORMAL:
+        return "Normal";
+    case MMUSIM_ZONE_HIGHMEM:
+        return "HighMem";
+    case MMUSIM_ZONE_COUNT_:
+        break;
+    }
+    return "unknown";
+}

@@ -1,0 +1,110 @@
+/*
+ * mmusim — the machine's memory side, private to the library: the machine
+ * structure, page-table entry access in both formats, and the walker.
+ */
+#ifndef MMUSIM_MMU_H
+#define MMUSIM_MMU_H
+
+#include "mmu/physmem.h"
+#include "mmusim/cpu.h"
+#include "mmusim/machine.h"
+#include "mmusim/pgtable.h"
+
+struct mmusim_machine {
+    struct mmusim_config cfg;
+    struct mmusim_layout layout;
+    struct physmem pm;
+    struct frame_alloc fa;
+    int pae;
+    uint64_t swapper_cr3;      /* swapper_pg_dir */
+    uint64_t *pgds;            /* every address space, swapper_pg_dir first */
+    size_t npgds, pgds_cap;
+    struct mmusim_cpu *cpus;
+    unsigned ncpus;
+};
+
+/* Address masks of the two formats (SDM Tables 4-4..4-6, 4-8..4-11). */
+#define PT2_FRAME      0xfffff000ull
+#define PT2_LARGE      0xffc00000ull
+#define PT2_LARGE_RSVD 0x003fe000ull  /* bits 21:13 of a 4 MiB PDE (no PSE-36 modelled) */
+#define PAE_FRAME      0x0000000ffffff000ull
+#define PAE_LARGE      0x0000000fffe00000ull
+#define PAE_LARGE_RSVD 0x00000000001fe000ull /* bits 20:13 of a 2 MiB PDE */
+#define PAE_RSVD_HIGH  0x7ffffff000000000ull /* bits 62:36 (MAXPHYADDR 36) */
+#define PAE_PDPTE_RSVD (0xfffffff000000000ull | 0x1e6ull) /* 63:36, 8:5, 2:1 */
+
+/* The flag bits mmusim_pt_map accepts. */
+#define PT_FLAG_BITS (MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_US | MMUSIM_PTE_PWT | MMUSIM_PTE_PCD | \
+                      MMUSIM_PTE_A | MMUSIM_PTE_D | MMUSIM_PTE_G | MMUSIM_PTE_NX)
+
+/* Linux's _PAGE_TABLE (user) and _KERNPG_TABLE (kernel) for a PDE pointing at a table. */
+#define PDE_USER_TABLE   (MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_US | MMUSIM_PTE_A | MMUSIM_PTE_D)
+#define PDE_KERNEL_TABLE (MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_A | MMUSIM_PTE_D)
+
+static inline uint64_t pt_frame_mask(const struct mmusim_machine *m)
+{
+    return m->pae ? PAE_FRAME : PT2_FRAME;
+}
+
+static inline uint64_t pt_large_mask(const struct mmusim_machine *m)
+{
+    return m->pae ? PAE_LARGE : PT2_LARGE;
+}
+
+static inline unsigned pt_large_shift(const struct mmusim_machine *m)
+{
+    return m->pae ? 21 : 22;
+}
+
+/* Read one entry (4 or 8 bytes). */
+static inline uint64_t pt_read(const struct mmusim_machine *m, uint64_t pa)
+{
+    return m->pae ? physmem_read64(&m->pm, pa) : physmem_read32(&m->pm, pa);
+}
+
+/* set_pte: under PAE the high half, then the low half holding P. */
+int pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v);
+/* pte_clear: under PAE the low half first, then the high half. */
+int pt_clear(struct mmusim_machine *m, uint64_t pa);
+/* A walker's A/D update: only the low half changes. */
+int pt_update_low(struct mmusim_machine *m, uint64_t pa, uint64_t v);
+
+/* Physical address of the PDE for va in the directory cr3 (PAE: through the PDPT in memory). */
+uint64_t pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint32_t va);
+
+/* Make sure the page table for va exists (kernel tables are shared). */
+int pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va);
+
+/* Set up swapper_pg_dir at boot: direct map, pkmap and fixmap tables. */
+int pt_boot(struct mmusim_machine *m);
+
+/* ---- the walker ---- */
+
+/* The page-table line cache: a timing model of where page-table lines live. */
+struct ptcache {
+    uint64_t *tags;    /* line address + 1 per way; 0 = empty */
+    uint32_t *stamp;   /* LRU time stamps */
+    uint32_t sets, ways, now;
+};
+
+int ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways);
+void ptcache_fini(struct ptcache *pc);
+/* Reference the line holding pa: 1 on a hit, 0 on a miss (the line is then filled). */
+int ptcache_ref(struct ptcache *pc, uint64_t pa);
+
+/* What the walker needs from a CPU. */
+struct mmu_ctx {
+    struct mmusim_machine *m;
+    const struct mmusim_cpu_regs *regs;
+    struct ptcache *ptc;
+    const struct mmusim_costs *costs;
+    struct mmusim_cpu_stats *stats;
+};
+
+#define WALK_SET_AD 0x1u  /* write Accessed/Dirty back (a real walk); off for a checker's peek */
+
+/* Translate va. Fills out (cycles included; not charged to any clock). */
+void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
+              struct mmusim_walk *out);
+
+#endif /* MMUSIM_MMU_H */

@@ -1,0 +1,418 @@
+/*
+ * mmusim — page tables stored in simulated frames (include/mmusim/pgtable.h).
+ *
+ * Kernel space is shared the way i386 Linux shares it: under PAE every
+ * address space's kernel PDPTEs point at swapper_pg_dir's kernel page
+ * directories; without PAE each address space holds a copy of the kernel
+ * PDEs (pgd_ctor's clone_pgd_range), and a kernel PDE that changes later is
+ * written to every copy, as 2.6's set_pmd_pfn/vmalloc_sync do over pgd_list.
+ */
+#include <stdlib.h>
+
+#include "mmu/mmu.h"
+#include "mmusim/error.h"
+
+/* ---- entry stores ---- */
+
+int pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v)
+{
+    int rc;
+    if (!m->pae)
+        return physmem_write32(&m->pm, pa, (uint32_t)v);
+    /* Frame bits first, then the half with P: no CPU may see a present entry
+     * with half a frame number (linux-highmem.md §1.7, set_pte). */
+    if ((rc = physmem_write32(&m->pm, pa + 4, (uint32_t)(v >> 32))) != MMUSIM_OK)
+        return rc;
+    return physmem_write32(&m->pm, pa, (uint32_t)v);
+}
+
+int pt_clear(struct mmusim_machine *m, uint64_t pa)
+{
+    int rc;
+    if (!m->pae)
+        return physmem_write32(&m->pm, pa, 0);
+    /* P lives in the low half: clear it first (pte_clear). */
+    if ((rc = physmem_write32(&m->pm, pa, 0)) != MMUSIM_OK)
+        return rc;
+    return physmem_write32(&m->pm, pa + 4, 0);
+}
+
+int pt_update_low(struct mmusim_machine *m, uint64_t pa, uint64_t v)
+{
+    return physmem_write32(&m->pm, pa, (uint32_t)v);
+}
+
+/* ---- address spaces ---- */
+
+static int is_kernel_va(const struct mmusim_machine *m, uint32_t va)
+{
+    return va >= m->layout.page_offset;
+}
+
+static ptrdiff_t pgd_index_of(const struct mmusim_machine *m, uint64_t cr3)
+{
+    for (size_t i = 0; i < m->npgds; i++)
+        if (m->pgds[i] == cr3)
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+uint64_t pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint32_t va)
+{
+    if (!m->pae)
+        return (cr3 & PT2_FRAME) + ((uint64_t)(va >> 22) << 2);
+    uint64_t pdpte = physmem_read64(&m->pm, (cr3 & ~0x1full) + ((uint64_t)(va >> 30) << 3));
+    return (pdpte & PAE_FRAME) + ((uint64_t)((va >> 21) & 0x1ff) << 3);
+}
+
+static uint64_t pte_addr(const struct mmusim_machine *m, uint64_t pde, uint32_t va)
+{
+    uint64_t idx = m->pae ? (va >> 12) & 0x1ff : (va >> 12) & 0x3ff;
+    return (pde & pt_frame_mask(m)) + (idx << (m->pae ? 3 : 2));
+}
+
+/* A zeroed lowmem frame for a page table (get_zeroed_page(GFP_KERNEL)). */
+static int alloc_table(struct mmusim_machine *m, uint64_t *pa)
+{
+    uint64_t pfn;
+    int rc = frame_alloc_get(&m->fa, MMUSIM_ZONE_NORMAL, &pfn);
+    if (rc == MMUSIM_ENOFRAME)
+        rc = frame_alloc_get(&m->fa, MMUSIM_ZONE_DMA, &pfn);
+    if (rc != MMUSIM_OK)
+        return rc;
+    physmem_discard(&m->pm, pfn); /* a frame never written reads as zero */
+    *pa = pfn << 12;
+    return MMUSIM_OK;
+}
+
+static void free_table(struct mmusim_machine *m, uint64_t pa)
+{
+    physmem_discard(&m->pm, pa >> 12);
+    (void)frame_alloc_put(&m->fa, pa >> 12);
+}
+
+/*
+ * Write the PDE for va. A kernel PDE without PAE lives in every directory:
+ * write them all. (Under PAE the kernel directories themselves are shared.)
+ */
+static int set_pde(struct mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t v, int clear)
+{
+    size_t n = (!m->pae && is_kernel_va(m, va)) ? m->npgds : 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t dir = n == 1 ? cr3 : m->pgds[i];
+        uint64_t pa = pt_pde_addr(m, dir, va);
+        int rc = clear ? pt_clear(m, pa) : pt_set(m, pa, v);
+        if (rc != MMUSIM_OK)
+            return rc;
+    }
+    return MMUSIM_OK;
+}
+
+int pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va)
+{
+    uint64_t pde = pt_read(m, pt_pde_addr(m, cr3, va)), table;
+    int rc;
+    if (pde & MMUSIM_PTE_P)
+        return (pde & MMUSIM_PTE_PS) ? MMUSIM_ELARGE : MMUSIM_OK;
+    if ((rc = alloc_table(m, &table)) != MMUSIM_OK)
+        return rc;
+    uint64_t flags = is_kernel_va(m, va) ? PDE_KERNEL_TABLE : PDE_USER_TABLE;
+    if ((rc = set_pde(m, cr3, va, table | flags, 0)) != MMUSIM_OK)
+        free_table(m, table);
+    return rc;
+}
+
+int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3)
+{
+    if (!m || !cr3)
+        return MMUSIM_EINVAL;
+    if (m->npgds == m->pgds_cap) {
+        size_t cap = m->pgds_cap ? 2 * m->pgds_cap : 8;
+        uint64_t *p = realloc(m->pgds, cap * sizeof(*p));
+        if (!p)
+            return MMUSIM_ENOMEM;
+        m->pgds = p, m->pgds_cap = cap;
+    }
+    uint64_t dir = 0, pmds[4] = {0}; /* pfn 0 is reserved: 0 means "not allocated" */
+    unsigned nuser = m->layout.kernel_pgd_boundary;
+    int rc = alloc_table(m, &dir);
+    /* PAE: the user page directories are allocated with the PDPT, as
+     * 2.6's pgd_alloc preallocates them. */
+    for (unsigned i = 0; rc == MMUSIM_OK && m->pae && i < nuser; i++)
+        rc = alloc_table(m, &pmds[i]);
+    if (rc != MMUSIM_OK) {
+        for (unsigned i = 0; i < 4; i++)
+            if (pmds[i])
+                free_table(m, pmds[i]);
+        if (dir)
+            free_table(m, dir);
+        return rc;
+    }
+    unsigned entries = m->pae ? 4 : 1024, size = m->pae ? 8 : 4;
+    for (unsigned i = 0; i < entries && rc == MMUSIM_OK; i++) {
+        uint64_t v = (i < nuser && m->pae) ? (pmds[i] | MMUSIM_PTE_P)
+                   : (i >= nuser) ? pt_read(m, (m->swapper_cr3 & ~0x1full) + (uint64_t)i * size) : 0;
+        if (v)
+            rc = pt_set(m, dir + (uint64_t)i * size, v);
+    }
+    if (rc != MMUSIM_OK)
+        return rc; /* host memory ran out mid-copy: the frames stay allocated */
+    m->pgds[m->npgds++] = dir;
+    *cr3 = dir;
+    return MMUSIM_OK;
+}
+
+/* Free the page tables under one user page directory (not the pages they map). */
+static void free_user_tables(struct mmusim_machine *m, uint64_t dir, unsigned n)
+{
+    unsigned size = m->pae ? 8 : 4;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t pde = pt_read(m, dir + (uint64_t)i * size);
+        if ((pde & MMUSIM_PTE_P) && !(pde & MMUSIM_PTE_PS))
+            free_table(m, pde & pt_frame_mask(m));
+    }
+}
+
+int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
+{
+    if (!m)
+        return MMUSIM_EINVAL;
+    ptrdiff_t idx = pgd_index_of(m, cr3);
+    if (idx < 0)
+        return MMUSIM_ENOTPGD;
+    if (cr3 == m->swapper_cr3)
+        return MMUSIM_EKERNEL;
+    for (unsigned c = 0; c < m->ncpus; c++) {
+        struct mmusim_cpu_regs r;
+        mmusim_cpu_regs(mmusim_machine_cpu(m, c), &r);
+        if (r.cr3 == cr3)
+            return MMUSIM_EBUSY;
+    }
+    unsigned nuser = m->layout.kernel_pgd_boundary;
+    if (m->pae) {
+        for (unsigned i = 0; i < nuser; i++) {
+            uint64_t pdpte = physmem_read64(&m->pm, cr3 + (uint64_t)i * 8);
+            if (pdpte & MMUSIM_PTE_P) {
+                free_user_tables(m, pdpte & PAE_FRAME, 512);
+                free_table(m, pdpte & PAE_FRAME);
+            }
+        }
+    } else {
+        free_user_tables(m, cr3, nuser);
+    }
+    free_table(m, cr3);
+    m->pgds[idx] = m->pgds[--m->npgds];
+    return MMUSIM_OK;
+}
+
+/* ---- mappings ---- */
+
+static int check_space(const struct mmusim_machine *m, uint64_t cr3)
+{
+    return pgd_index_of(m, cr3) < 0 ? MMUSIM_ENOTPGD : MMUSIM_OK;
+}
+
+/* Kernel addresses always go to the shared kernel tables. */
+static uint64_t space_for(const struct mmusim_machine *m, uint64_t cr3, uint32_t va)
+{
+    return is_kernel_va(m, va) ? m->swapper_cr3 : cr3;
+}
+
+static int check_map_args(const struct mmusim_machine *m, uint32_t va, uint64_t pa,
+                          enum mmusim_page_size size, uint64_t flags)
+{
+    uint64_t bytes = size == MMUSIM_PAGE_4K ? 4096 : 1ull << pt_large_shift(m);
+    if (size != MMUSIM_PAGE_4K && size != MMUSIM_PAGE_LARGE)
+        return MMUSIM_EPAGESIZE;
+    if ((va | pa) & (bytes - 1))
+        return MMUSIM_EALIGN;
+    if (pa + bytes > m->cfg.mem_bytes)
+        return MMUSIM_EPHYS;
+    if (flags & ~PT_FLAG_BITS)
+        return MMUSIM_EINVAL;
+    if ((flags & MMUSIM_PTE_NX) && !m->pae)
+        return MMUSIM_EFEATURE; /* no XD bit in a 32-bit entry */
+    return MMUSIM_OK;
+}
+
+int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa,
+                  enum mmusim_page_size size, uint64_t flags)
+{
+    int rc;
+    if (!m)
+        return MMUSIM_EINVAL;
+    if ((rc = check_space(m, cr3)) != MMUSIM_OK || (rc = check_map_args(m, va, pa, size, flags)) != MMUSIM_OK)
+        return rc;
+    cr3 = space_for(m, cr3, va);
+    uint64_t pde_pa = pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
+    if (size == MMUSIM_PAGE_LARGE) {
+        if (pde & MMUSIM_PTE_P)
+            return MMUSIM_EMAPPED;
+        return set_pde(m, cr3, va, pa | flags | MMUSIM_PTE_P | MMUSIM_PTE_PS, 0);
+    }
+    if ((pde & (MMUSIM_PTE_P | MMUSIM_PTE_PS)) == (MMUSIM_PTE_P | MMUSIM_PTE_PS))
+        return MMUSIM_ELARGE;
+    if ((pde & MMUSIM_PTE_P) && (pt_read(m, pte_addr(m, pde, va)) & MMUSIM_PTE_P))
+        return MMUSIM_EMAPPED;
+    if ((rc = pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
+        return rc;
+    pde = pt_read(m, pde_pa);
+    return pt_set(m, pte_addr(m, pde, va), pa | flags | MMUSIM_PTE_P);
+}
+
+/* Find the leaf entry for va: its address and size. ENOTMAPPED if no table reaches it. */
+static int find_leaf(const struct mmusim_machine *m, uint64_t cr3, uint32_t va,
+                     uint64_t *entry_pa, enum mmusim_page_size *size)
+{
+    uint64_t pde_pa = pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
+    if (pde & MMUSIM_PTE_PS) {
+        *entry_pa = pde_pa, *size = MMUSIM_PAGE_LARGE;
+        return MMUSIM_OK;
+    }
+    if (!(pde & MMUSIM_PTE_P))
+        return MMUSIM_ENOTMAPPED;
+    *entry_pa = pte_addr(m, pde, va), *size = MMUSIM_PAGE_4K;
+    return MMUSIM_OK;
+}
+
+int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out)
+{
+    int rc;
+    if (!m || !out)
+        return MMUSIM_EINVAL;
+    if ((rc = check_space(m, cr3)) != MMUSIM_OK)
+        return rc;
+    cr3 = space_for(m, cr3, va);
+    if ((rc = find_leaf(m, cr3, va, &out->entry_pa, &out->size)) != MMUSIM_OK)
+        return rc;
+    out->raw = pt_read(m, out->entry_pa);
+    out->present = (int)(out->raw & MMUSIM_PTE_P);
+    out->pa = out->raw & (out->size == MMUSIM_PAGE_LARGE ? pt_large_mask(m) : pt_frame_mask(m));
+    return MMUSIM_OK;
+}
+
+int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va)
+{
+    struct mmusim_pte_info info;
+    int rc = mmusim_pt_get(m, cr3, va, &info);
+    if (rc != MMUSIM_OK)
+        return rc;
+    if (!info.present)
+        return MMUSIM_ENOTMAPPED;
+    if (info.size == MMUSIM_PAGE_LARGE)
+        return set_pde(m, space_for(m, cr3, va), va, 0, 1);
+    return pt_clear(m, info.entry_pa);
+}
+
+int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags)
+{
+    struct mmusim_pte_info info;
+    int rc = mmusim_pt_get(m, cr3, va, &info);
+    if (rc != MMUSIM_OK)
+        return rc;
+    if (!info.present)
+        return MMUSIM_ENOTMAPPED;
+    if (flags & ~PT_FLAG_BITS)
+        return MMUSIM_EINVAL;
+    if ((flags & MMUSIM_PTE_NX) && !m->pae)
+        return MMUSIM_EFEATURE;
+    uint64_t v = info.pa | flags | MMUSIM_PTE_P;
+    if (info.size == MMUSIM_PAGE_LARGE)
+        return set_pde(m, space_for(m, cr3, va), va, v | MMUSIM_PTE_PS, 0);
+    return pt_set(m, info.entry_pa, v);
+}
+
+int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw)
+{
+    int rc;
+    if (!m)
+        return MMUSIM_EINVAL;
+    if ((rc = check_space(m, cr3)) != MMUSIM_OK)
+        return rc;
+    if (!m->pae && (raw >> 32))
+        return MMUSIM_EINVAL; /* a 32-bit entry */
+    cr3 = space_for(m, cr3, va);
+    uint64_t pde = pt_read(m, pt_pde_addr(m, cr3, va));
+    if (size == MMUSIM_PAGE_LARGE) {
+        if ((pde & MMUSIM_PTE_P) && !(pde & MMUSIM_PTE_PS))
+            return MMUSIM_EMAPPED; /* would orphan a page table */
+        return set_pde(m, cr3, va, raw, raw == 0);
+    }
+    if (size != MMUSIM_PAGE_4K)
+        return MMUSIM_EPAGESIZE;
+    if ((rc = pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
+        return rc;
+    pde = pt_read(m, pt_pde_addr(m, cr3, va));
+    return raw == 0 ? pt_clear(m, pte_addr(m, pde, va)) : pt_set(m, pte_addr(m, pde, va), raw);
+}
+
+uint64_t mmusim_kernel_cr3(const mmusim_machine *m)
+{
+    return m ? m->swapper_cr3 : 0;
+}
+
+void mmusim_machine_set_store_hook(mmusim_machine *m, mmusim_store_fn fn, void *ctx)
+{
+    if (!m)
+        return;
+    m->pm.hook = fn;
+    m->pm.hook_ctx = ctx;
+}
+
+/* ---- boot ---- */
+
+/* kernel_physical_mapping_init: the direct map of lowmem, large pages where they fit. */
+static int map_lowmem(struct mmusim_machine *m)
+{
+    uint64_t flags = MMUSIM_PAGE_KERNEL;
+    if (m->cfg.features & MMUSIM_FEAT_PGE)
+        flags |= MMUSIM_PTE_G; /* __PAGE_KERNEL gains _PAGE_GLOBAL on PGE CPUs */
+    int large_ok = m->pae || (m->cfg.features & MMUSIM_FEAT_PSE);
+    uint64_t end = m->layout.max_low_pfn << 12, large = 1ull << pt_large_shift(m);
+    uint64_t pa = 0;
+    int rc = MMUSIM_OK;
+    while (pa < end && rc == MMUSIM_OK) {
+        uint32_t va = (uint32_t)(m->layout.page_offset + pa);
+        if (large_ok && pa + large <= end) {
+            rc = mmusim_pt_map(m, m->swapper_cr3, va, pa, MMUSIM_PAGE_LARGE, flags);
+            pa += large;
+        } else {
+            rc = mmusim_pt_map(m, m->swapper_cr3, va, pa, MMUSIM_PAGE_4K, flags);
+            pa += 4096;
+        }
+    }
+    return rc;
+}
+
+/* permanent_kmaps_init and the fixmap's page_table_range_init: the tables, no entries. */
+static int prealloc_kernel_tables(struct mmusim_machine *m)
+{
+    const struct mmusim_layout *l = &m->layout;
+    uint64_t step = 1ull << pt_large_shift(m);
+    int rc = pt_ensure_table(m, m->swapper_cr3, l->pkmap_base);
+    for (uint64_t va = l->fixaddr_boot_start & ~(step - 1); rc == MMUSIM_OK && va <= l->fixaddr_top; va += step)
+        rc = pt_ensure_table(m, m->swapper_cr3, (uint32_t)va);
+    return rc;
+}
+
+int pt_boot(struct mmusim_machine *m)
+{
+    uint64_t dir;
+    int rc = alloc_table(m, &dir);
+    if (rc != MMUSIM_OK)
+        return rc;
+    m->swapper_cr3 = dir;
+    m->pgds[m->npgds++] = dir;
+    /* PAE: swapper_pg_dir's four page directories exist from the start; the
+     * kernel ones are the ones every address space shares. */
+    for (unsigned i = 0; m->pae && i < 4 && rc == MMUSIM_OK; i++) {
+        uint64_t pmd;
+        if ((rc = alloc_table(m, &pmd)) == MMUSIM_OK)
+            rc = pt_set(m, dir + i * 8, pmd | MMUSIM_PTE_P);
+    }
+    if (rc == MMUSIM_OK)
+        rc = map_lowmem(m);
+    if (rc == MMUSIM_OK)
+        rc = prealloc_kernel_tables(m);
+    return rc;
+}

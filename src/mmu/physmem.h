@@ -1,0 +1,93 @@
+/*
+ * mmusim — sparse physical memory and the page-frame allocator.
+ *
+ * Contents are stored per 4 KiB frame, allocated on first write: a frame never
+ * written reads as zero and costs no host memory, so a 64 GiB machine costs
+ * only what it touches. Frames are found through a two-level directory
+ * (pfn >> 10, then pfn & 1023), both levels allocated on demand.
+ */
+#ifndef MMUSIM_PHYSMEM_H
+#define MMUSIM_PHYSMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+#include "mmusim/layout.h"
+
+#define PM_CHUNK_SHIFT 10
+#define PM_CHUNK (1u << PM_CHUNK_SHIFT)
+
+/* Observer of 32-bit stores, for tests that check store order (PAE set_pte). */
+typedef void (*mmusim__store_hook)(void *ctx, uint64_t pa, uint32_t value);
+
+struct physmem {
+    uint64_t nframes;
+    size_t ndir;          /* entries of dir: ceil(nframes / PM_CHUNK) */
+    uint8_t ***dir;       /* dir[pfn >> 10][pfn & 1023] -> 4 KiB of contents, or NULL */
+    uint64_t resident;    /* frames with host storage */
+    mmusim__store_hook hook;
+    void *hook_ctx;
+};
+
+struct frame_alloc {
+    uint64_t *used;       /* bitmap, one bit per frame */
+    uint64_t nframes;
+    uint64_t cursor[MMUSIM_ZONE_COUNT_];   /* next-fit start, per zone */
+    uint64_t nfree[MMUSIM_ZONE_COUNT_];
+    struct mmusim_zone_span zones[MMUSIM_ZONE_COUNT_];
+};
+
+int physmem_init(struct physmem *pm, uint64_t nframes);
+void physmem_fini(struct physmem *pm);
+
+/* Host storage of a frame, or NULL if it was never written. */
+static inline uint8_t *physmem_frame(const struct physmem *pm, uint64_t pfn)
+{
+    uint8_t **chunk = pm->dir[pfn >> PM_CHUNK_SHIFT];
+    return chunk ? chunk[pfn & (PM_CHUNK - 1)] : NULL;
+}
+
+/* Host storage of a frame, allocated (zeroed) if needed; NULL if out of host memory. */
+uint8_t *physmem_frame_rw(struct physmem *pm, uint64_t pfn);
+
+/* Drop a frame's contents (it reads as zero again). */
+void physmem_discard(struct physmem *pm, uint64_t pfn);
+
+/* Aligned accesses inside one frame; the caller has checked pa < size. */
+static inline uint32_t physmem_read32(const struct physmem *pm, uint64_t pa)
+{
+    const uint8_t *f = physmem_frame(pm, pa >> 12);
+    uint32_t v = 0;
+    if (f)
+        memcpy(&v, f + (pa & 0xfff), 4);
+    return v;
+}
+
+static inline uint64_t physmem_read64(const struct physmem *pm, uint64_t pa)
+{
+    const uint8_t *f = physmem_frame(pm, pa >> 12);
+    uint64_t v = 0;
+    if (f)
+        memcpy(&v, f + (pa & 0xfff), 8);
+    return v;
+}
+
+/* MMUSIM_OK or MMUSIM_ENOMEM. Calls the store hook, if any. */
+int physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v);
+
+/* Byte ranges that may cross frames; the caller has range-checked them. */
+void physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size_t len);
+int physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size_t len);
+
+int frame_alloc_init(struct frame_alloc *fa, const struct mmusim_layout *l);
+void frame_alloc_fini(struct frame_alloc *fa);
+/* Lowest free frame of the zone at or after its cursor (next fit). */
+int frame_alloc_get(struct frame_alloc *fa, enum mmusim_zone z, uint64_t *pfn);
+int frame_alloc_put(struct frame_alloc *fa, uint64_t pfn);
+/* Mark [start, end) used at boot (reserved memory). */
+void frame_alloc_reserve(struct frame_alloc *fa, uint64_t start, uint64_t end);
+int frame_alloc_is_used(const struct frame_alloc *fa, uint64_t pfn);
+
+#endif /* MMUSIM_PHYSMEM_H */

@@ -1,0 +1,52 @@
+/*
+ * mmusim CLI — what the subcommands share.
+ *
+ * Each subcommand is one function `int cmd_NAME(int argc, char **argv)`
+ * (argv[0] is the subcommand's name) registered in the command table of
+ * tools/mmusim.c. It returns the process exit status: CLI_EXIT_OK, or
+ * CLI_EXIT_USAGE after printing one line on stderr with cli_error().
+ */
+#ifndef MMUSIM_TOOLS_CLI_H
+#define MMUSIM_TOOLS_CLI_H
+
+#include <stdint.h>
+
+#include "mmusim/config.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_USAGE 2 /* bad option, missing value, invalid configuration */
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CLI_PRINTF(fmt, args)
+#endif
+
+/* Print "mmusim CMD: MESSAGE" and a newline on stderr; returns CLI_EXIT_USAGE. */
+int cli_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/*
+ * Match argv[*i] against a long option that takes a value, written either
+ * "--name VALUE" or "--name=VALUE". Returns 0 if argv[*i] is another option,
+ * 1 with *value set (and *i moved past a separate value), or -1 after
+ * printing an error if the value is missing.
+ */
+int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                     const char **value);
+
+/*
+ * The configuration options every machine-building subcommand accepts:
+ * --mem, --pae, --cpus, --split, --era, --nr-cpus, --vmalloc,
+ * --debug-highmem, --preset, --set key=value. Returns 0 if argv[*i] is none of
+ * them, 1 if it was applied to cfg (and *i advanced past its value), or -1
+ * after printing an error.
+ */
+int cli_config_option(const char *cmd, int argc, char **argv, int *i, struct mmusim_config *cfg);
+
+/* Help text of the options cli_config_option() accepts. */
+extern const char cli_config_options_help[];
+
+/* The subcommands. */
+int cmd_layout(int argc, char **argv);
+
+#endif /* MMUSIM_TOOLS_CLI_H */
