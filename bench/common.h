@@ -1,0 +1,44 @@
+/*
+ * mmusim benches — shared command line, timing and output.
+ *
+ * Every bench takes --preset NAME, --set key=value (repeatable), --json and
+ * --help; prints a table by default and one JSON document with --json.
+ */
+#ifndef MMUSIM_BENCH_COMMON_H
+#define MMUSIM_BENCH_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmusim.h"
+
+struct bench_opts {
+    int json;
+    struct mmusim_config cfg;   /* --preset and --set applied */
+    uint64_t iterations;        /* --iterations N; 0 = the bench's default */
+};
+
+/*
+ * Parse argv. usage is printed for --help (exit 0); a bad option prints a
+ * message and exits 2. Benches are programs, so exiting here is fine.
+ */
+void bench_parse(int argc, char **argv, const char *usage, struct bench_opts *o);
+
+/* Monotonic host time in seconds. */
+double bench_now(void);
+
+/* Exit with status 1 and a message if rc is not MMUSIM_OK. */
+void bench_check(int rc, const char *what);
+
+/* A small JSON writer: one object, flat keys, in order. */
+struct bench_json {
+    FILE *f;
+    int first;
+};
+void bench_json_begin(struct bench_json *j, FILE *f);
+void bench_json_str(struct bench_json *j, const char *key, const char *v);
+void bench_json_u64(struct bench_json *j, const char *key, uint64_t v);
+void bench_json_f64(struct bench_json *j, const char *key, double v);
+void bench_json_end(struct bench_json *j);
+
+#endif /* MMUSIM_BENCH_COMMON_H */

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# mmusim developer entry point: the README's two quick-start commands.
+#
+#   bash tools/dev.sh run     build, then run the main program
+#   bash tools/dev.sh test    build, then run every test with CTest
+#   bash tools/dev.sh asan    the tests again, built with AddressSanitizer and UBSan
+#
+# On a fresh Debian machine it first installs what is missing (cmake,
+# pkg-config, a C compiler, libcmocka-dev, libelf-dev) with apt-get.
+# With CI set in the environment, compiler warnings are errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages() {
+  local missing=()
+  command -v cmake >/dev/null || missing+=(cmake)
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  command -v cc >/dev/null || missing+=(gcc)
+  command -v make >/dev/null || missing+=(make)
+  if command -v pkg-config >/dev/null; then
+    pkg-config --exists cmocka || missing+=(libcmocka-dev)
+    pkg-config --exists libelf || missing+=(libelf-dev)
+  else
+    missing+=(libcmocka-dev libelf-dev)
+  fi
+  ((${#missing[@]} == 0)) && return 0
+  echo "dev.sh: installing ${missing[*]}" >&2
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+configure_and_build() { # DIR [extra cmake args...]
+  local dir=$1; shift
+  local werror=OFF
+  [[ -n ${CI:-} ]] && werror=ON
+  cmake -S . -B "$dir" -DMMUSIM_WERROR=$werror "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc 2>/dev/null || echo 2)"
+}
+
+cmd=${1:-}
+case $cmd in
+  run)
+    need_packages
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release
+    ./build/bin/mmusim layout
+    ;;
+  test)
+    need_packages
+    configure_and_build build
+    ctest --test-dir build --output-on-failure
+    ;;
+  asan)
+    need_packages
+    configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DMMUSIM_SANITIZE=address,undefined -DMMUSIM_BUILD_BENCH=OFF
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --test-dir build-asan --output-on-failure
+    ;;
+  *)
+    echo "usage: bash tools/dev.sh run|test|asan" >&2
+    exit 2
+    ;;
+esac
