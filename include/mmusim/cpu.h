@@ -55,6 +55,7 @@ struct mmusim_walk {
     uint64_t pa;           /* physical address (when no fault) */
     enum mmusim_page_size size;
     uint64_t leaf;         /* the leaf entry as read (with A/D as they are now) */
+    uint64_t leaf_pa;      /* physical address of the leaf entry (PTE, or PDE of a large page) */
     int writable, user, nx, global; /* effective rights over all levels */
     uint32_t refs;         /* page-table references made */
     uint32_t ad_writes;    /* A/D write-backs */
@@ -91,6 +92,92 @@ int mmusim_cpu_write_efer(mmusim_cpu *cpu, uint64_t efer);
  * clock. On a fault out->fault is 1 and CR2 is set.
  */
 int mmusim_cpu_walk(mmusim_cpu *cpu, uint32_t va, unsigned access, struct mmusim_walk *out);
+
+/* ---- memory access through the TLBs ---- */
+
+/* The result of an access. A fault is a result, not an error. */
+struct mmusim_access {
+    int fault;           /* 1 if #PF: nothing was read or written */
+    uint32_t error_code; /* #PF error code */
+    uint32_t cr2;        /* faulting linear address */
+    uint64_t pa;         /* physical address of the first byte */
+    int walked;          /* 1 if a page walk was needed (a TLB miss) */
+    uint64_t cycles;     /* charged to the CPU's clock */
+};
+
+/*
+ * Access size bytes (1, 2, 4 or 8) at va: TLB lookup, a walk on a miss, the
+ * fill, then the data read into or written from *data through the
+ * translation the TLB gave (so a stale entry really reaches the old frame).
+ * An access that straddles a page is split as hardware splits it: both pages
+ * are translated before any byte is written. The translation's cost is what
+ * is charged: an L1 TLB hit costs nothing extra (data caches are not
+ * modelled), a uTLB miss that hits the next level costs tlb_l0_miss, an STLB
+ * hit stlb_hit, and a miss the walk. data may be NULL (translate only).
+ */
+int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size, void *data,
+                      struct mmusim_access *out);
+
+/* ---- the Linux flush primitives, on one CPU; each returns the cycles charged ---- */
+
+uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va); /* __flush_tlb_one: INVLPG va */
+uint64_t mmusim_flush_tlb(mmusim_cpu *cpu);                 /* __flush_tlb: CR3 reloaded, globals survive */
+uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu);          /* __flush_tlb_global: CR4.PGE off and on */
+uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu);             /* __flush_tlb_all: global if PGE, else CR3 */
+
+/* ---- TLB statistics ---- */
+
+enum mmusim_tlb_id {
+    MMUSIM_TLB_ITLB_4K,
+    MMUSIM_TLB_ITLB_LARGE,
+    MMUSIM_TLB_DTLB_4K,
+    MMUSIM_TLB_DTLB_LARGE,
+    MMUSIM_TLB_STLB,
+    MMUSIM_TLB_UTLB,
+    MMUSIM_TLB_PDECACHE,
+    MMUSIM_TLB_COUNT_
+};
+
+struct mmusim_tlb_stats {
+    uint32_t entries, ways, valid; /* geometry, and entries valid now */
+    uint64_t lookups, hits, misses, fills, evictions, dropped;
+};
+
+/* "itlb.4k", "itlb.large", "dtlb.4k", "dtlb.large", "stlb", "utlb", "pdecache". */
+const char *mmusim_tlb_name(enum mmusim_tlb_id id);
+int mmusim_cpu_tlb_stats(const mmusim_cpu *cpu, enum mmusim_tlb_id id, struct mmusim_tlb_stats *out);
+
+/* Sum of every CPU's counters. */
+void mmusim_machine_stats(const mmusim_machine *m, struct mmusim_cpu_stats *out);
+
+/* ---- the coherence checker ---- */
+
+/*
+ * When on, every TLB hit is compared with a walk of the current page tables
+ * (no A/D written, nothing charged). A hit whose frame or rights no longer
+ * match, or whose page is no longer mapped, is a stale translation: the
+ * access still uses it, as hardware would, and a violation is recorded.
+ */
+struct mmusim_coherence_violation {
+    unsigned cpu;
+    uint32_t va;
+    uint64_t cycle;          /* the CPU's clock at the access */
+    uint64_t stale_pa;       /* page the TLB entry maps */
+    uint64_t current_pa;     /* page the tables map now (when current_present) */
+    int current_present;     /* 0: the tables no longer map va */
+    unsigned stale_rights;   /* MMUSIM_RIGHT_* of the entry */
+    unsigned current_rights; /* and of the tables */
+    uint64_t leaf_pa;        /* physical address of the leaf entry the TLB entry came from */
+};
+#define MMUSIM_RIGHT_W  0x1u
+#define MMUSIM_RIGHT_U  0x2u
+#define MMUSIM_RIGHT_NX 0x4u
+
+void mmusim_machine_set_coherence_check(mmusim_machine *m, int on);
+/* Total violations seen; copies the first min(max, recorded) of them (the first 4096 are kept). */
+uint64_t mmusim_machine_coherence_violations(const mmusim_machine *m, struct mmusim_coherence_violation *buf,
+                                             size_t max);
+void mmusim_machine_coherence_reset(mmusim_machine *m);
 
 #ifdef __cplusplus
 }

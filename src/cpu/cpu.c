@@ -33,12 +33,29 @@ int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
     cpu->regs.cr3 = m->swapper_cr3;
     if (m->pae && load_pdptes(cpu, m->swapper_cr3, cpu->regs.pdpte) != MMUSIM_OK)
         return MMUSIM_EGP; /* cannot happen: swapper's PDPTEs are well formed */
+    cpu_update_hit_masks(cpu);
+    /* Every CPU's random replacement draws from its own stream of the seed. */
+    int rc = tlbset_init(&cpu->tlb, &cfg->tlb, m->pae, cfg->seed ^ ((uint64_t)id << 32));
+    if (rc != MMUSIM_OK)
+        return rc;
     return ptcache_init(&cpu->ptc, cfg->ptcache_lines, cfg->ptcache_ways);
 }
 
 void cpu_fini(struct mmusim_cpu *cpu)
 {
+    tlbset_fini(&cpu->tlb);
     ptcache_fini(&cpu->ptc);
+}
+
+void cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global)
+{
+    unsigned n = tlbset_flush(&cpu->tlb, keep_global);
+    if (keep_global) {
+        cpu->stats.dropped_cr3 += n;
+    } else {
+        cpu->stats.dropped_global += n;
+        cpu->stats.global_flushes++;
+    }
 }
 
 unsigned mmusim_cpu_id(const mmusim_cpu *cpu)
@@ -69,6 +86,8 @@ void mmusim_cpu_stats(const mmusim_cpu *cpu, struct mmusim_cpu_stats *out)
 void mmusim_cpu_stats_reset(mmusim_cpu *cpu)
 {
     memset(&cpu->stats, 0, sizeof(cpu->stats));
+    for (int i = 0; i < TS_COUNT; i++)
+        memset(&cpu->tlb.a[i].st, 0, sizeof(cpu->tlb.a[i].st));
 }
 
 static void charge(struct mmusim_cpu *cpu, uint64_t c, uint64_t *out)
@@ -90,6 +109,8 @@ int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles)
         memcpy(cpu->regs.pdpte, pdpte, sizeof(pdpte));
     }
     cpu->regs.cr3 = cr3;
+    /* MOV to CR3 drops all but global entries, and the PDE cache (SDM §4.10.4.1). */
+    cpu_tlb_flush(cpu, 1);
     uint64_t c = cpu->m->cfg.costs.mov_cr3 + (cpu->m->pae ? cpu->m->cfg.costs.mov_cr3_pae_extra : 0);
     cpu->stats.cr3_writes++;
     cpu->stats.cr3_cycles += c;
@@ -114,8 +135,8 @@ int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles)
     /* One CR4 write is half of __flush_tlb_global's pair. */
     uint64_t c = cfg->costs.pge_toggle / 2;
     if (changed & (MMUSIM_CR4_PGE | MMUSIM_CR4_PSE)) {
-        /* Changing PGE (or any paging bit on P6) flushes everything (SDM §4.10.4.1). */
-        cpu->stats.global_flushes++;
+        /* Changing PGE (or, on P6, any paging bit) flushes everything (SDM §4.10.4.1). */
+        cpu_tlb_flush(cpu, 0);
         cpu->stats.global_flush_cycles += c;
     }
     charge(cpu, c, cycles);
@@ -129,6 +150,7 @@ int mmusim_cpu_write_cr0(mmusim_cpu *cpu, uint32_t cr0)
     if ((cr0 ^ cpu->regs.cr0) & ~MMUSIM_CR0_WP)
         return MMUSIM_EINVAL; /* paging and protection stay on */
     cpu->regs.cr0 = cr0;
+    cpu_update_hit_masks(cpu);
     return MMUSIM_OK;
 }
 
@@ -149,7 +171,7 @@ int mmusim_cpu_walk(mmusim_cpu *cpu, uint32_t va, unsigned access, struct mmusim
     if (!cpu || !out || (access & ~7u) || (access & 3u) == 3u)
         return MMUSIM_EINVAL;
     struct mmu_ctx c = cpu_mmu_ctx(cpu);
-    mmu_walk(&c, va, access, WALK_SET_AD, out);
+    mmu_walk(&c, va, access, WALK_SET_AD, out, NULL);
     if (out->fault)
         cpu->regs.cr2 = out->cr2;
     cpu->stats.walk_cycles += out->cycles;

@@ -3,15 +3,25 @@
 #define MMUSIM_CPU_IMPL_H
 
 #include "mmu/mmu.h"
+#include "tlb/tlbset.h"
 
 struct mmusim_cpu {
     struct mmusim_machine *m;
     unsigned id;
     uint64_t cycles;                /* this CPU's clock */
+    /* What a TLB hit must find in an entry's flags, per access (kind | user):
+     * (flags & hit_mask[a]) == hit_want[a]. Rebuilt when CR0.WP changes. */
+    uint32_t hit_mask[8], hit_want[8];
+    struct tlbset tlb;
     struct mmusim_cpu_regs regs;
     struct ptcache ptc;
     struct mmusim_cpu_stats stats;
 };
+
+/* Rebuild hit_mask/hit_want from CR0.WP (src/cpu/access.c). */
+void cpu_update_hit_masks(struct mmusim_cpu *cpu);
+/* Drop entries as a CR3 write (keep_global) or PGE change does, counting them. */
+void cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global);
 
 /* Boot state: paging on, WP, CR4 and EFER from the features, CR3 = swapper_pg_dir. */
 int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id);

@@ -62,6 +62,7 @@ void mmusim_machine_destroy(mmusim_machine *m)
     for (unsigned i = 0; i < m->ncpus; i++)
         cpu_fini(&m->cpus[i]);
     free(m->cpus);
+    free(m->violations);
     free(m->pgds);
     frame_alloc_fini(&m->fa);
     physmem_fini(&m->pm);

@@ -21,7 +21,13 @@ struct mmusim_machine {
     size_t npgds, pgds_cap;
     struct mmusim_cpu *cpus;
     unsigned ncpus;
+    /* The coherence checker (include/mmusim/cpu.h). */
+    int check;
+    uint64_t nviolations;
+    struct mmusim_coherence_violation *violations; /* the first MAX_VIOLATIONS */
 };
+
+#define MAX_VIOLATIONS 4096
 
 /* Address masks of the two formats (SDM Tables 4-4..4-6, 4-8..4-11). */
 #define PT2_FRAME      0xfffff000ull
@@ -103,8 +109,22 @@ struct mmu_ctx {
 
 #define WALK_SET_AD 0x1u  /* write Accessed/Dirty back (a real walk); off for a checker's peek */
 
-/* Translate va. Fills out (cycles included; not charged to any clock). */
+/*
+ * The PDE a walk used, for the paging-structure (PDE) cache: on input, if
+ * cached is set, the walk takes pa/value from here instead of reading the
+ * PDE (a PDE-cache hit, SDM §4.10.3); on output, table says whether the PDE
+ * pointed to a page table (only such PDEs may be cached), with its address and
+ * value after the walk's A update.
+ */
+struct walk_pde {
+    int cached;
+    int table;
+    uint64_t pa;
+    uint64_t value;
+};
+
+/* Translate va. Fills out (cycles included; not charged to any clock). pde may be NULL. */
 void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
-              struct mmusim_walk *out);
+              struct mmusim_walk *out, struct walk_pde *pde);
 
 #endif /* MMUSIM_MMU_H */

@@ -148,7 +148,7 @@ static void set_bits(struct walk_state *w, uint64_t pa, uint64_t *entry, uint64_
 }
 
 void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
-              struct mmusim_walk *out)
+              struct mmusim_walk *out, struct walk_pde *hint)
 {
     const struct mmusim_cpu_regs *r = c->regs;
     struct walk_state w = {c, out};
@@ -157,13 +157,21 @@ void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wf
     uint64_t pde_pa, pte_pa = 0, pde, pte = 0;
 
     memset(out, 0, sizeof(*out));
+    if (hint)
+        hint->table = 0;
     out->cycles = c->costs->walk_fixed;
     c->stats->walks++;
 
+    if (hint && hint->cached) {
+        /* PDE-cache hit: the walk starts at the page table (SDM §4.10.3.1). */
+        pde_pa = hint->pa;
+        pde = hint->value;
+        c->stats->pdecache_hits++;
+        goto have_pde;
+    }
     if (pae) {
         uint64_t pdpte = r->pdpte[va >> 30];
-        if (!(pdpte & MMUSIM_PTE_P))
-            {
+        if (!(pdpte & MMUSIM_PTE_P)) {
             fault(&w, va, access, 0);
             return;
         }
@@ -172,29 +180,27 @@ void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wf
         pde_pa = (r->cr3 & PT2_FRAME) + ((uint64_t)(va >> 22) << 2);
     }
     pde = walk_read(&w, pde_pa);
-    if (!(pde & MMUSIM_PTE_P))
-        {
-            fault(&w, va, access, 0);
-            return;
-        }
+have_pde:
+    if (!(pde & MMUSIM_PTE_P)) {
+        fault(&w, va, access, 0);
+        return;
+    }
     /* PS is honoured under PAE always, without PAE only with CR4.PSE (§4.3). */
     int large = (pde & MMUSIM_PTE_PS) && (pae || (r->cr4 & MMUSIM_CR4_PSE));
-    if (pde & rsvd_mask(r, large))
-        {
-            fault(&w, va, access, MMUSIM_PF_P | MMUSIM_PF_RSVD);
-            return;
-        }
+    if (pde & rsvd_mask(r, large)) {
+        fault(&w, va, access, MMUSIM_PF_P | MMUSIM_PF_RSVD);
+        return;
+    }
     uint64_t leaf = pde;
     if (!large) {
-        pte_pa = (pde & (pae ? PAE_FRAME : PT2_FRAME)) + ((uint64_t)((va >> 12) & (pae ? 0x1ff : 0x3ff)) << (pae ? 3 : 2));
+        uint64_t pte_index = (va >> 12) & (pae ? 0x1ffu : 0x3ffu);
+        pte_pa = (pde & (pae ? PAE_FRAME : PT2_FRAME)) + (pte_index << (pae ? 3 : 2));
         pte = walk_read(&w, pte_pa);
-        if (!(pte & MMUSIM_PTE_P))
-            {
+        if (!(pte & MMUSIM_PTE_P)) {
             fault(&w, va, access, 0);
             return;
         }
-        if (pte & rsvd_mask(r, 0))
-            {
+        if (pte & rsvd_mask(r, 0)) {
             fault(&w, va, access, MMUSIM_PF_P | MMUSIM_PF_RSVD);
             return;
         }
@@ -204,11 +210,10 @@ void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wf
     int writable = (both & MMUSIM_PTE_RW) != 0;
     int user = (both & MMUSIM_PTE_US) != 0;
     int nx = nxe && ((pde | leaf) & MMUSIM_PTE_NX);
-    if (!allowed(r, access, writable, user, nx))
-        {
-            fault(&w, va, access, MMUSIM_PF_P);
-            return;
-        }
+    if (!allowed(r, access, writable, user, nx)) {
+        fault(&w, va, access, MMUSIM_PF_P);
+        return;
+    }
 
     if (wflags & WALK_SET_AD) {
         uint64_t dirty = (access & 3u) == MMUSIM_ACC_WRITE ? MMUSIM_PTE_D : 0;
@@ -221,11 +226,17 @@ void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wf
             leaf = pte;
         }
     }
+    if (hint && !large) {
+        hint->table = 1;
+        hint->pa = pde_pa;
+        hint->value = pde;
+    }
     uint64_t offset_mask = large ? (pae ? 0x1fffff : 0x3fffff) : 0xfff;
     uint64_t frame_mask = large ? (pae ? PAE_LARGE : PT2_LARGE) : (pae ? PAE_FRAME : PT2_FRAME);
     out->pa = (leaf & frame_mask) | (va & offset_mask);
     out->size = large ? MMUSIM_PAGE_LARGE : MMUSIM_PAGE_4K;
     out->leaf = leaf;
+    out->leaf_pa = large ? pde_pa : pte_pa;
     out->writable = writable;
     out->user = user;
     out->nx = nx;

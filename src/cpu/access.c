@@ -1,0 +1,391 @@
+/*
+ * mmusim — memory access through the TLBs, the flush primitives, TLB
+ * statistics and the coherence checker (include/mmusim/cpu.h).
+ *
+ * The hit path is: one array lookup (set index, a few tag compares, the
+ * replacement update), one mask compare for the rights, the data access.
+ * Everything else — the next TLB level, the walk, the fill, the checker —
+ * is out of line.
+ */
+#include <stdlib.h>
+
+#include "cpu/cpu_impl.h"
+#include "mmusim/error.h"
+
+_Static_assert(TS_ITLB_4K == (int)MMUSIM_TLB_ITLB_4K && TS_PDECACHE == (int)MMUSIM_TLB_PDECACHE &&
+                   TS_COUNT == (int)MMUSIM_TLB_COUNT_ && TS_UTLB == (int)MMUSIM_TLB_UTLB,
+               "enum tlbset_id and enum mmusim_tlb_id share an order");
+
+/* ---- rights on a hit ---- */
+
+/*
+ * SDM §4.6 turned into entry flags: what an entry must have for the access to
+ * use it without a walk. A write also needs TLBE_D: a write through an entry
+ * not yet dirty walks again so the walker sets D (SDM §4.8).
+ */
+void cpu_update_hit_masks(struct mmusim_cpu *cpu)
+{
+    int wp = (cpu->regs.cr0 & MMUSIM_CR0_WP) != 0;
+    for (unsigned a = 0; a < 8; a++) {
+        unsigned kind = a & 3u, user = a & MMUSIM_ACC_USER;
+        uint32_t want = user ? TLBE_U : 0, forbid = 0;
+        if (kind == MMUSIM_ACC_WRITE)
+            want |= TLBE_D | ((user || wp) ? TLBE_W : 0);
+        if (kind == MMUSIM_ACC_EXEC)
+            forbid = TLBE_NX;
+        cpu->hit_mask[a] = want | forbid;
+        cpu->hit_want[a] = want;
+    }
+}
+
+/* ---- the coherence checker ---- */
+
+static unsigned rights_of(uint32_t flags)
+{
+    return flags & (TLBE_W | TLBE_U | TLBE_NX); /* same bit values as MMUSIM_RIGHT_* */
+}
+
+MMUSIM_NOINLINE static void check_hit(struct mmusim_cpu *cpu, uint32_t va, const struct tlb_entry *e,
+                                      unsigned shift)
+{
+    struct mmusim_cpu_stats scratch;
+    struct mmu_ctx c = {cpu->m, &cpu->regs, NULL, &cpu->m->cfg.costs, &scratch};
+    struct mmusim_walk w;
+    mmu_walk(&c, va, MMUSIM_ACC_READ, 0, &w, NULL); /* a peek: no A/D, no clock */
+    uint64_t page = ~((1ull << shift) - 1);
+    uint64_t stale_pa = e->pa & page, now_pa = w.pa & page;
+    unsigned now_rights = (w.writable ? TLBE_W : 0) | (w.user ? TLBE_U : 0) | (w.nx ? TLBE_NX : 0);
+    if (!w.fault && stale_pa == now_pa && rights_of(e->flags) == now_rights)
+        return;
+    struct mmusim_machine *m = cpu->m;
+    cpu->stats.coherence_violations++;
+    if (m->nviolations < MAX_VIOLATIONS && m->violations) {
+        struct mmusim_coherence_violation *v = &m->violations[m->nviolations];
+        v->cpu = cpu->id;
+        v->va = va;
+        v->cycle = cpu->cycles;
+        v->stale_pa = stale_pa;
+        v->current_pa = w.fault ? 0 : now_pa;
+        v->current_present = !w.fault;
+        v->stale_rights = rights_of(e->flags);
+        v->current_rights = w.fault ? 0 : now_rights;
+        v->leaf_pa = e->leaf_pa;
+    }
+    m->nviolations++;
+}
+
+void mmusim_machine_set_coherence_check(mmusim_machine *m, int on)
+{
+    if (!m)
+        return;
+    if (on && !m->violations)
+        m->violations = calloc(MAX_VIOLATIONS, sizeof(*m->violations));
+    m->check = on && m->violations != NULL;
+}
+
+uint64_t mmusim_machine_coherence_violations(const mmusim_machine *m, struct mmusim_coherence_violation *buf,
+                                             size_t max)
+{
+    if (!m)
+        return 0;
+    size_t kept = m->nviolations < MAX_VIOLATIONS ? (size_t)m->nviolations : MAX_VIOLATIONS;
+    for (size_t i = 0; buf && m->violations && i < kept && i < max; i++)
+        buf[i] = m->violations[i];
+    return m->nviolations;
+}
+
+void mmusim_machine_coherence_reset(mmusim_machine *m)
+{
+    if (m)
+        m->nviolations = 0;
+}
+
+/* ---- translation ---- */
+
+struct xlate {
+    uint64_t pa;
+    uint64_t cycles;
+    int walked;
+    struct mmusim_walk walk; /* valid when walked */
+};
+
+/* A hit in array a usable for access acc: the physical address, and the checker's look. */
+static inline int use_entry(struct mmusim_cpu *cpu, struct tlb_array *a, struct tlb_entry *e, uint32_t va,
+                            unsigned acc, struct xlate *x)
+{
+    if (MMUSIM_UNLIKELY((e->flags & cpu->hit_mask[acc]) != cpu->hit_want[acc]))
+        return 0;
+    if (MMUSIM_UNLIKELY(cpu->m->check))
+        check_hit(cpu, va, e, a->shift);
+    x->pa = e->pa + (va & ((1u << a->shift) - 1u));
+    return 1;
+}
+
+/* The entry could not serve the access: drop it so the walk refills it. */
+static void refuse_entry(struct mmusim_cpu *cpu, struct tlb_array *a, struct tlb_entry *e, unsigned acc)
+{
+    uint32_t missing = cpu->hit_want[acc] & ~e->flags;
+    if (missing == TLBE_D)
+        cpu->stats.dirty_rewalks++;
+    e->tag = 0;
+    a->st.dropped++;
+}
+
+/* Fill after a successful walk: the arrays this access goes through. */
+static void fill_after_walk(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, const struct mmusim_walk *w,
+                            const struct walk_pde *pde)
+{
+    struct tlbset *t = &cpu->tlb;
+    unsigned kind = acc & 3u;
+    uint32_t flags = (w->writable ? TLBE_W : 0) | (w->user ? TLBE_U : 0) | (w->nx ? TLBE_NX : 0) |
+                     (w->global ? TLBE_G : 0) | ((w->leaf & MMUSIM_PTE_D) ? TLBE_D : 0);
+    struct tlb_array *l1_4k = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_4K : TS_DTLB_4K];
+    struct tlb_array *l1_large = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_LARGE : TS_DTLB_LARGE];
+    if (w->size == MMUSIM_PAGE_LARGE) {
+        uint64_t base = w->pa & ~((1ull << t->large_shift) - 1);
+        if (tlb_array_present(l1_large)) {
+            tlb_array_fill(l1_large, va, base, w->leaf_pa, flags | TLBE_LARGE);
+        } else {
+            /* No large array of this kind: keep the 4 KiB piece, remembered as a fragment. */
+            t->fragments = 1;
+            tlb_array_fill(l1_4k, va, w->pa & ~0xfffull, w->leaf_pa, flags | TLBE_LARGE);
+        }
+        return;
+    }
+    uint64_t page = w->pa & ~0xfffull;
+    tlb_array_fill(l1_4k, va, page, w->leaf_pa, flags);
+    tlb_array_fill(&t->a[TS_STLB], va, page, w->leaf_pa, flags);
+    if (kind == MMUSIM_ACC_READ)
+        tlb_array_fill(&t->a[TS_UTLB], va, page, w->leaf_pa, flags);
+    if (pde->table) /* the PDE cache holds the PDE itself: its value and where it lives */
+        tlb_array_fill(&t->a[TS_PDECACHE], va, pde->value, pde->pa, 0);
+}
+
+/* Everything past the first-level lookup: next levels, the walk, the fill. */
+MMUSIM_NOINLINE static int translate_slow(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x)
+{
+    struct tlbset *t = &cpu->tlb;
+    const struct mmusim_costs *costs = &cpu->m->cfg.costs;
+    unsigned kind = acc & 3u;
+    struct tlb_array *l1_4k = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_4K : TS_DTLB_4K];
+    struct tlb_array *l1_large = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_LARGE : TS_DTLB_LARGE];
+    struct tlb_entry *e;
+
+    /* A load that missed the uTLB tries the first-level DTLB (Core 2: DTLB0 -> DTLB1). */
+    if (kind == MMUSIM_ACC_READ && tlb_array_present(&t->a[TS_UTLB])) {
+        if ((e = tlb_array_lookup(l1_4k, va)) != NULL) {
+            if (use_entry(cpu, l1_4k, e, va, acc, x)) {
+                x->cycles += costs->tlb_l0_miss;
+                if (!(e->flags & TLBE_LARGE))
+                    tlb_array_fill(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
+                return MMUSIM_OK;
+            }
+            refuse_entry(cpu, l1_4k, e, acc);
+        }
+    }
+    if ((e = tlb_array_lookup(l1_large, va)) != NULL) {
+        if (use_entry(cpu, l1_large, e, va, acc, x))
+            return MMUSIM_OK;
+        refuse_entry(cpu, l1_large, e, acc);
+    }
+    if ((e = tlb_array_lookup(&t->a[TS_STLB], va)) != NULL) {
+        if (use_entry(cpu, &t->a[TS_STLB], e, va, acc, x)) {
+            x->cycles += costs->stlb_hit;
+            tlb_array_fill(l1_4k, va, e->pa, e->leaf_pa, e->flags);
+            if (kind == MMUSIM_ACC_READ)
+                tlb_array_fill(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
+            return MMUSIM_OK;
+        }
+        refuse_entry(cpu, &t->a[TS_STLB], e, acc);
+    }
+
+    /* A miss everywhere: the PDE cache, then the walker. */
+    struct walk_pde pde = {0};
+    if ((e = tlb_array_lookup(&t->a[TS_PDECACHE], va)) != NULL) {
+        pde.cached = 1;
+        pde.value = e->pa;
+        pde.pa = e->leaf_pa;
+    }
+    struct mmu_ctx c = cpu_mmu_ctx(cpu);
+    mmu_walk(&c, va, acc, WALK_SET_AD, &x->walk, &pde);
+    x->walked = 1;
+    x->cycles += x->walk.cycles;
+    cpu->stats.walk_cycles += x->walk.cycles;
+    if (x->walk.fault) {
+        cpu->regs.cr2 = x->walk.cr2;
+        return MMUSIM_OK;
+    }
+    fill_after_walk(cpu, va, acc, &x->walk, &pde);
+    x->pa = x->walk.pa;
+    return MMUSIM_OK;
+}
+
+/* Translate va for access acc; on a fault x->walk.fault is set. */
+static inline void translate(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x)
+{
+    struct tlbset *t = &cpu->tlb;
+    unsigned kind = acc & 3u;
+    /* Loads look in the uTLB first where there is one, else in the L1 4 KiB array. */
+    struct tlb_array *first = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_4K
+                                    : (kind == MMUSIM_ACC_READ && tlb_array_present(&t->a[TS_UTLB])) ? TS_UTLB
+                                                                                                      : TS_DTLB_4K];
+    x->cycles = 0;
+    x->walked = 0;
+    x->walk.fault = 0;
+    struct tlb_entry *e = tlb_array_lookup(first, va);
+    if (MMUSIM_LIKELY(e != NULL)) {
+        if (MMUSIM_LIKELY(use_entry(cpu, first, e, va, acc, x)))
+            return;
+        refuse_entry(cpu, first, e, acc);
+    }
+    (void)translate_slow(cpu, va, acc, x);
+}
+
+/* ---- data ---- */
+
+static int data_op(struct mmusim_cpu *cpu, uint64_t pa, unsigned n, void *data, int write)
+{
+    struct physmem *pm = &cpu->m->pm;
+    if (pa + n > cpu->m->cfg.mem_bytes)
+        return MMUSIM_EPHYS; /* a raw entry may point past RAM */
+    if (!data)
+        return MMUSIM_OK;
+    if (write)
+        return physmem_write(pm, pa, data, n);
+    physmem_read(pm, pa, data, n);
+    return MMUSIM_OK;
+}
+
+static void finish(struct mmusim_cpu *cpu, struct mmusim_access *out, uint64_t cycles)
+{
+    out->cycles = cycles;
+    cpu->cycles += cycles;
+    cpu->stats.accesses++;
+    cpu->stats.access_cycles += cycles;
+}
+
+static void report_fault(struct mmusim_access *out, const struct xlate *x)
+{
+    out->fault = 1;
+    out->error_code = x->walk.error_code;
+    out->cr2 = x->walk.cr2;
+}
+
+int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size, void *data,
+                      struct mmusim_access *out)
+{
+    if (MMUSIM_UNLIKELY(!cpu || !out || (access & ~7u) || (access & 3u) == 3u ||
+                        (size != 1 && size != 2 && size != 4 && size != 8)))
+        return MMUSIM_EINVAL;
+    struct xlate x;
+    translate(cpu, va, access, &x);
+    out->fault = 0;
+    out->walked = x.walked;
+    out->pa = x.pa;
+    unsigned first = 4096u - (va & 0xfffu);
+    if (MMUSIM_LIKELY(first >= size)) {
+        int rc = MMUSIM_OK;
+        if (x.walk.fault)
+            report_fault(out, &x);
+        else
+            rc = data_op(cpu, x.pa, size, data, (access & 3u) == MMUSIM_ACC_WRITE);
+        finish(cpu, out, x.cycles);
+        return rc;
+    }
+    /* Straddling two pages: translate both, then move the bytes. */
+    struct xlate y;
+    uint64_t cycles = x.cycles;
+    y.walk.fault = 0;
+    if (!x.walk.fault) {
+        translate(cpu, va + first, access, &y);
+        cycles += y.cycles;
+        out->walked |= y.walked;
+    }
+    int rc = MMUSIM_OK;
+    if (x.walk.fault) {
+        report_fault(out, &x);
+    } else if (y.walk.fault) {
+        report_fault(out, &y);
+    } else {
+        int write = (access & 3u) == MMUSIM_ACC_WRITE;
+        uint8_t *bytes = data;
+        rc = data_op(cpu, x.pa, first, bytes, write);
+        if (rc == MMUSIM_OK)
+            rc = data_op(cpu, y.pa, size - first, bytes ? bytes + first : NULL, write);
+    }
+    finish(cpu, out, cycles);
+    return rc;
+}
+
+/* ---- flush primitives ---- */
+
+uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
+{
+    uint64_t c = cpu->m->cfg.costs.invlpg;
+    cpu->stats.dropped_invlpg += tlbset_invlpg(&cpu->tlb, va);
+    cpu->stats.invlpg++;
+    cpu->stats.invlpg_cycles += c;
+    cpu->cycles += c;
+    return c;
+}
+
+uint64_t mmusim_flush_tlb(mmusim_cpu *cpu)
+{
+    uint64_t c = 0;
+    (void)mmusim_cpu_write_cr3(cpu, cpu->regs.cr3, &c); /* the loaded CR3 is valid by construction */
+    return c;
+}
+
+uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
+{
+    /* CR4 written without PGE, then restored: everything goes, globals too. */
+    uint64_t c = cpu->m->cfg.costs.pge_toggle;
+    cpu_tlb_flush(cpu, 0);
+    cpu->stats.global_flush_cycles += c;
+    cpu->cycles += c;
+    return c;
+}
+
+uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu)
+{
+    if (cpu->regs.cr4 & MMUSIM_CR4_PGE)
+        return mmusim_flush_tlb_global(cpu);
+    return mmusim_flush_tlb(cpu);
+}
+
+/* ---- statistics ---- */
+
+static const char *const tlb_names[] = {"itlb.4k", "itlb.large", "dtlb.4k", "dtlb.large", "stlb", "utlb", "pdecache"};
+
+const char *mmusim_tlb_name(enum mmusim_tlb_id id)
+{
+    return (unsigned)id < MMUSIM_TLB_COUNT_ ? tlb_names[id] : NULL;
+}
+
+int mmusim_cpu_tlb_stats(const mmusim_cpu *cpu, enum mmusim_tlb_id id, struct mmusim_tlb_stats *out)
+{
+    if (!cpu || !out || (unsigned)id >= MMUSIM_TLB_COUNT_)
+        return MMUSIM_EINVAL;
+    const struct tlb_array *a = &cpu->tlb.a[id]; /* the two enums share an order */
+    out->entries = a->sets * a->ways;
+    out->ways = a->ways;
+    out->valid = tlb_array_count_valid(a);
+    out->lookups = a->st.lookups;
+    out->hits = a->st.hits;
+    out->misses = a->st.misses;
+    out->fills = a->st.fills;
+    out->evictions = a->st.evictions;
+    out->dropped = a->st.dropped;
+    return MMUSIM_OK;
+}
+
+void mmusim_machine_stats(const mmusim_machine *m, struct mmusim_cpu_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (unsigned i = 0; m && i < m->ncpus; i++) {
+        const struct mmusim_cpu_stats *s = &m->cpus[i].stats;
+#define MMUSIM_SUM_(name, doc) out->name += s->name;
+        MMUSIM_CPU_STATS(MMUSIM_SUM_)
+#undef MMUSIM_SUM_
+    }
+}

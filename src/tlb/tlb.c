@@ -1,0 +1,241 @@
+/* mmusim — one set-associative TLB array (tlb.h): fills, victims, invalidation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmusim/error.h"
+#include "tlb/tlb.h"
+
+/* Where an absent array's `e` points, so that lookups never offset NULL. Never written. */
+static struct tlb_entry absent_entry;
+
+static int is_pow2(uint32_t x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014): one 64-bit output per call. */
+static uint64_t rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void make_absent(struct tlb_array *a, unsigned shift, enum mmusim_replacement policy)
+{
+    memset(a, 0, sizeof(*a));
+    a->e = &absent_entry;
+    a->shift = shift;
+    a->policy = policy;
+}
+
+/*
+ * For ways <= 64, the PLRU touch of way w is one and/or per set: keep[w]
+ * clears the bits of the nodes on w's path, point[w] sets those that must
+ * point right (w is in the left half under them).
+ */
+static int plru_tables_init(struct tlb_array *a)
+{
+    uint32_t ways = a->ways;
+    a->plru_words = ways <= 64 ? 1 : ways / 64;
+    a->plru = calloc((size_t)a->sets * a->plru_words, sizeof(*a->plru));
+    if (!a->plru)
+        return MMUSIM_ENOMEM;
+    if (ways > 64)
+        return MMUSIM_OK;
+    a->plru_tables = calloc(2 * (size_t)ways, sizeof(*a->plru_tables));
+    if (!a->plru_tables)
+        return MMUSIM_ENOMEM;
+    uint64_t *keep = a->plru_tables, *point = a->plru_tables + ways;
+    for (uint32_t w = 0; w < ways; w++) {
+        uint64_t path = 0, right = 0;
+        for (uint32_t n = ways + w; n > 1; n >>= 1) {
+            path |= 1ull << (n >> 1);
+            if (!(n & 1))
+                right |= 1ull << (n >> 1); /* came from the left child: point right */
+        }
+        keep[w] = ~path;
+        point[w] = right;
+    }
+    a->plru_keep = keep;
+    a->plru_point = point;
+    return MMUSIM_OK;
+}
+
+int tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigned shift,
+                   enum mmusim_replacement policy, uint64_t seed)
+{
+    make_absent(a, shift, policy);
+    if (shift < 12 || shift > 31)
+        return MMUSIM_EINVAL;
+    switch (policy) {
+    case MMUSIM_REPL_LRU:
+    case MMUSIM_REPL_PLRU:
+    case MMUSIM_REPL_FIFO:
+    case MMUSIM_REPL_RANDOM:
+        break;
+    default:
+        return MMUSIM_EINVAL;
+    }
+    a->rng = seed;
+    if (entries == 0)
+        return MMUSIM_OK;
+    if (ways == 0 || entries % ways != 0 || !is_pow2(entries / ways))
+        return MMUSIM_ETLBGEOM;
+    if (policy == MMUSIM_REPL_PLRU && !is_pow2(ways))
+        return MMUSIM_ETLBGEOM;
+    struct tlb_entry *e = calloc(entries, sizeof(*e));
+    if (!e)
+        return MMUSIM_ENOMEM;
+    a->e = e;
+    a->sets = entries / ways;
+    a->ways = ways;
+    a->set_mask = a->sets - 1;
+    if (policy == MMUSIM_REPL_PLRU) {
+        int rc = plru_tables_init(a);
+        if (rc != MMUSIM_OK) {
+            tlb_array_fini(a);
+            return rc;
+        }
+    }
+    return MMUSIM_OK;
+}
+
+void tlb_array_fini(struct tlb_array *a)
+{
+    if (a->e != &absent_entry)
+        free(a->e);
+    free(a->plru);
+    free(a->plru_tables);
+    make_absent(a, a->shift, a->policy);
+}
+
+static inline int plru_bit(const uint64_t *bits, uint32_t n)
+{
+    return (int)((bits[n >> 6] >> (n & 63)) & 1);
+}
+
+void tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way)
+{
+    uint64_t *bits = a->plru + (size_t)set * a->plru_words;
+    for (uint32_t n = a->ways + way; n > 1; n >>= 1) {
+        uint32_t p = n >> 1;
+        if (n & 1)
+            bits[p >> 6] &= ~(1ull << (p & 63)); /* came from the right: point left */
+        else
+            bits[p >> 6] |= 1ull << (p & 63);
+    }
+}
+
+/* Policy victim in a full set (every way valid). */
+static uint32_t pick_victim(struct tlb_array *a, uint32_t set, const struct tlb_entry *s)
+{
+    switch (a->policy) {
+    case MMUSIM_REPL_LRU:
+    case MMUSIM_REPL_FIFO: {
+        uint32_t v = 0;
+        for (uint32_t w = 1; w < a->ways; w++)
+            if (s[w].stamp < s[v].stamp)
+                v = w;
+        return v;
+    }
+    case MMUSIM_REPL_PLRU: {
+        const uint64_t *bits = a->plru + (size_t)set * a->plru_words;
+        uint32_t n = 1;
+        while (n < a->ways)
+            n = 2 * n + (uint32_t)plru_bit(bits, n);
+        return n - a->ways;
+    }
+    case MMUSIM_REPL_RANDOM:
+        /* Top 32 bits scaled to [0, ways): no division, no modulo bias worth naming. */
+        return (uint32_t)(((rng_next(&a->rng) >> 32) * a->ways) >> 32);
+    }
+    return 0;
+}
+
+struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+                                 uint32_t flags)
+{
+    if (a->ways == 0)
+        return NULL;
+    uint32_t vpn = va >> a->shift;
+    uint32_t tag = vpn + 1u;
+    uint32_t set = vpn & a->set_mask;
+    struct tlb_entry *s = a->e + (size_t)set * a->ways;
+    uint32_t way = a->ways, free_way = a->ways;
+    for (uint32_t w = 0; w < a->ways; w++) {
+        if (s[w].tag == tag) {
+            way = w;
+            break;
+        }
+        if (s[w].tag == 0 && free_way == a->ways)
+            free_way = w;
+    }
+    a->st.fills++;
+    if (way < a->ways) {
+        /* Refill in place (e.g. after the walker set D): a use, not an insertion. */
+        s[way].flags = flags;
+        s[way].pa = pa;
+        s[way].leaf_pa = leaf_pa;
+        tlb__touch(a, set, way, &s[way]);
+        return &s[way];
+    }
+    if (free_way < a->ways) {
+        way = free_way;
+    } else {
+        way = pick_victim(a, set, s);
+        a->st.evictions++;
+    }
+    struct tlb_entry *e = &s[way];
+    e->tag = tag;
+    e->flags = flags;
+    e->pa = pa;
+    e->leaf_pa = leaf_pa;
+    if (a->policy == MMUSIM_REPL_FIFO)
+        e->stamp = ++a->clock;
+    else
+        tlb__touch(a, set, way, e);
+    return e;
+}
+
+unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)
+{
+    uint32_t vpn = va >> a->shift;
+    uint32_t tag = vpn + 1u;
+    struct tlb_entry *s = a->e + (size_t)(vpn & a->set_mask) * a->ways;
+    unsigned n = 0;
+    for (uint32_t w = 0; w < a->ways; w++) {
+        if (s[w].tag == tag) {
+            s[w].tag = 0;
+            n++;
+        }
+    }
+    a->st.dropped += n;
+    return n;
+}
+
+unsigned tlb_array_flush(struct tlb_array *a, int keep_global)
+{
+    uint32_t entries = a->sets * a->ways;
+    uint32_t keep = keep_global ? TLBE_G : 0;
+    unsigned n = 0;
+    for (uint32_t i = 0; i < entries; i++) {
+        struct tlb_entry *e = &a->e[i];
+        if (e->tag != 0 && !(e->flags & keep)) {
+            e->tag = 0;
+            n++;
+        }
+    }
+    a->st.dropped += n;
+    return n;
+}
+
+unsigned tlb_array_count_valid(const struct tlb_array *a)
+{
+    uint32_t entries = a->sets * a->ways;
+    unsigned n = 0;
+    for (uint32_t i = 0; i < entries; i++)
+        n += a->e[i].tag != 0;
+    return n;
+}

@@ -1,0 +1,181 @@
+/*
+ * mmusim — one set-associative TLB array (private; not API).
+ *
+ * A CPU embeds several of these: data and instruction TLBs per page size, an
+ * optional second-level TLB and an optional uTLB. The hit lookup is inline and
+ * costs a set index, at most `ways` tag compares, two counter increments and
+ * the policy's replacement update; no allocation, division or indirect call.
+ * Fills, invalidations and victim choice are out of line (tlb.c).
+ *
+ * Geometry: `entries` = `sets` x `ways`, sets a power of two; the set of a
+ * linear address is (va >> shift) & set_mask, and an entry's tag is
+ * (va >> shift) + 1, so 0 marks an invalid entry (a zeroed array is empty).
+ * shift is 12 for 4 KiB pages, 22 for 4 MiB (2-level PSE) or 21 for 2 MiB
+ * (PAE) pages. Fully associative is ways == entries (one set).
+ *
+ * Replacement (victim choice on a fill that misses): an invalid way first,
+ * the lowest-numbered one; otherwise, by policy:
+ *   LRU     true LRU within the set. Every entry holds a stamp from a per-array
+ *           64-bit clock, refreshed on each hit and fill; the victim has the
+ *           smallest stamp.
+ *   PLRU    tree pseudo-LRU, ways a power of two, ways - 1 bits per set laid
+ *           out as a heap: node 1 is the root, node n has children 2n and
+ *           2n + 1, and way w is leaf ways + w. Bit n = 0 means "the victim is
+ *           in the left (lower-numbered) half under node n", 1 "in the right
+ *           half". An access to way w sets every node on its root-to-leaf path
+ *           to point at the *other* half; the victim is found by following
+ *           the bits from the root. Bit n of the set's word is node n (bit 0
+ *           unused) when ways <= 64; wider trees use ways / 64 words per set.
+ *   FIFO    insertion order: the stamp is set on a fill of a new entry only,
+ *           so hits (and the in-place refill of a present entry) leave the
+ *           order alone; the victim is the oldest insertion. Without
+ *           invalidations this is the round-robin pointer of the hardware;
+ *           after one it stays exact insertion order.
+ *   RANDOM  a splitmix64 stream seeded by `seed`: the same seed gives the
+ *           same victims. Hits change nothing.
+ *
+ * Invalidation (SDM Vol. 3A §4.10.4.1): INVLPG drops the page's entry whatever
+ * its G bit (tlb_array_invalidate_va); MOV to CR3 drops all but global entries
+ * (tlb_array_flush(a, 1)); toggling CR4.PGE drops everything
+ * (tlb_array_flush(a, 0)). A dropped entry becomes an invalid way, which the
+ * next fill of its set takes before any policy victim, so the replacement
+ * state needs no other repair.
+ */
+#ifndef MMUSIM_TLB_H
+#define MMUSIM_TLB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+struct tlb_entry {
+    uint32_t tag;      /* (va >> shift) + 1; 0 = invalid */
+    uint32_t flags;    /* TLBE_* bits below */
+    uint64_t pa;       /* physical address of the page base */
+    uint64_t leaf_pa;  /* physical address of the leaf entry it came from (for checkers) */
+    uint64_t stamp;    /* LRU: last use; FIFO: insertion (the array's clock) */
+};
+
+#define TLBE_W  0x01u  /* writable (combined over levels) */
+#define TLBE_U  0x02u  /* user */
+#define TLBE_NX 0x04u  /* execute-disable */
+#define TLBE_G  0x08u  /* global */
+#define TLBE_D  0x10u  /* the page is known dirty */
+#define TLBE_LARGE 0x20u /* set by the caller; the array does not look at it */
+
+/* lookups == hits + misses (tlb_array_lookup only); fills counts every
+ * tlb_array_fill, evictions the fills that displaced a valid entry, dropped
+ * the entries removed by invalidate_va and flush. */
+struct tlb_array_stats {
+    uint64_t lookups, hits, misses, fills, evictions, dropped;
+};
+
+struct tlb_array {
+    /* Hot: everything a hit reads, in the first cache line. */
+    struct tlb_entry *e;         /* sets * ways, set-major */
+    uint64_t *plru;              /* PLRU: plru_words words per set */
+    const uint64_t *plru_keep;   /* PLRU, ways <= 64: bits kept on a touch of way w */
+    const uint64_t *plru_point;  /* PLRU, ways <= 64: bits set on a touch of way w */
+    uint64_t clock;              /* LRU/FIFO stamp source */
+    uint32_t sets, ways, set_mask, shift; /* shift: 12 for 4 KiB pages, 21 or 22 for large */
+    enum mmusim_replacement policy;
+    uint32_t plru_words;         /* PLRU: 1 if ways <= 64, else ways / 64 */
+    /* Cold. */
+    uint64_t rng;                /* RANDOM: splitmix64 state */
+    uint64_t *plru_tables;       /* allocation behind plru_keep / plru_point */
+    struct tlb_array_stats st;
+};
+
+/*
+ * entries == 0 gives an absent array: lookups miss (and are counted), fills
+ * return NULL, invalidations drop nothing. Otherwise MMUSIM_ETLBGEOM when
+ * ways is 0, entries % ways != 0, entries / ways is not a power of two, or
+ * the policy is PLRU and ways is not a power of two; MMUSIM_EINVAL for a shift
+ * outside 12..31 or an unknown policy; MMUSIM_ENOMEM. On error *a is left
+ * absent (tlb_array_fini is still safe).
+ */
+int tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigned shift,
+                   enum mmusim_replacement policy, uint64_t seed);
+void tlb_array_fini(struct tlb_array *a);
+
+/* Nonzero unless the array is absent (entries == 0). */
+static inline int tlb_array_present(const struct tlb_array *a)
+{
+    return a->ways != 0;
+}
+
+/* PLRU touch for trees of more than 64 ways (tlb.c). */
+void tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way);
+
+/* Record a use of way `way` of set `set` (hit, or refill in place). */
+static inline void tlb__touch(struct tlb_array *a, uint32_t set, uint32_t way, struct tlb_entry *e)
+{
+    switch (a->policy) {
+    case MMUSIM_REPL_LRU:
+        e->stamp = ++a->clock;
+        break;
+    case MMUSIM_REPL_PLRU:
+        if (MMUSIM_LIKELY(a->plru_words == 1)) {
+            uint64_t *b = &a->plru[set];
+            *b = (*b & a->plru_keep[way]) | a->plru_point[way];
+        } else {
+            tlb__plru_touch_wide(a, set, way);
+        }
+        break;
+    case MMUSIM_REPL_FIFO:   /* order changes on insertion only */
+    case MMUSIM_REPL_RANDOM: /* no state */
+        break;
+    }
+}
+
+/* The entry covering va, without counting or touching it; NULL if none. */
+static inline struct tlb_entry *tlb_array_peek(const struct tlb_array *a, uint32_t va)
+{
+    uint32_t vpn = va >> a->shift;
+    uint32_t tag = vpn + 1u;
+    struct tlb_entry *s = a->e + (size_t)(vpn & a->set_mask) * a->ways;
+    for (uint32_t w = 0; w < a->ways; w++)
+        if (s[w].tag == tag)
+            return &s[w];
+    return NULL;
+}
+
+/* The entry covering va, counted as a hit and touched; NULL (a miss) if none. */
+static inline struct tlb_entry *tlb_array_lookup(struct tlb_array *a, uint32_t va)
+{
+    uint32_t vpn = va >> a->shift;
+    uint32_t tag = vpn + 1u;
+    uint32_t set = vpn & a->set_mask;
+    struct tlb_entry *s = a->e + (size_t)set * a->ways;
+    a->st.lookups++;
+    for (uint32_t w = 0; w < a->ways; w++) {
+        if (s[w].tag == tag) {
+            a->st.hits++;
+            tlb__touch(a, set, w, &s[w]);
+            return &s[w];
+        }
+    }
+    a->st.misses++;
+    return NULL;
+}
+
+/*
+ * Install the translation of va's page. An entry already covering va is
+ * overwritten in place and touched as on a hit (no eviction). Otherwise the
+ * victim is the lowest invalid way, else the policy's choice (counted in
+ * st.evictions), and the new entry becomes the most recently used (newest
+ * insertion for FIFO). Counts st.fills. NULL only for an absent array.
+ */
+struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+                                 uint32_t flags);
+
+/* INVLPG: drop the entry covering va (compared as va >> shift), global or not. */
+unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va);
+
+/* Drop every entry, or every entry without TLBE_G if keep_global. */
+unsigned tlb_array_flush(struct tlb_array *a, int keep_global);
+
+unsigned tlb_array_count_valid(const struct tlb_array *a);
+
+#endif /* MMUSIM_TLB_H */

@@ -1,0 +1,44 @@
+/*
+ * mmusim — the TLBs of one CPU: instruction and data arrays per page size,
+ * the optional second-level TLB and data uTLB, and the optional PDE cache.
+ *
+ * Which array a translation lives in:
+ *   data loads   utlb (if present) -> dtlb_4k / dtlb_large -> stlb (4 KiB)
+ *   data stores  dtlb_4k / dtlb_large -> stlb (Core 2: DTLB1 serves stores)
+ *   fetches      itlb_4k / itlb_large -> stlb
+ * A large page with no large array of its kind is cached as a 4 KiB
+ * fragment in the 4 KiB array (flag TLBE_LARGE), and INVLPG anywhere in the
+ * large page drops such fragments too, as SDM §4.10.2.3 requires of any
+ * entry derived from that page.
+ */
+#ifndef MMUSIM_TLBSET_H
+#define MMUSIM_TLBSET_H
+
+#include "tlb/tlb.h"
+
+enum tlbset_id {
+    TS_ITLB_4K,
+    TS_ITLB_LARGE,
+    TS_DTLB_4K,
+    TS_DTLB_LARGE,
+    TS_STLB,
+    TS_UTLB,
+    TS_PDECACHE,
+    TS_COUNT
+};
+
+struct tlbset {
+    struct tlb_array a[TS_COUNT];
+    unsigned large_shift;   /* 22, or 21 under PAE */
+    int fragments;          /* a 4 KiB array may hold large-page fragments */
+};
+
+int tlbset_init(struct tlbset *t, const struct mmusim_tlb_config *cfg, int pae, uint64_t seed);
+void tlbset_fini(struct tlbset *t);
+
+/* INVLPG va: every array, global or not, large or small; the PDE cache entirely. Returns entries dropped. */
+unsigned tlbset_invlpg(struct tlbset *t, uint32_t va);
+/* MOV to CR3 (keep_global) or a CR4.PGE change (!keep_global). Returns entries dropped. */
+unsigned tlbset_flush(struct tlbset *t, int keep_global);
+
+#endif /* MMUSIM_TLBSET_H */
