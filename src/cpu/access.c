@@ -243,16 +243,25 @@ static inline void translate(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, 
 
 /* ---- data ---- */
 
-static int data_op(struct mmusim_cpu *cpu, uint64_t pa, unsigned n, void *data, int write)
+/* n bytes inside one frame (the caller split the access at the page boundary). */
+static inline int data_op(struct mmusim_cpu *cpu, uint64_t pa, unsigned n, void *data, int write)
 {
     struct physmem *pm = &cpu->m->pm;
-    if (pa + n > cpu->m->cfg.mem_bytes)
+    if (MMUSIM_UNLIKELY(pa + n > cpu->m->cfg.mem_bytes))
         return MMUSIM_EPHYS; /* a raw entry may point past RAM */
     if (!data)
         return MMUSIM_OK;
+    uint8_t *f = write ? physmem_frame_rw(pm, pa >> 12) : physmem_frame(pm, pa >> 12);
+    if (MMUSIM_UNLIKELY(!f)) {
+        if (write)
+            return MMUSIM_ENOMEM;
+        memset(data, 0, n); /* a frame never written reads as zero */
+        return MMUSIM_OK;
+    }
     if (write)
-        return physmem_write(pm, pa, data, n);
-    physmem_read(pm, pa, data, n);
+        memcpy(f + (pa & 0xfff), data, n);
+    else
+        memcpy(data, f + (pa & 0xfff), n);
     return MMUSIM_OK;
 }
 

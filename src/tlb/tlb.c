@@ -31,35 +31,36 @@ static void make_absent(struct tlb_array *a, unsigned shift, enum mmusim_replace
 }
 
 /*
- * For ways <= 64, the PLRU touch of way w is one and/or per set: keep[w]
- * clears the bits of the nodes on w's path, point[w] sets those that must
- * point right (w is in the left half under them).
+ * For ways <= 64 each way gets its root-to-leaf path as a keep/point pair, so
+ * a touch is one and/or on the set's word (see struct tlb_plru_path).
  */
-static int plru_tables_init(struct tlb_array *a)
+static int plru_init(struct tlb_array *a)
 {
     uint32_t ways = a->ways;
     a->plru_words = ways <= 64 ? 1 : ways / 64;
     a->plru = calloc((size_t)a->sets * a->plru_words, sizeof(*a->plru));
     if (!a->plru)
         return MMUSIM_ENOMEM;
-    if (ways > 64)
+    if (ways > 64) {
+        a->touch = TLB_TOUCH_PLRU_WIDE;
         return MMUSIM_OK;
-    a->plru_tables = calloc(2 * (size_t)ways, sizeof(*a->plru_tables));
-    if (!a->plru_tables)
-        return MMUSIM_ENOMEM;
-    uint64_t *keep = a->plru_tables, *point = a->plru_tables + ways;
-    for (uint32_t w = 0; w < ways; w++) {
-        uint64_t path = 0, right = 0;
-        for (uint32_t n = ways + w; n > 1; n >>= 1) {
-            path |= 1ull << (n >> 1);
-            if (!(n & 1))
-                right |= 1ull << (n >> 1); /* came from the left child: point right */
-        }
-        keep[w] = ~path;
-        point[w] = right;
     }
-    a->plru_keep = keep;
-    a->plru_point = point;
+    struct tlb_plru_path *path = calloc(ways, sizeof(*path));
+    if (!path)
+        return MMUSIM_ENOMEM;
+    for (uint32_t w = 0; w < ways; w++) {
+        uint64_t nodes = 0, right = 0;
+        for (uint32_t n = ways + w; n > 1; n >>= 1) {
+            nodes |= 1ull << (n >> 1);
+            if (!(n & 1))
+                right |= 1ull << (n >> 1); /* came up from the left child: point right */
+        }
+        path[w].keep = ~nodes;
+        path[w].point = right;
+    }
+    a->plru_alloc = path;
+    a->plru_path = path;
+    a->touch = TLB_TOUCH_PLRU;
     return MMUSIM_OK;
 }
 
@@ -92,8 +93,10 @@ int tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigne
     a->sets = entries / ways;
     a->ways = ways;
     a->set_mask = a->sets - 1;
+    if (policy == MMUSIM_REPL_LRU)
+        a->touch = TLB_TOUCH_STAMP;
     if (policy == MMUSIM_REPL_PLRU) {
-        int rc = plru_tables_init(a);
+        int rc = plru_init(a);
         if (rc != MMUSIM_OK) {
             tlb_array_fini(a);
             return rc;
@@ -107,7 +110,7 @@ void tlb_array_fini(struct tlb_array *a)
     if (a->e != &absent_entry)
         free(a->e);
     free(a->plru);
-    free(a->plru_tables);
+    free(a->plru_alloc);
     make_absent(a, a->shift, a->policy);
 }
 
@@ -116,7 +119,8 @@ static inline int plru_bit(const uint64_t *bits, uint32_t n)
     return (int)((bits[n >> 6] >> (n & 63)) & 1);
 }
 
-void tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way)
+struct tlb_entry *tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way,
+                                       struct tlb_entry *e)
 {
     uint64_t *bits = a->plru + (size_t)set * a->plru_words;
     for (uint32_t n = a->ways + way; n > 1; n >>= 1) {
@@ -126,6 +130,7 @@ void tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way)
         else
             bits[p >> 6] |= 1ull << (p & 63);
     }
+    return e;
 }
 
 /* Policy victim in a full set (every way valid). */
@@ -178,8 +183,7 @@ struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, 
         s[way].flags = flags;
         s[way].pa = pa;
         s[way].leaf_pa = leaf_pa;
-        tlb__touch(a, set, way, &s[way]);
-        return &s[way];
+        return tlb__touch(a, set, s, &s[way]);
     }
     if (free_way < a->ways) {
         way = free_way;
@@ -192,11 +196,11 @@ struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, 
     e->flags = flags;
     e->pa = pa;
     e->leaf_pa = leaf_pa;
-    if (a->policy == MMUSIM_REPL_FIFO)
+    if (a->policy == MMUSIM_REPL_FIFO) {
         e->stamp = ++a->clock;
-    else
-        tlb__touch(a, set, way, e);
-    return e;
+        return e;
+    }
+    return tlb__touch(a, set, s, e);
 }
 
 unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)

@@ -71,19 +71,33 @@ struct tlb_array_stats {
     uint64_t lookups, hits, misses, fills, evictions, dropped;
 };
 
+/* What a use of an entry updates (derived from the policy at init). */
+enum tlb_touch {
+    TLB_TOUCH_NONE,      /* FIFO, RANDOM, absent */
+    TLB_TOUCH_PLRU,      /* tree PLRU, ways <= 64: one word per set */
+    TLB_TOUCH_STAMP,     /* LRU */
+    TLB_TOUCH_PLRU_WIDE  /* tree PLRU, ways > 64 */
+};
+
+/* PLRU, ways <= 64: a touch of way w does word = (word & keep) | point. */
+struct tlb_plru_path {
+    uint64_t keep;   /* clears the nodes on w's path */
+    uint64_t point;  /* sets those where w is in the left half (point right) */
+};
+
 struct tlb_array {
-    /* Hot: everything a hit reads, in the first cache line. */
+    /* Hot: everything a hit reads, in the first 64 bytes. */
     struct tlb_entry *e;         /* sets * ways, set-major */
     uint64_t *plru;              /* PLRU: plru_words words per set */
-    const uint64_t *plru_keep;   /* PLRU, ways <= 64: bits kept on a touch of way w */
-    const uint64_t *plru_point;  /* PLRU, ways <= 64: bits set on a touch of way w */
+    const struct tlb_plru_path *plru_path; /* PLRU, ways <= 64: indexed by way */
     uint64_t clock;              /* LRU/FIFO stamp source */
     uint32_t sets, ways, set_mask, shift; /* shift: 12 for 4 KiB pages, 21 or 22 for large */
+    enum tlb_touch touch;
     enum mmusim_replacement policy;
-    uint32_t plru_words;         /* PLRU: 1 if ways <= 64, else ways / 64 */
     /* Cold. */
+    uint32_t plru_words;         /* PLRU: 1 if ways <= 64, else ways / 64 */
     uint64_t rng;                /* RANDOM: splitmix64 state */
-    uint64_t *plru_tables;       /* allocation behind plru_keep / plru_point */
+    struct tlb_plru_path *plru_alloc; /* what plru_path points to */
     struct tlb_array_stats st;
 };
 
@@ -105,28 +119,24 @@ static inline int tlb_array_present(const struct tlb_array *a)
     return a->ways != 0;
 }
 
-/* PLRU touch for trees of more than 64 ways (tlb.c). */
-void tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way);
+/* PLRU touch of way `way` for trees of more than 64 ways (tlb.c); returns e. */
+struct tlb_entry *tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way,
+                                       struct tlb_entry *e);
 
-/* Record a use of way `way` of set `set` (hit, or refill in place). */
-static inline void tlb__touch(struct tlb_array *a, uint32_t set, uint32_t way, struct tlb_entry *e)
+/* Record a use of entry e of set `set` (s: the set's first entry); returns e. */
+static inline struct tlb_entry *tlb__touch(struct tlb_array *a, uint32_t set, struct tlb_entry *s,
+                                           struct tlb_entry *e)
 {
-    switch (a->policy) {
-    case MMUSIM_REPL_LRU:
+    if (MMUSIM_LIKELY(a->touch == TLB_TOUCH_PLRU)) {
+        const struct tlb_plru_path *p = &a->plru_path[e - s];
+        uint64_t *b = &a->plru[set];
+        *b = (*b & p->keep) | p->point;
+    } else if (a->touch == TLB_TOUCH_STAMP) {
         e->stamp = ++a->clock;
-        break;
-    case MMUSIM_REPL_PLRU:
-        if (MMUSIM_LIKELY(a->plru_words == 1)) {
-            uint64_t *b = &a->plru[set];
-            *b = (*b & a->plru_keep[way]) | a->plru_point[way];
-        } else {
-            tlb__plru_touch_wide(a, set, way);
-        }
-        break;
-    case MMUSIM_REPL_FIFO:   /* order changes on insertion only */
-    case MMUSIM_REPL_RANDOM: /* no state */
-        break;
+    } else if (a->touch == TLB_TOUCH_PLRU_WIDE) {
+        return tlb__plru_touch_wide(a, set, (uint32_t)(e - s), e);
     }
+    return e;
 }
 
 /* The entry covering va, without counting or touching it; NULL if none. */
@@ -134,7 +144,7 @@ static inline struct tlb_entry *tlb_array_peek(const struct tlb_array *a, uint32
 {
     uint32_t vpn = va >> a->shift;
     uint32_t tag = vpn + 1u;
-    struct tlb_entry *s = a->e + (size_t)(vpn & a->set_mask) * a->ways;
+    struct tlb_entry *s = a->e + (vpn & a->set_mask) * a->ways;
     for (uint32_t w = 0; w < a->ways; w++)
         if (s[w].tag == tag)
             return &s[w];
@@ -145,16 +155,15 @@ static inline struct tlb_entry *tlb_array_peek(const struct tlb_array *a, uint32
 static inline struct tlb_entry *tlb_array_lookup(struct tlb_array *a, uint32_t va)
 {
     uint32_t vpn = va >> a->shift;
-    uint32_t tag = vpn + 1u;
     uint32_t set = vpn & a->set_mask;
-    struct tlb_entry *s = a->e + (size_t)set * a->ways;
+    struct tlb_entry *s = a->e + set * a->ways, *end = s + a->ways; /* < entries: no overflow */
+    struct tlb_entry *hit = NULL;
     a->st.lookups++;
-    for (uint32_t w = 0; w < a->ways; w++) {
-        if (s[w].tag == tag) {
-            a->st.hits++;
-            tlb__touch(a, set, w, &s[w]);
-            return &s[w];
-        }
+    for (struct tlb_entry *p = s; p != end; p++)
+        hit = p->tag == vpn + 1u ? p : hit;
+    if (MMUSIM_LIKELY(hit != NULL)) {
+        a->st.hits++;
+        return tlb__touch(a, set, s, hit);
     }
     a->st.misses++;
     return NULL;
