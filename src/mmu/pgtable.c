@@ -291,14 +291,21 @@ int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmu
     return MMUSIM_OK;
 }
 
+/* The present leaf entry for va, or ENOTMAPPED. */
+static int present_leaf(const struct mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *info)
+{
+    int rc = mmusim_pt_get(m, cr3, va, info);
+    if (rc == MMUSIM_OK && !info->present)
+        rc = MMUSIM_ENOTMAPPED;
+    return rc;
+}
+
 int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va)
 {
     struct mmusim_pte_info info;
-    int rc = mmusim_pt_get(m, cr3, va, &info);
+    int rc = present_leaf(m, cr3, va, &info);
     if (rc != MMUSIM_OK)
         return rc;
-    if (!info.present)
-        return MMUSIM_ENOTMAPPED;
     if (info.size == MMUSIM_PAGE_LARGE)
         return set_pde(m, space_for(m, cr3, va), va, 0, 1);
     return pt_clear(m, info.entry_pa);
@@ -307,11 +314,9 @@ int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va)
 int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags)
 {
     struct mmusim_pte_info info;
-    int rc = mmusim_pt_get(m, cr3, va, &info);
+    int rc = present_leaf(m, cr3, va, &info);
     if (rc != MMUSIM_OK)
         return rc;
-    if (!info.present)
-        return MMUSIM_ENOTMAPPED;
     if (flags & ~PT_FLAG_BITS)
         return MMUSIM_EINVAL;
     if ((flags & MMUSIM_PTE_NX) && !m->pae)
