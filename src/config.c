@@ -162,11 +162,16 @@ static int validate_tlb(const struct mmusim_tlb_config *t)
     const struct mmusim_tlb_array_config *arrays[] = {
         &t->dtlb_4k, &t->dtlb_large, &t->itlb_4k, &t->itlb_large, &t->stlb, &t->utlb,
     };
+    int plru = t->replacement == MMUSIM_REPL_PLRU; /* a PLRU tree needs a power-of-two number of ways */
     for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(arrays); i++) {
         int rc = check_geometry(arrays[i]->entries, arrays[i]->ways);
         if (rc != MMUSIM_OK)
             return rc;
+        if (plru && arrays[i]->entries && !is_pow2(arrays[i]->ways))
+            return MMUSIM_ETLBGEOM;
     }
+    if (t->pdecache_entries && plru && !is_pow2(t->pdecache_entries))
+        return MMUSIM_ETLBGEOM; /* fully associative: ways == entries */
     if (t->dtlb_4k.entries == 0 || t->itlb_4k.entries == 0)
         return MMUSIM_ETLBGEOM; /* every modelled CPU has first-level 4 KiB TLBs */
     if ((unsigned)t->replacement > MMUSIM_REPL_RANDOM)

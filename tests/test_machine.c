@@ -65,6 +65,8 @@ static void test_every_bad_configuration_has_its_own_code(void **state)
     static const char *const tlb_geom[] = {"dtlb.4k.entries", "48", "dtlb.4k.ways", "4", NULL};
     static const char *const tlb_ways[] = {"itlb.4k.entries", "64", "itlb.4k.ways", "5", NULL};
     static const char *const mhz0[] = {"cost.cpu_mhz", "0", NULL};
+    static const char *const plru6[] = {"tlb.replacement", "plru", "dtlb.4k.entries", "96", "dtlb.4k.ways", "6", NULL};
+    static const char *const pdec12[] = {"tlb.replacement", "plru", "pdecache.entries", "12", NULL};
     expect_rejected(cpus0, MMUSIM_ENCPUS);
     expect_rejected(mem_unaligned, MMUSIM_EMEMALIGN);
     expect_rejected(mem_small, MMUSIM_EMEMSIZE);
@@ -79,6 +81,8 @@ static void test_every_bad_configuration_has_its_own_code(void **state)
     expect_rejected(tlb_geom, MMUSIM_ETLBGEOM);
     expect_rejected(tlb_ways, MMUSIM_ETLBGEOM);
     expect_rejected(mhz0, MMUSIM_ECOST);
+    expect_rejected(plru6, MMUSIM_ETLBGEOM);  /* 16 sets of 6 ways: no PLRU tree */
+    expect_rejected(pdec12, MMUSIM_ETLBGEOM);
 }
 
 static void test_fields_outside_set_are_validated_too(void **state)

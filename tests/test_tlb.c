@@ -641,6 +641,43 @@ static void test_fill_takes_lowest_invalid_way(void **state)
     }
 }
 
+/*
+ * Repeated hits on the last-touched entry take lookup's shortcut: they must
+ * leave LRU order and PLRU bits as one hit would, and an entry dropped or
+ * replaced behind the shortcut must not hit.
+ */
+static void test_repeated_hits_and_dropped_last_entry(void **state)
+{
+    (void)state;
+    struct tlb_array a;
+    char hm[32], got[8];
+    init_ok(&a, 4, 4, 12, MMUSIM_REPL_LRU, 1);
+    run(&a, "ABCDAAAAE", NULL, hm); /* A is the newest, B the oldest: E evicts B */
+    assert_string_equal(hm, "MMMMHHHHM");
+    set0(&a, got);
+    assert_string_equal(got, "AECD");
+    assert_int_equal(a.st.hits, 4);
+    assert_int_equal(a.st.lookups, 9);
+    assert_non_null(tlb_array_lookup(&a, PG('D')));
+    assert_int_equal(tlb_array_invalidate_va(&a, PG('D')), 1);
+    assert_null(tlb_array_lookup(&a, PG('D')));
+    run(&a, "F", NULL, hm); /* takes D's way */
+    assert_null(tlb_array_lookup(&a, PG('D')));
+    assert_non_null(tlb_array_lookup(&a, PG('F')));
+    assert_int_equal(tlb_array_flush(&a, 0), 4);
+    assert_null(tlb_array_lookup(&a, PG('F')));
+    tlb_array_fini(&a);
+
+    init_ok(&a, 4, 4, 12, MMUSIM_REPL_PLRU, 1);
+    run(&a, "ABCDB", NULL, hm);
+    uint64_t word = a.plru[0];
+    run(&a, "BBB", NULL, hm);
+    assert_string_equal(hm, "HHH");
+    assert_int_equal(a.plru[0], word);
+    assert_int_equal(word, 2); /* ABCD leaves 0 0 0; B (way 1) sets b1=1 b2=0 */
+    tlb_array_fini(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_fill_existing_overwrites_in_place),
         cmocka_unit_test(test_init_geometry_errors),
         cmocka_unit_test(test_absent_array),
+        cmocka_unit_test(test_repeated_hits_and_dropped_last_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

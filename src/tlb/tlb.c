@@ -26,6 +26,7 @@ static void make_absent(struct tlb_array *a, unsigned shift, enum mmusim_replace
 {
     memset(a, 0, sizeof(*a));
     a->e = &absent_entry;
+    a->mru = &absent_entry;
     a->shift = shift;
     a->policy = policy;
 }
@@ -90,6 +91,7 @@ int tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigne
     if (!e)
         return MMUSIM_ENOMEM;
     a->e = e;
+    a->mru = e;
     a->sets = entries / ways;
     a->ways = ways;
     a->set_mask = a->sets - 1;
@@ -198,6 +200,7 @@ struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, 
     e->leaf_pa = leaf_pa;
     if (a->policy == MMUSIM_REPL_FIFO) {
         e->stamp = ++a->clock;
+        a->mru = e;
         return e;
     }
     return tlb__touch(a, set, s, e);
