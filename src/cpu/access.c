@@ -48,7 +48,7 @@ static unsigned rights_of(uint32_t flags)
 MMUSIM_NOINLINE static void check_hit(struct mmusim_cpu *cpu, uint32_t va, const struct tlb_entry *e,
                                       unsigned shift)
 {
-    struct mmusim_cpu_stats scratch;
+    struct mmusim_cpu_stats scratch = {0};
     struct mmu_ctx c = {cpu->m, &cpu->regs, NULL, &cpu->m->cfg.costs, &scratch};
     struct mmusim_walk w;
     mmu_walk(&c, va, MMUSIM_ACC_READ, 0, &w, NULL); /* a peek: no A/D, no clock */
@@ -106,6 +106,7 @@ struct xlate {
     uint64_t pa;
     uint64_t cycles;
     int walked;
+    int dirty_refused;       /* an entry was refused only for lacking D */
     struct mmusim_walk walk; /* valid when walked */
 };
 
@@ -121,12 +122,17 @@ static inline int use_entry(struct mmusim_cpu *cpu, struct tlb_array *a, struct 
     return 1;
 }
 
-/* The entry could not serve the access: drop it so the walk refills it. */
-static void refuse_entry(struct mmusim_cpu *cpu, struct tlb_array *a, struct tlb_entry *e, unsigned acc)
+/*
+ * The entry could not serve the access: drop it so the walk refills it. A
+ * write may be refused by several levels (dtlb.4k, then the STLB) for want of
+ * D: the translation counts one dirty re-walk, when it walks.
+ */
+static void refuse_entry(struct mmusim_cpu *cpu, struct tlb_array *a, struct tlb_entry *e, unsigned acc,
+                         struct xlate *x)
 {
     uint32_t missing = cpu->hit_want[acc] & ~e->flags;
     if (missing == TLBE_D)
-        cpu->stats.dirty_rewalks++;
+        x->dirty_refused = 1;
     e->tag = 0;
     a->st.dropped++;
 }
@@ -180,13 +186,13 @@ MMUSIM_NOINLINE static int translate_slow(struct mmusim_cpu *cpu, uint32_t va, u
                     tlb_array_fill(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
                 return MMUSIM_OK;
             }
-            refuse_entry(cpu, l1_4k, e, acc);
+            refuse_entry(cpu, l1_4k, e, acc, x);
         }
     }
     if ((e = tlb_array_lookup(l1_large, va)) != NULL) {
         if (use_entry(cpu, l1_large, e, va, acc, x))
             return MMUSIM_OK;
-        refuse_entry(cpu, l1_large, e, acc);
+        refuse_entry(cpu, l1_large, e, acc, x);
     }
     if ((e = tlb_array_lookup(&t->a[TS_STLB], va)) != NULL) {
         if (use_entry(cpu, &t->a[TS_STLB], e, va, acc, x)) {
@@ -196,7 +202,7 @@ MMUSIM_NOINLINE static int translate_slow(struct mmusim_cpu *cpu, uint32_t va, u
                 tlb_array_fill(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
             return MMUSIM_OK;
         }
-        refuse_entry(cpu, &t->a[TS_STLB], e, acc);
+        refuse_entry(cpu, &t->a[TS_STLB], e, acc, x);
     }
 
     /* A miss everywhere: the PDE cache, then the walker. */
@@ -209,6 +215,7 @@ MMUSIM_NOINLINE static int translate_slow(struct mmusim_cpu *cpu, uint32_t va, u
     struct mmu_ctx c = cpu_mmu_ctx(cpu);
     mmu_walk(&c, va, acc, WALK_SET_AD, &x->walk, &pde);
     x->walked = 1;
+    cpu->stats.dirty_rewalks += (uint64_t)x->dirty_refused;
     x->cycles += x->walk.cycles;
     cpu->stats.walk_cycles += x->walk.cycles;
     if (x->walk.fault) {
@@ -231,12 +238,13 @@ static inline void translate(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, 
                                                                                                       : TS_DTLB_4K];
     x->cycles = 0;
     x->walked = 0;
+    x->dirty_refused = 0;
     x->walk.fault = 0;
     struct tlb_entry *e = tlb_array_lookup(first, va);
     if (MMUSIM_LIKELY(e != NULL)) {
         if (MMUSIM_LIKELY(use_entry(cpu, first, e, va, acc, x)))
             return;
-        refuse_entry(cpu, first, e, acc);
+        refuse_entry(cpu, first, e, acc, x);
     }
     (void)translate_slow(cpu, va, acc, x);
 }
