@@ -350,6 +350,10 @@ int mmusim_config_key(size_t i, const char **name, const char **doc)
     return MMUSIM_OK;
 }
 
+_Static_assert(sizeof(enum mmusim_paging) == sizeof(int) && sizeof(enum mmusim_split) == sizeof(int) &&
+                   sizeof(enum mmusim_era) == sizeof(int) && sizeof(enum mmusim_replacement) == sizeof(int),
+               "set_enum stores an int into enum fields");
+
 static int set_enum(void *field, const char *const *names, size_t n, const char *value)
 {
     int i = name_index(names, n, value);

@@ -168,7 +168,7 @@ static void fill_after_walk(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, c
 }
 
 /* Everything past the first-level lookup: next levels, the walk, the fill. */
-MMUSIM_NOINLINE static int translate_slow(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x)
+MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x)
 {
     struct tlbset *t = &cpu->tlb;
     const struct mmusim_costs *costs = &cpu->m->cfg.costs;
@@ -184,14 +184,14 @@ MMUSIM_NOINLINE static int translate_slow(struct mmusim_cpu *cpu, uint32_t va, u
                 x->cycles += costs->tlb_l0_miss;
                 if (!(e->flags & TLBE_LARGE))
                     tlb_array_fill(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
-                return MMUSIM_OK;
+                return;
             }
             refuse_entry(cpu, l1_4k, e, acc, x);
         }
     }
     if ((e = tlb_array_lookup(l1_large, va)) != NULL) {
         if (use_entry(cpu, l1_large, e, va, acc, x))
-            return MMUSIM_OK;
+            return;
         refuse_entry(cpu, l1_large, e, acc, x);
     }
     if ((e = tlb_array_lookup(&t->a[TS_STLB], va)) != NULL) {
@@ -200,7 +200,7 @@ MMUSIM_NOINLINE static int translate_slow(struct mmusim_cpu *cpu, uint32_t va, u
             tlb_array_fill(l1_4k, va, e->pa, e->leaf_pa, e->flags);
             if (kind == MMUSIM_ACC_READ)
                 tlb_array_fill(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
-            return MMUSIM_OK;
+            return;
         }
         refuse_entry(cpu, &t->a[TS_STLB], e, acc, x);
     }
@@ -220,11 +220,10 @@ MMUSIM_NOINLINE static int translate_slow(struct mmusim_cpu *cpu, uint32_t va, u
     cpu->stats.walk_cycles += x->walk.cycles;
     if (x->walk.fault) {
         cpu->regs.cr2 = x->walk.cr2;
-        return MMUSIM_OK;
+        return;
     }
     fill_after_walk(cpu, va, acc, &x->walk, &pde);
     x->pa = x->walk.pa;
-    return MMUSIM_OK;
 }
 
 /* Translate va for access acc; on a fault x->walk.fault is set. */
@@ -246,7 +245,7 @@ static inline void translate(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, 
             return;
         refuse_entry(cpu, first, e, acc, x);
     }
-    (void)translate_slow(cpu, va, acc, x);
+    translate_slow(cpu, va, acc, x);
 }
 
 /* ---- data ---- */
