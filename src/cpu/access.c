@@ -137,7 +137,13 @@ static void refuse_entry(struct mmusim_cpu *cpu, struct tlb_array *a, struct tlb
     a->st.dropped++;
 }
 
-/* Fill after a successful walk: the arrays this access goes through. */
+/*
+ * Fill after a successful walk: the arrays this access goes through. Every
+ * TLB array filled here (and after a hit in a lower level, below) was looked
+ * up for va by this translation and missed, or its entry was refused and
+ * dropped, so the fills are inserts with no search for an entry to refill in
+ * place. The PDE cache alone may hold the PDE: its lookup may have hit.
+ */
 static void fill_after_walk(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, const struct mmusim_walk *w,
                             const struct walk_pde *pde)
 {
@@ -150,20 +156,23 @@ static void fill_after_walk(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, c
     if (w->size == MMUSIM_PAGE_LARGE) {
         uint64_t base = w->pa & ~((1ull << t->large_shift) - 1);
         if (tlb_array_present(l1_large)) {
-            tlb_array_fill(l1_large, va, base, w->leaf_pa, flags | TLBE_LARGE);
+            tlb_array_insert(l1_large, va, base, w->leaf_pa, flags | TLBE_LARGE);
         } else {
             /* No large array of this kind: keep the 4 KiB piece, remembered as a fragment. */
             t->fragments = 1;
-            tlb_array_fill(l1_4k, va, w->pa & ~0xfffull, w->leaf_pa, flags | TLBE_LARGE);
+            tlb_array_insert(l1_4k, va, w->pa & ~0xfffull, w->leaf_pa, flags | TLBE_LARGE);
         }
         return;
     }
     uint64_t page = w->pa & ~0xfffull;
-    tlb_array_fill(l1_4k, va, page, w->leaf_pa, flags);
-    tlb_array_fill(&t->a[TS_STLB], va, page, w->leaf_pa, flags);
+    tlb_array_insert(l1_4k, va, page, w->leaf_pa, flags);
+    tlb_array_insert(&t->a[TS_STLB], va, page, w->leaf_pa, flags);
     if (kind == MMUSIM_ACC_READ)
-        tlb_array_fill(&t->a[TS_UTLB], va, page, w->leaf_pa, flags);
-    if (pde->table) /* the PDE cache holds the PDE itself: its value and where it lives */
+        tlb_array_insert(&t->a[TS_UTLB], va, page, w->leaf_pa, flags);
+    /* The PDE cache holds the PDE itself: its value and where it lives. A
+     * walk that started from a cached PDE left that entry as it was and its
+     * lookup already touched it, so the refill would change nothing. */
+    if (pde->table && !(pde->cached && pde->value == pde->cached_value))
         tlb_array_fill(&t->a[TS_PDECACHE], va, pde->value, pde->pa, 0);
 }
 
@@ -183,7 +192,7 @@ MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, 
             if (use_entry(cpu, l1_4k, e, va, acc, x)) {
                 x->cycles += costs->tlb_l0_miss;
                 if (!(e->flags & TLBE_LARGE))
-                    tlb_array_fill(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
+                    tlb_array_insert(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
                 return;
             }
             refuse_entry(cpu, l1_4k, e, acc, x);
@@ -197,9 +206,9 @@ MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, 
     if ((e = tlb_array_lookup(&t->a[TS_STLB], va)) != NULL) {
         if (use_entry(cpu, &t->a[TS_STLB], e, va, acc, x)) {
             x->cycles += costs->stlb_hit;
-            tlb_array_fill(l1_4k, va, e->pa, e->leaf_pa, e->flags);
+            tlb_array_insert(l1_4k, va, e->pa, e->leaf_pa, e->flags);
             if (kind == MMUSIM_ACC_READ)
-                tlb_array_fill(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
+                tlb_array_insert(&t->a[TS_UTLB], va, e->pa, e->leaf_pa, e->flags);
             return;
         }
         refuse_entry(cpu, &t->a[TS_STLB], e, acc, x);
@@ -209,7 +218,7 @@ MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, 
     struct walk_pde pde = {0};
     if ((e = tlb_array_lookup(&t->a[TS_PDECACHE], va)) != NULL) {
         pde.cached = 1;
-        pde.value = e->pa;
+        pde.value = pde.cached_value = e->pa;
         pde.pa = e->leaf_pa;
     }
     struct mmu_ctx c = cpu_mmu_ctx(cpu);
@@ -226,26 +235,28 @@ MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, 
     x->pa = x->walk.pa;
 }
 
-/* Translate va for access acc; on a fault x->walk.fault is set. */
-static inline void translate(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x)
+/*
+ * Translate va for access acc, given what the first array's lookup returned
+ * (e, possibly NULL); on a fault x->walk.fault is set.
+ */
+static void translate_from(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x, struct tlb_entry *e)
 {
-    struct tlbset *t = &cpu->tlb;
-    unsigned kind = acc & 3u;
-    /* Loads look in the uTLB first where there is one, else in the L1 4 KiB array. */
-    struct tlb_array *first = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_4K
-                                    : (kind == MMUSIM_ACC_READ && tlb_array_present(&t->a[TS_UTLB])) ? TS_UTLB
-                                                                                                      : TS_DTLB_4K];
+    struct tlb_array *first = cpu->first[acc & 3u];
     x->cycles = 0;
     x->walked = 0;
     x->dirty_refused = 0;
     x->walk.fault = 0;
-    struct tlb_entry *e = tlb_array_lookup(first, va);
-    if (MMUSIM_LIKELY(e != NULL)) {
-        if (MMUSIM_LIKELY(use_entry(cpu, first, e, va, acc, x)))
+    if (e != NULL) {
+        if (use_entry(cpu, first, e, va, acc, x))
             return;
         refuse_entry(cpu, first, e, acc, x);
     }
     translate_slow(cpu, va, acc, x);
+}
+
+static void translate(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x)
+{
+    translate_from(cpu, va, acc, x, tlb_array_lookup(cpu->first[acc & 3u], va));
 }
 
 /* ---- data ---- */
@@ -287,19 +298,21 @@ static void report_fault(struct mmusim_access *out, const struct xlate *x)
     out->cr2 = x->walk.cr2;
 }
 
-int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size, void *data,
-                      struct mmusim_access *out)
+/*
+ * Everything but a usable first-level hit inside one page: refused or missing
+ * entries, the walk, faults, the checker, straddling accesses. e is what the
+ * first array's lookup returned (already counted).
+ */
+MMUSIM_NOINLINE static int access_slow(struct mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size,
+                                       void *data, struct mmusim_access *out, struct tlb_entry *e)
 {
-    if (MMUSIM_UNLIKELY(!cpu || !out || (access & ~7u) || (access & 3u) == 3u ||
-                        (size != 1 && size != 2 && size != 4 && size != 8)))
-        return MMUSIM_EINVAL;
     struct xlate x;
-    translate(cpu, va, access, &x);
+    translate_from(cpu, va, access, &x, e);
     out->fault = 0;
     out->walked = x.walked;
     out->pa = x.pa;
     unsigned first = 4096u - (va & 0xfffu);
-    if (MMUSIM_LIKELY(first >= size)) {
+    if (first >= size) {
         int rc = MMUSIM_OK;
         if (x.walk.fault)
             report_fault(out, &x);
@@ -331,6 +344,33 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
     }
     finish(cpu, out, cycles);
     return rc;
+}
+
+/* Per size - 1, the valid access values as a bit mask: kinds 0..2, USER or not (kind 3 is not one). */
+static const uint8_t valid_access[8] = {0x77, 0x77, 0, 0x77, 0, 0, 0, 0x77};
+
+/*
+ * The hit path: the first array's lookup, the rights mask, the data. A hit
+ * costs no cycles (the TLB lookup is part of the load's latency), so the
+ * clock and access_cycles are left as they are.
+ */
+int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size, void *data,
+                      struct mmusim_access *out)
+{
+    if (MMUSIM_UNLIKELY(!cpu || !out || size - 1u > 7u || access > 7u || !((valid_access[size - 1u] >> access) & 1u)))
+        return MMUSIM_EINVAL;
+    struct tlb_array *a = cpu->first[access & 3u];
+    struct tlb_entry *e = tlb_array_lookup(a, va);
+    if (MMUSIM_UNLIKELY(e == NULL || (e->flags & cpu->hit_mask[access]) != cpu->hit_want[access] ||
+                        cpu->m->check || (va & 0xfffu) + size > 4096u))
+        return access_slow(cpu, va, access, size, data, out, e);
+    uint64_t pa = e->pa + (va & ((1u << a->shift) - 1u));
+    out->fault = 0;
+    out->walked = 0;
+    out->pa = pa;
+    out->cycles = 0;
+    cpu->stats.accesses++;
+    return data_op(cpu, pa, size, data, (access & 3u) == MMUSIM_ACC_WRITE);
 }
 
 /* ---- flush primitives ---- */
@@ -386,7 +426,7 @@ int mmusim_cpu_tlb_stats(const mmusim_cpu *cpu, enum mmusim_tlb_id id, struct mm
     out->entries = a->sets * a->ways;
     out->ways = a->ways;
     out->valid = tlb_array_count_valid(a);
-    out->lookups = a->st.lookups;
+    out->lookups = tlb_array_lookups(a);
     out->hits = a->st.hits;
     out->misses = a->st.misses;
     out->fills = a->st.fills;

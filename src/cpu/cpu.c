@@ -38,6 +38,11 @@ int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
     int rc = tlbset_init(&cpu->tlb, &cfg->tlb, m->pae, cfg->seed ^ ((uint64_t)id << 32));
     if (rc != MMUSIM_OK)
         return rc;
+    struct tlb_array *a = cpu->tlb.a;
+    cpu->first[MMUSIM_ACC_READ] = tlb_array_present(&a[TS_UTLB]) ? &a[TS_UTLB] : &a[TS_DTLB_4K];
+    cpu->first[MMUSIM_ACC_WRITE] = &a[TS_DTLB_4K];
+    cpu->first[MMUSIM_ACC_EXEC] = &a[TS_ITLB_4K];
+    cpu->first[3] = &a[TS_DTLB_4K]; /* not an access kind; never looked at */
     return ptcache_init(&cpu->ptc, cfg->ptcache_lines, cfg->ptcache_ways);
 }
 

@@ -12,6 +12,10 @@ struct mmusim_cpu {
     /* What a TLB hit must find in an entry's flags, per access (kind | user):
      * (flags & hit_mask[a]) == hit_want[a]. Rebuilt when CR0.WP changes. */
     uint32_t hit_mask[8], hit_want[8];
+    /* The array an access looks in first, by kind (read, write, exec; 3 is
+     * unused): the uTLB for loads where there is one, else the L1 4 KiB
+     * array. Fixed at creation, as the arrays' presence is. */
+    struct tlb_array *first[4];
     struct tlbset tlb;
     struct mmusim_cpu_regs regs;
     struct ptcache ptc;

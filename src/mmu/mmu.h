@@ -88,9 +88,10 @@ int pt_boot(struct mmusim_machine *m);
 
 /* The page-table line cache: a timing model of where page-table lines live. */
 struct ptcache {
-    uint64_t *tags;    /* line address + 1 per way; 0 = empty */
-    uint32_t *stamp;   /* LRU time stamps */
-    uint32_t sets, ways, now;
+    uint32_t *tags;    /* line number + 1 per way; 0 = empty */
+    uint64_t *stamp;   /* LRU time stamps (64-bit: a 32-bit clock wraps within a long run) */
+    uint64_t now;
+    uint32_t sets, ways;
 };
 
 int ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways);
@@ -121,6 +122,7 @@ struct walk_pde {
     int table;
     uint64_t pa;
     uint64_t value;
+    uint64_t cached_value; /* the caller's copy of value as the cache gave it (the walker ignores it) */
 };
 
 /* Translate va. Fills out (cycles included; not charged to any clock). pde may be NULL. */

@@ -46,21 +46,37 @@ void ptcache_fini(struct ptcache *pc)
     memset(pc, 0, sizeof(*pc));
 }
 
+/*
+ * The tag compare runs over the whole set with conditional moves, unrolled,
+ * with no early exit: which way a walk's line sits in is as random as the
+ * walk's address, and an exit on the match mispredicted on most references.
+ * Only a miss (rare once the tables are warm) scans the stamps for the LRU
+ * way. Tags are 32 bits (line number + 1; lines of a 64 GiB space need 30),
+ * so a 16-way set's tags fill one host cache line.
+ */
 int ptcache_ref(struct ptcache *pc, uint64_t pa)
 {
     if (pc->sets == 0)
         return 0;
-    uint64_t line = pa >> 6, tag = line + 1;
-    uint32_t base = (uint32_t)(line & (pc->sets - 1)) * pc->ways, victim = base;
-    pc->now++;
-    for (uint32_t i = base; i < base + pc->ways; i++) {
-        if (pc->tags[i] == tag) {
-            pc->stamp[i] = pc->now;
-            return 1;
-        }
-        if (pc->stamp[i] < pc->stamp[victim])
-            victim = i;
+    uint32_t line = (uint32_t)(pa >> 6), tag = line + 1;
+    uint32_t base = (line & (pc->sets - 1)) * pc->ways, end = base + pc->ways, hit = end, i = base;
+    const uint32_t *t = pc->tags;
+    for (; i + 4 <= end; i += 4) {
+        hit = t[i] == tag ? i : hit;
+        hit = t[i + 1] == tag ? i + 1 : hit;
+        hit = t[i + 2] == tag ? i + 2 : hit;
+        hit = t[i + 3] == tag ? i + 3 : hit;
     }
+    for (; i < end; i++)
+        hit = t[i] == tag ? i : hit;
+    pc->now++;
+    if (MMUSIM_LIKELY(hit != end)) {
+        pc->stamp[hit] = pc->now;
+        return 1;
+    }
+    uint32_t victim = base;
+    for (i = base + 1; i < end; i++)
+        victim = pc->stamp[i] < pc->stamp[victim] ? i : victim;
     pc->tags[victim] = tag;
     pc->stamp[victim] = pc->now;
     return 0;
@@ -156,7 +172,17 @@ void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wf
     int nxe = pae && (r->efer & MMUSIM_EFER_NXE);
     uint64_t pde_pa, pte_pa = 0, pde, pte = 0;
 
-    memset(out, 0, sizeof(*out));
+    /* Field by field: a memset of the whole record was a library call per walk. */
+    out->fault = 0;
+    out->error_code = 0;
+    out->cr2 = 0;
+    out->pa = 0;
+    out->size = MMUSIM_PAGE_4K;
+    out->leaf = 0;
+    out->leaf_pa = 0;
+    out->writable = out->user = out->nx = out->global = 0;
+    out->refs = 0;
+    out->ad_writes = 0;
     if (hint)
         hint->table = 0;
     out->cycles = c->costs->walk_fixed;

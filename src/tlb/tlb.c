@@ -62,6 +62,20 @@ static int plru_init(struct tlb_array *a)
     a->plru_alloc = path;
     a->plru_path = path;
     a->touch = TLB_TOUCH_PLRU;
+    if (ways <= 8) {
+        /* Up to 8 ways the tree is at most 7 bits (bits 1..7 of the word), so
+         * the victim of every tree state fits a 256-byte table: one load
+         * instead of a walk down the tree on each eviction. */
+        a->plru_victim = malloc(256);
+        if (!a->plru_victim)
+            return MMUSIM_ENOMEM;
+        for (uint32_t word = 0; word < 256; word++) {
+            uint32_t n = 1;
+            while (n < ways)
+                n = 2 * n + ((word >> n) & 1u);
+            a->plru_victim[word] = (uint8_t)(n - ways);
+        }
+    }
     return MMUSIM_OK;
 }
 
@@ -113,6 +127,7 @@ void tlb_array_fini(struct tlb_array *a)
         free(a->e);
     free(a->plru);
     free(a->plru_alloc);
+    free(a->plru_victim);
     make_absent(a, a->shift, a->policy);
 }
 
@@ -148,6 +163,8 @@ static uint32_t pick_victim(struct tlb_array *a, uint32_t set, const struct tlb_
         return v;
     }
     case MMUSIM_REPL_PLRU: {
+        if (a->plru_victim)
+            return a->plru_victim[a->plru[set]];
         const uint64_t *bits = a->plru + (size_t)set * a->plru_words;
         uint32_t n = 1;
         while (n < a->ways)
@@ -161,35 +178,11 @@ static uint32_t pick_victim(struct tlb_array *a, uint32_t set, const struct tlb_
     return 0;
 }
 
-struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
-                                 uint32_t flags)
+/* Install a new entry in way `way` of set s (a->ways: the policy picks a victim). */
+static struct tlb_entry *place(struct tlb_array *a, uint32_t set, struct tlb_entry *s, uint32_t way, uint32_t tag,
+                               uint64_t pa, uint64_t leaf_pa, uint32_t flags)
 {
-    if (a->ways == 0)
-        return NULL;
-    uint32_t vpn = va >> a->shift;
-    uint32_t tag = vpn + 1u;
-    uint32_t set = vpn & a->set_mask;
-    struct tlb_entry *s = a->e + (size_t)set * a->ways;
-    uint32_t way = a->ways, free_way = a->ways;
-    for (uint32_t w = 0; w < a->ways; w++) {
-        if (s[w].tag == tag) {
-            way = w;
-            break;
-        }
-        if (s[w].tag == 0 && free_way == a->ways)
-            free_way = w;
-    }
-    a->st.fills++;
-    if (way < a->ways) {
-        /* Refill in place (e.g. after the walker set D): a use, not an insertion. */
-        s[way].flags = flags;
-        s[way].pa = pa;
-        s[way].leaf_pa = leaf_pa;
-        return tlb__touch(a, set, s, &s[way]);
-    }
-    if (free_way < a->ways) {
-        way = free_way;
-    } else {
+    if (way == a->ways) {
         way = pick_victim(a, set, s);
         a->st.evictions++;
     }
@@ -204,6 +197,51 @@ struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, 
         return e;
     }
     return tlb__touch(a, set, s, e);
+}
+
+/* The lowest invalid way of set s, else ways. */
+static inline uint32_t free_way(const struct tlb_array *a, const struct tlb_entry *s)
+{
+    if (a->ways <= 64) {
+        uint64_t empty = tlb__match(s, a->ways, 0);
+        return empty ? tlb__lowest_bit(empty) : a->ways;
+    }
+    for (uint32_t w = 0; w < a->ways; w++)
+        if (s[w].tag == 0)
+            return w;
+    return a->ways;
+}
+
+struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+                                 uint32_t flags)
+{
+    if (a->ways == 0)
+        return NULL;
+    uint32_t vpn = va >> a->shift;
+    uint32_t set = vpn & a->set_mask;
+    struct tlb_entry *s = a->e + (size_t)set * a->ways;
+    struct tlb_entry *e = tlb_array_peek(a, va);
+    a->st.fills++;
+    if (e) {
+        /* Refill in place (e.g. after the walker set D): a use, not an insertion. */
+        e->flags = flags;
+        e->pa = pa;
+        e->leaf_pa = leaf_pa;
+        return tlb__touch(a, set, s, e);
+    }
+    return place(a, set, s, free_way(a, s), vpn + 1u, pa, leaf_pa, flags);
+}
+
+struct tlb_entry *tlb_array_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+                                   uint32_t flags)
+{
+    if (a->ways == 0)
+        return NULL;
+    uint32_t vpn = va >> a->shift;
+    uint32_t set = vpn & a->set_mask;
+    struct tlb_entry *s = a->e + (size_t)set * a->ways;
+    a->st.fills++;
+    return place(a, set, s, free_way(a, s), vpn + 1u, pa, leaf_pa, flags);
 }
 
 unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)

@@ -69,11 +69,12 @@ struct tlb_entry {
 #define TLBE_D  0x10u  /* the page is known dirty */
 #define TLBE_LARGE 0x20u /* set by the caller; the array does not look at it */
 
-/* lookups == hits + misses (tlb_array_lookup only); fills counts every
- * tlb_array_fill, evictions the fills that displaced a valid entry, dropped
- * the entries removed by invalidate_va and flush. */
+/* hits and misses count tlb_array_lookup (lookups are their sum, not kept:
+ * one counter less on the hit path); fills counts every tlb_array_fill,
+ * evictions the fills that displaced a valid entry, dropped the entries
+ * removed by invalidate_va, flush or the caller. */
 struct tlb_array_stats {
-    uint64_t lookups, hits, misses, fills, evictions, dropped;
+    uint64_t hits, misses, fills, evictions, dropped;
 };
 
 /* What a use of an entry updates (derived from the policy at init). */
@@ -104,6 +105,7 @@ struct tlb_array {
     uint32_t plru_words;         /* PLRU: 1 if ways <= 64, else ways / 64 */
     uint64_t rng;                /* RANDOM: splitmix64 state */
     struct tlb_plru_path *plru_alloc; /* what plru_path points to */
+    uint8_t *plru_victim;        /* PLRU, ways <= 8: the victim way of each word value */
     struct tlb_array_stats st;
 };
 
@@ -123,6 +125,11 @@ void tlb_array_fini(struct tlb_array *a);
 static inline int tlb_array_present(const struct tlb_array *a)
 {
     return a->ways != 0;
+}
+
+static inline uint64_t tlb_array_lookups(const struct tlb_array *a)
+{
+    return a->st.hits + a->st.misses;
 }
 
 /* PLRU touch of way `way` for trees of more than 64 ways (tlb.c); returns e. */
@@ -158,6 +165,37 @@ static inline struct tlb_entry *tlb_array_peek(const struct tlb_array *a, uint32
     return NULL;
 }
 
+/* Lowest set bit of a nonzero mask. */
+static inline uint32_t tlb__lowest_bit(uint64_t m)
+{
+#if defined(__GNUC__)
+    return (uint32_t)__builtin_ctzll(m);
+#else
+    uint32_t n = 0;
+    while (!(m & 1))
+        m >>= 1, n++;
+    return n;
+#endif
+}
+
+/*
+ * Bit w set where way w of the set starting at s holds tag (ways <= 64).
+ * Four compares per step, or-ed into the mask with no branch; every preset's
+ * arrays have a multiple of four ways (the tail loop serves the others).
+ */
+static inline uint64_t tlb__match(const struct tlb_entry *s, uint32_t ways, uint32_t tag)
+{
+    uint64_t m = 0;
+    uint32_t w = 0;
+    for (; w + 4u <= ways; w += 4u)
+        m |= (uint64_t)((uint32_t)(s[w].tag == tag) | (uint32_t)(s[w + 1].tag == tag) << 1 |
+                        (uint32_t)(s[w + 2].tag == tag) << 2 | (uint32_t)(s[w + 3].tag == tag) << 3)
+             << w;
+    for (; w < ways; w++)
+        m |= (uint64_t)(s[w].tag == tag) << w;
+    return m;
+}
+
 /*
  * The entry covering va, counted as a hit and touched; NULL (a miss) if none.
  *
@@ -168,20 +206,29 @@ static inline struct tlb_entry *tlb_array_peek(const struct tlb_array *a, uint32
  * (2) a scan of the set that compares every way and keeps the match with a
  * conditional move: the loop's trip count is fixed per array, so it does not
  * mispredict on which way hits, as an early exit would on scattered pages.
+ * (A mask of four compares per step, as tlb__match builds for fills, was
+ * measured slower here: the count-trailing-zeros lengthens the chain to the
+ * entry's load.)
  */
 static inline struct tlb_entry *tlb_array_lookup(struct tlb_array *a, uint32_t va)
 {
     uint32_t vpn = va >> a->shift;
-    a->st.lookups++;
     if (MMUSIM_LIKELY(a->mru->tag == vpn + 1u)) {
         a->st.hits++;
         return a->mru;
     }
     uint32_t set = vpn & a->set_mask;
-    struct tlb_entry *s = a->e + set * a->ways, *end = s + a->ways; /* < entries: no overflow */
+    struct tlb_entry *s = a->e + set * a->ways; /* < entries: no overflow */
     struct tlb_entry *hit = NULL;
-    for (struct tlb_entry *p = s; p != end; p++)
-        hit = p->tag == vpn + 1u ? p : hit;
+    uint32_t tag = vpn + 1u, w = 0;
+    for (; w + 4u <= a->ways; w += 4u) { /* unrolled: three instructions a way, not six */
+        hit = s[w].tag == tag ? &s[w] : hit;
+        hit = s[w + 1].tag == tag ? &s[w + 1] : hit;
+        hit = s[w + 2].tag == tag ? &s[w + 2] : hit;
+        hit = s[w + 3].tag == tag ? &s[w + 3] : hit;
+    }
+    for (; w < a->ways; w++)
+        hit = s[w].tag == tag ? &s[w] : hit;
     if (MMUSIM_LIKELY(hit != NULL)) {
         a->st.hits++;
         return tlb__touch(a, set, s, hit);
@@ -199,6 +246,14 @@ static inline struct tlb_entry *tlb_array_lookup(struct tlb_array *a, uint32_t v
  */
 struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
                                  uint32_t flags);
+
+/*
+ * tlb_array_fill for a page the array is known not to hold (a lookup of va
+ * just missed, or its entry was dropped since): no search for an entry to
+ * refill in place. Same victim choice and counting as tlb_array_fill.
+ */
+struct tlb_entry *tlb_array_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+                                   uint32_t flags);
 
 /* INVLPG: drop the entry covering va (compared as va >> shift), global or not. */
 unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va);
