@@ -18,5 +18,6 @@
 #include "mmusim/pgtable.h"
 #include "mmusim/stats.h"
 #include "mmusim/cpu.h"
+#include "mmusim/smp.h"
 
 #endif /* MMUSIM_H */

@@ -299,9 +299,12 @@ struct key {
 };
 
 #define CFG_OFF(f) offsetof(struct mmusim_config, f)
-#define TLB_KEYS(prefix, field, what)                                                     \
-    {prefix ".entries", "entries of the " what " (0 = absent)", K_U32, CFG_OFF(tlb.field.entries), 1u << 20}, \
+#define TLB_KEYS_ZERO(prefix, field, what, zero)                                          \
+    {prefix ".entries", "entries of the " what " (" zero ")", K_U32, CFG_OFF(tlb.field.entries), 1u << 20}, \
     {prefix ".ways", "ways of the " what " (= entries: fully associative)", K_U32, CFG_OFF(tlb.field.ways), 1u << 20}
+#define TLB_KEYS(prefix, field, what) TLB_KEYS_ZERO(prefix, field, what, "0 = absent")
+/* A large array's 0: the large pages go to the 4 KiB array of their kind as fragments. */
+#define TLB_LARGE_ZERO "0 = none: large pages are cached as 4 KiB fragments in the 4 KiB array"
 
 static const struct key key_table[] = {
     {"cpus", "number of CPUs, 1 to 64", K_UINT, CFG_OFF(ncpus), MMUSIM_MAX_CPUS},
@@ -317,14 +320,15 @@ static const struct key key_table[] = {
     {"nr_cpus", "kernel NR_CPUS sizing the fixmap; 0 = max(8, cpus)", K_UINT, CFG_OFF(nr_cpus), MMUSIM_MAX_NR_CPUS},
     {"km_type_nr", "KM_TYPE_NR; 0 = the era's", K_UINT, CFG_OFF(km_type_nr), MMUSIM_MAX_KM_TYPES},
     {"debug_highmem", "CONFIG_DEBUG_HIGHMEM (fence slots, extra checks)", K_FLAG, CFG_OFF(debug_highmem), 0},
+    {"flush_ceiling", "tlb_single_page_flush_ceiling in pages; 0 = none, as in 2.6 (later kernels: 33)", K_UINT, CFG_OFF(flush_ceiling), 1u << 20},
     {"preset", "p3, core2, atom or haswell: reloads costs and TLB geometry", K_PRESET, CFG_OFF(preset), 0},
     {"seed", "seed of every random choice", K_U64, CFG_OFF(seed), 0},
     {"ptcache.lines", "lines of the per-CPU page-table line cache (0 = none)", K_U32, CFG_OFF(ptcache_lines), 1u << 20},
     {"ptcache.ways", "ways of the page-table line cache", K_U32, CFG_OFF(ptcache_ways), 1u << 20},
     TLB_KEYS("dtlb.4k", dtlb_4k, "data TLB for 4 KiB pages"),
-    TLB_KEYS("dtlb.large", dtlb_large, "data TLB for large pages (0 = shared with dtlb.4k)"),
+    TLB_KEYS_ZERO("dtlb.large", dtlb_large, "data TLB for large pages", TLB_LARGE_ZERO),
     TLB_KEYS("itlb.4k", itlb_4k, "instruction TLB for 4 KiB pages"),
-    TLB_KEYS("itlb.large", itlb_large, "instruction TLB for large pages"),
+    TLB_KEYS_ZERO("itlb.large", itlb_large, "instruction TLB for large pages", TLB_LARGE_ZERO),
     TLB_KEYS("stlb", stlb, "second-level TLB (4 KiB)"),
     TLB_KEYS("utlb", utlb, "first-level data uTLB / DTLB0 (4 KiB loads)"),
     {"pdecache.entries", "entries of the paging-structure (PDE) cache (0 = none)", K_U32, CFG_OFF(tlb.pdecache_entries), 1u << 20},

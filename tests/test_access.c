@@ -466,6 +466,96 @@ static void test_flush_tlb_all_without_pge_is_cr3(void **state)
     fx_free(f);
 }
 
+/* Every accepted CR4 write is charged pge_toggle / 2 and recorded in cr4_cycles,
+ * flushing or not; a flush it causes is counted, but its cycles only once. */
+static void test_cr4_write_cycles_recorded_in_cr4_cycles(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"preset", "p3", NULL};
+    struct fx *f = fx_new("2level", sets);
+    /* docs/costs.md §1, p3: pge_toggle 100 [E]. */
+    assert_int_equal(costs(f)->pge_toggle, 100);
+    uint32_t kva = 0xc0100000u; /* direct map, global under PGE */
+    assert_int_equal(acc(f->cpu, kva, MMUSIM_ACC_READ, 4, NULL).walked, 1);
+    struct mmusim_cpu_regs r;
+    mmusim_cpu_regs(f->cpu, &r);
+
+    /* A write that changes nothing: no flush, but charged and recorded. */
+    struct mmusim_cpu_stats s0 = cstats(f->cpu);
+    uint64_t clk0 = mmusim_cpu_cycles(f->cpu), cyc = 0;
+    assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r.cr4, &cyc), MMUSIM_OK);
+    struct mmusim_cpu_stats s1 = cstats(f->cpu);
+    assert_int_equal(cyc, 50);
+    assert_int_equal(mmusim_cpu_cycles(f->cpu) - clk0, s1.cr4_cycles - s0.cr4_cycles);
+    assert_int_equal(s1.cr4_cycles - s0.cr4_cycles, 50);
+    assert_int_equal(s1.cr4_writes - s0.cr4_writes, 1);
+    assert_int_equal(s1.global_flushes, s0.global_flushes);
+    assert_int_equal(s1.global_flush_cycles, s0.global_flush_cycles);
+    assert_int_equal(acc(f->cpu, kva, MMUSIM_ACC_READ, 4, NULL).walked, 0); /* still cached */
+
+    /* PGE off and on by hand: two flushes, their cycles in cr4_cycles only. */
+    clk0 = mmusim_cpu_cycles(f->cpu);
+    assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r.cr4 & ~MMUSIM_CR4_PGE, NULL), MMUSIM_OK);
+    assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r.cr4, NULL), MMUSIM_OK);
+    struct mmusim_cpu_stats s2 = cstats(f->cpu);
+    assert_int_equal(mmusim_cpu_cycles(f->cpu) - clk0, 100);
+    assert_int_equal(s2.cr4_cycles - s1.cr4_cycles, 100);
+    assert_int_equal(s2.cr4_writes - s1.cr4_writes, 2);
+    assert_int_equal(s2.global_flushes - s1.global_flushes, 2);
+    assert_int_equal(s2.global_flush_cycles, s1.global_flush_cycles);
+    assert_int_equal(acc(f->cpu, kva, MMUSIM_ACC_READ, 4, NULL).walked, 1);
+
+    /* __flush_tlb_global writes no CR4: global_flush_cycles, not cr4_cycles. */
+    clk0 = mmusim_cpu_cycles(f->cpu);
+    assert_int_equal(mmusim_flush_tlb_global(f->cpu), 100);
+    struct mmusim_cpu_stats s3 = cstats(f->cpu);
+    assert_int_equal(mmusim_cpu_cycles(f->cpu) - clk0, 100);
+    assert_int_equal(s3.global_flush_cycles - s2.global_flush_cycles, 100);
+    assert_int_equal(s3.cr4_cycles, s2.cr4_cycles);
+    assert_int_equal(s3.cr4_writes, s2.cr4_writes);
+    assert_int_equal(s3.global_flushes - s2.global_flushes, 1);
+    fx_free(f);
+}
+
+/* Under PAE, __flush_tlb's CR3 reload re-reads the PDPTEs (SDM §4.4.1). A
+ * present PDPTE that gained a reserved bit makes it a #GP: the MOV does not
+ * happen, so nothing is flushed or charged and mmusim_flush_tlb returns 0. */
+static void test_flush_tlb_pae_pdpte_gp_flushes_nothing(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("pae", NULL);
+    uint32_t va = 0x08048000u; /* PDPTE 0 */
+    map4k(f, va, frame(f), USER_RW_AD);
+    unsigned uk = MMUSIM_ACC_READ | MMUSIM_ACC_USER;
+    assert_int_equal(acc(f->cpu, va, uk, 4, NULL).walked, 1);
+    uint32_t valid = tlbst(f->cpu, MMUSIM_TLB_DTLB_4K).valid;
+    assert_true(valid >= 1);
+
+    uint64_t pdpt = f->cr3 & ~0x1full;
+    uint32_t pdpte0 = phys32(f, pdpt);
+    assert_int_equal(pdpte0 & MMUSIM_PTE_P, MMUSIM_PTE_P);
+    /* Bit 1 is reserved in a PAE PDPTE (SDM §4.4.1). */
+    assert_int_equal(mmusim_phys_write32(f->m, pdpt, pdpte0 | 0x2u), MMUSIM_OK);
+
+    struct mmusim_cpu_stats s0 = cstats(f->cpu);
+    uint64_t clk0 = mmusim_cpu_cycles(f->cpu);
+    assert_int_equal(mmusim_flush_tlb(f->cpu), 0);
+    struct mmusim_cpu_stats s1 = cstats(f->cpu);
+    assert_int_equal(mmusim_cpu_cycles(f->cpu), clk0);
+    assert_int_equal(s1.cr3_writes, s0.cr3_writes);
+    assert_int_equal(s1.dropped_cr3, s0.dropped_cr3);
+    assert_int_equal(tlbst(f->cpu, MMUSIM_TLB_DTLB_4K).valid, valid);
+    assert_int_equal(acc(f->cpu, va, uk, 4, NULL).walked, 0); /* the TLB still holds it */
+    uint64_t cyc = 1;
+    assert_int_equal(mmusim_cpu_write_cr3(f->cpu, f->cr3, &cyc), MMUSIM_EGP);
+
+    /* PDPTE repaired: the reload works again and flushes. */
+    assert_int_equal(mmusim_phys_write32(f->m, pdpt, pdpte0), MMUSIM_OK);
+    assert_int_equal(mmusim_flush_tlb(f->cpu), costs(f)->mov_cr3 + costs(f)->mov_cr3_pae_extra);
+    assert_int_equal(acc(f->cpu, va, uk, 4, NULL).walked, 1);
+    fx_free(f);
+}
+
 /* ---- 6. PDE cache ---- */
 
 static void test_pde_cache_hit_and_invalidation(void **state)
@@ -1134,6 +1224,8 @@ int main(void)
         cmocka_unit_test(test_invlpg_drops_large_page_fragments),
         cmocka_unit_test(test_global_survives_cr3_not_pge_toggle),
         cmocka_unit_test(test_flush_tlb_all_without_pge_is_cr3),
+        cmocka_unit_test(test_cr4_write_cycles_recorded_in_cr4_cycles),
+        cmocka_unit_test(test_flush_tlb_pae_pdpte_gp_flushes_nothing),
         cmocka_unit_test(test_pde_cache_hit_and_invalidation),
         cmocka_unit_test(test_write_through_clean_entry_walks_to_set_dirty),
         cmocka_unit_test(test_protect_without_flush_stale_write),

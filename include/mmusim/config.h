@@ -91,6 +91,12 @@ struct mmusim_config {
     unsigned nr_cpus;            /* kernel NR_CPUS (sizes the fixmap); 0 = max(8, ncpus) */
     unsigned km_type_nr;         /* 0 = the era's KM_TYPE_NR (13 or 19; 2N+1 with debug_highmem) */
     int debug_highmem;           /* CONFIG_DEBUG_HIGHMEM: fence slots between km_types */
+    /* tlb_single_page_flush_ceiling: flush_tlb_kernel_range and flush_tlb_range
+     * use per-page INVLPG up to this many pages, else a full flush. 0 (the
+     * 2.6 eras: they have no ceiling) makes a kernel range always
+     * flush_tlb_all and a user range of more than one page flush_tlb_mm.
+     * Later kernels use 33 (arch/x86/mm/tlb.c). Default 0. */
+    unsigned flush_ceiling;
     enum mmusim_preset preset;   /* what filled costs and tlb; default core2 */
     struct mmusim_costs costs;
     struct mmusim_tlb_config tlb;

@@ -40,7 +40,10 @@ extern "C" {
     XX(ipi_ack, "target's acknowledgement reaching the spinning sender")      \
     XX(ipi_extra_target, "extra latency per target beyond the first (fan-out)") \
     XX(apic_bus_serial, "1 if IPIs travel on the P6 serial APIC bus, one message at a time") \
-    XX(apic_bus_msg, "cycles one short APIC-bus message occupies the bus (21 bus clocks)")
+    XX(apic_bus_msg, "cycles one short APIC-bus message occupies the bus (21 bus clocks)") \
+    XX(ctx_switch, "a task switch: schedule() and switch_to(), the CR3 write excluded") \
+    XX(lock_op, "an uncontended spin_lock or spin_unlock (one locked read-modify-write)") \
+    XX(lock_handoff, "a released spinlock's cache line reaching the next spinning CPU")
 
 struct mmusim_costs {
 #define MMUSIM_COST_FIELD_(name, doc) uint32_t name;

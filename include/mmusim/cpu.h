@@ -78,7 +78,10 @@ int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles);
 
 /*
  * MOV to CR4 (PSE and PGE; PAE must stay as configured) and CR0 (WP only can
- * change), WRMSR EFER (NXE). A bit the CPU lacks is MMUSIM_EFEATURE.
+ * change), WRMSR EFER (NXE). A bit the CPU lacks is MMUSIM_EFEATURE. Every
+ * accepted CR4 write is charged pge_toggle / 2 (counted in cr4_writes and
+ * cr4_cycles); one that changes PGE or PSE also flushes every TLB entry and
+ * the PDE cache (a global flush).
  */
 int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles);
 int mmusim_cpu_write_cr0(mmusim_cpu *cpu, uint32_t cr0);
@@ -112,8 +115,10 @@ struct mmusim_access {
  * An access that straddles a page is split as hardware splits it: both pages
  * are translated before any byte is written. The translation's cost is what
  * is charged: an L1 TLB hit costs nothing extra (data caches are not
- * modelled), a uTLB miss that hits the next level costs tlb_l0_miss, an STLB
- * hit stlb_hit, and a miss the walk. data may be NULL (translate only).
+ * modelled); a load that misses the uTLB and hits dtlb.4k costs tlb_l0_miss,
+ * while a hit in dtlb.large (or itlb.large) costs nothing extra (no L0 step
+ * for large pages, docs/costs.md §2); an STLB hit costs stlb_hit, and a miss
+ * the walk. data may be NULL (translate only).
  */
 int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size, void *data,
                       struct mmusim_access *out);
@@ -121,7 +126,12 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
 /* ---- the Linux flush primitives, on one CPU; each returns the cycles charged ---- */
 
 uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va); /* __flush_tlb_one: INVLPG va */
-uint64_t mmusim_flush_tlb(mmusim_cpu *cpu);                 /* __flush_tlb: CR3 reloaded, globals survive */
+/*
+ * __flush_tlb: CR3 reloaded, globals survive. Under PAE, if the reload of the
+ * PDPTEs faults (#GP: a present PDPTE in memory has gained a reserved bit),
+ * it returns 0 and flushes nothing, as mmusim_cpu_write_cr3 changes nothing.
+ */
+uint64_t mmusim_flush_tlb(mmusim_cpu *cpu);
 uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu);          /* __flush_tlb_global: CR4.PGE off and on */
 uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu);             /* __flush_tlb_all: global if PGE, else CR3 */
 

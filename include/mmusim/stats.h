@@ -33,12 +33,33 @@ extern "C" {
     XX(invlpg_cycles, "cycles charged for INVLPG")                             \
     XX(cr3_writes, "MOV to CR3")                                               \
     XX(cr3_cycles, "cycles charged for MOV to CR3")                            \
-    XX(global_flushes, "flushes of all entries (CR4.PGE toggle, other paging-bit changes)") \
-    XX(global_flush_cycles, "cycles charged for them")                         \
+    XX(cr4_writes, "MOV to CR4 accepted by mmusim_cpu_write_cr4, flushing or not") \
+    XX(cr4_cycles, "cycles charged for them (pge_toggle / 2 each), their flushes included") \
+    XX(global_flushes, "flushes of all entries (CR4 writes changing PGE or PSE, mmusim_flush_tlb_global)") \
+    XX(global_flush_cycles, "cycles charged by mmusim_flush_tlb_global (a CR4 write's are in cr4_cycles)") \
     XX(dropped_invlpg, "TLB entries dropped by INVLPG")                        \
     XX(dropped_cr3, "TLB entries dropped by CR3 writes")                       \
     XX(dropped_global, "TLB entries dropped by global flushes")                \
-    XX(coherence_violations, "stale TLB hits seen by the coherence checker")
+    XX(coherence_violations, "stale TLB hits seen by the coherence checker") \
+    XX(ipis_sent, "IPIs this CPU sent (one per target)")                       \
+    XX(ipi_send_cycles, "cycles spent issuing them (ICR writes, serial APIC-bus transfers)") \
+    XX(ipis_received, "IPIs this CPU took")                                    \
+    XX(ipi_handler_cycles, "cycles taken from this CPU by IPI handlers, their flushes included") \
+    XX(shootdowns, "SMP flushes this CPU initiated (flush_tlb_all, _kernel_range, _range)") \
+    XX(shootdown_wait_cycles, "cycles this CPU spun waiting for shootdown acknowledgements") \
+    XX(leave_mm, "lazy-TLB exits (leave_mm: switch to swapper_pg_dir)")        \
+    XX(irqs, "hardirqs taken (IPIs excluded)")                                 \
+    XX(nmis, "NMIs taken")                                                     \
+    XX(softirqs, "softirq handlers run")                                       \
+    XX(irq_entry_cycles, "interrupt entry and return cycles of hardirqs and NMIs (IPIs excluded)") \
+    XX(lock_acquires, "spinlocks taken")                                       \
+    XX(lock_contended, "of those, found held by another CPU")                  \
+    XX(lock_cycles, "cycles of lock and unlock operations, hand-offs included") \
+    XX(spin_cycles, "cycles spun on held spinlocks")                           \
+    XX(context_switches, "task switches")                                      \
+    XX(context_switch_cycles, "cycles charged for them (CR3 writes counted under cr3_cycles)") \
+    XX(idle_cycles, "cycles with nothing to run")                              \
+    XX(compute_cycles, "plain work charged by mmusim_cpu_spend")
 
 struct mmusim_cpu_stats {
 #define MMUSIM_STAT_FIELD_(name, doc) uint64_t name;

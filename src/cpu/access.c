@@ -385,16 +385,27 @@ uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
     return c;
 }
 
+/*
+ * __flush_tlb is a MOV to CR3 of the value CR3 holds. Under PAE that reloads
+ * the PDPTE registers from memory (SDM §4.4.1). If a present PDPTE of the PDPT
+ * has gained a reserved bit since CR3 was loaded, the MOV is a #GP and, as on
+ * hardware, does not happen: CR3, the PDPTE registers and every TLB entry stay
+ * as they were, nothing is charged or counted, and 0 is returned (the only
+ * sign of the fault: there is no #GP to deliver).
+ */
 uint64_t mmusim_flush_tlb(mmusim_cpu *cpu)
 {
     uint64_t c = 0;
-    (void)mmusim_cpu_write_cr3(cpu, cpu->regs.cr3, &c); /* the loaded CR3 is valid by construction */
+    if (mmusim_cpu_write_cr3(cpu, cpu->regs.cr3, &c) != MMUSIM_OK)
+        return 0; /* #GP: the reload faulted, nothing was flushed */
     return c;
 }
 
 uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
 {
-    /* CR4 written without PGE, then restored: everything goes, globals too. */
+    /* CR4 written without PGE, then restored: everything goes, globals too.
+     * CR4 itself is not written (cr4_writes, cr4_cycles stay as they are);
+     * the pair's cost is counted here, in global_flush_cycles, once. */
     uint64_t c = cpu->m->cfg.costs.pge_toggle;
     cpu_tlb_flush(cpu, 0);
     cpu->stats.global_flush_cycles += c;

@@ -48,6 +48,7 @@ int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
 
 void cpu_fini(struct mmusim_cpu *cpu)
 {
+    smp_cpu_fini(cpu);
     tlbset_fini(&cpu->tlb);
     ptcache_fini(&cpu->ptc);
 }
@@ -137,12 +138,23 @@ int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles)
         return MMUSIM_EFEATURE;
     uint32_t changed = cr4 ^ cpu->regs.cr4;
     cpu->regs.cr4 = cr4;
-    /* One CR4 write is half of __flush_tlb_global's pair. */
+    /*
+     * One CR4 write is half of __flush_tlb_global's pair. Every accepted write
+     * is charged and counted in cr4_cycles, flushing or not; a flush it causes
+     * counts in global_flushes, its cycles stay in cr4_cycles only.
+     */
     uint64_t c = cfg->costs.pge_toggle / 2;
+    cpu->stats.cr4_writes++;
+    cpu->stats.cr4_cycles += c;
     if (changed & (MMUSIM_CR4_PGE | MMUSIM_CR4_PSE)) {
-        /* Changing PGE (or, on P6, any paging bit) flushes everything (SDM §4.10.4.1). */
+        /*
+         * A change of PGE flushes everything (SDM Vol. 3A §4.10.4.1). So does a
+         * change of PSE, on every preset: that is the P6/P4 rule ("changing any
+         * paging flag flushes all entries", SDM Vol. 2A "MOV to CRn",
+         * hw-costs.md §1). Elsewhere it flushes more than required, which
+         * §4.10.4.1 allows (a processor may always invalidate more, p. 4-42).
+         */
         cpu_tlb_flush(cpu, 0);
-        cpu->stats.global_flush_cycles += c;
     }
     charge(cpu, c, cycles);
     return MMUSIM_OK;

@@ -4,6 +4,7 @@
 
 #include "mmu/mmu.h"
 #include "tlb/tlbset.h"
+#include "cpu/smp_impl.h"
 
 struct mmusim_cpu {
     struct mmusim_machine *m;
@@ -20,6 +21,7 @@ struct mmusim_cpu {
     struct mmusim_cpu_regs regs;
     struct ptcache ptc;
     struct mmusim_cpu_stats stats;
+    struct cpu_smp smp;             /* the engine's view: contexts, run queue, interrupts */
 };
 
 /* Rebuild hit_mask/hit_want from CR0.WP (src/cpu/access.c). */

@@ -53,6 +53,9 @@ static const struct mmusim_costs costs_p3 = {
     .ipi_extra_target = 0,      /* [D] §4: fan-out cost is the bus serialisation below */
     .apic_bus_serial = 1,       /* [S] SDM Vol. 3 §10.11: P6 serial APIC bus */
     .apic_bus_msg = 630,        /* [D] 21 bus clocks [S SDM App. F] at 33.3 MHz [E] = 630 ns */
+    .ctx_switch = 1500,         /* [E] no source: ~1.5 us, an lmbench-style lat_ctx of the P6 era */
+    .lock_op = 25,              /* [E] no source: a locked RMW of a cached line */
+    .lock_handoff = 150,        /* [E] as ipi_ack: one FSB cache-to-cache transfer */
 };
 
 /* Core 2-like (Conroe/Merom), 2.4 GHz, FSB 1066, xAPIC over the FSB. */
@@ -76,6 +79,9 @@ static const struct mmusim_costs costs_core2 = {
     .ipi_extra_target = 170,    /* [D] §4: (1571 - 1436) ns / 2 on Haswell, ~70 ns */
     .apic_bus_serial = 0,       /* [S] SDM §10.11: system bus from the Pentium 4 on */
     .apic_bus_msg = 0,          /* no serial APIC bus */
+    .ctx_switch = 2400,         /* [E] no source: ~1 us */
+    .lock_op = 20,              /* [E] no source: a locked RMW of a cached line */
+    .lock_handoff = 100,        /* [E] as ipi_ack: one cache-line transfer on the die */
 };
 
 /* Atom-like (Bonnell: Diamondville/Silverthorne), 1.6 GHz, FSB 533. */
@@ -99,6 +105,9 @@ static const struct mmusim_costs costs_atom = {
     .ipi_extra_target = 170,    /* [E] §4: same as Core 2 */
     .apic_bus_serial = 0,       /* [S] SDM §10.11: system bus from the Pentium 4 on */
     .apic_bus_msg = 0,          /* no serial APIC bus */
+    .ctx_switch = 2400,         /* [E] no source: ~1.5 us at 1.6 GHz */
+    .lock_op = 15,              /* [E] no source: a locked RMW of a cached line */
+    .lock_handoff = 100,        /* [E] as ipi_ack */
 };
 
 /*
@@ -127,6 +136,9 @@ static const struct mmusim_costs costs_haswell = {
     .ipi_extra_target = 170,    /* [D] §4: derived from Amit's own Haswell numbers */
     .apic_bus_serial = 0,       /* [S] SDM §10.11: system bus (x2APIC era) */
     .apic_bus_msg = 0,          /* no serial APIC bus */
+    .ctx_switch = 2400,         /* [E] no source: ~1 us, as core2 */
+    .lock_op = 20,              /* [E] no source: a locked RMW of a cached line */
+    .lock_handoff = 100,        /* [E] as ipi_ack */
 };
 
 static const struct mmusim_costs *const costs_table[MMUSIM_PRESET_COUNT_] = {

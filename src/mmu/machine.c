@@ -30,7 +30,7 @@ static int boot(struct mmusim_machine *m)
         if ((rc = cpu_init(&m->cpus[i], m, i)) != MMUSIM_OK)
             return rc;
     }
-    return MMUSIM_OK;
+    return smp_machine_init(m);
 }
 
 int mmusim_machine_create(const struct mmusim_config *cfg, mmusim_machine **out)
@@ -59,6 +59,7 @@ void mmusim_machine_destroy(mmusim_machine *m)
 {
     if (!m)
         return;
+    smp_machine_fini(m);
     for (unsigned i = 0; i < m->ncpus; i++)
         cpu_fini(&m->cpus[i]);
     free(m->cpus);

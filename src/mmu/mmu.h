@@ -25,6 +25,7 @@ struct mmusim_machine {
     int check;
     uint64_t nviolations;
     struct mmusim_coherence_violation *violations; /* the first MAX_VIOLATIONS */
+    struct machine_smp *smp;   /* the engine's machine-wide state (src/cpu/smp_impl.h) */
 };
 
 #define MAX_VIOLATIONS 4096

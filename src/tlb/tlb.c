@@ -223,7 +223,8 @@ struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, 
     struct tlb_entry *e = tlb_array_peek(a, va);
     a->st.fills++;
     if (e) {
-        /* Refill in place (e.g. after the walker set D): a use, not an insertion. */
+        /* Refill in place (the PDE cache, when a walk changed the cached PDE it
+         * started from; direct users): a use, not an insertion. */
         e->flags = flags;
         e->pa = pa;
         e->leaf_pa = leaf_pa;

@@ -243,6 +243,9 @@ static inline struct tlb_entry *tlb_array_lookup(struct tlb_array *a, uint32_t v
  * victim is the lowest invalid way, else the policy's choice (counted in
  * st.evictions), and the new entry becomes the most recently used (newest
  * insertion for FIFO). Counts st.fills. NULL only for an absent array.
+ * The in-place case serves the PDE cache (refilled when a walk changed the
+ * cached PDE it started from) and direct users of the array; the TLB fills
+ * use tlb_array_insert (a dirty re-walk drops the refused entry first).
  */
 struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
                                  uint32_t flags);

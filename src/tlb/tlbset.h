@@ -6,10 +6,12 @@
  *   data loads   utlb (if present) -> dtlb_4k / dtlb_large -> stlb (4 KiB)
  *   data stores  dtlb_4k / dtlb_large -> stlb (Core 2: DTLB1 serves stores)
  *   fetches      itlb_4k / itlb_large -> stlb
- * A large page with no large array of its kind is cached as a 4 KiB
- * fragment in the 4 KiB array (flag TLBE_LARGE), and INVLPG anywhere in the
- * large page drops such fragments too, as SDM §4.10.2.3 requires of any
- * entry derived from that page.
+ * A large page with no large array of its kind is cached as 4 KiB
+ * fragments in the 4 KiB array (flag TLBE_LARGE), which SDM §4.10.2.3 allows
+ * (a processor may cache a large page as several smaller-page entries).
+ * INVLPG anywhere in the large page drops all its fragments, because INVLPG
+ * invalidates every entry derived from the page holding its address (SDM
+ * §4.10.4.1).
  */
 #ifndef MMUSIM_TLBSET_H
 #define MMUSIM_TLBSET_H

@@ -1,0 +1,228 @@
+/*
+ * mmusim — several CPUs in simulated time: the engine, execution contexts,
+ * interrupts, IPIs and the SMP TLB flushes built on them, spinlocks, tasks
+ * and wait queues.
+ *
+ * The engine (mmusim_machine_run) calls workload steps one at a time, always
+ * on the CPU whose next event is earliest in simulated time (ties: lowest CPU
+ * number), so the same configuration and seed give the same run. A step
+ * performs one operation on its CPU — an access, a flush, a lock, some
+ * compute — and returns. Everything a step does to other CPUs (an IPI, a
+ * lock release, a wake-up) takes effect at the simulated time it happens.
+ *
+ * A CPU runs, from the bottom of its context stack up: its current task
+ * (task context), then any softirq, hardirq or NMI handlers that interrupted
+ * it. Only the top context's step is called. Interrupts are taken between
+ * steps ("at operation boundaries"): an interrupt that arrives while a step
+ * runs is taken after it.
+ *
+ * Steps must not block the host: an operation that has to wait for another
+ * CPU (the acknowledgements of a shootdown, a contended spinlock) returns at
+ * once, and the engine does not call the CPU again until the wait is over,
+ * charging the spin to its clock. A task that must sleep returns
+ * MMUSIM_STEP_BLOCK after mmusim_wait_queue_sleep(); the engine runs another
+ * task or idles the CPU until a wake-up, then calls the same step again.
+ */
+#ifndef MMUSIM_SMP_H
+#define MMUSIM_SMP_H
+
+#include <stdint.h>
+
+#include "cpu.h"
+#include "machine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a step returns. */
+enum mmusim_step {
+    MMUSIM_STEP_MORE,  /* did an operation; call again */
+    MMUSIM_STEP_DONE,  /* finished: a task exits, a handler returns */
+    MMUSIM_STEP_BLOCK  /* a task went to sleep (mmusim_wait_queue_sleep); call again once woken */
+};
+
+typedef enum mmusim_step (*mmusim_step_fn)(mmusim_cpu *cpu, void *arg);
+
+/* ---- contexts (Linux include/linux/hardirq.h, 2.6.32 layout) ---- */
+
+enum mmusim_context {
+    MMUSIM_CTX_TASK,
+    MMUSIM_CTX_SOFTIRQ,
+    MMUSIM_CTX_HARDIRQ,
+    MMUSIM_CTX_NMI
+};
+
+#define MMUSIM_PREEMPT_MASK    0x000000ffu
+#define MMUSIM_SOFTIRQ_OFFSET  0x00000100u
+#define MMUSIM_SOFTIRQ_MASK    0x0000ff00u
+#define MMUSIM_HARDIRQ_OFFSET  0x00010000u
+#define MMUSIM_HARDIRQ_MASK    0x03ff0000u
+#define MMUSIM_NMI_OFFSET      0x04000000u
+
+enum mmusim_context mmusim_cpu_context(const mmusim_cpu *cpu);
+unsigned mmusim_cpu_preempt_count(const mmusim_cpu *cpu);
+/* in_interrupt(): hardirq, softirq or NMI. */
+int mmusim_cpu_in_interrupt(const mmusim_cpu *cpu);
+int mmusim_cpu_irqs_disabled(const mmusim_cpu *cpu);
+/* How deep the context stack is: 1 for a task alone, 0 when idle. */
+unsigned mmusim_cpu_nesting(const mmusim_cpu *cpu);
+
+void mmusim_local_irq_disable(mmusim_cpu *cpu);
+void mmusim_local_irq_enable(mmusim_cpu *cpu);
+void mmusim_preempt_disable(mmusim_cpu *cpu);
+/* An enable without a matching disable is recorded as a BUG report and ignored. */
+void mmusim_preempt_enable(mmusim_cpu *cpu);
+
+/* Plain work (compute the model does not look into): charged to the clock. */
+void mmusim_cpu_spend(mmusim_cpu *cpu, uint64_t cycles);
+
+/* ---- tasks ---- */
+
+typedef struct mmusim_task mmusim_task;
+
+enum mmusim_task_state {
+    MMUSIM_TASK_RUNNABLE,
+    MMUSIM_TASK_RUNNING,
+    MMUSIM_TASK_SLEEPING,
+    MMUSIM_TASK_DONE
+};
+
+/*
+ * A task on CPU cpu running step(cpu, arg) in task context. cr3 is its
+ * address space (a page directory from mmusim_pgd_create, or the kernel's
+ * from mmusim_machine_swapper_cr3); 0 makes a kernel thread, which borrows
+ * whatever address space the CPU had loaded (lazy TLB mode) and so costs no
+ * CR3 write. The machine owns tasks; they live until it is destroyed.
+ * MMUSIM_ECPU for a bad CPU, MMUSIM_EINVAL for a NULL step or out.
+ */
+int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
+                       mmusim_task **out);
+enum mmusim_task_state mmusim_task_state(const mmusim_task *t);
+/* The simulated cycle at which the task last started running (after any context switch). */
+uint64_t mmusim_task_resumed_at(const mmusim_task *t);
+/* The cycle at which it finished (MMUSIM_STEP_DONE); 0 before. */
+uint64_t mmusim_task_done_at(const mmusim_task *t);
+/* The task running on cpu (NULL when idle or before the first run). */
+mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu);
+
+/* ---- wait queues ---- */
+
+typedef struct mmusim_wait_queue mmusim_wait_queue;
+
+int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out);
+/*
+ * The current task of cpu sleeps uninterruptibly on q; its step must then
+ * return MMUSIM_STEP_BLOCK. MMUSIM_EBUSY outside task context (sleeping in
+ * interrupt context is a BUG: recorded as a report).
+ */
+int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q);
+/* wake_up(): every sleeper becomes runnable at cpu's current time; returns how many. */
+unsigned mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q);
+
+/* ---- spinlocks (ticket order: waiters acquire in the order they arrived) ---- */
+
+typedef struct mmusim_spinlock mmusim_spinlock;
+
+int mmusim_spinlock_create(mmusim_machine *m, mmusim_spinlock **out);
+/*
+ * spin_lock(): preemption off, then the lock. Free: taken at once. Held by
+ * another CPU: the CPU spins (the engine calls it again only once the lock
+ * is its own, its clock advanced past the spin). Held by this CPU:
+ * MMUSIM_EBUSY and a BUG report (a deadlock in the kernel).
+ */
+int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l);
+/* spin_lock_irqsave(): local interrupts off first, their state saved in *flags. */
+int mmusim_spin_lock_irqsave(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned *flags);
+/* MMUSIM_EINVAL if cpu does not hold l (a BUG report too). */
+int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l);
+int mmusim_spin_unlock_irqrestore(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned flags);
+/* Nonzero if cpu holds l now, or (for a waiter) will hold it when the engine resumes it. */
+int mmusim_spin_is_owner(const mmusim_cpu *cpu, const mmusim_spinlock *l);
+
+/* ---- interrupts ---- */
+
+/* A hardirq on cpu at cycle `at`, running handler in hardirq context (interrupts off) until it returns DONE. */
+int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+/* An NMI at cycle `at`: taken even with interrupts disabled, nests on any context. */
+int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+/*
+ * Hardirqs on cpu at a seeded random rate: gaps uniform in [1, 2 * mean_gap
+ * - 1] cycles (mean mean_gap), from cycle 0 up to cycle `until`. The stream
+ * is the machine seed's, per CPU and source, in integer arithmetic: the same
+ * seed gives the same arrival times on every host.
+ */
+int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
+                      void *arg);
+/* raise_softirq(): handler runs in softirq context when cpu next leaves hardirq context, or at once from a task. */
+int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg);
+
+/* ---- the engine ---- */
+
+struct mmusim_run_result {
+    uint64_t steps;       /* workload steps called (tasks and handlers) */
+    uint64_t end_cycle;   /* the highest CPU clock at the end */
+    int finished;         /* 1 if every task is done and nothing is pending */
+    int deadlock;         /* 1 if work remained but no CPU could proceed */
+};
+
+/*
+ * Run until every task is done and every interrupt handled, or until the
+ * next event lies beyond cycle_limit (0 = no limit). MMUSIM_EBUSY if called
+ * from inside a step. Can be called again to continue.
+ */
+int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out);
+
+/* ---- IPIs and the SMP flushes (Linux arch/x86/kernel/smp.c, arch/x86/mm/tlb.c) ---- */
+
+/*
+ * Each of these runs on cpu, from a step: the local part at once, IPIs to
+ * the other CPUs concerned, then a wait for their acknowledgements that the
+ * engine completes (the step returns as soon as the call does; the engine
+ * resumes the CPU when the last acknowledgement is in; a step that returns
+ * DONE right after the call ends once the wait is over). Interrupts must be
+ * enabled and the CPU outside interrupt context (Linux WARNs otherwise: a
+ * report, and MMUSIM_EBUSY); outside mmusim_machine_run, MMUSIM_EBUSY.
+ * docs/smp.md gives the sequences and their costs.
+ *
+ * flush_tlb_all(): IPI to every other online CPU, __flush_tlb_all() on each
+ * and locally.
+ */
+int mmusim_flush_tlb_all_smp(mmusim_cpu *cpu);
+/*
+ * flush_tlb_kernel_range(start, end): with flush_ceiling 0 (the 2.6 eras),
+ * always flush_tlb_all(); otherwise on every CPU an INVLPG per page when the
+ * range has at most flush_ceiling pages, else __flush_tlb_all().
+ */
+int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t end);
+/*
+ * flush_tlb_range(mm, start, end) for the user address space cr3: locally if
+ * cpu has it loaded, and flush_tlb_others() to the CPUs in its cpu_vm_mask.
+ * A lazy CPU (a kernel thread borrowing the mm) leaves it instead: it loads
+ * swapper_pg_dir and drops out of the mask (leave_mm). end == start + 4096
+ * is flush_tlb_page; start == 0 && end == 0 is flush_tlb_mm.
+ */
+int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, uint32_t end);
+/* The CPUs (bit n = CPU n) that have used the address space cr3 since their last leave_mm. */
+uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3);
+
+/* ---- reports: kernel-style BUG/WARN conditions, recorded, never fatal ---- */
+
+enum mmusim_report_kind { MMUSIM_REPORT_WARN, MMUSIM_REPORT_BUG };
+
+struct mmusim_report {
+    enum mmusim_report_kind kind;
+    unsigned cpu;
+    uint64_t cycle;
+    const char *what; /* a static sentence naming the kernel check, e.g. "smp_call_function with irqs disabled" */
+};
+
+/* Copies up to max reports (the first 1024 kept) into buf; returns how many were recorded in all. */
+uint64_t mmusim_machine_reports(const mmusim_machine *m, struct mmusim_report *buf, size_t max);
+void mmusim_machine_reports_reset(mmusim_machine *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMUSIM_SMP_H */

@@ -1,0 +1,267 @@
+/*
+ * mmusim — IPIs and Linux's SMP TLB flushes (include/mmusim/smp.h).
+ *
+ * The sequences follow Linux 2.6.18–2.6.37 (arch/i386/kernel/smp.c, then
+ * arch/x86/kernel/tlb_32.c and arch/x86/mm/tlb.c) as ../shared/docs/
+ * linux-highmem.md §6 gives them:
+ *   flush_tlb_all()   on_each_cpu(do_flush_tlb_all, wait): the other CPUs
+ *                     by IPI first, waiting for all; then the local call.
+ *                     do_flush_tlb_all is __flush_tlb_all(), plus leave_mm()
+ *                     on a CPU in lazy TLB mode.
+ *   flush_tlb_kernel_range()  2.6.x: flush_tlb_all(), whatever the range.
+ *                     With a flush ceiling (later kernels' tlb.c): per-page
+ *                     INVLPG on every CPU up to the ceiling, else the same
+ *                     full flush.
+ *   flush_tlb_page/mm/range()  the local flush first (or leave_mm if the
+ *                     CPU is lazy), then flush_tlb_others() to the rest of
+ *                     the mm's cpu_vm_mask, each of which flushes if the mm
+ *                     is its active one (leave_mm if lazy) and acknowledges.
+ *
+ * An IPI costs its sender ipi_send per message (one message carries a mask:
+ * the flat logical or all-but-self destination mode), and on the P6 serial
+ * APIC bus also the wait until the message is off the bus (apic_bus_msg per
+ * message, one message at a time machine-wide: hw-costs.md §1, SDM Vol. 3
+ * §10.11, App. F). Target i of a send (in CPU order) sees the interrupt
+ * ipi_deliver after the send, plus i * ipi_extra_target (the fan-out slope).
+ * A target takes it at its first operation boundary with interrupts on,
+ * charges ipi_handler (entry and return) plus the flush, and its
+ * acknowledgement reaches the sender ipi_ack later.
+ */
+#include <string.h>
+
+#include "cpu/cpu_impl.h"
+#include "mmusim/error.h"
+
+static unsigned popcount64(uint64_t x)
+{
+    unsigned n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
+uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req)
+{
+    struct mmusim_machine *m = cpu->m;
+    const struct mmusim_costs *k = &m->cfg.costs;
+    uint64_t t = cpu->cycles, depart = t + k->ipi_send;
+    if (k->apic_bus_serial) {
+        /* The ICR write, then the message waits for the bus and occupies it;
+         * the sender polls delivery status until it is off. */
+        uint64_t start = depart > m->smp->apic_bus_free ? depart : m->smp->apic_bus_free;
+        m->smp->apic_bus_free = start + k->apic_bus_msg;
+        depart = m->smp->apic_bus_free;
+    }
+    cpu->cycles = depart;
+    cpu->stats.ipi_send_cycles += depart - t;
+    cpu->stats.ipis_sent += popcount64(mask);
+    uint64_t last = depart;
+    unsigned i = 0;
+    for (unsigned d = 0; d < m->ncpus; d++) {
+        if (!(mask & (1ull << d)))
+            continue;
+        struct pending_irq p;
+        memset(&p, 0, sizeof(p));
+        p.at = depart + k->ipi_deliver + (uint64_t)i * k->ipi_extra_target;
+        p.source = -1;
+        p.fn = req->fn;
+        p.req = *req;
+        if (smp_post_irq(&m->cpus[d], &p) != MMUSIM_OK) {
+            /* Out of host memory: the IPI is lost, as the report says; an
+             * initiator waiting for it is released by this false ack. */
+            smp_report(cpu, MMUSIM_REPORT_BUG, "IPI lost: out of host memory");
+            if (req->fn != FN_RESCHED)
+                smp_ack(cpu, p.at);
+        }
+        last = p.at;
+        i++;
+    }
+    return last;
+}
+
+void smp_ack(struct mmusim_cpu *initiator, uint64_t at)
+{
+    struct cpu_smp *c = &initiator->smp;
+    for (unsigned i = c->depth; i-- > 0;) {
+        struct frame *f = &c->stack[i];
+        if (f->wait == WAIT_ACKS && f->acks_left) {
+            f->acks_left--;
+            if (at > f->wait_until)
+                f->wait_until = at;
+            return;
+        }
+    }
+}
+
+/* leave_mm(): drop out of the borrowed mm's mask and load swapper_pg_dir. */
+static void leave_mm(struct mmusim_cpu *cpu)
+{
+    struct mmusim_machine *m = cpu->m;
+    if (cpu->regs.cr3 == m->swapper_cr3)
+        return;
+    uint64_t *mask = smp_mm_mask(m, cpu->regs.cr3);
+    if (mask)
+        *mask &= ~(1ull << cpu->id);
+    (void)mmusim_cpu_write_cr3(cpu, m->swapper_cr3, NULL); /* swapper's PDPTEs are well formed */
+    cpu->stats.leave_mm++;
+}
+
+static void flush_pages(struct mmusim_cpu *cpu, uint64_t start, uint64_t end)
+{
+    for (uint64_t va = start; va < end; va += 4096)
+        mmusim_flush_tlb_one(cpu, (uint32_t)va);
+}
+
+void smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
+{
+    switch (r->fn) {
+    case FN_FLUSH_ALL:
+        mmusim_flush_tlb_all(cpu);
+        if (cpu->smp.lazy)
+            leave_mm(cpu);
+        break;
+    case FN_FLUSH_KRANGE:
+        flush_pages(cpu, r->start, r->end);
+        break;
+    case FN_FLUSH_MM:
+        if (cpu->regs.cr3 != r->cr3)
+            break; /* switched away since: nothing of the mm is cached */
+        if (cpu->smp.lazy)
+            leave_mm(cpu);
+        else if (r->end == r->start)
+            mmusim_flush_tlb(cpu);
+        else
+            flush_pages(cpu, r->start, r->end);
+        break;
+    case FN_STEP:
+    case FN_RESCHED:
+        break;
+    }
+}
+
+/* Checks common to every SMP flush; the frame to wait in, or NULL with *rc set. */
+static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
+{
+    *rc = MMUSIM_OK;
+    if (!cpu) {
+        *rc = MMUSIM_EINVAL;
+        return NULL;
+    }
+    struct frame *f = smp_top(cpu);
+    if (!f || !cpu->m->smp->running) {
+        *rc = MMUSIM_EBUSY; /* only a step can wait for acknowledgements */
+        return NULL;
+    }
+    if (cpu->smp.irqs_off || mmusim_cpu_in_interrupt(cpu)) {
+        /* smp_call_function's WARN_ON(irqs_disabled()); with interrupts off
+         * two CPUs flushing each other would deadlock. */
+        smp_report(cpu, MMUSIM_REPORT_WARN, "smp_call_function with irqs disabled or in interrupt context");
+        *rc = MMUSIM_EBUSY;
+        return NULL;
+    }
+    return f;
+}
+
+static uint64_t others(const struct mmusim_cpu *cpu)
+{
+    uint64_t all = cpu->m->ncpus == 64 ? ~0ull : (1ull << cpu->m->ncpus) - 1;
+    return all & ~(1ull << cpu->id);
+}
+
+/* on_each_cpu(fn, wait=1): the others by IPI, then (once all acknowledged) the local call. */
+static int on_each_cpu(struct mmusim_cpu *cpu, struct frame *f, const struct flush_req *req)
+{
+    uint64_t mask = others(cpu);
+    cpu->stats.shootdowns++;
+    if (!mask) {
+        smp_run_flush(cpu, req);
+        return MMUSIM_OK;
+    }
+    smp_send_ipis(cpu, mask, req);
+    f->wait = WAIT_ACKS;
+    f->acks_left = popcount64(mask);
+    f->wait_from = cpu->cycles;
+    f->wait_until = 0;
+    f->after_local = 1;
+    f->local = *req;
+    return MMUSIM_OK;
+}
+
+int mmusim_flush_tlb_all_smp(mmusim_cpu *cpu)
+{
+    int rc;
+    struct frame *f = flush_frame(cpu, &rc);
+    if (!f)
+        return rc;
+    struct flush_req r;
+    memset(&r, 0, sizeof(r));
+    r.fn = FN_FLUSH_ALL;
+    r.initiator = cpu->id;
+    return on_each_cpu(cpu, f, &r);
+}
+
+/* [start, end) widened to whole pages, and its page count; EINVAL for an empty or reversed range. */
+static int page_range(uint32_t start, uint32_t end, struct flush_req *r, uint64_t *pages)
+{
+    if (end <= start)
+        return MMUSIM_EINVAL;
+    r->start = start & ~0xfffull;
+    r->end = ((uint64_t)end + 0xfff) & ~0xfffull; /* up to 2^32: the top page included */
+    *pages = (r->end - r->start) >> 12;
+    return MMUSIM_OK;
+}
+
+int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t end)
+{
+    struct flush_req r;
+    uint64_t pages;
+    memset(&r, 0, sizeof(r));
+    if (!cpu || page_range(start, end, &r, &pages) != MMUSIM_OK)
+        return MMUSIM_EINVAL;
+    int rc;
+    struct frame *f = flush_frame(cpu, &rc);
+    if (!f)
+        return rc;
+    unsigned ceiling = cpu->m->cfg.flush_ceiling;
+    r.initiator = cpu->id;
+    r.fn = (ceiling == 0 || pages > ceiling) ? FN_FLUSH_ALL : FN_FLUSH_KRANGE;
+    return on_each_cpu(cpu, f, &r);
+}
+
+int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, uint32_t end)
+{
+    struct flush_req r;
+    memset(&r, 0, sizeof(r));
+    if (!cpu || cr3 == 0)
+        return MMUSIM_EINVAL;
+    if (!(start == 0 && end == 0)) {
+        uint64_t pages;
+        if (page_range(start, end, &r, &pages) != MMUSIM_OK)
+            return MMUSIM_EINVAL;
+        unsigned ceiling = cpu->m->cfg.flush_ceiling;
+        /* 2.6.x: flush_tlb_page for one page, flush_tlb_mm for any longer
+         * range; with a ceiling, per page up to it. */
+        if (!(pages == 1 || (ceiling && pages <= ceiling)))
+            r.start = r.end = 0;
+    }
+    r.fn = FN_FLUSH_MM;
+    r.cr3 = cr3;
+    r.initiator = cpu->id;
+    int rc;
+    struct frame *f = flush_frame(cpu, &rc);
+    if (!f)
+        return rc;
+    cpu->stats.shootdowns++;
+    smp_run_flush(cpu, &r); /* the local part first, as flush_tlb_page does */
+    uint64_t *mm = smp_mm_mask(cpu->m, cr3);
+    uint64_t mask = mm ? *mm & ~(1ull << cpu->id) : 0;
+    if (!mask)
+        return MMUSIM_OK;
+    smp_send_ipis(cpu, mask, &r);
+    f->wait = WAIT_ACKS;
+    f->acks_left = popcount64(mask);
+    f->wait_from = cpu->cycles;
+    f->wait_until = 0;
+    f->after_local = 0;
+    return MMUSIM_OK;
+}

@@ -1,0 +1,180 @@
+/*
+ * mmusim — the engine's private state (include/mmusim/smp.h): per-CPU
+ * context stacks, run queues and pending interrupts; machine-wide tasks,
+ * locks, wait queues, address-space masks and reports.
+ */
+#ifndef MMUSIM_SMP_IMPL_H
+#define MMUSIM_SMP_IMPL_H
+
+#include <stdint.h>
+
+#include "mmusim/smp.h"
+
+#define NEVER UINT64_MAX
+
+/* What a frame is waiting for before its step may run again. */
+enum wait_kind {
+    WAIT_NONE,
+    WAIT_ACKS, /* a shootdown's acknowledgements */
+    WAIT_LOCK  /* a contended spinlock */
+};
+
+/* Work an internal handler does (an IPI's function); FN_STEP is a user step. */
+enum frame_fn {
+    FN_STEP,
+    FN_FLUSH_ALL,    /* do_flush_tlb_all: __flush_tlb_all, leave_mm if lazy */
+    FN_FLUSH_KRANGE, /* per-page INVLPG over [start, end) */
+    FN_FLUSH_MM,     /* flush_tlb_func for a user mm (range or all) */
+    FN_RESCHED       /* reschedule IPI: nothing but the entry and exit */
+};
+
+/* An IPI's payload, and what a shootdown's initiator does once acknowledged. */
+struct flush_req {
+    enum frame_fn fn;
+    uint64_t cr3;        /* FN_FLUSH_MM: the address space */
+    uint64_t start, end; /* FN_FLUSH_KRANGE, FN_FLUSH_MM: page-aligned [start, end); end == start: everything */
+    unsigned initiator;
+};
+
+struct frame {
+    enum mmusim_context ctx;
+    enum frame_fn fn;
+    mmusim_step_fn step;
+    void *arg;
+    struct mmusim_task *task;   /* task frames */
+    int irqs_were_off;          /* interrupt frames: the state to restore on return */
+    struct flush_req req;       /* internal handlers */
+    /* The wait, if any. */
+    enum wait_kind wait;
+    unsigned acks_left;
+    uint64_t wait_from, wait_until; /* wait_until: when it is over, once known */
+    struct mmusim_spinlock *lock; /* WAIT_LOCK: the lock */
+    int end_after_wait;         /* the step returned DONE or BLOCK while its wait was pending: that result, applied once the wait ends */
+    int after_local;            /* a shootdown's local flush still to do once acknowledged */
+    struct flush_req local;
+};
+
+#define MAX_NEST 16
+
+struct pending_irq {
+    uint64_t at;
+    uint64_t seq;       /* arrival order among equal times */
+    int nmi;
+    int source;         /* mmusim_irq_random source index, -1 if none */
+    enum frame_fn fn;
+    mmusim_step_fn step;
+    void *arg;
+    struct flush_req req;
+};
+
+struct irq_source {     /* mmusim_irq_random */
+    uint64_t mean, until, next, rng;
+    mmusim_step_fn step;
+    void *arg;
+};
+
+struct softirq {
+    mmusim_step_fn step;
+    void *arg;
+};
+
+struct mmusim_task {
+    struct mmusim_machine *m;
+    unsigned cpu;
+    uint64_t cr3;           /* 0: a kernel thread */
+    mmusim_step_fn step;
+    void *arg;
+    enum mmusim_task_state state;
+    uint64_t ready_at;      /* runnable from this cycle */
+    uint64_t resumed_at, done_at;
+    struct mmusim_task *next_run;  /* run queue link */
+    struct mmusim_task *next_wait; /* wait-queue link */
+    struct mmusim_task *next_all;  /* every task, for destroy */
+};
+
+struct mmusim_wait_queue {
+    struct mmusim_machine *m;
+    struct mmusim_task *head, *tail;
+    struct mmusim_wait_queue *next_all;
+};
+
+struct mmusim_spinlock {
+    struct mmusim_machine *m;
+    int owner;              /* CPU id, -1 when free */
+    uint64_t free_at;       /* when it was last released */
+    int last_owner;
+    unsigned waiters[64];   /* CPUs spinning, in arrival (ticket) order: at most one per CPU */
+    unsigned nwaiters;
+    struct mmusim_spinlock *next_all;
+};
+
+struct cpu_smp {
+    struct frame stack[MAX_NEST];
+    unsigned depth;         /* 0: idle (no task chosen) */
+    unsigned preempt_count;
+    int irqs_off;
+    struct mmusim_task *current;
+    struct mmusim_task *runq_head, *runq_tail;
+    struct pending_irq *irqs;       /* min-ordered by (at, seq): a binary heap */
+    size_t nirqs, irqs_cap;
+    struct irq_source *sources;
+    size_t nsources;
+    struct softirq *softirqs;       /* FIFO */
+    size_t nsoftirqs, softirqs_cap;
+    int lazy;                       /* running a kernel thread (or idle) on a borrowed mm */
+    uint64_t idle_since;
+};
+
+struct mm_mask {
+    uint64_t cr3;
+    uint64_t mask;
+};
+
+struct machine_smp {
+    int running;                    /* inside mmusim_machine_run */
+    uint64_t seq;                   /* interrupt arrival order */
+    uint64_t apic_bus_free;         /* p3: when the serial APIC bus is next free */
+    struct mmusim_task *tasks;
+    struct mmusim_wait_queue *queues;
+    struct mmusim_spinlock *locks;
+    struct mm_mask *mms;
+    size_t nmms, mms_cap;
+    struct mmusim_report *reports;  /* the first MAX_REPORTS */
+    uint64_t nreports;
+};
+
+#define MAX_REPORTS 1024
+
+struct mmusim_machine;
+struct mmusim_cpu;
+
+int smp_machine_init(struct mmusim_machine *m);
+void smp_machine_fini(struct mmusim_machine *m);
+void smp_cpu_fini(struct mmusim_cpu *cpu);
+
+/* Record a BUG or WARN on cpu at its clock. */
+void smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what);
+
+/* Queue an interrupt on target (engine.c). */
+int smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p);
+
+/* The frame a step of cpu runs in (the top of its stack); NULL when idle. */
+struct frame *smp_top(struct mmusim_cpu *cpu);
+
+/* cpu_vm_mask of an address space (creating its record); NULL if out of memory. */
+uint64_t *smp_mm_mask(struct mmusim_machine *m, uint64_t cr3);
+
+/* Do an IPI's work on the CPU that took it (shootdown.c): the flush, leave_mm. */
+void smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r);
+
+/* A shootdown's target acknowledged at cycle `at` (shootdown.c). */
+void smp_ack(struct mmusim_cpu *initiator, uint64_t at);
+
+/* Send req to every CPU in mask from cpu, charging the sender (shootdown.c);
+ * returns when the last IPI arrives. */
+uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req);
+
+/* wake_up of one task, from cpu at its clock (engine.c). */
+void smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t);
+
+#endif /* MMUSIM_SMP_IMPL_H */
