@@ -91,7 +91,7 @@ enum mmusim_task_state {
 /*
  * A task on CPU cpu running step(cpu, arg) in task context. cr3 is its
  * address space (a page directory from mmusim_pgd_create, or the kernel's
- * from mmusim_machine_swapper_cr3); 0 makes a kernel thread, which borrows
+ * from mmusim_kernel_cr3); 0 makes a kernel thread, which borrows
  * whatever address space the CPU had loaded (lazy TLB mode) and so costs no
  * CR3 write. The machine owns tasks; they live until it is destroyed.
  * MMUSIM_ECPU for a bad CPU, MMUSIM_EINVAL for a NULL step or out.

@@ -122,6 +122,11 @@ uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3)
     return 0;
 }
 
+void smp_touch(struct mmusim_cpu *cpu)
+{
+    cpu->m->smp->dirty |= 1ull << cpu->id;
+}
+
 /* ---- contexts ---- */
 
 struct frame *smp_top(struct mmusim_cpu *cpu)
@@ -158,8 +163,10 @@ unsigned mmusim_cpu_nesting(const mmusim_cpu *cpu)
 
 void mmusim_local_irq_disable(mmusim_cpu *cpu)
 {
-    if (cpu)
+    if (cpu) {
         cpu->smp.irqs_off = 1;
+        smp_touch(cpu);
+    }
 }
 
 void mmusim_local_irq_enable(mmusim_cpu *cpu)
@@ -174,6 +181,7 @@ void mmusim_local_irq_enable(mmusim_cpu *cpu)
         return;
     }
     cpu->smp.irqs_off = 0;
+    smp_touch(cpu);
 }
 
 void mmusim_preempt_disable(mmusim_cpu *cpu)
@@ -273,6 +281,7 @@ int smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
     memmove(&c->irqs[i + 1], &c->irqs[i], (c->nirqs - i) * sizeof(q));
     c->irqs[i] = q;
     c->nirqs++;
+    smp_touch(target);
     return MMUSIM_OK;
 }
 
@@ -390,6 +399,7 @@ int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
     c->softirqs[c->nsoftirqs].step = handler;
     c->softirqs[c->nsoftirqs].arg = arg;
     c->nsoftirqs++;
+    smp_touch(cpu);
     return MMUSIM_OK;
 }
 
@@ -412,6 +422,7 @@ static void runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t)
     else
         c->runq_head = t;
     c->runq_tail = t;
+    smp_touch(cpu);
 }
 
 int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
@@ -723,6 +734,31 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
     }
 }
 
+static unsigned lowest_bit(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned i = 0;
+    while (!((x >> i) & 1))
+        i++;
+    return i;
+#endif
+}
+
+/*
+ * Picking the CPU with the earliest event is a tournament over 64 leaves:
+ * a changed CPU replays its six matches up to the root, so a step costs the
+ * same with 64 CPUs as with 2. A tie goes to the left, lower-numbered, CPU.
+ */
+static void tree_update(struct machine_smp *s, unsigned cpu)
+{
+    for (unsigned n = (64 + cpu) >> 1; n >= 1; n >>= 1) {
+        uint8_t a = s->win[2 * n], b = s->win[2 * n + 1];
+        s->win[n] = s->next[b] < s->next[a] ? b : a;
+    }
+}
+
 static int all_done(const struct mmusim_machine *m)
 {
     for (unsigned i = 0; i < m->ncpus; i++) {
@@ -746,23 +782,30 @@ int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_ru
     s->running = 1;
     uint64_t steps = 0;
     int stalled = 0;
+    s->dirty = m->ncpus == 64 ? ~0ull : (1ull << m->ncpus) - 1; /* anything may have changed between runs */
+    for (unsigned i = 0; i < 64; i++) { /* CPUs that do not exist never win */
+        s->next[i] = NEVER;
+        s->win[64 + i] = (uint8_t)i;
+    }
+    for (unsigned n = 63; n >= 1; n--)
+        s->win[n] = s->win[2 * n];
     for (;;) {
-        struct mmusim_cpu *best = NULL;
-        uint64_t bt = NEVER;
-        for (unsigned i = 0; i < m->ncpus; i++) {
-            uint64_t t = next_event(&m->cpus[i]);
-            if (t < bt) {
-                bt = t;
-                best = &m->cpus[i];
-            }
+        for (uint64_t d = s->dirty; d; d &= d - 1) {
+            unsigned i = lowest_bit(d);
+            s->next[i] = next_event(&m->cpus[i]);
+            tree_update(s, i);
         }
-        if (!best) {
+        s->dirty = 0;
+        unsigned best = s->win[1];
+        uint64_t bt = s->next[best];
+        if (bt == NEVER) {
             stalled = 1;
             break;
         }
         if (cycle_limit && bt > cycle_limit)
             break;
-        advance(best, bt, &steps);
+        advance(&m->cpus[best], bt, &steps);
+        s->dirty |= 1ull << best;
     }
     s->running = 0;
     if (out) {

@@ -17,12 +17,14 @@
  *                     the mm's cpu_vm_mask, each of which flushes if the mm
  *                     is its active one (leave_mm if lazy) and acknowledges.
  *
- * An IPI costs its sender ipi_send per message (one message carries a mask:
- * the flat logical or all-but-self destination mode), and on the P6 serial
+ * An IPI costs its sender ipi_send per message (up to 8 CPUs one message
+ * carries the mask, Linux's flat logical mode; beyond, one message per target,
+ * physflat mode), and on the P6 serial
  * APIC bus also the wait until the message is off the bus (apic_bus_msg per
  * message, one message at a time machine-wide: hw-costs.md §1, SDM Vol. 3
- * §10.11, App. F). Target i of a send (in CPU order) sees the interrupt
- * ipi_deliver after the send, plus i * ipi_extra_target (the fan-out slope).
+ * §10.11, App. F). Target i of a mask message (in CPU order) sees the
+ * interrupt ipi_deliver after it, plus i * ipi_extra_target (the fan-out
+ * slope); a unicast message's target, ipi_deliver after its own message.
  * A target takes it at its first operation boundary with interrupts on,
  * charges ipi_handler (entry and return) plus the flush, and its
  * acknowledgement reaches the sender ipi_ack later.
@@ -40,29 +42,40 @@ static unsigned popcount64(uint64_t x)
     return n;
 }
 
+/* One message on the wire from `ready`: on the serial APIC bus it waits for the bus and occupies it. */
+static uint64_t message_departs(struct mmusim_machine *m, uint64_t ready)
+{
+    const struct mmusim_costs *k = &m->cfg.costs;
+    if (!k->apic_bus_serial)
+        return ready;
+    uint64_t start = ready > m->smp->apic_bus_free ? ready : m->smp->apic_bus_free;
+    m->smp->apic_bus_free = start + k->apic_bus_msg;
+    return m->smp->apic_bus_free; /* the sender polls delivery status until it is off the bus */
+}
+
 uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req)
 {
     struct mmusim_machine *m = cpu->m;
     const struct mmusim_costs *k = &m->cfg.costs;
-    uint64_t t = cpu->cycles, depart = t + k->ipi_send;
-    if (k->apic_bus_serial) {
-        /* The ICR write, then the message waits for the bus and occupies it;
-         * the sender polls delivery status until it is off. */
-        uint64_t start = depart > m->smp->apic_bus_free ? depart : m->smp->apic_bus_free;
-        m->smp->apic_bus_free = start + k->apic_bus_msg;
-        depart = m->smp->apic_bus_free;
-    }
-    cpu->cycles = depart;
-    cpu->stats.ipi_send_cycles += depart - t;
-    cpu->stats.ipis_sent += popcount64(mask);
-    uint64_t last = depart;
+    /* Up to 8 CPUs Linux uses flat logical destinations: one message for the
+     * whole mask. Beyond, physical destinations (physflat): one message per
+     * target, sent one after the other. */
+    int unicast = m->ncpus > 8;
+    uint64_t t = cpu->cycles, depart = 0, last = t;
     unsigned i = 0;
+    if (!unicast)
+        depart = message_departs(m, t + k->ipi_send);
     for (unsigned d = 0; d < m->ncpus; d++) {
         if (!(mask & (1ull << d)))
             continue;
         struct pending_irq p;
         memset(&p, 0, sizeof(p));
-        p.at = depart + k->ipi_deliver + (uint64_t)i * k->ipi_extra_target;
+        if (unicast) {
+            depart = message_departs(m, (depart > t ? depart : t) + k->ipi_send);
+            p.at = depart + k->ipi_deliver;
+        } else {
+            p.at = depart + k->ipi_deliver + (uint64_t)i * k->ipi_extra_target;
+        }
         p.source = -1;
         p.fn = req->fn;
         p.req = *req;
@@ -76,6 +89,9 @@ uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush
         last = p.at;
         i++;
     }
+    cpu->cycles = depart > t ? depart : t;
+    cpu->stats.ipi_send_cycles += cpu->cycles - t;
+    cpu->stats.ipis_sent += i;
     return last;
 }
 
@@ -85,6 +101,7 @@ void smp_ack(struct mmusim_cpu *initiator, uint64_t at)
     for (unsigned i = c->depth; i-- > 0;) {
         struct frame *f = &c->stack[i];
         if (f->wait == WAIT_ACKS && f->acks_left) {
+            smp_touch(initiator);
             f->acks_left--;
             if (at > f->wait_until)
                 f->wait_until = at;

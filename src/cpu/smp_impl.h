@@ -141,6 +141,12 @@ struct machine_smp {
     size_t nmms, mms_cap;
     struct mmusim_report *reports;  /* the first MAX_REPORTS */
     uint64_t nreports;
+    /* Each CPU's next event, kept between steps: only the CPU that ran and
+     * those another CPU touched (an IPI, an ack, a lock hand-over, a wake-up)
+     * are recomputed, so picking the next CPU is one scan of this array. */
+    uint64_t next[64];
+    uint64_t dirty;                 /* bit n: next[n] must be recomputed */
+    uint8_t win[128];               /* tournament tree over next[]: win[1] is the earliest CPU (ties: lowest) */
 };
 
 #define MAX_REPORTS 1024
@@ -151,6 +157,9 @@ struct mmusim_cpu;
 int smp_machine_init(struct mmusim_machine *m);
 void smp_machine_fini(struct mmusim_machine *m);
 void smp_cpu_fini(struct mmusim_cpu *cpu);
+
+/* Another CPU (or the caller) changed what cpu will do next: recompute its next event. */
+void smp_touch(struct mmusim_cpu *cpu);
 
 /* Record a BUG or WARN on cpu at its clock. */
 void smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what);

@@ -127,6 +127,7 @@ int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
         if (f) {
             uint64_t from = f->wait_from > cpu->cycles ? f->wait_from : cpu->cycles;
             f->wait_until = from + cpu->m->cfg.costs.lock_handoff;
+            smp_touch(&cpu->m->cpus[next]);
         }
         return MMUSIM_OK;
     }
@@ -139,8 +140,10 @@ int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
 int mmusim_spin_unlock_irqrestore(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned flags)
 {
     int rc = mmusim_spin_unlock(cpu, l);
-    if (rc == MMUSIM_OK)
+    if (rc == MMUSIM_OK) {
         cpu->smp.irqs_off = flags != 0;
+        smp_touch(cpu);
+    }
     return rc;
 }
 
