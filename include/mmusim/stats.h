@@ -54,8 +54,8 @@ extern "C" {
     XX(irq_entry_cycles, "interrupt entry and return cycles of hardirqs and NMIs (IPIs excluded)") \
     XX(lock_acquires, "spinlocks taken")                                       \
     XX(lock_contended, "of those, found held by another CPU")                  \
-    XX(lock_cycles, "cycles of lock and unlock operations, hand-offs included") \
-    XX(spin_cycles, "cycles spun on held spinlocks")                           \
+    XX(lock_cycles, "cycles of lock and unlock operations, hand-offs of free locks included") \
+    XX(spin_cycles, "cycles spun on held spinlocks, up to and including the hand-over")                           \
     XX(context_switches, "task switches")                                      \
     XX(context_switch_cycles, "cycles charged for them (CR3 writes counted under cr3_cycles)") \
     XX(idle_cycles, "cycles with nothing to run")                              \

@@ -558,6 +558,12 @@ static uint64_t max64(uint64_t a, uint64_t b)
     return a > b ? a : b;
 }
 
+/* Pending softirqs that run_softirq would start now: irq_exit runs them whenever !in_interrupt() with interrupts on. */
+static int softirq_runnable(const struct mmusim_cpu *cpu)
+{
+    return cpu->smp.nsoftirqs && !cpu->smp.irqs_off && !mmusim_cpu_in_interrupt(cpu);
+}
+
 static uint64_t next_event(const struct mmusim_cpu *cpu)
 {
     const struct cpu_smp *c = &cpu->smp;
@@ -565,12 +571,12 @@ static uint64_t next_event(const struct mmusim_cpu *cpu)
     uint64_t irq = i < c->nirqs ? max64(c->irqs[i].at, cpu->cycles) : NEVER;
     if (c->depth) {
         const struct frame *f = &c->stack[c->depth - 1];
-        if (f->wait == WAIT_NONE)
+        if (f->wait == WAIT_NONE || softirq_runnable(cpu)) /* a spinning CPU runs softirqs too */
             return cpu->cycles;
         uint64_t t = wait_resolved(cpu, f) ? max64(f->wait_until, cpu->cycles) : NEVER;
         return t < irq ? t : irq;
     }
-    if (c->nsoftirqs)
+    if (softirq_runnable(cpu))
         return cpu->cycles;
     uint64_t r = runq_earliest(c);
     if (r != NEVER)
@@ -642,7 +648,7 @@ static int take_interrupt(struct mmusim_cpu *cpu)
 static int run_softirq(struct mmusim_cpu *cpu)
 {
     struct cpu_smp *c = &cpu->smp;
-    if (!c->nsoftirqs || c->irqs_off || mmusim_cpu_in_interrupt(cpu))
+    if (!softirq_runnable(cpu))
         return 0;
     struct softirq s = c->softirqs[0];
     memmove(&c->softirqs[0], &c->softirqs[1], (c->nsoftirqs - 1) * sizeof(s));
@@ -678,6 +684,9 @@ static void end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_step 
     pop(cpu);
     cpu->smp.current = NULL;
     cpu->smp.lazy = 1; /* the idle task borrows the mm until the next switch */
+    /* Every switch ends in finish_task_switch(), which unlocks the runqueue
+     * with spin_unlock_irq(): interrupts are on again whatever the task left. */
+    cpu->smp.irqs_off = 0;
 }
 
 static void run_step(struct mmusim_cpu *cpu, struct frame *f)
