@@ -33,14 +33,21 @@ static enum mmusim_step spend_step(mmusim_cpu *cpu, void *arg)
     return --c->left ? MMUSIM_STEP_MORE : MMUSIM_STEP_DONE;
 }
 
-/* One task per CPU, `steps` steps in all; returns the host seconds of mmusim_machine_run. */
-static double time_engine(struct mmusim_config cfg, unsigned cpus, uint64_t steps)
+/* A machine of the configuration with `cpus` CPUs. */
+static mmusim_machine *make_machine(struct mmusim_config cfg, unsigned cpus)
 {
     char buf[16];
     mmusim_machine *m;
     snprintf(buf, sizeof(buf), "%u", cpus);
     bench_check(mmusim_config_set(&cfg, "cpus", buf), "cpus");
     bench_check(mmusim_machine_create(&cfg, &m), "machine_create");
+    return m;
+}
+
+/* One task per CPU, `steps` steps in all; returns the host seconds of mmusim_machine_run. */
+static double time_engine(struct mmusim_config cfg, unsigned cpus, uint64_t steps)
+{
+    mmusim_machine *m = make_machine(cfg, cpus);
     struct counter *c = calloc(cpus, sizeof(*c));
     if (!c)
         bench_check(MMUSIM_ENOMEM, "calloc");
@@ -68,11 +75,7 @@ static double time_engine(struct mmusim_config cfg, unsigned cpus, uint64_t step
 /* The same steps called directly, round-robin over the CPUs, through a volatile pointer as the engine calls them. */
 static double time_reference(struct mmusim_config cfg, unsigned cpus, uint64_t steps)
 {
-    char buf[16];
-    mmusim_machine *m;
-    snprintf(buf, sizeof(buf), "%u", cpus);
-    bench_check(mmusim_config_set(&cfg, "cpus", buf), "cpus");
-    bench_check(mmusim_machine_create(&cfg, &m), "machine_create");
+    mmusim_machine *m = make_machine(cfg, cpus);
     mmusim_cpu *cpu[64];
     struct counter c[64];
     for (unsigned i = 0; i < cpus; i++) {

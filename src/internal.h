@@ -5,6 +5,10 @@
 #ifndef MMUSIM_INTERNAL_H
 #define MMUSIM_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "mmusim/config.h"
 #include "mmusim/costs.h"
 
@@ -19,6 +23,52 @@
 #endif
 
 #define MMUSIM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Index of the lowest set bit of a nonzero word. */
+static inline unsigned mmusim__ctz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1))
+        x >>= 1, n++;
+    return n;
+#endif
+}
+
+static inline unsigned mmusim__popcount64(uint64_t x)
+{
+    unsigned n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014): the next 64-bit output of a seeded stream. */
+static inline uint64_t mmusim__splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/*
+ * Room for element n of a growable array p of *cap elements of elem bytes:
+ * p itself while n < *cap, else p grown to twice *cap (first, if empty).
+ * NULL if out of memory, with p and *cap untouched.
+ */
+static inline void *mmusim__grow(void *p, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return p;
+    size_t c = *cap ? 2 * *cap : first;
+    void *q = realloc(p, c * elem);
+    if (q)
+        *cap = c;
+    return q;
+}
 
 /* TLB geometry of a preset (src/cpu/presets.c). MMUSIM_OK or MMUSIM_EPRESET. */
 int mmusim__tlb_preset(enum mmusim_preset p, struct mmusim_tlb_config *out);

@@ -99,14 +99,10 @@ uint64_t *smp_mm_mask(struct mmusim_machine *m, uint64_t cr3)
     for (size_t i = 0; i < s->nmms; i++)
         if (s->mms[i].cr3 == cr3)
             return &s->mms[i].mask;
-    if (s->nmms == s->mms_cap) {
-        size_t cap = s->mms_cap ? 2 * s->mms_cap : 8;
-        struct mm_mask *p = realloc(s->mms, cap * sizeof(*p));
-        if (!p)
-            return NULL;
-        s->mms = p;
-        s->mms_cap = cap;
-    }
+    struct mm_mask *p = mmusim__grow(s->mms, s->nmms, &s->mms_cap, sizeof(*p), 8);
+    if (!p)
+        return NULL;
+    s->mms = p;
     s->mms[s->nmms].cr3 = cr3;
     s->mms[s->nmms].mask = 0;
     return &s->mms[s->nmms++].mask;
@@ -265,14 +261,10 @@ static void pop(struct mmusim_cpu *cpu)
 int smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
 {
     struct cpu_smp *c = &target->smp;
-    if (c->nirqs == c->irqs_cap) {
-        size_t cap = c->irqs_cap ? 2 * c->irqs_cap : 8;
-        struct pending_irq *n = realloc(c->irqs, cap * sizeof(*n));
-        if (!n)
-            return MMUSIM_ENOMEM;
-        c->irqs = n;
-        c->irqs_cap = cap;
-    }
+    struct pending_irq *grown = mmusim__grow(c->irqs, c->nirqs, &c->irqs_cap, sizeof(*grown), 8);
+    if (!grown)
+        return MMUSIM_ENOMEM;
+    c->irqs = grown;
     struct pending_irq q = *p;
     q.seq = target->m->smp->seq++;
     size_t i = c->nirqs;
@@ -318,7 +310,6 @@ static int post_user_irq(mmusim_machine *m, unsigned cpu, uint64_t at, int nmi, 
     memset(&p, 0, sizeof(p));
     p.at = at;
     p.nmi = nmi;
-    p.fn = FN_STEP;
     p.step = h;
     p.arg = arg;
     p.source = source;
@@ -335,18 +326,10 @@ int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn h
     return post_user_irq(m, cpu, at, 1, -1, handler, arg);
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* A gap uniform in [1, 2 * mean - 1]: mean `mean`, integer arithmetic only (no libm: bit-for-bit everywhere). */
 static uint64_t next_gap(struct irq_source *s)
 {
-    return s->mean <= 1 ? 1 : 1 + splitmix64(&s->rng) % (2 * s->mean - 1);
+    return s->mean <= 1 ? 1 : 1 + mmusim__splitmix64(&s->rng) % (2 * s->mean - 1);
 }
 
 /* Post the source's next arrival after `after`, if before its end. */
@@ -388,14 +371,10 @@ int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
     if (!cpu || !handler)
         return MMUSIM_EINVAL;
     struct cpu_smp *c = &cpu->smp;
-    if (c->nsoftirqs == c->softirqs_cap) {
-        size_t cap = c->softirqs_cap ? 2 * c->softirqs_cap : 4;
-        struct softirq *n = realloc(c->softirqs, cap * sizeof(*n));
-        if (!n)
-            return MMUSIM_ENOMEM;
-        c->softirqs = n;
-        c->softirqs_cap = cap;
-    }
+    struct softirq *grown = mmusim__grow(c->softirqs, c->nsoftirqs, &c->softirqs_cap, sizeof(*grown), 4);
+    if (!grown)
+        return MMUSIM_ENOMEM;
+    c->softirqs = grown;
     c->softirqs[c->nsoftirqs].step = handler;
     c->softirqs[c->nsoftirqs].arg = arg;
     c->nsoftirqs++;
@@ -612,7 +591,7 @@ static int take_interrupt(struct mmusim_cpu *cpu)
     struct pending_irq p = c->irqs[i];
     remove_irq(c, i);
     const struct mmusim_costs *k = &cpu->m->cfg.costs;
-    if (p.fn != FN_STEP) {
+    if (p.req.fn != FN_STEP) {
         /* An IPI: entry, the function, the acknowledgement, return — run as one unit. */
         struct frame *f = push(cpu, MMUSIM_CTX_HARDIRQ);
         if (!f)
@@ -630,7 +609,6 @@ static int take_interrupt(struct mmusim_cpu *cpu)
     struct frame *f = push(cpu, p.nmi ? MMUSIM_CTX_NMI : MMUSIM_CTX_HARDIRQ);
     if (!f)
         return 1;
-    f->fn = FN_STEP;
     f->step = p.step;
     f->arg = p.arg;
     cpu->cycles += k->ipi_handler; /* interrupt entry and return: the same path an IPI takes */
@@ -743,18 +721,6 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
     }
 }
 
-static unsigned lowest_bit(uint64_t x)
-{
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctzll(x);
-#else
-    unsigned i = 0;
-    while (!((x >> i) & 1))
-        i++;
-    return i;
-#endif
-}
-
 /*
  * Picking the CPU with the earliest event is a tournament over 64 leaves:
  * a changed CPU replays its six matches up to the root, so a step costs the
@@ -800,7 +766,7 @@ int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_ru
         s->win[n] = s->win[2 * n];
     for (;;) {
         for (uint64_t d = s->dirty; d; d &= d - 1) {
-            unsigned i = lowest_bit(d);
+            unsigned i = mmusim__ctz64(d);
             s->next[i] = next_event(&m->cpus[i]);
             tree_update(s, i);
         }

@@ -34,14 +34,6 @@
 #include "cpu/cpu_impl.h"
 #include "mmusim/error.h"
 
-static unsigned popcount64(uint64_t x)
-{
-    unsigned n = 0;
-    for (; x; x &= x - 1)
-        n++;
-    return n;
-}
-
 /* One message on the wire from `ready`: on the serial APIC bus it waits for the bus and occupies it. */
 static uint64_t message_departs(struct mmusim_machine *m, uint64_t ready)
 {
@@ -77,7 +69,6 @@ uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush
             p.at = depart + k->ipi_deliver + (uint64_t)i * k->ipi_extra_target;
         }
         p.source = -1;
-        p.fn = req->fn;
         p.req = *req;
         if (smp_post_irq(&m->cpus[d], &p) != MMUSIM_OK) {
             /* Out of host memory: the IPI is lost, as the report says; an
@@ -185,22 +176,27 @@ static uint64_t others(const struct mmusim_cpu *cpu)
     return all & ~(1ull << cpu->id);
 }
 
+/* IPI req to mask and make f wait for every acknowledgement; then run req locally if after_local. */
+static void send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
+                          int after_local)
+{
+    smp_send_ipis(cpu, mask, req);
+    f->wait = WAIT_ACKS;
+    f->acks_left = mmusim__popcount64(mask);
+    f->wait_until = 0;
+    f->after_local = after_local;
+    f->local = *req;
+}
+
 /* on_each_cpu(fn, wait=1): the others by IPI, then (once all acknowledged) the local call. */
 static int on_each_cpu(struct mmusim_cpu *cpu, struct frame *f, const struct flush_req *req)
 {
     uint64_t mask = others(cpu);
     cpu->stats.shootdowns++;
-    if (!mask) {
+    if (mask)
+        send_and_wait(cpu, f, mask, req, 1);
+    else
         smp_run_flush(cpu, req);
-        return MMUSIM_OK;
-    }
-    smp_send_ipis(cpu, mask, req);
-    f->wait = WAIT_ACKS;
-    f->acks_left = popcount64(mask);
-    f->wait_from = cpu->cycles;
-    f->wait_until = 0;
-    f->after_local = 1;
-    f->local = *req;
     return MMUSIM_OK;
 }
 
@@ -272,13 +268,7 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
     smp_run_flush(cpu, &r); /* the local part first, as flush_tlb_page does */
     uint64_t *mm = smp_mm_mask(cpu->m, cr3);
     uint64_t mask = mm ? *mm & ~(1ull << cpu->id) : 0;
-    if (!mask)
-        return MMUSIM_OK;
-    smp_send_ipis(cpu, mask, &r);
-    f->wait = WAIT_ACKS;
-    f->acks_left = popcount64(mask);
-    f->wait_from = cpu->cycles;
-    f->wait_until = 0;
-    f->after_local = 0;
+    if (mask)
+        send_and_wait(cpu, f, mask, &r, 0);
     return MMUSIM_OK;
 }

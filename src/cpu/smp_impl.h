@@ -38,7 +38,6 @@ struct flush_req {
 
 struct frame {
     enum mmusim_context ctx;
-    enum frame_fn fn;
     mmusim_step_fn step;
     void *arg;
     struct mmusim_task *task;   /* task frames */
@@ -47,7 +46,7 @@ struct frame {
     /* The wait, if any. */
     enum wait_kind wait;
     unsigned acks_left;
-    uint64_t wait_from, wait_until; /* wait_until: when it is over, once known */
+    uint64_t wait_from, wait_until; /* WAIT_LOCK: when the spin began; both: when it is over, once known */
     struct mmusim_spinlock *lock; /* WAIT_LOCK: the lock */
     int end_after_wait;         /* the step returned DONE or BLOCK while its wait was pending: that result, applied once the wait ends */
     int after_local;            /* a shootdown's local flush still to do once acknowledged */
@@ -61,14 +60,13 @@ struct pending_irq {
     uint64_t seq;       /* arrival order among equal times */
     int nmi;
     int source;         /* mmusim_irq_random source index, -1 if none */
-    enum frame_fn fn;
-    mmusim_step_fn step;
+    mmusim_step_fn step;    /* a device interrupt's handler (req.fn == FN_STEP) */
     void *arg;
-    struct flush_req req;
+    struct flush_req req;   /* an IPI's work (req.fn != FN_STEP) */
 };
 
 struct irq_source {     /* mmusim_irq_random */
-    uint64_t mean, until, next, rng;
+    uint64_t mean, until, rng;
     mmusim_step_fn step;
     void *arg;
 };
@@ -122,7 +120,6 @@ struct cpu_smp {
     struct softirq *softirqs;       /* FIFO */
     size_t nsoftirqs, softirqs_cap;
     int lazy;                       /* running a kernel thread (or idle) on a borrowed mm */
-    uint64_t idle_since;
 };
 
 struct mm_mask {

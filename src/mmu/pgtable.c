@@ -126,13 +126,10 @@ int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3)
 {
     if (!m || !cr3)
         return MMUSIM_EINVAL;
-    if (m->npgds == m->pgds_cap) {
-        size_t cap = m->pgds_cap ? 2 * m->pgds_cap : 8;
-        uint64_t *p = realloc(m->pgds, cap * sizeof(*p));
-        if (!p)
-            return MMUSIM_ENOMEM;
-        m->pgds = p, m->pgds_cap = cap;
-    }
+    uint64_t *pgds = mmusim__grow(m->pgds, m->npgds, &m->pgds_cap, sizeof(*pgds), 8);
+    if (!pgds)
+        return MMUSIM_ENOMEM;
+    m->pgds = pgds;
     uint64_t dir = 0, pmds[4] = {0}; /* pfn 0 is reserved: 0 means "not allocated" */
     unsigned nuser = m->layout.kernel_pgd_boundary;
     int rc = alloc_table(m, &dir);

@@ -152,7 +152,7 @@ static uint64_t find_free(const struct frame_alloc *fa, uint64_t from, uint64_t 
     while (p < to) {
         uint64_t word = fa->used[p >> 6] | ((1ull << (p & 63)) - 1);
         if (word != UINT64_MAX) {
-            uint64_t hit = (p & ~63ull) + (uint64_t)__builtin_ctzll(~word);
+            uint64_t hit = (p & ~63ull) + (uint64_t)mmusim__ctz64(~word);
             return hit < to ? hit : to;
         }
         p = (p | 63) + 1;

@@ -13,15 +13,6 @@ static int is_pow2(uint32_t x)
     return x != 0 && (x & (x - 1)) == 0;
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014): one 64-bit output per call. */
-static uint64_t rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void make_absent(struct tlb_array *a, unsigned shift, enum mmusim_replacement policy)
 {
     memset(a, 0, sizeof(*a));
@@ -173,7 +164,7 @@ static uint32_t pick_victim(struct tlb_array *a, uint32_t set, const struct tlb_
     }
     case MMUSIM_REPL_RANDOM:
         /* Top 32 bits scaled to [0, ways): no division, no modulo bias worth naming. */
-        return (uint32_t)(((rng_next(&a->rng) >> 32) * a->ways) >> 32);
+        return (uint32_t)(((mmusim__splitmix64(&a->rng) >> 32) * a->ways) >> 32);
     }
     return 0;
 }
@@ -204,33 +195,12 @@ static inline uint32_t free_way(const struct tlb_array *a, const struct tlb_entr
 {
     if (a->ways <= 64) {
         uint64_t empty = tlb__match(s, a->ways, 0);
-        return empty ? tlb__lowest_bit(empty) : a->ways;
+        return empty ? mmusim__ctz64(empty) : a->ways;
     }
     for (uint32_t w = 0; w < a->ways; w++)
         if (s[w].tag == 0)
             return w;
     return a->ways;
-}
-
-struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
-                                 uint32_t flags)
-{
-    if (a->ways == 0)
-        return NULL;
-    uint32_t vpn = va >> a->shift;
-    uint32_t set = vpn & a->set_mask;
-    struct tlb_entry *s = a->e + (size_t)set * a->ways;
-    struct tlb_entry *e = tlb_array_peek(a, va);
-    a->st.fills++;
-    if (e) {
-        /* Refill in place (the PDE cache, when a walk changed the cached PDE it
-         * started from; direct users): a use, not an insertion. */
-        e->flags = flags;
-        e->pa = pa;
-        e->leaf_pa = leaf_pa;
-        return tlb__touch(a, set, s, e);
-    }
-    return place(a, set, s, free_way(a, s), vpn + 1u, pa, leaf_pa, flags);
 }
 
 struct tlb_entry *tlb_array_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
@@ -243,6 +213,22 @@ struct tlb_entry *tlb_array_insert(struct tlb_array *a, uint32_t va, uint64_t pa
     struct tlb_entry *s = a->e + (size_t)set * a->ways;
     a->st.fills++;
     return place(a, set, s, free_way(a, s), vpn + 1u, pa, leaf_pa, flags);
+}
+
+struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+                                 uint32_t flags)
+{
+    struct tlb_entry *e = tlb_array_peek(a, va); /* an absent array holds nothing */
+    if (!e)
+        return tlb_array_insert(a, va, pa, leaf_pa, flags);
+    /* Refill in place (the PDE cache, when a walk changed the cached PDE it
+     * started from; direct users): a use, not an insertion. */
+    uint32_t set = (va >> a->shift) & a->set_mask;
+    a->st.fills++;
+    e->flags = flags;
+    e->pa = pa;
+    e->leaf_pa = leaf_pa;
+    return tlb__touch(a, set, a->e + (size_t)set * a->ways, e);
 }
 
 unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)

@@ -165,19 +165,6 @@ static inline struct tlb_entry *tlb_array_peek(const struct tlb_array *a, uint32
     return NULL;
 }
 
-/* Lowest set bit of a nonzero mask. */
-static inline uint32_t tlb__lowest_bit(uint64_t m)
-{
-#if defined(__GNUC__)
-    return (uint32_t)__builtin_ctzll(m);
-#else
-    uint32_t n = 0;
-    while (!(m & 1))
-        m >>= 1, n++;
-    return n;
-#endif
-}
-
 /*
  * Bit w set where way w of the set starting at s holds tag (ways <= 64).
  * Four compares per step, or-ed into the mask with no branch; every preset's
