@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include "common.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +28,33 @@ static void apply_set(struct mmusim_config *cfg, const char *kv)
     }
 }
 
+static const struct bench_uopt *find_uopt(const struct bench_uopt *extra, size_t n, const char *a)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(extra[k].name, a) == 0)
+            return &extra[k];
+    return NULL;
+}
+
+static uint64_t parse_u64(const char *opt, const char *v)
+{
+    char *end;
+    errno = 0;
+    uint64_t x = strtoull(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || errno) {
+        fprintf(stderr, "error: %s wants a non-negative integer: %s (see --help)\n", opt, v);
+        exit(2);
+    }
+    return x;
+}
+
 void bench_parse(int argc, char **argv, const char *usage, struct bench_opts *o)
+{
+    bench_parse_ext(argc, argv, usage, NULL, 0, o);
+}
+
+void bench_parse_ext(int argc, char **argv, const char *usage, const struct bench_uopt *extra, size_t n,
+                     struct bench_opts *o)
 {
     memset(o, 0, sizeof(*o));
     mmusim_config_init(&o->cfg);
@@ -44,6 +71,10 @@ void bench_parse(int argc, char **argv, const char *usage, struct bench_opts *o)
                   "  --json             print one JSON document instead of a table\n"
                   "  --help             this text\n",
                   stdout);
+            if (n)
+                fputs("\nOptions of this bench:\n", stdout);
+            for (size_t k = 0; k < n; k++)
+                printf("  %-18s %s\n", extra[k].name, extra[k].help);
             exit(0);
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
@@ -64,6 +95,10 @@ void bench_parse(int argc, char **argv, const char *usage, struct bench_opts *o)
             if (mmusim_preset_from_name(v, &p) != MMUSIM_OK)
                 die_usage("unknown preset", v);
             bench_check(mmusim_config_apply_preset(&o->cfg, p), "preset");
+        } else if (find_uopt(extra, n, a)) {
+            if (i + 1 >= argc)
+                die_usage("missing value after", a);
+            *find_uopt(extra, n, a)->value = parse_u64(a, argv[++i]);
         } else {
             die_usage("unknown option", a);
         }

@@ -7,6 +7,7 @@
 #ifndef MMUSIM_BENCH_COMMON_H
 #define MMUSIM_BENCH_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -23,6 +24,17 @@ struct bench_opts {
  * message and exits 2. Benches are programs, so exiting here is fine.
  */
 void bench_parse(int argc, char **argv, const char *usage, struct bench_opts *o);
+
+/* A bench's own option taking a non-negative integer (--name N). */
+struct bench_uopt {
+    const char *name;   /* with the dashes: "--irq-gap" */
+    const char *help;   /* one line for --help */
+    uint64_t *value;    /* keeps its default unless the option is given */
+};
+
+/* bench_parse, also accepting the n options of extra. */
+void bench_parse_ext(int argc, char **argv, const char *usage, const struct bench_uopt *extra, size_t n,
+                     struct bench_opts *o);
 
 /* Monotonic host time in seconds. */
 double bench_now(void);

@@ -14,7 +14,13 @@
  *     4 CPUs, flush_ceiling 64): the smallest n for which per-page costs the
  *     initiator more, against Hansen 2014's table (crossing between 3 and 4).
  *
- * The model is deterministic: the same options give byte-identical output.
+ * With --irq-gap N every CPU also takes device interrupts at a seeded random
+ * rate (mean gap N cycles, each handler IRQ_WORK cycles with interrupts off),
+ * so an IPI may find its target in a handler and wait for it: the costs then
+ * depend on the seed (--set seed=S).
+ *
+ * The model is deterministic: the same options, seed included, give
+ * byte-identical output (tests/bench_determinism.cmake checks it).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +34,18 @@ static const char usage[] =
     "user-mm single-page flush against Amit 2019 (haswell), and the per-page\n"
     "vs full flush crossover against Hansen 2014 (haswell).\n"
     "The bench sets cpus and flush_ceiling itself; --iterations is ignored\n"
-    "(the model is deterministic: one run per point).\n";
+    "(the model is deterministic: one run per point, and the same options and\n"
+    "seed give byte-identical output).\n";
+
+#define IRQ_WORK 2000u              /* cycles of one device interrupt handler (--irq-gap) */
+#define IRQ_UNTIL 1000000u          /* device interrupts arrive up to this cycle */
+
+/* --irq-gap: mean cycles between device interrupts on each CPU; 0 = none. */
+static uint64_t irq_gap;
+
+static const struct bench_uopt options[] = {
+    {"--irq-gap", "N: device interrupts on every CPU, mean gap N cycles (seeded; default 0, none)", &irq_gap},
+};
 
 #define BUSY_CYCLES 50u             /* one busy step on a non-initiating CPU */
 #define BUSY_STEP_CAP (1u << 22)    /* safety net: a busy task gives up after this many steps */
@@ -99,6 +116,14 @@ static enum mmusim_step busy_step(mmusim_cpu *cpu, void *arg)
     }
     mmusim_cpu_spend(cpu, BUSY_CYCLES);
     return MMUSIM_STEP_MORE;
+}
+
+/* A device interrupt: its handler's work, with interrupts off, in one step. */
+static enum mmusim_step irq_step(mmusim_cpu *cpu, void *arg)
+{
+    (void)arg;
+    mmusim_cpu_spend(cpu, IRQ_WORK);
+    return MMUSIM_STEP_DONE;
 }
 
 struct point {
@@ -200,6 +225,8 @@ static struct point run_one(struct mmusim_config cfg, unsigned cpus, unsigned ce
         b[i].c = &c;
         bench_check(mmusim_task_create(m, i, task_cr3, busy_step, &b[i], &t), "task_create");
     }
+    for (unsigned i = 0; irq_gap && i < cpus; i++)
+        bench_check(mmusim_irq_random(m, i, irq_gap, IRQ_UNTIL, irq_step, NULL), "irq_random");
 
     struct mmusim_run_result r;
     bench_check(mmusim_machine_run(m, 0, &r), "machine_run");
@@ -263,7 +290,7 @@ struct xover {
 int main(int argc, char **argv)
 {
     struct bench_opts o;
-    bench_parse(argc, argv, usage, &o);
+    bench_parse_ext(argc, argv, usage, options, sizeof(options) / sizeof(options[0]), &o);
 
     enum mmusim_preset presets[MMUSIM_PRESET_COUNT_];
     unsigned npresets = 0;
@@ -313,6 +340,9 @@ int main(int argc, char **argv)
         bench_json_str(&j, "bench", "shootdown");
         bench_json_u64(&j, "busy_step_cycles", BUSY_CYCLES);
         bench_json_u64(&j, "flush_ceiling", 33);
+        bench_json_u64(&j, "seed", o.cfg.seed);
+        bench_json_u64(&j, "irq_gap_cycles", irq_gap);
+        bench_json_u64(&j, "irq_work_cycles", irq_gap ? IRQ_WORK : 0);
         json_key(&j, "results");
         fputs("[", stdout);
         for (size_t i = 0; i < npoints; i++)
@@ -354,8 +384,12 @@ int main(int argc, char **argv)
         bench_json_end(&j);
     } else {
         printf("shootdown_bench  CPU 0 flushes a kernel range (flush_ceiling 33; pages 0 = flush_tlb_all);\n"
-               "every other CPU runs a busy kernel thread (%u-cycle steps)\n\n",
+               "every other CPU runs a busy kernel thread (%u-cycle steps)\n",
                BUSY_CYCLES);
+        if (irq_gap)
+            printf("device interrupts on every CPU: mean gap %llu cycles, %u cycles each, seed %llu\n",
+                   (unsigned long long)irq_gap, IRQ_WORK, (unsigned long long)o.cfg.seed);
+        putchar('\n');
         printf("%-8s %5s %6s %16s %14s %20s %6s\n", "preset", "cpus", "pages", "initiator_cycles", "initiator_ns",
                "target_cycles_total", "ipis");
         for (size_t i = 0; i < npoints; i++) {

@@ -53,7 +53,7 @@ case $cmd in
     ;;
   asan)
     need_packages
-    configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DMMUSIM_SANITIZE=address,undefined -DMMUSIM_BUILD_BENCH=OFF
+    configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DMMUSIM_SANITIZE=address,undefined
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-asan --output-on-failure
     ;;
