@@ -47,35 +47,31 @@ void ptcache_fini(struct ptcache *pc)
 }
 
 /*
- * The tag compare runs over the whole set with conditional moves, unrolled,
- * with no early exit: which way a walk's line sits in is as random as the
- * walk's address, and an exit on the match mispredicted on most references.
- * Only a miss (rare once the tables are warm) scans the stamps for the LRU
- * way. Tags are 32 bits (line number + 1; lines of a 64 GiB space need 30),
- * so a 16-way set's tags fill one host cache line.
+ * The tag compare covers the whole set at once (mmusim__match32: SSE2 where
+ * the host has it) with no early exit: which way a walk's line sits in is as
+ * random as the walk's address, and an exit on the match mispredicted on most
+ * references. Only a miss (rare once the tables are warm) scans the stamps
+ * for the LRU way. Tags are 32 bits (line number + 1; lines of a 64 GiB space
+ * need 30), so a 16-way set's tags fill one host cache line. Sets wider than
+ * 64 ways (a fully associative cache set up by hand) are scanned in pieces.
  */
 int ptcache_ref(struct ptcache *pc, uint64_t pa)
 {
     if (pc->sets == 0)
         return 0;
     uint32_t line = (uint32_t)(pa >> 6), tag = line + 1;
-    uint32_t base = (line & (pc->sets - 1)) * pc->ways, end = base + pc->ways, hit = end, i = base;
-    const uint32_t *t = pc->tags;
-    for (; i + 4 <= end; i += 4) {
-        hit = t[i] == tag ? i : hit;
-        hit = t[i + 1] == tag ? i + 1 : hit;
-        hit = t[i + 2] == tag ? i + 2 : hit;
-        hit = t[i + 3] == tag ? i + 3 : hit;
-    }
-    for (; i < end; i++)
-        hit = t[i] == tag ? i : hit;
+    uint32_t base = (line & (pc->sets - 1)) * pc->ways, end = base + pc->ways;
     pc->now++;
-    if (MMUSIM_LIKELY(hit != end)) {
-        pc->stamp[hit] = pc->now;
-        return 1;
+    for (uint32_t i = base; i < end; i += 64u) {
+        uint32_t n = end - i < 64u ? end - i : 64u;
+        uint64_t hit = mmusim__match32(pc->tags + i, n, tag);
+        if (MMUSIM_LIKELY(hit != 0)) {
+            pc->stamp[i + mmusim__ctz64(hit)] = pc->now;
+            return 1;
+        }
     }
     uint32_t victim = base;
-    for (i = base + 1; i < end; i++)
+    for (uint32_t i = base + 1; i < end; i++)
         victim = pc->stamp[i] < pc->stamp[victim] ? i : victim;
     pc->tags[victim] = tag;
     pc->stamp[victim] = pc->now;
