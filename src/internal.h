@@ -52,9 +52,26 @@ static inline uint64_t mmusim__match32(const uint32_t *t, uint32_t n, uint32_t v
     uint64_t m = 0;
     uint32_t i = 0;
 #if defined(__SSE2__)
+    const __m128i *p = (const __m128i *)(const void *)t;
     __m128i key = _mm_set1_epi32((int)v);
+    /* The preset sizes without a loop: 4 ways (TLB sets), 8 and 16 (page-table
+     * line cache sets, the 16-entry PDE cache). Each compare leaves -1 or 0 per
+     * lane; saturating packs keep that while halving the lane width. */
+    if (n == 4)
+        return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_loadu_si128(p), key)));
+    if (n == 8) {
+        __m128i lo = _mm_cmpeq_epi32(_mm_loadu_si128(p), key), hi = _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), key);
+        return (unsigned)_mm_movemask_epi8(_mm_packs_epi16(_mm_packs_epi32(lo, hi), _mm_setzero_si128()));
+    }
+    if (n == 16) {
+        __m128i a = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_loadu_si128(p), key),
+                                    _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), key));
+        __m128i b = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_loadu_si128(p + 2), key),
+                                    _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), key));
+        return (unsigned)_mm_movemask_epi8(_mm_packs_epi16(a, b));
+    }
     for (; i + 4u <= n; i += 4u) {
-        __m128i eq = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(t + i)), key);
+        __m128i eq = _mm_cmpeq_epi32(_mm_loadu_si128(p + i / 4u), key);
         m |= (uint64_t)(unsigned)_mm_movemask_ps(_mm_castsi128_ps(eq)) << i;
     }
 #endif

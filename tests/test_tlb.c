@@ -33,7 +33,7 @@ static char touch_page(struct tlb_array *a, char c)
 static void set0(const struct tlb_array *a, char *out)
 {
     for (uint32_t w = 0; w < a->ways; w++)
-        out[w] = a->e[w].tag ? (char)((a->e[w].tag - 1) & 0xff) : '.';
+        out[w] = a->tags[w] ? (char)((a->tags[w] - 1) & 0xff) : '.';
     out[a->ways] = '\0';
 }
 
@@ -301,7 +301,7 @@ static void random_victims(uint64_t seed, uint32_t ways, uint32_t *out, size_t n
         uint32_t va = (uint32_t)(ways + k) << 12;
         struct tlb_entry *e = tlb_array_fill(&a, va, 0, 0, 0);
         assert_true(e >= a.e && e < a.e + ways);
-        assert_int_equal(e->tag, (va >> 12) + 1);
+        assert_int_equal(tlb_array_tag(&a, e), (va >> 12) + 1);
         out[k] = (uint32_t)(e - a.e);
     }
     assert_int_equal(a.st.evictions, n);
@@ -706,8 +706,8 @@ static void test_insert_matches_fill(void **state)
             struct tlb_entry *ea = tlb_array_lookup(&a, va), *eb = tlb_array_lookup(&b, va);
             assert_true((ea == NULL) == (eb == NULL));
             if (ea && (x >> 20) % 5 == 0) { /* now and then the caller drops the entry */
-                ea->tag = 0;
-                eb->tag = 0;
+                tlb_array_drop(&a, ea);
+                tlb_array_drop(&b, eb);
                 ea = eb = NULL;
             }
             if (!ea) {
@@ -716,7 +716,7 @@ static void test_insert_matches_fill(void **state)
             }
         }
         for (uint32_t i = 0; i < g[k].entries; i++) {
-            assert_int_equal(a.e[i].tag, b.e[i].tag);
+            assert_int_equal(a.tags[i], b.tags[i]);
             assert_int_equal(a.e[i].leaf_pa, b.e[i].leaf_pa);
         }
         assert_int_equal(a.st.evictions, b.st.evictions);
@@ -724,6 +724,37 @@ static void test_insert_matches_fill(void **state)
         assert_true(a.st.evictions > 1000); /* the victim choice was exercised */
         tlb_array_fini(&a);
         tlb_array_fini(&b);
+    }
+}
+
+/*
+ * mmusim__match32, which every set compare goes through: its SSE2 shapes
+ * (4, 8, 16 lanes, the 4-lane loop) and the scalar tail must give exactly
+ * the bits of the plain definition, for every length up to 64 and tags in
+ * every lane, including 0 (how an invalid way is found) and values with the
+ * top bit set (a signed compare would still match; a signed pack must not
+ * mix lanes).
+ */
+static void test_match32_equals_definition(void **state)
+{
+    (void)state;
+    uint32_t t[64];
+    uint64_t x = 99;
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 64; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(x >> 40) & 7u;
+            t[i] = r == 0 ? 0u : r == 1 ? 0x80000001u : r == 2 ? 0xffffffffu : r; /* few values: many matches */
+        }
+        const uint32_t keys[] = {0u, 3u, 0x80000001u, 0xffffffffu, 12345u};
+        for (uint32_t n = 0; n <= 64; n++) {
+            for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+                uint64_t want = 0;
+                for (uint32_t i = 0; i < n; i++)
+                    want |= (uint64_t)(t[i] == keys[k]) << i;
+                assert_true(mmusim__match32(t, n, keys[k]) == want);
+            }
+        }
     }
 }
 
@@ -755,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_absent_array),
         cmocka_unit_test(test_repeated_hits_and_dropped_last_entry),
         cmocka_unit_test(test_insert_matches_fill),
+        cmocka_unit_test(test_match32_equals_definition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,8 +133,7 @@ static void refuse_entry(struct mmusim_cpu *cpu, struct tlb_array *a, struct tlb
     uint32_t missing = cpu->hit_want[acc] & ~e->flags;
     if (missing == TLBE_D)
         x->dirty_refused = 1;
-    e->tag = 0;
-    a->st.dropped++;
+    tlb_array_drop(a, e);
 }
 
 /*

@@ -5,8 +5,10 @@
 #include "mmusim/error.h"
 #include "tlb/tlb.h"
 
-/* Where an absent array's `e` points, so that lookups never offset NULL. Never written. */
+/* Where an absent array's `e` and `tags` point, so that lookups never offset
+ * NULL: the one tag is 0, which no lookup's tag equals. Never written. */
 static struct tlb_entry absent_entry;
+static uint32_t absent_tag;
 
 static int is_pow2(uint32_t x)
 {
@@ -17,7 +19,7 @@ static void make_absent(struct tlb_array *a, unsigned shift, enum mmusim_replace
 {
     memset(a, 0, sizeof(*a));
     a->e = &absent_entry;
-    a->mru = &absent_entry;
+    a->tags = &absent_tag;
     a->shift = shift;
     a->policy = policy;
 }
@@ -93,10 +95,14 @@ int tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigne
     if (policy == MMUSIM_REPL_PLRU && !is_pow2(ways))
         return MMUSIM_ETLBGEOM;
     struct tlb_entry *e = calloc(entries, sizeof(*e));
-    if (!e)
+    uint32_t *tags = calloc(entries, sizeof(*tags));
+    if (!e || !tags) {
+        free(e);
+        free(tags);
         return MMUSIM_ENOMEM;
+    }
     a->e = e;
-    a->mru = e;
+    a->tags = tags;
     a->sets = entries / ways;
     a->ways = ways;
     a->set_mask = a->sets - 1;
@@ -116,6 +122,8 @@ void tlb_array_fini(struct tlb_array *a)
 {
     if (a->e != &absent_entry)
         free(a->e);
+    if (a->tags != &absent_tag)
+        free(a->tags);
     free(a->plru);
     free(a->plru_alloc);
     free(a->plru_victim);
@@ -141,7 +149,18 @@ struct tlb_entry *tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32
     return e;
 }
 
-/* Policy victim in a full set (every way valid). */
+uint32_t tlb__find_wide(const struct tlb_array *a, uint32_t base, uint32_t tag)
+{
+    for (uint32_t w = 0; w < a->ways; w += 64u) {
+        uint32_t n = a->ways - w < 64u ? a->ways - w : 64u;
+        uint64_t m = mmusim__match32(a->tags + base + w, n, tag);
+        if (m)
+            return base + w + mmusim__ctz64(m);
+    }
+    return TLB_NONE;
+}
+
+/* Policy victim in a full set (every way valid); s: the set's first entry. */
 static uint32_t pick_victim(struct tlb_array *a, uint32_t set, const struct tlb_entry *s)
 {
     switch (a->policy) {
@@ -169,50 +188,35 @@ static uint32_t pick_victim(struct tlb_array *a, uint32_t set, const struct tlb_
     return 0;
 }
 
-/* Install a new entry in way `way` of set s (a->ways: the policy picks a victim). */
-static struct tlb_entry *place(struct tlb_array *a, uint32_t set, struct tlb_entry *s, uint32_t way, uint32_t tag,
+/* Install a new entry in index i of the set at base (TLB_NONE: the policy picks a victim). */
+static struct tlb_entry *place(struct tlb_array *a, uint32_t set, uint32_t base, uint32_t i, uint32_t tag,
                                uint64_t pa, uint64_t leaf_pa, uint32_t flags)
 {
-    if (way == a->ways) {
-        way = pick_victim(a, set, s);
+    if (i == TLB_NONE) {
+        i = base + pick_victim(a, set, a->e + base);
         a->st.evictions++;
     }
-    struct tlb_entry *e = &s[way];
-    e->tag = tag;
+    struct tlb_entry *e = &a->e[i];
+    a->tags[i] = tag;
     e->flags = flags;
     e->pa = pa;
     e->leaf_pa = leaf_pa;
     if (a->policy == MMUSIM_REPL_FIFO) {
         e->stamp = ++a->clock;
-        a->mru = e;
+        a->mru = i;
         return e;
     }
-    return tlb__touch(a, set, s, e);
+    return tlb__touch(a, set, base, i);
 }
 
-/* The lowest invalid way of set s, else ways. */
-static inline uint32_t free_way(const struct tlb_array *a, const struct tlb_entry *s)
+/* tlb_array_insert, for a present array. */
+struct tlb_entry *tlb__insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa, uint32_t flags)
 {
-    if (a->ways <= 64) {
-        uint64_t empty = tlb__match(s, a->ways, 0);
-        return empty ? mmusim__ctz64(empty) : a->ways;
-    }
-    for (uint32_t w = 0; w < a->ways; w++)
-        if (s[w].tag == 0)
-            return w;
-    return a->ways;
-}
-
-struct tlb_entry *tlb_array_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
-                                   uint32_t flags)
-{
-    if (a->ways == 0)
-        return NULL;
     uint32_t vpn = va >> a->shift;
-    uint32_t set = vpn & a->set_mask;
-    struct tlb_entry *s = a->e + (size_t)set * a->ways;
+    uint32_t set = vpn & a->set_mask, base = set * a->ways;
     a->st.fills++;
-    return place(a, set, s, free_way(a, s), vpn + 1u, pa, leaf_pa, flags);
+    /* The lowest invalid way (tag 0) first, else the policy's victim. */
+    return place(a, set, base, tlb__find(a, base, 0), vpn + 1u, pa, leaf_pa, flags);
 }
 
 struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
@@ -228,18 +232,18 @@ struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, 
     e->flags = flags;
     e->pa = pa;
     e->leaf_pa = leaf_pa;
-    return tlb__touch(a, set, a->e + (size_t)set * a->ways, e);
+    return tlb__touch(a, set, set * a->ways, (uint32_t)(e - a->e));
 }
 
 unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)
 {
     uint32_t vpn = va >> a->shift;
     uint32_t tag = vpn + 1u;
-    struct tlb_entry *s = a->e + (size_t)(vpn & a->set_mask) * a->ways;
+    uint32_t *t = a->tags + (vpn & a->set_mask) * a->ways;
     unsigned n = 0;
     for (uint32_t w = 0; w < a->ways; w++) {
-        if (s[w].tag == tag) {
-            s[w].tag = 0;
+        if (t[w] == tag) {
+            t[w] = 0;
             n++;
         }
     }
@@ -253,9 +257,8 @@ unsigned tlb_array_flush(struct tlb_array *a, int keep_global)
     uint32_t keep = keep_global ? TLBE_G : 0;
     unsigned n = 0;
     for (uint32_t i = 0; i < entries; i++) {
-        struct tlb_entry *e = &a->e[i];
-        if (e->tag != 0 && !(e->flags & keep)) {
-            e->tag = 0;
+        if (a->tags[i] != 0 && !(a->e[i].flags & keep)) {
+            a->tags[i] = 0;
             n++;
         }
     }
@@ -268,6 +271,6 @@ unsigned tlb_array_count_valid(const struct tlb_array *a)
     uint32_t entries = a->sets * a->ways;
     unsigned n = 0;
     for (uint32_t i = 0; i < entries; i++)
-        n += a->e[i].tag != 0;
+        n += a->tags[i] != 0;
     return n;
 }

@@ -14,6 +14,9 @@
  * Geometry: `entries` = `sets` x `ways`, sets a power of two; the set of a
  * linear address is (va >> shift) & set_mask, and an entry's tag is
  * (va >> shift) + 1, so 0 marks an invalid entry (a zeroed array is empty).
+ * Tags live in their own array beside the entries (tags[i] is e[i]'s), so a
+ * set's tags are contiguous and compared at once (mmusim__match32: a 4-way
+ * set is one SSE2 compare), and an entry is found by its index.
  * shift is 12 for 4 KiB pages, 22 for 4 MiB (2-level PSE) or 21 for 2 MiB
  * (PAE) pages. Fully associative is ways == entries (one set).
  *
@@ -54,9 +57,10 @@
 
 #include "internal.h"
 
+/* One entry; its tag is tags[i] of the array (i = its index in e). */
 struct tlb_entry {
-    uint32_t tag;      /* (va >> shift) + 1; 0 = invalid */
     uint32_t flags;    /* TLBE_* bits below */
+    uint32_t pad_;     /* keeps the entry 32 bytes: an index scales by a shift */
     uint64_t pa;       /* physical address of the page base */
     uint64_t leaf_pa;  /* physical address of the leaf entry it came from (for checkers) */
     uint64_t stamp;    /* LRU: last use; FIFO: insertion (the array's clock) */
@@ -93,8 +97,9 @@ struct tlb_plru_path {
 
 struct tlb_array {
     /* Hot: everything a hit reads, in the first 64 bytes. */
-    struct tlb_entry *mru;       /* the entry touched last (any set); never NULL */
+    uint32_t *tags;              /* sets * ways: (va >> shift) + 1 of e[i], 0 = invalid */
     struct tlb_entry *e;         /* sets * ways, set-major */
+    uint32_t mru;                /* index of the entry touched last (any set) */
     uint64_t *plru;              /* PLRU: plru_words words per set */
     const struct tlb_plru_path *plru_path; /* PLRU, ways <= 64: indexed by way */
     uint64_t clock;              /* LRU/FIFO stamp source */
@@ -136,51 +141,61 @@ static inline uint64_t tlb_array_lookups(const struct tlb_array *a)
 struct tlb_entry *tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way,
                                        struct tlb_entry *e);
 
-/* Record a use of entry e of set `set` (s: the set's first entry); returns e. */
-static inline struct tlb_entry *tlb__touch(struct tlb_array *a, uint32_t set, struct tlb_entry *s,
-                                           struct tlb_entry *e)
+#define TLB_NONE UINT32_MAX /* "no such entry" for an index */
+
+/* Record a use of entry i (base: the index of its set's way 0); returns it. */
+static inline struct tlb_entry *tlb__touch(struct tlb_array *a, uint32_t set, uint32_t base, uint32_t i)
 {
-    a->mru = e;
+    a->mru = i;
     if (MMUSIM_LIKELY(a->touch == TLB_TOUCH_PLRU)) {
-        const struct tlb_plru_path *p = &a->plru_path[e - s];
+        const struct tlb_plru_path *p = &a->plru_path[i - base];
         uint64_t *b = &a->plru[set];
         *b = (*b & p->keep) | p->point;
     } else if (a->touch == TLB_TOUCH_STAMP) {
-        e->stamp = ++a->clock;
+        a->e[i].stamp = ++a->clock;
     } else if (a->touch == TLB_TOUCH_PLRU_WIDE) {
-        return tlb__plru_touch_wide(a, set, (uint32_t)(e - s), e);
+        return tlb__plru_touch_wide(a, set, i - base, &a->e[i]);
     }
-    return e;
+    return &a->e[i];
+}
+
+/* The index of the way of the set at base holding tag, for sets of more than 64 ways (tlb.c). */
+uint32_t tlb__find_wide(const struct tlb_array *a, uint32_t base, uint32_t tag);
+
+/*
+ * The index of the way of the set starting at base that holds tag, else
+ * TLB_NONE. Tag 0 finds the lowest invalid way. The whole set is compared at
+ * once, with no early exit: which way hits is as random as the address, and
+ * an exit on the match would mispredict.
+ */
+static inline uint32_t tlb__find(const struct tlb_array *a, uint32_t base, uint32_t tag)
+{
+    if (MMUSIM_LIKELY(a->ways <= 64)) {
+        uint64_t m = mmusim__match32(a->tags + base, a->ways, tag);
+        return m ? base + mmusim__ctz64(m) : TLB_NONE;
+    }
+    return tlb__find_wide(a, base, tag);
 }
 
 /* The entry covering va, without counting or touching it; NULL if none. */
 static inline struct tlb_entry *tlb_array_peek(const struct tlb_array *a, uint32_t va)
 {
     uint32_t vpn = va >> a->shift;
-    uint32_t tag = vpn + 1u;
-    struct tlb_entry *s = a->e + (vpn & a->set_mask) * a->ways;
-    for (uint32_t w = 0; w < a->ways; w++)
-        if (s[w].tag == tag)
-            return &s[w];
-    return NULL;
+    uint32_t i = tlb__find(a, (vpn & a->set_mask) * a->ways, vpn + 1u);
+    return i == TLB_NONE ? NULL : &a->e[i];
 }
 
-/*
- * Bit w set where way w of the set starting at s holds tag (ways <= 64).
- * Four compares per step, or-ed into the mask with no branch; every preset's
- * arrays have a multiple of four ways (the tail loop serves the others).
- */
-static inline uint64_t tlb__match(const struct tlb_entry *s, uint32_t ways, uint32_t tag)
+/* The tag of entry e (0: invalid). */
+static inline uint32_t tlb_array_tag(const struct tlb_array *a, const struct tlb_entry *e)
 {
-    uint64_t m = 0;
-    uint32_t w = 0;
-    for (; w + 4u <= ways; w += 4u)
-        m |= (uint64_t)((uint32_t)(s[w].tag == tag) | (uint32_t)(s[w + 1].tag == tag) << 1 |
-                        (uint32_t)(s[w + 2].tag == tag) << 2 | (uint32_t)(s[w + 3].tag == tag) << 3)
-             << w;
-    for (; w < ways; w++)
-        m |= (uint64_t)(s[w].tag == tag) << w;
-    return m;
+    return a->tags[e - a->e];
+}
+
+/* Drop entry e (the caller found it unusable); counted in st.dropped. */
+static inline void tlb_array_drop(struct tlb_array *a, struct tlb_entry *e)
+{
+    a->tags[e - a->e] = 0;
+    a->st.dropped++;
 }
 
 /*
@@ -190,35 +205,20 @@ static inline uint64_t tlb__match(const struct tlb_entry *s, uint32_t ways, uint
  * already the most recently used of its set (every touch of that set since
  * would have moved a->mru), so touching it again changes neither LRU order
  * nor PLRU bits and is skipped. Runs of accesses to one page end here.
- * (2) a scan of the set that compares every way and keeps the match with a
- * conditional move: the loop's trip count is fixed per array, so it does not
- * mispredict on which way hits, as an early exit would on scattered pages.
- * (A mask of four compares per step, as tlb__match builds for fills, was
- * measured slower here: the count-trailing-zeros lengthens the chain to the
- * entry's load.)
+ * (2) a compare of the set's tags at once (tlb__find).
  */
 static inline struct tlb_entry *tlb_array_lookup(struct tlb_array *a, uint32_t va)
 {
-    uint32_t vpn = va >> a->shift;
-    if (MMUSIM_LIKELY(a->mru->tag == vpn + 1u)) {
+    uint32_t vpn = va >> a->shift, tag = vpn + 1u;
+    if (MMUSIM_LIKELY(a->tags[a->mru] == tag)) {
         a->st.hits++;
-        return a->mru;
+        return &a->e[a->mru];
     }
-    uint32_t set = vpn & a->set_mask;
-    struct tlb_entry *s = a->e + set * a->ways; /* < entries: no overflow */
-    struct tlb_entry *hit = NULL;
-    uint32_t tag = vpn + 1u, w = 0;
-    for (; w + 4u <= a->ways; w += 4u) { /* unrolled: three instructions a way, not six */
-        hit = s[w].tag == tag ? &s[w] : hit;
-        hit = s[w + 1].tag == tag ? &s[w + 1] : hit;
-        hit = s[w + 2].tag == tag ? &s[w + 2] : hit;
-        hit = s[w + 3].tag == tag ? &s[w + 3] : hit;
-    }
-    for (; w < a->ways; w++)
-        hit = s[w].tag == tag ? &s[w] : hit;
-    if (MMUSIM_LIKELY(hit != NULL)) {
+    uint32_t set = vpn & a->set_mask, base = set * a->ways; /* < entries: no overflow */
+    uint32_t i = tlb__find(a, base, tag);
+    if (MMUSIM_LIKELY(i != TLB_NONE)) {
         a->st.hits++;
-        return tlb__touch(a, set, s, hit);
+        return tlb__touch(a, set, base, i);
     }
     a->st.misses++;
     return NULL;
@@ -242,8 +242,12 @@ struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, 
  * just missed, or its entry was dropped since): no search for an entry to
  * refill in place. Same victim choice and counting as tlb_array_fill.
  */
-struct tlb_entry *tlb_array_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
-                                   uint32_t flags);
+struct tlb_entry *tlb__insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa, uint32_t flags);
+static inline struct tlb_entry *tlb_array_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+                                                 uint32_t flags)
+{
+    return a->ways ? tlb__insert(a, va, pa, leaf_pa, flags) : NULL; /* absent arrays cost no call */
+}
 
 /* INVLPG: drop the entry covering va (compared as va >> shift), global or not. */
 unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va);

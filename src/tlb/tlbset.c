@@ -40,9 +40,9 @@ static unsigned drop_fragments(struct tlbset *t, struct tlb_array *a, uint32_t v
     unsigned n = 0;
     uint32_t large = va >> t->large_shift;
     for (uint32_t i = 0; i < a->sets * a->ways; i++) {
-        struct tlb_entry *e = &a->e[i];
-        if (e->tag && (e->flags & TLBE_LARGE) && ((e->tag - 1u) >> (t->large_shift - 12)) == large) {
-            e->tag = 0;
+        uint32_t tag = a->tags[i];
+        if (tag && (a->e[i].flags & TLBE_LARGE) && ((tag - 1u) >> (t->large_shift - 12)) == large) {
+            a->tags[i] = 0;
             n++;
         }
     }
