@@ -188,6 +188,17 @@ static uint32_t pick_victim(struct tlb_array *a, uint32_t set, const struct tlb_
     return 0;
 }
 
+static inline struct tlb_entry *write_entry(struct tlb_array *a, uint32_t i, uint32_t tag, uint64_t pa,
+                                            uint64_t leaf_pa, uint32_t flags)
+{
+    struct tlb_entry *e = &a->e[i];
+    a->tags[i] = tag;
+    e->flags = flags;
+    e->pa = pa;
+    e->leaf_pa = leaf_pa;
+    return e;
+}
+
 /* Install a new entry in index i of the set at base (TLB_NONE: the policy picks a victim). */
 static struct tlb_entry *place(struct tlb_array *a, uint32_t set, uint32_t base, uint32_t i, uint32_t tag,
                                uint64_t pa, uint64_t leaf_pa, uint32_t flags)
@@ -196,11 +207,7 @@ static struct tlb_entry *place(struct tlb_array *a, uint32_t set, uint32_t base,
         i = base + pick_victim(a, set, a->e + base);
         a->st.evictions++;
     }
-    struct tlb_entry *e = &a->e[i];
-    a->tags[i] = tag;
-    e->flags = flags;
-    e->pa = pa;
-    e->leaf_pa = leaf_pa;
+    struct tlb_entry *e = write_entry(a, i, tag, pa, leaf_pa, flags);
     if (a->policy == MMUSIM_REPL_FIFO) {
         e->stamp = ++a->clock;
         a->mru = i;
@@ -216,7 +223,21 @@ struct tlb_entry *tlb__insert(struct tlb_array *a, uint32_t va, uint64_t pa, uin
     uint32_t set = vpn & a->set_mask, base = set * a->ways;
     a->st.fills++;
     /* The lowest invalid way (tag 0) first, else the policy's victim. */
-    return place(a, set, base, tlb__find(a, base, 0), vpn + 1u, pa, leaf_pa, flags);
+    uint32_t i = tlb__find(a, base, 0);
+    if (MMUSIM_LIKELY(a->plru_victim != NULL)) {
+        /* Tree PLRU of up to 8 ways (every preset's TLBs): place() with its
+         * policy tests resolved, the victim from the table, the touch inline. */
+        if (i == TLB_NONE) {
+            i = base + a->plru_victim[a->plru[set]];
+            a->st.evictions++;
+        }
+        struct tlb_entry *e = write_entry(a, i, vpn + 1u, pa, leaf_pa, flags);
+        const struct tlb_plru_path *p = &a->plru_path[i - base];
+        a->plru[set] = (a->plru[set] & p->keep) | p->point;
+        a->mru = i;
+        return e;
+    }
+    return place(a, set, base, i, vpn + 1u, pa, leaf_pa, flags);
 }
 
 struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
