@@ -295,6 +295,33 @@ static void test_no_nx_and_no_id_bit_without_pae(void **state)
     assert_int_equal(w.error_code, MMUSIM_PF_U);
 }
 
+/*
+ * A PDE that points at a page table beyond installed RAM (possible with
+ * mmusim_pt_set_raw): the walker's read of the PTE has no memory behind it.
+ * mmusim reads it as 0 (there is no bus here to return an unclaimed read's
+ * all-ones), so the walk is a not-present fault, the access moves no data
+ * and reports no physical address, and nothing outside the simulated memory
+ * is touched (the ASan build would catch that).
+ */
+static void test_page_table_beyond_ram_reads_as_not_present(void **state)
+{
+    struct fx *f = *state;
+    const uint32_t va = 0x30000000u;
+    uint64_t table = 0xfff00000u; /* near 4 GiB: past this machine's 1 GiB */
+    assert_int_equal(mmusim_pt_set_raw(f->m, f->cr3, va, MMUSIM_PAGE_LARGE, table | MMUSIM_PTE_P | USER_RW),
+                     MMUSIM_OK);
+    struct mmusim_walk w = walk(f, va + 0x123u, MMUSIM_ACC_READ | MMUSIM_ACC_USER);
+    assert_int_equal(w.fault, 1);
+    assert_int_equal(w.error_code, MMUSIM_PF_U); /* P = 0: not present */
+    uint32_t v = 0xabcdu;
+    struct mmusim_access a;
+    a.pa = 0x5555u;
+    assert_int_equal(mmusim_cpu_access(f->cpu, va + 0x123u, MMUSIM_ACC_WRITE | MMUSIM_ACC_USER, 4, &v, &a), MMUSIM_OK);
+    assert_int_equal(a.fault, 1);
+    assert_int_equal(a.pa, 0);
+    assert_int_equal(a.error_code, MMUSIM_PF_U | MMUSIM_PF_W);
+}
+
 static void test_walk_cost_is_fixed_plus_references(void **state)
 {
     struct fx *f = *state;
@@ -591,6 +618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_4m_pde_reserved_bits_fault_rsvd, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_no_nx_and_no_id_bit_without_pae, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_walk_cost_is_fixed_plus_references, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_page_table_beyond_ram_reads_as_not_present, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_global_only_under_cr4_pge, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_kernel_tables_shared_by_every_address_space, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_user_mappings_are_private, setup_2level, teardown),

@@ -103,7 +103,7 @@ struct mmusim_access {
     int fault;           /* 1 if #PF: nothing was read or written */
     uint32_t error_code; /* #PF error code */
     uint32_t cr2;        /* faulting linear address */
-    uint64_t pa;         /* physical address of the first byte */
+    uint64_t pa;         /* physical address of the first byte; 0 on a fault */
     int walked;          /* 1 if a page walk was needed (a TLB miss) */
     uint64_t cycles;     /* charged to the CPU's clock */
 };

@@ -241,6 +241,7 @@ MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, 
 static void translate_from(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x, struct tlb_entry *e)
 {
     struct tlb_array *first = cpu->first[acc & 3u];
+    x->pa = 0; /* what a fault reports */
     x->cycles = 0;
     x->walked = 0;
     x->dirty_refused = 0;

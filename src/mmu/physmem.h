@@ -55,10 +55,15 @@ uint8_t *physmem_frame_rw(struct physmem *pm, uint64_t pfn);
 /* Drop a frame's contents (it reads as zero again). */
 void physmem_discard(struct physmem *pm, uint64_t pfn);
 
-/* Aligned accesses inside one frame; the caller has checked pa < size. */
+/*
+ * Aligned reads inside one frame. An address beyond installed RAM reads as 0:
+ * the walker follows whatever frame an entry names (mmusim_pt_set_raw can
+ * name any), and with no bus modelled to return an unclaimed read's all-ones,
+ * 0 (not present) is the answer that faults rather than invents a mapping.
+ */
 static inline uint32_t physmem_read32(const struct physmem *pm, uint64_t pa)
 {
-    const uint8_t *f = physmem_frame(pm, pa >> 12);
+    const uint8_t *f = (pa >> 12) < pm->nframes ? physmem_frame(pm, pa >> 12) : NULL;
     uint32_t v = 0;
     if (f)
         memcpy(&v, f + (pa & 0xfff), 4);
@@ -67,7 +72,7 @@ static inline uint32_t physmem_read32(const struct physmem *pm, uint64_t pa)
 
 static inline uint64_t physmem_read64(const struct physmem *pm, uint64_t pa)
 {
-    const uint8_t *f = physmem_frame(pm, pa >> 12);
+    const uint8_t *f = (pa >> 12) < pm->nframes ? physmem_frame(pm, pa >> 12) : NULL;
     uint64_t v = 0;
     if (f)
         memcpy(&v, f + (pa & 0xfff), 8);

@@ -15,6 +15,11 @@
  *
  * Cost: walk_fixed, plus walk_ref_hit or walk_ref_miss per reference as the
  * per-CPU page-table line cache says, plus walk_ad_write per A/D write-back.
+ *
+ * Host speed: every TLB miss walks, so mmu_walk first tries walk_fast, a
+ * straight-line walk for the common case (a 4 KiB page, nothing to fault,
+ * nothing to write back); any other walk is walk_general's, with the same
+ * result to the bit.
  */
 #include <stdlib.h>
 
@@ -47,25 +52,19 @@ void ptcache_fini(struct ptcache *pc)
 }
 
 /*
- * The tag compare covers the whole set at once (mmusim__match32: SSE2 where
- * the host has it) with no early exit: which way a walk's line sits in is as
- * random as the walk's address, and an exit on the match mispredicted on most
- * references. Only a miss (rare once the tables are warm) scans the stamps
- * for the LRU way. Tags are 32 bits (line number + 1; lines of a 64 GiB space
- * need 30), so a 16-way set's tags fill one host cache line. Sets wider than
- * 64 ways (a fully associative cache set up by hand) are scanned in pieces.
+ * The rest of a reference: a miss in a set of up to 64 ways, or any
+ * reference to a wider set (a fully associative cache set up by hand),
+ * whose tags are compared in pieces of 64. A set of up to 64 ways is
+ * compared again here, in vain; misses are rare once the tables are warm.
+ * On a miss the LRU way (lowest stamp, the first of equals) takes the line.
  */
-int ptcache_ref(struct ptcache *pc, uint64_t pa)
+MMUSIM_NOINLINE static int ptcache_ref_slow(struct ptcache *pc, uint32_t base, uint32_t tag)
 {
-    if (pc->sets == 0)
-        return 0;
-    uint32_t line = (uint32_t)(pa >> 6), tag = line + 1;
-    uint32_t base = (line & (pc->sets - 1)) * pc->ways, end = base + pc->ways;
-    pc->now++;
+    uint32_t end = base + pc->ways;
     for (uint32_t i = base; i < end; i += 64u) {
         uint32_t n = end - i < 64u ? end - i : 64u;
         uint64_t hit = mmusim__match32(pc->tags + i, n, tag);
-        if (MMUSIM_LIKELY(hit != 0)) {
+        if (hit != 0) {
             pc->stamp[i + mmusim__ctz64(hit)] = pc->now;
             return 1;
         }
@@ -78,6 +77,35 @@ int ptcache_ref(struct ptcache *pc, uint64_t pa)
     return 0;
 }
 
+/*
+ * ptcache_ref for a cache with lines (sets != 0): inlined into the walker.
+ * The tag compare covers the whole set at once (mmusim__match32: one run of
+ * SSE2 compares for the presets' 4, 8 and 16 ways) with no early exit: which
+ * way a walk's line sits in is as random as the walk's address, and an exit
+ * on the match mispredicted on most references. Tags are 32 bits (line
+ * number + 1; lines of a 64 GiB space need 30), so a 16-way set's tags fill
+ * one host cache line.
+ */
+static inline int ptcache_lookup(struct ptcache *pc, uint64_t pa)
+{
+    uint32_t line = (uint32_t)(pa >> 6), tag = line + 1;
+    uint32_t base = (line & (pc->sets - 1)) * pc->ways;
+    uint64_t now = ++pc->now;
+    if (MMUSIM_LIKELY(pc->ways <= 64u)) {
+        uint64_t hit = mmusim__match32(pc->tags + base, pc->ways, tag);
+        if (MMUSIM_LIKELY(hit != 0)) {
+            pc->stamp[base + mmusim__ctz64(hit)] = now;
+            return 1;
+        }
+    }
+    return ptcache_ref_slow(pc, base, tag);
+}
+
+int ptcache_ref(struct ptcache *pc, uint64_t pa)
+{
+    return pc->sets != 0 ? ptcache_lookup(pc, pa) : 0;
+}
+
 /* ---- the walk ---- */
 
 struct walk_state {
@@ -85,11 +113,17 @@ struct walk_state {
     struct mmusim_walk *out;
 };
 
+/* Reference the page-table line holding pa: 1 on a hit (no cache: a miss). */
+static inline int walk_line_ref(const struct mmu_ctx *c, uint64_t pa)
+{
+    return c->ptc && c->ptc->sets != 0 ? ptcache_lookup(c->ptc, pa) : 0;
+}
+
 /* Read one entry, charging the reference. */
 static uint64_t walk_read(struct walk_state *w, uint64_t pa)
 {
     const struct mmu_ctx *c = w->c;
-    int hit = c->ptc ? ptcache_ref(c->ptc, pa) : 0;
+    int hit = walk_line_ref(c, pa);
     w->out->refs++;
     w->out->cycles += hit ? c->costs->walk_ref_hit : c->costs->walk_ref_miss;
     c->stats->walk_refs++;
@@ -159,8 +193,13 @@ static void set_bits(struct walk_state *w, uint64_t pa, uint64_t *entry, uint64_
     w->c->stats->ad_writes++;
 }
 
-void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
-              struct mmusim_walk *out, struct walk_pde *hint)
+/*
+ * Any walk: every fault, large pages, A/D write-backs. mmu_walk comes here
+ * when walk_fast declines; kept out of line so the fast path's frame stays
+ * small.
+ */
+MMUSIM_NOINLINE static void walk_general(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
+                                         struct mmusim_walk *out, struct walk_pde *hint)
 {
     const struct mmusim_cpu_regs *r = c->regs;
     struct walk_state w = {c, out};
@@ -263,4 +302,144 @@ have_pde:
     out->user = user;
     out->nx = nx;
     out->global = (leaf & MMUSIM_PTE_G) && (r->cr4 & MMUSIM_CR4_PGE);
+}
+
+/* ---- the common walk, straight through ---- */
+
+#if defined(__GNUC__)
+#define WALK_INLINE inline __attribute__((always_inline))
+#else
+#define WALK_INLINE inline
+#endif
+
+/*
+ * SDM §4.6 as a table: the rights every entry of the walk must grant, per
+ * CR0.WP and access (kind | MMUSIM_ACC_USER). U/S at CPL 3; R/W for a write
+ * at CPL 3, and at CPL 0 under WP. Kind 3 (no access the API takes) needs
+ * what a read needs, as in allowed().
+ */
+#define US_ MMUSIM_PTE_US
+#define RW_ MMUSIM_PTE_RW
+static const uint8_t rights_needed[2][8] = {
+    {0, 0, 0, 0, US_, US_ | RW_, US_, US_},   /* CR0.WP clear */
+    {0, RW_, 0, 0, US_, US_ | RW_, US_, US_}, /* CR0.WP set */
+};
+#undef US_
+#undef RW_
+
+/*
+ * The walk most TLB misses make: the PDE (from the PDE cache or memory)
+ * points at a page table, the PTE is present, neither has a reserved bit set,
+ * the rights allow the access, and A (and D for a write) are set already, so
+ * nothing is written back. walk_fast first reads the entries (pt_read has no
+ * side effects) and checks all of that; only then does it charge the
+ * references, count and fill the record, each field stored once. If anything
+ * else is the case it returns 0 having changed nothing, and walk_general does
+ * the whole walk, which then gives exactly what it would have given alone.
+ *
+ * pae is a constant at each call (mmu_walk), so each paging mode gets its
+ * own copy with its masks and index shifts folded in rather than chosen per
+ * walk.
+ */
+static WALK_INLINE int walk_fast(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
+                                 struct mmusim_walk *out, struct walk_pde *hint, const int pae)
+{
+    const struct mmusim_cpu_regs *r = c->regs;
+    const uint64_t frame = pae ? PAE_FRAME : PT2_FRAME;
+    /* Reserved bits of a PDE pointing at a table and of a PTE (rsvd_mask(r, 0)):
+     * none in 32-bit paging (§4.3); under PAE bits 62:36, and 63 without NXE (§4.4.2). */
+    const uint64_t rsvd = pae ? PAE_RSVD_HIGH | ((r->efer & MMUSIM_EFER_NXE) ? 0 : MMUSIM_PTE_NX) : 0;
+    const int cached = hint && hint->cached;
+    uint64_t pde_pa, pde;
+
+    if (cached) {
+        pde_pa = hint->pa;
+        pde = hint->value;
+    } else {
+        if (pae) {
+            uint64_t pdpte = r->pdpte[va >> 30];
+            if (!(pdpte & MMUSIM_PTE_P))
+                return 0;
+            pde_pa = (pdpte & PAE_FRAME) + ((va >> 18) & 0xff8u); /* bits 29:21, times 8 */
+        } else {
+            pde_pa = (r->cr3 & PT2_FRAME) + ((va >> 20) & 0xffcu); /* bits 31:22, times 4 */
+        }
+        pde = pt_read(c->m, pde_pa);
+    }
+    /* Present, no reserved bit, and PS clear: a PS PDE (a large page, or
+     * under 32-bit paging without CR4.PSE an ignored bit) is the general
+     * walk's to sort out. The PTE is read only where walk_general reads it. */
+    if ((pde & (MMUSIM_PTE_P | MMUSIM_PTE_PS | rsvd)) != MMUSIM_PTE_P)
+        return 0;
+    uint64_t pte_pa = (pde & frame) + (pae ? (va >> 9) & 0xff8u : (va >> 10) & 0xffcu); /* bits 20:12 or 21:12 */
+    uint64_t pte = pt_read(c->m, pte_pa);
+
+    /*
+     * What each entry must have, as allowed() and set_bits() would see it
+     * (§4.6, §4.8): the rights (rights_needed), P in the PTE, and A in both
+     * and D in the PTE for a write if this walk sets them. An instruction
+     * fetch must not meet NX in either: NX can be set only with NXE here
+     * (without it bit 63 was reserved above; 32-bit entries have no bit 63).
+     */
+    unsigned kind = access & 3u;
+    uint64_t need = rights_needed[(r->cr0 & MMUSIM_CR0_WP) != 0][access & 7u];
+    uint64_t pde_need = need, pte_need = need | MMUSIM_PTE_P;
+    if (wflags & WALK_SET_AD) {
+        pde_need |= MMUSIM_PTE_A;
+        pte_need |= MMUSIM_PTE_A | (kind == MMUSIM_ACC_WRITE ? MMUSIM_PTE_D : 0);
+    }
+    uint64_t forbid = kind == MMUSIM_ACC_EXEC ? MMUSIM_PTE_NX : 0;
+    if ((pde_need & ~pde) | (pte_need & ~pte) | (pte & rsvd) | ((pde | pte) & forbid))
+        return 0;
+
+    /* The walk succeeds. The record first, each field once (so little stays
+     * live across the line-cache references), then the charges. */
+    out->fault = 0;
+    out->error_code = 0;
+    out->cr2 = 0;
+    out->pa = (pte & frame) | (va & 0xfffu);
+    out->size = MMUSIM_PAGE_4K;
+    out->leaf = pte;
+    out->leaf_pa = pte_pa;
+    out->writable = (pde & pte & MMUSIM_PTE_RW) != 0;
+    out->user = (pde & pte & MMUSIM_PTE_US) != 0;
+    out->nx = pae && ((pde | pte) & MMUSIM_PTE_NX); /* set only with NXE, as above */
+    out->global = (pte & MMUSIM_PTE_G) && (r->cr4 & MMUSIM_CR4_PGE);
+    out->ad_writes = 0;
+    if (hint) {
+        hint->table = 1;
+        hint->pa = pde_pa;
+        hint->value = pde;
+    }
+
+    /* Count and charge as walk_general does, the references in walk order. */
+    const struct mmusim_costs *k = c->costs;
+    struct mmusim_cpu_stats *st = c->stats;
+    uint64_t cycles = k->walk_fixed;
+    st->walks++;
+    if (cached) {
+        st->pdecache_hits++;
+    } else {
+        int pde_hit = walk_line_ref(c, pde_pa);
+        cycles += pde_hit ? k->walk_ref_hit : k->walk_ref_miss;
+        st->walk_refs++;
+        st->walk_ref_hits += (uint64_t)pde_hit;
+    }
+    int pte_hit = walk_line_ref(c, pte_pa);
+    cycles += pte_hit ? k->walk_ref_hit : k->walk_ref_miss;
+    st->walk_refs++;
+    st->walk_ref_hits += (uint64_t)pte_hit;
+    out->refs = cached ? 1 : 2;
+    out->cycles = cycles;
+    return 1;
+}
+
+void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
+              struct mmusim_walk *out, struct walk_pde *hint)
+{
+    int done = (c->regs->cr4 & MMUSIM_CR4_PAE) ? walk_fast(c, va, access, wflags, out, hint, 1)
+                                               : walk_fast(c, va, access, wflags, out, hint, 0);
+    if (MMUSIM_LIKELY(done))
+        return;
+    walk_general(c, va, access, wflags, out, hint);
 }
