@@ -62,6 +62,7 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
      * --set always overrides what a preset loads, whatever the order. */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        const struct bench_uopt *u;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             fputs("\nCommon options:\n"
@@ -95,10 +96,10 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
             if (mmusim_preset_from_name(v, &p) != MMUSIM_OK)
                 die_usage("unknown preset", v);
             bench_check(mmusim_config_apply_preset(&o->cfg, p), "preset");
-        } else if (find_uopt(extra, n, a)) {
+        } else if ((u = find_uopt(extra, n, a)) != NULL) {
             if (i + 1 >= argc)
                 die_usage("missing value after", a);
-            *find_uopt(extra, n, a)->value = parse_u64(a, argv[++i]);
+            *u->value = parse_u64(a, argv[++i]);
         } else {
             die_usage("unknown option", a);
         }

@@ -80,6 +80,25 @@ static inline uint64_t mmusim__match32(const uint32_t *t, uint32_t n, uint32_t v
     return m;
 }
 
+/*
+ * The lowest i < n with t[i] == v, else UINT32_MAX: mmusim__match32 over a
+ * set of any width (wider than 64, a fully associative array set up by hand,
+ * in pieces of 64).
+ */
+static inline uint32_t mmusim__find32(const uint32_t *t, uint32_t n, uint32_t v)
+{
+    if (MMUSIM_LIKELY(n <= 64u)) {
+        uint64_t m = mmusim__match32(t, n, v);
+        return m ? mmusim__ctz64(m) : UINT32_MAX;
+    }
+    for (uint32_t i = 0; i < n; i += 64u) {
+        uint64_t m = mmusim__match32(t + i, n - i < 64u ? n - i : 64u, v);
+        if (m)
+            return i + mmusim__ctz64(m);
+    }
+    return UINT32_MAX;
+}
+
 static inline unsigned mmusim__popcount64(uint64_t x)
 {
     unsigned n = 0;

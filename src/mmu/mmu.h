@@ -97,8 +97,6 @@ struct ptcache {
 
 int ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways);
 void ptcache_fini(struct ptcache *pc);
-/* Reference the line holding pa: 1 on a hit, 0 on a miss (the line is then filled). */
-int ptcache_ref(struct ptcache *pc, uint64_t pa);
 
 /* What the walker needs from a CPU. */
 struct mmu_ctx {

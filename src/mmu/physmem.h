@@ -61,9 +61,14 @@ void physmem_discard(struct physmem *pm, uint64_t pfn);
  * name any), and with no bus modelled to return an unclaimed read's all-ones,
  * 0 (not present) is the answer that faults rather than invents a mapping.
  */
+static inline const uint8_t *physmem_frame_of(const struct physmem *pm, uint64_t pa)
+{
+    return (pa >> 12) < pm->nframes ? physmem_frame(pm, pa >> 12) : NULL;
+}
+
 static inline uint32_t physmem_read32(const struct physmem *pm, uint64_t pa)
 {
-    const uint8_t *f = (pa >> 12) < pm->nframes ? physmem_frame(pm, pa >> 12) : NULL;
+    const uint8_t *f = physmem_frame_of(pm, pa);
     uint32_t v = 0;
     if (f)
         memcpy(&v, f + (pa & 0xfff), 4);
@@ -72,7 +77,7 @@ static inline uint32_t physmem_read32(const struct physmem *pm, uint64_t pa)
 
 static inline uint64_t physmem_read64(const struct physmem *pm, uint64_t pa)
 {
-    const uint8_t *f = (pa >> 12) < pm->nframes ? physmem_frame(pm, pa >> 12) : NULL;
+    const uint8_t *f = physmem_frame_of(pm, pa);
     uint64_t v = 0;
     if (f)
         memcpy(&v, f + (pa & 0xfff), 8);

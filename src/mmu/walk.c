@@ -51,26 +51,11 @@ void ptcache_fini(struct ptcache *pc)
     memset(pc, 0, sizeof(*pc));
 }
 
-/*
- * The rest of a reference: a miss in a set of up to 64 ways, or any
- * reference to a wider set (a fully associative cache set up by hand),
- * whose tags are compared in pieces of 64. A set of up to 64 ways is
- * compared again here, in vain; misses are rare once the tables are warm.
- * On a miss the LRU way (lowest stamp, the first of equals) takes the line.
- */
-MMUSIM_NOINLINE static int ptcache_ref_slow(struct ptcache *pc, uint32_t base, uint32_t tag)
+/* A miss: the LRU way (lowest stamp, the first of equals) takes the line. */
+MMUSIM_NOINLINE static int ptcache_fill(struct ptcache *pc, uint32_t base, uint32_t tag)
 {
-    uint32_t end = base + pc->ways;
-    for (uint32_t i = base; i < end; i += 64u) {
-        uint32_t n = end - i < 64u ? end - i : 64u;
-        uint64_t hit = mmusim__match32(pc->tags + i, n, tag);
-        if (hit != 0) {
-            pc->stamp[i + mmusim__ctz64(hit)] = pc->now;
-            return 1;
-        }
-    }
     uint32_t victim = base;
-    for (uint32_t i = base + 1; i < end; i++)
+    for (uint32_t i = base + 1; i < base + pc->ways; i++)
         victim = pc->stamp[i] < pc->stamp[victim] ? i : victim;
     pc->tags[victim] = tag;
     pc->stamp[victim] = pc->now;
@@ -78,32 +63,25 @@ MMUSIM_NOINLINE static int ptcache_ref_slow(struct ptcache *pc, uint32_t base, u
 }
 
 /*
- * ptcache_ref for a cache with lines (sets != 0): inlined into the walker.
- * The tag compare covers the whole set at once (mmusim__match32: one run of
- * SSE2 compares for the presets' 4, 8 and 16 ways) with no early exit: which
- * way a walk's line sits in is as random as the walk's address, and an exit
- * on the match mispredicted on most references. Tags are 32 bits (line
- * number + 1; lines of a 64 GiB space need 30), so a 16-way set's tags fill
- * one host cache line.
+ * Reference the page-table line holding pa (a cache with lines): 1 on a hit,
+ * 0 on a miss, which fills the line. The tag compare covers the whole set at
+ * once (mmusim__find32: one run of SSE2 compares for the presets' 4, 8 and 16
+ * ways) with no early exit: which way a walk's line sits in is as random as
+ * the walk's address, and an exit on the match mispredicted on most
+ * references. Tags are 32 bits (line number + 1; lines of a 64 GiB space
+ * need 30), so a 16-way set's tags fill one host cache line.
  */
 static inline int ptcache_lookup(struct ptcache *pc, uint64_t pa)
 {
     uint32_t line = (uint32_t)(pa >> 6), tag = line + 1;
     uint32_t base = (line & (pc->sets - 1)) * pc->ways;
+    uint32_t w = mmusim__find32(pc->tags + base, pc->ways, tag);
     uint64_t now = ++pc->now;
-    if (MMUSIM_LIKELY(pc->ways <= 64u)) {
-        uint64_t hit = mmusim__match32(pc->tags + base, pc->ways, tag);
-        if (MMUSIM_LIKELY(hit != 0)) {
-            pc->stamp[base + mmusim__ctz64(hit)] = now;
-            return 1;
-        }
+    if (MMUSIM_LIKELY(w != UINT32_MAX)) {
+        pc->stamp[base + w] = now;
+        return 1;
     }
-    return ptcache_ref_slow(pc, base, tag);
-}
-
-int ptcache_ref(struct ptcache *pc, uint64_t pa)
-{
-    return pc->sets != 0 ? ptcache_lookup(pc, pa) : 0;
+    return ptcache_fill(pc, base, tag);
 }
 
 /* ---- the walk ---- */

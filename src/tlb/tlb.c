@@ -149,17 +149,6 @@ struct tlb_entry *tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32
     return e;
 }
 
-uint32_t tlb__find_wide(const struct tlb_array *a, uint32_t base, uint32_t tag)
-{
-    for (uint32_t w = 0; w < a->ways; w += 64u) {
-        uint32_t n = a->ways - w < 64u ? a->ways - w : 64u;
-        uint64_t m = mmusim__match32(a->tags + base + w, n, tag);
-        if (m)
-            return base + w + mmusim__ctz64(m);
-    }
-    return TLB_NONE;
-}
-
 /* Policy victim in a full set (every way valid); s: the set's first entry. */
 static uint32_t pick_victim(struct tlb_array *a, uint32_t set, const struct tlb_entry *s)
 {
@@ -225,17 +214,14 @@ struct tlb_entry *tlb__insert(struct tlb_array *a, uint32_t va, uint64_t pa, uin
     /* The lowest invalid way (tag 0) first, else the policy's victim. */
     uint32_t i = tlb__find(a, base, 0);
     if (MMUSIM_LIKELY(a->plru_victim != NULL)) {
-        /* Tree PLRU of up to 8 ways (every preset's TLBs): place() with its
-         * policy tests resolved, the victim from the table, the touch inline. */
+        /* Tree PLRU of up to 8 ways (every preset's TLBs): place() without
+         * its policy switches, the victim straight from the table. */
         if (i == TLB_NONE) {
             i = base + a->plru_victim[a->plru[set]];
             a->st.evictions++;
         }
-        struct tlb_entry *e = write_entry(a, i, vpn + 1u, pa, leaf_pa, flags);
-        const struct tlb_plru_path *p = &a->plru_path[i - base];
-        a->plru[set] = (a->plru[set] & p->keep) | p->point;
-        a->mru = i;
-        return e;
+        write_entry(a, i, vpn + 1u, pa, leaf_pa, flags);
+        return tlb__touch(a, set, base, i);
     }
     return place(a, set, base, i, vpn + 1u, pa, leaf_pa, flags);
 }
