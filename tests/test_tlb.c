@@ -25,7 +25,7 @@ static char touch_page(struct tlb_array *a, char c)
 {
     if (tlb_array_lookup(a, PG(c)))
         return 'H';
-    assert_non_null(tlb_array_fill(a, PG(c), (uint64_t)PG(c) + 0x100000, 0, 0));
+    assert_non_null(mmusim__tlb_array_fill(a, PG(c), (uint64_t)PG(c) + 0x100000, 0, 0));
     return 'M';
 }
 
@@ -59,7 +59,7 @@ static void run(struct tlb_array *a, const char *seq, const char *const *want_se
 static void init_ok(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigned shift,
                     enum mmusim_replacement p, uint64_t seed)
 {
-    assert_int_equal(tlb_array_init(a, entries, ways, shift, p, seed), MMUSIM_OK);
+    assert_int_equal(mmusim__tlb_array_init(a, entries, ways, shift, p, seed), MMUSIM_OK);
 }
 
 /* ---- LRU ---- */
@@ -90,7 +90,7 @@ static void test_lru_textbook_sequence(void **state)
     run(&a, "ABCDAEBFCABD", sets, hm);
     assert_string_equal(hm, "MMMMHMMMMMHM");
     assert_int_equal(a.st.evictions, 6);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /*
@@ -117,13 +117,13 @@ static void test_lru_belady_sequence_no_anomaly(void **state)
     run(&a, "123412512345", sets3, hm);
     assert_string_equal(hm, "MMMMMMMHHMMM");
     assert_int_equal(a.st.misses, 10);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 
     init_ok(&a, 4, 4, 12, MMUSIM_REPL_LRU, 1);
     run(&a, "123412512345", sets4, hm);
     assert_string_equal(hm, "MMMMHHMHHMMM");
     assert_int_equal(a.st.misses, 8);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* ---- tree PLRU ---- */
@@ -173,7 +173,7 @@ static void test_plru_4way_sequence_and_tree_state(void **state)
     }
     assert_int_equal(a.st.hits, 3);
     assert_int_equal(a.st.misses, 9);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* Evict-only run on a full set of `ways`: the ways chosen, in order, into out[]. */
@@ -182,13 +182,13 @@ static void plru_victims_after_inorder_fill(uint32_t ways, uint32_t *out, size_t
     struct tlb_array a;
     init_ok(&a, ways, ways, 12, MMUSIM_REPL_PLRU, 1);
     for (uint32_t i = 0; i < ways; i++)
-        assert_ptr_equal(tlb_array_fill(&a, i << 12, 0, 0, 0), &a.e[i]);
+        assert_ptr_equal(mmusim__tlb_array_fill(&a, i << 12, 0, 0, 0), &a.e[i]);
     for (size_t k = 0; k < n; k++) {
-        struct tlb_entry *e = tlb_array_fill(&a, (ways + (uint32_t)k) << 12, 0, 0, 0);
+        struct tlb_entry *e = mmusim__tlb_array_fill(&a, (ways + (uint32_t)k) << 12, 0, 0, 0);
         out[k] = (uint32_t)(e - a.e);
     }
     assert_int_equal(a.st.evictions, n);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /*
@@ -227,12 +227,12 @@ static void test_plru_wide_hit_protects_way(void **state)
     struct tlb_array a;
     init_ok(&a, 128, 128, 12, MMUSIM_REPL_PLRU, 1);
     for (uint32_t i = 0; i < 128; i++)
-        tlb_array_fill(&a, i << 12, 0, 0, 0);
+        mmusim__tlb_array_fill(&a, i << 12, 0, 0, 0);
     assert_non_null(tlb_array_lookup(&a, 0)); /* way 0 was the victim; now way 64 is */
-    struct tlb_entry *e = tlb_array_fill(&a, 500u << 12, 0, 0, 0);
+    struct tlb_entry *e = mmusim__tlb_array_fill(&a, 500u << 12, 0, 0, 0);
     assert_int_equal(e - a.e, 64);
     assert_non_null(tlb_array_peek(&a, 0));
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* ---- FIFO ---- */
@@ -260,13 +260,13 @@ static void test_fifo_belady_anomaly(void **state)
     run(&a, "123412512345", sets3, hm);
     assert_string_equal(hm, "MMMMMMMHHMMH");
     assert_int_equal(a.st.misses, 9);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 
     init_ok(&a, 4, 4, 12, MMUSIM_REPL_FIFO, 1);
     run(&a, "123412512345", sets4, hm);
     assert_string_equal(hm, "MMMMHHMMMMMM");
     assert_int_equal(a.st.misses, 10);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* Hits, and refills in place, leave the insertion order alone. */
@@ -278,14 +278,14 @@ static void test_fifo_hits_and_refills_do_not_reorder(void **state)
     init_ok(&a, 4, 4, 12, MMUSIM_REPL_FIFO, 1);
     run(&a, "ABCDAAAA", NULL, hm);
     assert_string_equal(hm, "MMMMHHHH");
-    tlb_array_fill(&a, PG('A'), 0x5000, 0, TLBE_D); /* in place */
+    mmusim__tlb_array_fill(&a, PG('A'), 0x5000, 0, TLBE_D); /* in place */
     run(&a, "E", NULL, hm);                         /* still evicts A, the oldest */
     set0(&a, got);
     assert_string_equal(got, "EBCD");
     run(&a, "F", NULL, hm);
     set0(&a, got);
     assert_string_equal(got, "EFCD");
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* ---- RANDOM ---- */
@@ -296,17 +296,17 @@ static void random_victims(uint64_t seed, uint32_t ways, uint32_t *out, size_t n
     struct tlb_array a;
     init_ok(&a, ways, ways, 12, MMUSIM_REPL_RANDOM, seed);
     for (uint32_t i = 0; i < ways; i++)
-        assert_ptr_equal(tlb_array_fill(&a, i << 12, 0, 0, 0), &a.e[i]); /* invalid first */
+        assert_ptr_equal(mmusim__tlb_array_fill(&a, i << 12, 0, 0, 0), &a.e[i]); /* invalid first */
     for (size_t k = 0; k < n; k++) {
         uint32_t va = (uint32_t)(ways + k) << 12;
-        struct tlb_entry *e = tlb_array_fill(&a, va, 0, 0, 0);
+        struct tlb_entry *e = mmusim__tlb_array_fill(&a, va, 0, 0, 0);
         assert_true(e >= a.e && e < a.e + ways);
         assert_int_equal(tlb_array_tag(&a, e), (va >> 12) + 1);
         out[k] = (uint32_t)(e - a.e);
     }
     assert_int_equal(a.st.evictions, n);
-    assert_int_equal(tlb_array_count_valid(&a), ways); /* every victim was a valid way */
-    tlb_array_fini(&a);
+    assert_int_equal(mmusim__tlb_array_count_valid(&a), ways); /* every victim was a valid way */
+    mmusim__tlb_array_fini(&a);
 }
 
 static void test_random_same_seed_same_victims(void **state)
@@ -326,15 +326,15 @@ static void test_random_same_seed_same_victims(void **state)
         uint32_t va = ((x >> 16) % 40) << 12;
         struct tlb_entry *ea = tlb_array_lookup(&a, va), *eb = tlb_array_lookup(&b, va);
         if (!ea)
-            ea = tlb_array_fill(&a, va, 0, 0, 0);
+            ea = mmusim__tlb_array_fill(&a, va, 0, 0, 0);
         if (!eb)
-            eb = tlb_array_fill(&b, va, 0, 0, 0);
+            eb = mmusim__tlb_array_fill(&b, va, 0, 0, 0);
         assert_int_equal(ea - a.e, eb - b.e);
     }
     assert_memory_equal(&a.st, &b.st, sizeof(a.st));
     assert_true(a.st.hits > 0 && a.st.evictions > 0);
-    tlb_array_fini(&a);
-    tlb_array_fini(&b);
+    mmusim__tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&b);
 }
 
 static void test_random_different_seed_differs_and_covers_all_ways(void **state)
@@ -378,17 +378,17 @@ static void test_dropped_way_is_refilled_first(void **state)
         char hm[32], got[8];
         init_ok(&a, 4, 4, 12, all_policies[p], 9);
         run(&a, "ABCDBA", NULL, hm);
-        assert_int_equal(tlb_array_invalidate_va(&a, PG('C')), 1);
+        assert_int_equal(mmusim__tlb_array_invalidate_va(&a, PG('C')), 1);
         run(&a, "E", NULL, hm);
         set0(&a, got);
         assert_string_equal(got, "ABED");
         assert_int_equal(a.st.evictions, 0);
-        assert_int_equal(tlb_array_flush(&a, 0), 4);
+        assert_int_equal(mmusim__tlb_array_flush(&a, 0), 4);
         run(&a, "FG", NULL, hm);
         set0(&a, got);
         assert_string_equal(got, "FG..");
         assert_int_equal(a.st.evictions, 0);
-        tlb_array_fini(&a);
+        mmusim__tlb_array_fini(&a);
     }
 }
 
@@ -400,18 +400,18 @@ static void test_sets_are_independent(void **state)
         struct tlb_array a;
         init_ok(&a, 16, 4, 12, all_policies[p], 5); /* 4 sets */
         for (uint32_t i = 0; i < 4; i++) {          /* pages 1, 5, 9, 13: set 1 */
-            struct tlb_entry *e = tlb_array_fill(&a, (1 + 4 * i) << 12, 0, 0, 0);
+            struct tlb_entry *e = mmusim__tlb_array_fill(&a, (1 + 4 * i) << 12, 0, 0, 0);
             assert_true(e >= a.e + 4 && e < a.e + 8);
         }
         for (uint32_t i = 0; i < 32; i++) { /* pages 0, 4, ...: set 0, thrashed */
-            struct tlb_entry *e = tlb_array_fill(&a, (4 * i) << 12, 0, 0, 0);
+            struct tlb_entry *e = mmusim__tlb_array_fill(&a, (4 * i) << 12, 0, 0, 0);
             assert_true(e >= a.e && e < a.e + 4);
         }
         for (uint32_t i = 0; i < 4; i++)
             assert_non_null(tlb_array_lookup(&a, ((1 + 4 * i) << 12) | 0xabc));
         assert_int_equal(a.st.evictions, 28);
-        assert_int_equal(tlb_array_count_valid(&a), 8);
-        tlb_array_fini(&a);
+        assert_int_equal(mmusim__tlb_array_count_valid(&a), 8);
+        mmusim__tlb_array_fini(&a);
     }
 }
 
@@ -421,7 +421,7 @@ static void test_large_4m_pages(void **state)
     (void)state;
     struct tlb_array a;
     init_ok(&a, 8, 4, 22, MMUSIM_REPL_PLRU, 1); /* 2 sets */
-    struct tlb_entry *e = tlb_array_fill(&a, 0xc0000000u, 0x00400000u, 0x1c00, TLBE_LARGE | TLBE_W);
+    struct tlb_entry *e = mmusim__tlb_array_fill(&a, 0xc0000000u, 0x00400000u, 0x1c00, TLBE_LARGE | TLBE_W);
     assert_non_null(e);
     assert_ptr_equal(tlb_array_lookup(&a, 0xc0000000u), e);
     assert_ptr_equal(tlb_array_lookup(&a, 0xc0123456u), e);
@@ -431,14 +431,14 @@ static void test_large_4m_pages(void **state)
     assert_int_equal(e->pa, 0x00400000u);
     assert_int_equal(e->flags, TLBE_LARGE | TLBE_W);
     /* 0xc0400000 is the next 4 MiB page: the other set. */
-    struct tlb_entry *f = tlb_array_fill(&a, 0xc0400000u, 0x00800000u, 0x1c04, TLBE_LARGE);
+    struct tlb_entry *f = mmusim__tlb_array_fill(&a, 0xc0400000u, 0x00800000u, 0x1c04, TLBE_LARGE);
     assert_true((e < a.e + 4) != (f < a.e + 4));
-    assert_int_equal(tlb_array_invalidate_va(&a, 0xc02ff000u), 1);
+    assert_int_equal(mmusim__tlb_array_invalidate_va(&a, 0xc02ff000u), 1);
     assert_null(tlb_array_peek(&a, 0xc0000000u));
     assert_non_null(tlb_array_peek(&a, 0xc0400000u));
-    assert_int_equal(tlb_array_invalidate_va(&a, 0xc07fffffu), 1);
-    assert_int_equal(tlb_array_count_valid(&a), 0);
-    tlb_array_fini(&a);
+    assert_int_equal(mmusim__tlb_array_invalidate_va(&a, 0xc07fffffu), 1);
+    assert_int_equal(mmusim__tlb_array_count_valid(&a), 0);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* shift 21 (PAE 2 MiB pages), fully associative. */
@@ -447,13 +447,13 @@ static void test_large_2m_pages(void **state)
     (void)state;
     struct tlb_array a;
     init_ok(&a, 4, 4, 21, MMUSIM_REPL_LRU, 1);
-    struct tlb_entry *e = tlb_array_fill(&a, 0xc0200000u, 0x200000, 0, TLBE_LARGE);
+    struct tlb_entry *e = mmusim__tlb_array_fill(&a, 0xc0200000u, 0x200000, 0, TLBE_LARGE);
     assert_ptr_equal(tlb_array_lookup(&a, 0xc03fffffu), e);
     assert_null(tlb_array_lookup(&a, 0xc0400000u));
     assert_null(tlb_array_lookup(&a, 0xc01fffffu));
-    assert_int_equal(tlb_array_invalidate_va(&a, 0xc0300000u), 1);
+    assert_int_equal(mmusim__tlb_array_invalidate_va(&a, 0xc0300000u), 1);
     assert_null(tlb_array_peek(&a, 0xc0200000u));
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* INVLPG drops the page's entry even when it is global; only that page's. */
@@ -462,16 +462,16 @@ static void test_invalidate_va_drops_global_entry(void **state)
     (void)state;
     struct tlb_array a;
     init_ok(&a, 16, 4, 12, MMUSIM_REPL_LRU, 1);
-    tlb_array_fill(&a, 0xc0001000u, 0x1000, 0, TLBE_G | TLBE_W);
-    tlb_array_fill(&a, 0xc0005000u, 0x5000, 0, TLBE_G); /* same set */
-    assert_int_equal(tlb_array_invalidate_va(&a, 0xc0001fffu), 1);
+    mmusim__tlb_array_fill(&a, 0xc0001000u, 0x1000, 0, TLBE_G | TLBE_W);
+    mmusim__tlb_array_fill(&a, 0xc0005000u, 0x5000, 0, TLBE_G); /* same set */
+    assert_int_equal(mmusim__tlb_array_invalidate_va(&a, 0xc0001fffu), 1);
     assert_null(tlb_array_lookup(&a, 0xc0001000u));
     assert_non_null(tlb_array_lookup(&a, 0xc0005000u));
-    assert_int_equal(tlb_array_invalidate_va(&a, 0xc0001000u), 0); /* already gone */
-    assert_int_equal(tlb_array_invalidate_va(&a, 0x08048000u), 0); /* never there */
+    assert_int_equal(mmusim__tlb_array_invalidate_va(&a, 0xc0001000u), 0); /* already gone */
+    assert_int_equal(mmusim__tlb_array_invalidate_va(&a, 0x08048000u), 0); /* never there */
     assert_int_equal(a.st.dropped, 1);
-    assert_int_equal(tlb_array_count_valid(&a), 1);
-    tlb_array_fini(&a);
+    assert_int_equal(mmusim__tlb_array_count_valid(&a), 1);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* MOV to CR3: flush(keep_global = 1) keeps TLBE_G entries; a PGE toggle, flush(0), drops all. */
@@ -481,10 +481,10 @@ static void test_flush_keep_global_then_all(void **state)
     struct tlb_array a;
     init_ok(&a, 16, 4, 12, MMUSIM_REPL_PLRU, 1);
     for (uint32_t i = 0; i < 8; i++)
-        tlb_array_fill(&a, (0x100 + i) << 12, 0, 0, (i % 3 == 0) ? TLBE_G : TLBE_U); /* G: 0 3 6 */
-    assert_int_equal(tlb_array_count_valid(&a), 8);
-    assert_int_equal(tlb_array_flush(&a, 1), 5);
-    assert_int_equal(tlb_array_count_valid(&a), 3);
+        mmusim__tlb_array_fill(&a, (0x100 + i) << 12, 0, 0, (i % 3 == 0) ? TLBE_G : TLBE_U); /* G: 0 3 6 */
+    assert_int_equal(mmusim__tlb_array_count_valid(&a), 8);
+    assert_int_equal(mmusim__tlb_array_flush(&a, 1), 5);
+    assert_int_equal(mmusim__tlb_array_count_valid(&a), 3);
     for (uint32_t i = 0; i < 8; i++) {
         struct tlb_entry *e = tlb_array_peek(&a, (0x100 + i) << 12);
         if (i % 3 == 0) {
@@ -494,12 +494,12 @@ static void test_flush_keep_global_then_all(void **state)
             assert_null(e);
         }
     }
-    assert_int_equal(tlb_array_flush(&a, 1), 0); /* nothing non-global left */
-    assert_int_equal(tlb_array_flush(&a, 0), 3);
-    assert_int_equal(tlb_array_count_valid(&a), 0);
-    assert_int_equal(tlb_array_flush(&a, 0), 0);
+    assert_int_equal(mmusim__tlb_array_flush(&a, 1), 0); /* nothing non-global left */
+    assert_int_equal(mmusim__tlb_array_flush(&a, 0), 3);
+    assert_int_equal(mmusim__tlb_array_count_valid(&a), 0);
+    assert_int_equal(mmusim__tlb_array_flush(&a, 0), 0);
     assert_int_equal(a.st.dropped, 8);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* The counters after a known sequence; peek counts nothing. */
@@ -512,16 +512,16 @@ static void test_stats_counters(void **state)
     run(&a, "ABCDAEBFCABD", NULL, hm); /* the LRU sequence above: 2 hits, 10 misses, 6 evictions */
     assert_non_null(tlb_array_peek(&a, PG('D')));
     assert_null(tlb_array_peek(&a, PG('Z')));
-    tlb_array_fill(&a, PG('D'), 0, 0, TLBE_D); /* in place: a fill, no eviction */
-    tlb_array_invalidate_va(&a, PG('C'));
-    tlb_array_flush(&a, 0);
+    mmusim__tlb_array_fill(&a, PG('D'), 0, 0, TLBE_D); /* in place: a fill, no eviction */
+    mmusim__tlb_array_invalidate_va(&a, PG('C'));
+    mmusim__tlb_array_flush(&a, 0);
     assert_int_equal(tlb_array_lookups(&a), 12);
     assert_int_equal(a.st.hits, 2);
     assert_int_equal(a.st.misses, 10);
     assert_int_equal(a.st.fills, 11);
     assert_int_equal(a.st.evictions, 6);
     assert_int_equal(a.st.dropped, 4);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* Peek neither counts nor touches: under LRU the peeked page is still the victim. */
@@ -538,7 +538,7 @@ static void test_peek_does_not_touch(void **state)
     run(&a, "E", NULL, hm);
     set0(&a, got);
     assert_string_equal(got, "EBCD");
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* A fill of a present page overwrites it in place, evicts nothing, and touches it (LRU). */
@@ -549,50 +549,50 @@ static void test_fill_existing_overwrites_in_place(void **state)
     char hm[32], got[8];
     init_ok(&a, 4, 4, 12, MMUSIM_REPL_LRU, 1);
     run(&a, "ABCD", NULL, hm);
-    struct tlb_entry *e = tlb_array_fill(&a, PG('A') | 0xfff, 0x77000, 0x3008, TLBE_W | TLBE_D);
+    struct tlb_entry *e = mmusim__tlb_array_fill(&a, PG('A') | 0xfff, 0x77000, 0x3008, TLBE_W | TLBE_D);
     assert_ptr_equal(e, &a.e[0]);
     assert_int_equal(e->pa, 0x77000);
     assert_int_equal(e->leaf_pa, 0x3008);
     assert_int_equal(e->flags, TLBE_W | TLBE_D);
-    assert_int_equal(tlb_array_count_valid(&a), 4);
+    assert_int_equal(mmusim__tlb_array_count_valid(&a), 4);
     assert_int_equal(a.st.fills, 5);
     assert_int_equal(a.st.evictions, 0);
     run(&a, "E", NULL, hm); /* A was touched by the refill: B is the LRU */
     set0(&a, got);
     assert_string_equal(got, "AECD");
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 static void test_init_geometry_errors(void **state)
 {
     (void)state;
     struct tlb_array a;
-    assert_int_equal(tlb_array_init(&a, 10, 4, 12, MMUSIM_REPL_LRU, 1), MMUSIM_ETLBGEOM);
+    assert_int_equal(mmusim__tlb_array_init(&a, 10, 4, 12, MMUSIM_REPL_LRU, 1), MMUSIM_ETLBGEOM);
     assert_false(tlb_array_present(&a));
     assert_null(tlb_array_lookup(&a, 0)); /* left absent and usable */
-    tlb_array_fini(&a);
-    assert_int_equal(tlb_array_init(&a, 12, 4, 12, MMUSIM_REPL_LRU, 1), MMUSIM_ETLBGEOM); /* 3 sets */
-    assert_int_equal(tlb_array_init(&a, 24, 4, 12, MMUSIM_REPL_FIFO, 1), MMUSIM_ETLBGEOM); /* 6 sets */
-    assert_int_equal(tlb_array_init(&a, 3, 3, 12, MMUSIM_REPL_PLRU, 1), MMUSIM_ETLBGEOM);
-    assert_int_equal(tlb_array_init(&a, 12, 6, 12, MMUSIM_REPL_PLRU, 1), MMUSIM_ETLBGEOM);
-    assert_int_equal(tlb_array_init(&a, 4, 0, 12, MMUSIM_REPL_LRU, 1), MMUSIM_ETLBGEOM);
-    assert_int_equal(tlb_array_init(&a, 4, 4, 11, MMUSIM_REPL_LRU, 1), MMUSIM_EINVAL);
-    assert_int_equal(tlb_array_init(&a, 4, 4, 32, MMUSIM_REPL_LRU, 1), MMUSIM_EINVAL);
+    mmusim__tlb_array_fini(&a);
+    assert_int_equal(mmusim__tlb_array_init(&a, 12, 4, 12, MMUSIM_REPL_LRU, 1), MMUSIM_ETLBGEOM); /* 3 sets */
+    assert_int_equal(mmusim__tlb_array_init(&a, 24, 4, 12, MMUSIM_REPL_FIFO, 1), MMUSIM_ETLBGEOM); /* 6 sets */
+    assert_int_equal(mmusim__tlb_array_init(&a, 3, 3, 12, MMUSIM_REPL_PLRU, 1), MMUSIM_ETLBGEOM);
+    assert_int_equal(mmusim__tlb_array_init(&a, 12, 6, 12, MMUSIM_REPL_PLRU, 1), MMUSIM_ETLBGEOM);
+    assert_int_equal(mmusim__tlb_array_init(&a, 4, 0, 12, MMUSIM_REPL_LRU, 1), MMUSIM_ETLBGEOM);
+    assert_int_equal(mmusim__tlb_array_init(&a, 4, 4, 11, MMUSIM_REPL_LRU, 1), MMUSIM_EINVAL);
+    assert_int_equal(mmusim__tlb_array_init(&a, 4, 4, 32, MMUSIM_REPL_LRU, 1), MMUSIM_EINVAL);
     /* Non-power-of-two ways are fine outside PLRU. */
     init_ok(&a, 3, 3, 12, MMUSIM_REPL_LRU, 1);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
     init_ok(&a, 12, 6, 12, MMUSIM_REPL_FIFO, 1);
     assert_int_equal(a.sets, 2);
     assert_int_equal(a.set_mask, 1);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
     init_ok(&a, 1536, 12, 12, MMUSIM_REPL_LRU, 1); /* Skylake STLB: 128 sets */
     assert_int_equal(a.sets, 128);
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
     init_ok(&a, 16, 1, 12, MMUSIM_REPL_PLRU, 1); /* direct-mapped */
-    assert_non_null(tlb_array_fill(&a, 0x1000, 0, 0, 0));
-    assert_int_equal(tlb_array_fill(&a, 0x11000, 0, 0, 0) - a.e, 1); /* same set, evicts */
+    assert_non_null(mmusim__tlb_array_fill(&a, 0x1000, 0, 0, 0));
+    assert_int_equal(mmusim__tlb_array_fill(&a, 0x11000, 0, 0, 0) - a.e, 1); /* same set, evicts */
     assert_null(tlb_array_peek(&a, 0x1000));
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* entries == 0: absent; every operation is harmless. */
@@ -605,22 +605,22 @@ static void test_absent_array(void **state)
         assert_false(tlb_array_present(&a));
         assert_null(tlb_array_lookup(&a, 0x1000));
         assert_null(tlb_array_peek(&a, 0x1000));
-        assert_null(tlb_array_fill(&a, 0x1000, 0x1000, 0, TLBE_G));
+        assert_null(mmusim__tlb_array_fill(&a, 0x1000, 0x1000, 0, TLBE_G));
         assert_null(tlb_array_lookup(&a, 0x1000));
-        assert_int_equal(tlb_array_invalidate_va(&a, 0x1000), 0);
-        assert_int_equal(tlb_array_flush(&a, 0), 0);
-        assert_int_equal(tlb_array_flush(&a, 1), 0);
-        assert_int_equal(tlb_array_count_valid(&a), 0);
+        assert_int_equal(mmusim__tlb_array_invalidate_va(&a, 0x1000), 0);
+        assert_int_equal(mmusim__tlb_array_flush(&a, 0), 0);
+        assert_int_equal(mmusim__tlb_array_flush(&a, 1), 0);
+        assert_int_equal(mmusim__tlb_array_count_valid(&a), 0);
         assert_int_equal(tlb_array_lookups(&a), 2);
         assert_int_equal(a.st.misses, 2);
         assert_int_equal(a.st.fills, 0);
-        tlb_array_fini(&a);
-        tlb_array_fini(&a); /* twice is fine */
+        mmusim__tlb_array_fini(&a);
+        mmusim__tlb_array_fini(&a); /* twice is fine */
     }
     struct tlb_array a;
     init_ok(&a, 0, 4, 22, MMUSIM_REPL_LRU, 1); /* ways ignored when absent */
     assert_false(tlb_array_present(&a));
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /* Every policy prefers an invalid way, lowest first, while the set fills up. */
@@ -631,13 +631,13 @@ static void test_fill_takes_lowest_invalid_way(void **state)
         struct tlb_array a;
         init_ok(&a, 8, 8, 12, all_policies[p], 11);
         for (uint32_t i = 0; i < 8; i++)
-            assert_ptr_equal(tlb_array_fill(&a, (0x40 + i) << 12, 0, 0, 0), &a.e[i]);
-        tlb_array_invalidate_va(&a, 0x45000);
-        tlb_array_invalidate_va(&a, 0x42000);
-        assert_ptr_equal(tlb_array_fill(&a, 0x50000, 0, 0, 0), &a.e[2]);
-        assert_ptr_equal(tlb_array_fill(&a, 0x51000, 0, 0, 0), &a.e[5]);
+            assert_ptr_equal(mmusim__tlb_array_fill(&a, (0x40 + i) << 12, 0, 0, 0), &a.e[i]);
+        mmusim__tlb_array_invalidate_va(&a, 0x45000);
+        mmusim__tlb_array_invalidate_va(&a, 0x42000);
+        assert_ptr_equal(mmusim__tlb_array_fill(&a, 0x50000, 0, 0, 0), &a.e[2]);
+        assert_ptr_equal(mmusim__tlb_array_fill(&a, 0x51000, 0, 0, 0), &a.e[5]);
         assert_int_equal(a.st.evictions, 0);
-        tlb_array_fini(&a);
+        mmusim__tlb_array_fini(&a);
     }
 }
 
@@ -659,14 +659,14 @@ static void test_repeated_hits_and_dropped_last_entry(void **state)
     assert_int_equal(a.st.hits, 4);
     assert_int_equal(tlb_array_lookups(&a), 9);
     assert_non_null(tlb_array_lookup(&a, PG('D')));
-    assert_int_equal(tlb_array_invalidate_va(&a, PG('D')), 1);
+    assert_int_equal(mmusim__tlb_array_invalidate_va(&a, PG('D')), 1);
     assert_null(tlb_array_lookup(&a, PG('D')));
     run(&a, "F", NULL, hm); /* takes D's way */
     assert_null(tlb_array_lookup(&a, PG('D')));
     assert_non_null(tlb_array_lookup(&a, PG('F')));
-    assert_int_equal(tlb_array_flush(&a, 0), 4);
+    assert_int_equal(mmusim__tlb_array_flush(&a, 0), 4);
     assert_null(tlb_array_lookup(&a, PG('F')));
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 
     init_ok(&a, 4, 4, 12, MMUSIM_REPL_PLRU, 1);
     run(&a, "ABCDB", NULL, hm);
@@ -675,12 +675,12 @@ static void test_repeated_hits_and_dropped_last_entry(void **state)
     assert_string_equal(hm, "HHH");
     assert_int_equal(a.plru[0], word);
     assert_int_equal(word, 2); /* ABCD leaves 0 0 0; B (way 1) sets b1=1 b2=0 */
-    tlb_array_fini(&a);
+    mmusim__tlb_array_fini(&a);
 }
 
 /*
  * tlb_array_insert (a fill of a page known absent) must leave an array
- * exactly as tlb_array_fill does, whatever the policy and geometry: the same
+ * exactly as mmusim__tlb_array_fill does, whatever the policy and geometry: the same
  * seeded stream of lookups, drops and fills into two arrays, one filled each
  * way, compared entry by entry and counter by counter. Covers the PLRU
  * victim table (ways <= 8), the tree walk (16 ways) and wide trees.
@@ -697,8 +697,8 @@ static void test_insert_matches_fill(void **state)
     };
     for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
         struct tlb_array a, b;
-        assert_int_equal(tlb_array_init(&a, g[k].entries, g[k].ways, 12, g[k].p, 7), MMUSIM_OK);
-        assert_int_equal(tlb_array_init(&b, g[k].entries, g[k].ways, 12, g[k].p, 7), MMUSIM_OK);
+        assert_int_equal(mmusim__tlb_array_init(&a, g[k].entries, g[k].ways, 12, g[k].p, 7), MMUSIM_OK);
+        assert_int_equal(mmusim__tlb_array_init(&b, g[k].entries, g[k].ways, 12, g[k].p, 7), MMUSIM_OK);
         uint64_t x = 12345;
         for (uint32_t i = 0; i < 20000; i++) {
             x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -711,7 +711,7 @@ static void test_insert_matches_fill(void **state)
                 ea = eb = NULL;
             }
             if (!ea) {
-                assert_non_null(tlb_array_fill(&a, va, (uint64_t)va + 0x1000, i, 0));
+                assert_non_null(mmusim__tlb_array_fill(&a, va, (uint64_t)va + 0x1000, i, 0));
                 assert_non_null(tlb_array_insert(&b, va, (uint64_t)va + 0x1000, i, 0));
             }
         }
@@ -722,8 +722,8 @@ static void test_insert_matches_fill(void **state)
         assert_int_equal(a.st.evictions, b.st.evictions);
         assert_int_equal(a.st.fills, b.st.fills);
         assert_true(a.st.evictions > 1000); /* the victim choice was exercised */
-        tlb_array_fini(&a);
-        tlb_array_fini(&b);
+        mmusim__tlb_array_fini(&a);
+        mmusim__tlb_array_fini(&b);
     }
 }
 

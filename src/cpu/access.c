@@ -23,7 +23,7 @@ _Static_assert(TS_ITLB_4K == (int)MMUSIM_TLB_ITLB_4K && TS_PDECACHE == (int)MMUS
  * use it without a walk. A write also needs TLBE_D: a write through an entry
  * not yet dirty walks again so the walker sets D (SDM §4.8).
  */
-void cpu_update_hit_masks(struct mmusim_cpu *cpu)
+void mmusim__cpu_update_hit_masks(struct mmusim_cpu *cpu)
 {
     int wp = (cpu->regs.cr0 & MMUSIM_CR0_WP) != 0;
     for (unsigned a = 0; a < 8; a++) {
@@ -51,7 +51,7 @@ MMUSIM_NOINLINE static void check_hit(struct mmusim_cpu *cpu, uint32_t va, const
     struct mmusim_cpu_stats scratch = {0};
     struct mmu_ctx c = {cpu->m, &cpu->regs, NULL, &cpu->m->cfg.costs, &scratch};
     struct mmusim_walk w;
-    mmu_walk(&c, va, MMUSIM_ACC_READ, 0, &w, NULL); /* a peek: no A/D, no clock */
+    mmusim__mmu_walk(&c, va, MMUSIM_ACC_READ, 0, &w, NULL); /* a peek: no A/D, no clock */
     uint64_t page = ~((1ull << shift) - 1);
     uint64_t stale_pa = e->pa & page, now_pa = w.pa & page;
     unsigned now_rights = (w.writable ? TLBE_W : 0) | (w.user ? TLBE_U : 0) | (w.nx ? TLBE_NX : 0);
@@ -172,7 +172,7 @@ static void fill_after_walk(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, c
      * walk that started from a cached PDE left that entry as it was and its
      * lookup already touched it, so the refill would change nothing. */
     if (pde->table && !(pde->cached && pde->value == pde->cached_value))
-        tlb_array_fill(&t->a[TS_PDECACHE], va, pde->value, pde->pa, 0);
+        mmusim__tlb_array_fill(&t->a[TS_PDECACHE], va, pde->value, pde->pa, 0);
 }
 
 /* Everything past the first-level lookup: next levels, the walk, the fill. */
@@ -221,7 +221,7 @@ MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, 
         pde.pa = e->leaf_pa;
     }
     struct mmu_ctx c = cpu_mmu_ctx(cpu);
-    mmu_walk(&c, va, acc, WALK_SET_AD, &x->walk, &pde);
+    mmusim__mmu_walk(&c, va, acc, WALK_SET_AD, &x->walk, &pde);
     x->walked = 1;
     cpu->stats.dirty_rewalks += (uint64_t)x->dirty_refused;
     x->cycles += x->walk.cycles;
@@ -269,7 +269,7 @@ static inline int data_op(struct mmusim_cpu *cpu, uint64_t pa, unsigned n, void 
         return MMUSIM_EPHYS; /* a raw entry may point past RAM */
     if (!data)
         return MMUSIM_OK;
-    uint8_t *f = write ? physmem_frame_rw(pm, pa >> 12) : physmem_frame(pm, pa >> 12);
+    uint8_t *f = write ? mmusim__physmem_frame_rw(pm, pa >> 12) : physmem_frame(pm, pa >> 12);
     if (MMUSIM_UNLIKELY(!f)) {
         if (write)
             return MMUSIM_ENOMEM;
@@ -378,7 +378,7 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
 uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
 {
     uint64_t c = cpu->m->cfg.costs.invlpg;
-    cpu->stats.dropped_invlpg += tlbset_invlpg(&cpu->tlb, va);
+    cpu->stats.dropped_invlpg += mmusim__tlbset_invlpg(&cpu->tlb, va);
     cpu->stats.invlpg++;
     cpu->stats.invlpg_cycles += c;
     cpu->cycles += c;
@@ -407,7 +407,7 @@ uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
      * CR4 itself is not written (cr4_writes, cr4_cycles stay as they are);
      * the pair's cost is counted here, in global_flush_cycles, once. */
     uint64_t c = cpu->m->cfg.costs.pge_toggle;
-    cpu_tlb_flush(cpu, 0);
+    mmusim__cpu_tlb_flush(cpu, 0);
     cpu->stats.global_flush_cycles += c;
     cpu->cycles += c;
     return c;
@@ -436,7 +436,7 @@ int mmusim_cpu_tlb_stats(const mmusim_cpu *cpu, enum mmusim_tlb_id id, struct mm
     const struct tlb_array *a = &cpu->tlb.a[id]; /* the two enums share an order */
     out->entries = a->sets * a->ways;
     out->ways = a->ways;
-    out->valid = tlb_array_count_valid(a);
+    out->valid = mmusim__tlb_array_count_valid(a);
     out->lookups = tlb_array_lookups(a);
     out->hits = a->st.hits;
     out->misses = a->st.misses;

@@ -15,7 +15,7 @@ static int load_pdptes(const struct mmusim_cpu *cpu, uint64_t cr3, uint64_t pdpt
     return MMUSIM_OK;
 }
 
-int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
+int mmusim__cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
 {
     const struct mmusim_config *cfg = &m->cfg;
     memset(cpu, 0, sizeof(*cpu));
@@ -33,9 +33,9 @@ int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
     cpu->regs.cr3 = m->swapper_cr3;
     if (m->pae && load_pdptes(cpu, m->swapper_cr3, cpu->regs.pdpte) != MMUSIM_OK)
         return MMUSIM_EGP; /* cannot happen: swapper's PDPTEs are well formed */
-    cpu_update_hit_masks(cpu);
+    mmusim__cpu_update_hit_masks(cpu);
     /* Every CPU's random replacement draws from its own stream of the seed. */
-    int rc = tlbset_init(&cpu->tlb, &cfg->tlb, m->pae, cfg->seed ^ ((uint64_t)id << 32));
+    int rc = mmusim__tlbset_init(&cpu->tlb, &cfg->tlb, m->pae, cfg->seed ^ ((uint64_t)id << 32));
     if (rc != MMUSIM_OK)
         return rc;
     struct tlb_array *a = cpu->tlb.a;
@@ -43,19 +43,19 @@ int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
     cpu->first[MMUSIM_ACC_WRITE] = &a[TS_DTLB_4K];
     cpu->first[MMUSIM_ACC_EXEC] = &a[TS_ITLB_4K];
     cpu->first[3] = &a[TS_DTLB_4K]; /* not an access kind; never looked at */
-    return ptcache_init(&cpu->ptc, cfg->ptcache_lines, cfg->ptcache_ways);
+    return mmusim__ptcache_init(&cpu->ptc, cfg->ptcache_lines, cfg->ptcache_ways);
 }
 
-void cpu_fini(struct mmusim_cpu *cpu)
+void mmusim__cpu_fini(struct mmusim_cpu *cpu)
 {
-    smp_cpu_fini(cpu);
-    tlbset_fini(&cpu->tlb);
-    ptcache_fini(&cpu->ptc);
+    mmusim__smp_cpu_fini(cpu);
+    mmusim__tlbset_fini(&cpu->tlb);
+    mmusim__ptcache_fini(&cpu->ptc);
 }
 
-void cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global)
+void mmusim__cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global)
 {
-    unsigned n = tlbset_flush(&cpu->tlb, keep_global);
+    unsigned n = mmusim__tlbset_flush(&cpu->tlb, keep_global);
     if (keep_global) {
         cpu->stats.dropped_cr3 += n;
     } else {
@@ -116,7 +116,7 @@ int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles)
     }
     cpu->regs.cr3 = cr3;
     /* MOV to CR3 drops all but global entries, and the PDE cache (SDM §4.10.4.1). */
-    cpu_tlb_flush(cpu, 1);
+    mmusim__cpu_tlb_flush(cpu, 1);
     uint64_t c = cpu->m->cfg.costs.mov_cr3 + (cpu->m->pae ? cpu->m->cfg.costs.mov_cr3_pae_extra : 0);
     cpu->stats.cr3_writes++;
     cpu->stats.cr3_cycles += c;
@@ -154,7 +154,7 @@ int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles)
          * hw-costs.md §1). Elsewhere it flushes more than required, which
          * §4.10.4.1 allows (a processor may always invalidate more, p. 4-42).
          */
-        cpu_tlb_flush(cpu, 0);
+        mmusim__cpu_tlb_flush(cpu, 0);
     }
     charge(cpu, c, cycles);
     return MMUSIM_OK;
@@ -167,7 +167,7 @@ int mmusim_cpu_write_cr0(mmusim_cpu *cpu, uint32_t cr0)
     if ((cr0 ^ cpu->regs.cr0) & ~MMUSIM_CR0_WP)
         return MMUSIM_EINVAL; /* paging and protection stay on */
     cpu->regs.cr0 = cr0;
-    cpu_update_hit_masks(cpu);
+    mmusim__cpu_update_hit_masks(cpu);
     return MMUSIM_OK;
 }
 
@@ -188,7 +188,7 @@ int mmusim_cpu_walk(mmusim_cpu *cpu, uint32_t va, unsigned access, struct mmusim
     if (!cpu || !out || (access & ~7u) || (access & 3u) == 3u)
         return MMUSIM_EINVAL;
     struct mmu_ctx c = cpu_mmu_ctx(cpu);
-    mmu_walk(&c, va, access, WALK_SET_AD, out, NULL);
+    mmusim__mmu_walk(&c, va, access, WALK_SET_AD, out, NULL);
     if (out->fault)
         cpu->regs.cr2 = out->cr2;
     cpu->stats.walk_cycles += out->cycles;

@@ -25,13 +25,13 @@ struct mmusim_cpu {
 };
 
 /* Rebuild hit_mask/hit_want from CR0.WP (src/cpu/access.c). */
-void cpu_update_hit_masks(struct mmusim_cpu *cpu);
+void mmusim__cpu_update_hit_masks(struct mmusim_cpu *cpu);
 /* Drop entries as a CR3 write (keep_global) or PGE change does, counting them. */
-void cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global);
+void mmusim__cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global);
 
 /* Boot state: paging on, WP, CR4 and EFER from the features, CR3 = swapper_pg_dir. */
-int cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id);
-void cpu_fini(struct mmusim_cpu *cpu);
+int mmusim__cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id);
+void mmusim__cpu_fini(struct mmusim_cpu *cpu);
 
 /* The walker's view of this CPU. */
 static inline struct mmu_ctx cpu_mmu_ctx(struct mmusim_cpu *cpu)

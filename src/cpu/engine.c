@@ -19,7 +19,7 @@
 
 /* ---- machine-wide state, reports ---- */
 
-int smp_machine_init(struct mmusim_machine *m)
+int mmusim__smp_machine_init(struct mmusim_machine *m)
 {
     m->smp = calloc(1, sizeof(*m->smp));
     if (!m->smp)
@@ -32,7 +32,7 @@ int smp_machine_init(struct mmusim_machine *m)
     return MMUSIM_OK;
 }
 
-void smp_cpu_fini(struct mmusim_cpu *cpu)
+void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu)
 {
     free(cpu->smp.irqs);
     free(cpu->smp.sources);
@@ -40,7 +40,7 @@ void smp_cpu_fini(struct mmusim_cpu *cpu)
     memset(&cpu->smp, 0, sizeof(cpu->smp));
 }
 
-void smp_machine_fini(struct mmusim_machine *m)
+void mmusim__smp_machine_fini(struct mmusim_machine *m)
 {
     struct machine_smp *s = m->smp;
     if (!s)
@@ -63,7 +63,7 @@ void smp_machine_fini(struct mmusim_machine *m)
     m->smp = NULL;
 }
 
-void smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what)
+void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what)
 {
     struct machine_smp *s = cpu->m->smp;
     if (s->nreports < MAX_REPORTS) {
@@ -93,7 +93,7 @@ void mmusim_machine_reports_reset(mmusim_machine *m)
         m->smp->nreports = 0;
 }
 
-uint64_t *smp_mm_mask(struct mmusim_machine *m, uint64_t cr3)
+uint64_t *mmusim__smp_mm_mask(struct mmusim_machine *m, uint64_t cr3)
 {
     struct machine_smp *s = m->smp;
     for (size_t i = 0; i < s->nmms; i++)
@@ -118,14 +118,14 @@ uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3)
     return 0;
 }
 
-void smp_touch(struct mmusim_cpu *cpu)
+void mmusim__smp_touch(struct mmusim_cpu *cpu)
 {
     cpu->m->smp->dirty |= 1ull << cpu->id;
 }
 
 /* ---- contexts ---- */
 
-struct frame *smp_top(struct mmusim_cpu *cpu)
+struct frame *mmusim__smp_top(struct mmusim_cpu *cpu)
 {
     return cpu->smp.depth ? &cpu->smp.stack[cpu->smp.depth - 1] : NULL;
 }
@@ -161,7 +161,7 @@ void mmusim_local_irq_disable(mmusim_cpu *cpu)
 {
     if (cpu) {
         cpu->smp.irqs_off = 1;
-        smp_touch(cpu);
+        mmusim__smp_touch(cpu);
     }
 }
 
@@ -173,11 +173,11 @@ void mmusim_local_irq_enable(mmusim_cpu *cpu)
      * 2.6.32's handle_IRQ_event when a handler returns with them on). */
     enum mmusim_context ctx = mmusim_cpu_context(cpu);
     if (ctx == MMUSIM_CTX_HARDIRQ || ctx == MMUSIM_CTX_NMI) {
-        smp_report(cpu, MMUSIM_REPORT_WARN, "local_irq_enable in hardirq context");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "local_irq_enable in hardirq context");
         return;
     }
     cpu->smp.irqs_off = 0;
-    smp_touch(cpu);
+    mmusim__smp_touch(cpu);
 }
 
 void mmusim_preempt_disable(mmusim_cpu *cpu)
@@ -191,7 +191,7 @@ void mmusim_preempt_enable(mmusim_cpu *cpu)
     if (!cpu)
         return;
     if (!(cpu->smp.preempt_count & MMUSIM_PREEMPT_MASK)) {
-        smp_report(cpu, MMUSIM_REPORT_BUG, "preempt_enable without preempt_disable (preempt count underflow)");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "preempt_enable without preempt_disable (preempt count underflow)");
         return;
     }
     cpu->smp.preempt_count--;
@@ -210,7 +210,7 @@ static struct frame *push(struct mmusim_cpu *cpu, enum mmusim_context ctx)
 {
     struct cpu_smp *c = &cpu->smp;
     if (c->depth == MAX_NEST) {
-        smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt nesting deeper than mmusim's context stack");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt nesting deeper than mmusim's context stack");
         return NULL;
     }
     struct frame *f = &c->stack[c->depth++];
@@ -258,7 +258,7 @@ static void pop(struct mmusim_cpu *cpu)
 
 /* ---- pending interrupts: an array sorted by (at, seq) ---- */
 
-int smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
+int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
 {
     struct cpu_smp *c = &target->smp;
     struct pending_irq *grown = mmusim__grow(c->irqs, c->nirqs, &c->irqs_cap, sizeof(*grown), 8);
@@ -273,7 +273,7 @@ int smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
     memmove(&c->irqs[i + 1], &c->irqs[i], (c->nirqs - i) * sizeof(q));
     c->irqs[i] = q;
     c->nirqs++;
-    smp_touch(target);
+    mmusim__smp_touch(target);
     return MMUSIM_OK;
 }
 
@@ -313,7 +313,7 @@ static int post_user_irq(mmusim_machine *m, unsigned cpu, uint64_t at, int nmi, 
     p.step = h;
     p.arg = arg;
     p.source = source;
-    return smp_post_irq(&m->cpus[cpu], &p);
+    return mmusim__smp_post_irq(&m->cpus[cpu], &p);
 }
 
 int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
@@ -378,7 +378,7 @@ int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
     c->softirqs[c->nsoftirqs].step = handler;
     c->softirqs[c->nsoftirqs].arg = arg;
     c->nsoftirqs++;
-    smp_touch(cpu);
+    mmusim__smp_touch(cpu);
     return MMUSIM_OK;
 }
 
@@ -401,7 +401,7 @@ static void runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t)
     else
         c->runq_head = t;
     c->runq_tail = t;
-    smp_touch(cpu);
+    mmusim__smp_touch(cpu);
 }
 
 int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
@@ -451,7 +451,7 @@ mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu)
 }
 
 /* Wake t from cpu at cpu's clock: ready at once, or after a reschedule IPI to an idle CPU. */
-void smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
+void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
     struct mmusim_cpu *home = &cpu->m->cpus[t->cpu];
     t->state = MMUSIM_TASK_RUNNABLE;
@@ -464,7 +464,7 @@ void smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
         memset(&r, 0, sizeof(r));
         r.fn = FN_RESCHED;
         r.initiator = cpu->id;
-        t->ready_at = smp_send_ipis(cpu, 1ull << home->id, &r);
+        t->ready_at = mmusim__smp_send_ipis(cpu, 1ull << home->id, &r);
     }
     runq_append(home, t);
 }
@@ -507,12 +507,12 @@ static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
     } else {
         uint64_t prev = cpu->regs.cr3;
         if (prev != t->cr3) {
-            uint64_t *pm = prev != m->swapper_cr3 ? smp_mm_mask(m, prev) : NULL;
+            uint64_t *pm = prev != m->swapper_cr3 ? mmusim__smp_mm_mask(m, prev) : NULL;
             if (pm)
                 *pm &= ~(1ull << cpu->id); /* switch_mm clears the CPU from the old mm's mask */
             (void)mmusim_cpu_write_cr3(cpu, t->cr3, NULL); /* a created pgd: its PDPTEs are well formed */
         }
-        uint64_t *nm = smp_mm_mask(m, t->cr3);
+        uint64_t *nm = mmusim__smp_mm_mask(m, t->cr3);
         if (nm)
             *nm |= 1ull << cpu->id;
         cpu->smp.lazy = 0;
@@ -572,7 +572,7 @@ static void finish_wait(struct mmusim_cpu *cpu, struct frame *f)
     f->wait = WAIT_NONE;
     if (k == WAIT_ACKS && f->after_local) {
         f->after_local = 0;
-        smp_run_flush(cpu, &f->local);
+        mmusim__smp_run_flush(cpu, &f->local);
     }
     if (f->end_after_wait) {
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
@@ -598,11 +598,11 @@ static int take_interrupt(struct mmusim_cpu *cpu)
             return 1;
         uint64_t t0 = cpu->cycles;
         cpu->cycles += k->ipi_handler;
-        smp_run_flush(cpu, &p.req);
+        mmusim__smp_run_flush(cpu, &p.req);
         cpu->stats.ipis_received++;
         cpu->stats.ipi_handler_cycles += cpu->cycles - t0;
         if (p.req.fn != FN_RESCHED)
-            smp_ack(&cpu->m->cpus[p.req.initiator], cpu->cycles + k->ipi_ack);
+            mmusim__smp_ack(&cpu->m->cpus[p.req.initiator], cpu->cycles + k->ipi_ack);
         pop(cpu);
         return 1;
     }
@@ -645,13 +645,13 @@ static void end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_step 
 {
     if (f->ctx != MMUSIM_CTX_TASK) {
         if (r == MMUSIM_STEP_BLOCK)
-            smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: a handler blocked");
+            mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: a handler blocked");
         pop(cpu);
         return;
     }
     struct mmusim_task *t = f->task;
     if (r == MMUSIM_STEP_BLOCK && t->state != MMUSIM_TASK_SLEEPING) {
-        smp_report(cpu, MMUSIM_REPORT_WARN, "task step blocked without sleeping on a wait queue");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "task step blocked without sleeping on a wait queue");
         t->state = MMUSIM_TASK_RUNNABLE;
         t->ready_at = cpu->cycles;
         runq_append(cpu, t);
@@ -685,7 +685,7 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
 static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
 {
     struct cpu_smp *c = &cpu->smp;
-    struct frame *f = smp_top(cpu);
+    struct frame *f = mmusim__smp_top(cpu);
     if (t > cpu->cycles) {
         uint64_t d = t - cpu->cycles;
         if (!f)

@@ -45,7 +45,7 @@ static uint64_t message_departs(struct mmusim_machine *m, uint64_t ready)
     return m->smp->apic_bus_free; /* the sender polls delivery status until it is off the bus */
 }
 
-uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req)
+uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req)
 {
     struct mmusim_machine *m = cpu->m;
     const struct mmusim_costs *k = &m->cfg.costs;
@@ -70,12 +70,12 @@ uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush
         }
         p.source = -1;
         p.req = *req;
-        if (smp_post_irq(&m->cpus[d], &p) != MMUSIM_OK) {
+        if (mmusim__smp_post_irq(&m->cpus[d], &p) != MMUSIM_OK) {
             /* Out of host memory: the IPI is lost, as the report says; an
              * initiator waiting for it is released by this false ack. */
-            smp_report(cpu, MMUSIM_REPORT_BUG, "IPI lost: out of host memory");
+            mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "IPI lost: out of host memory");
             if (req->fn != FN_RESCHED)
-                smp_ack(cpu, p.at);
+                mmusim__smp_ack(cpu, p.at);
         }
         last = p.at;
         i++;
@@ -86,13 +86,13 @@ uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush
     return last;
 }
 
-void smp_ack(struct mmusim_cpu *initiator, uint64_t at)
+void mmusim__smp_ack(struct mmusim_cpu *initiator, uint64_t at)
 {
     struct cpu_smp *c = &initiator->smp;
     for (unsigned i = c->depth; i-- > 0;) {
         struct frame *f = &c->stack[i];
         if (f->wait == WAIT_ACKS && f->acks_left) {
-            smp_touch(initiator);
+            mmusim__smp_touch(initiator);
             f->acks_left--;
             if (at > f->wait_until)
                 f->wait_until = at;
@@ -107,7 +107,7 @@ static void leave_mm(struct mmusim_cpu *cpu)
     struct mmusim_machine *m = cpu->m;
     if (cpu->regs.cr3 == m->swapper_cr3)
         return;
-    uint64_t *mask = smp_mm_mask(m, cpu->regs.cr3);
+    uint64_t *mask = mmusim__smp_mm_mask(m, cpu->regs.cr3);
     if (mask)
         *mask &= ~(1ull << cpu->id);
     (void)mmusim_cpu_write_cr3(cpu, m->swapper_cr3, NULL); /* swapper's PDPTEs are well formed */
@@ -120,7 +120,7 @@ static void flush_pages(struct mmusim_cpu *cpu, uint64_t start, uint64_t end)
         mmusim_flush_tlb_one(cpu, (uint32_t)va);
 }
 
-void smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
+void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
 {
     switch (r->fn) {
     case FN_FLUSH_ALL:
@@ -155,7 +155,7 @@ static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
         *rc = MMUSIM_EINVAL;
         return NULL;
     }
-    struct frame *f = smp_top(cpu);
+    struct frame *f = mmusim__smp_top(cpu);
     if (!f || !cpu->m->smp->running) {
         *rc = MMUSIM_EBUSY; /* only a step can wait for acknowledgements */
         return NULL;
@@ -163,7 +163,7 @@ static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
     if (cpu->smp.irqs_off || mmusim_cpu_in_interrupt(cpu)) {
         /* smp_call_function's WARN_ON(irqs_disabled()); with interrupts off
          * two CPUs flushing each other would deadlock. */
-        smp_report(cpu, MMUSIM_REPORT_WARN, "smp_call_function with irqs disabled or in interrupt context");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "smp_call_function with irqs disabled or in interrupt context");
         *rc = MMUSIM_EBUSY;
         return NULL;
     }
@@ -180,7 +180,7 @@ static uint64_t others(const struct mmusim_cpu *cpu)
 static void send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
                           int after_local)
 {
-    smp_send_ipis(cpu, mask, req);
+    mmusim__smp_send_ipis(cpu, mask, req);
     f->wait = WAIT_ACKS;
     f->acks_left = mmusim__popcount64(mask);
     f->wait_until = 0;
@@ -196,7 +196,7 @@ static int on_each_cpu(struct mmusim_cpu *cpu, struct frame *f, const struct flu
     if (mask)
         send_and_wait(cpu, f, mask, req, 1);
     else
-        smp_run_flush(cpu, req);
+        mmusim__smp_run_flush(cpu, req);
     return MMUSIM_OK;
 }
 
@@ -265,8 +265,8 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
     if (!f)
         return rc;
     cpu->stats.shootdowns++;
-    smp_run_flush(cpu, &r); /* the local part first, as flush_tlb_page does */
-    uint64_t *mm = smp_mm_mask(cpu->m, cr3);
+    mmusim__smp_run_flush(cpu, &r); /* the local part first, as flush_tlb_page does */
+    uint64_t *mm = mmusim__smp_mm_mask(cpu->m, cr3);
     uint64_t mask = mm ? *mm & ~(1ull << cpu->id) : 0;
     if (mask)
         send_and_wait(cpu, f, mask, &r, 0);

@@ -151,36 +151,36 @@ struct machine_smp {
 struct mmusim_machine;
 struct mmusim_cpu;
 
-int smp_machine_init(struct mmusim_machine *m);
-void smp_machine_fini(struct mmusim_machine *m);
-void smp_cpu_fini(struct mmusim_cpu *cpu);
+int mmusim__smp_machine_init(struct mmusim_machine *m);
+void mmusim__smp_machine_fini(struct mmusim_machine *m);
+void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu);
 
 /* Another CPU (or the caller) changed what cpu will do next: recompute its next event. */
-void smp_touch(struct mmusim_cpu *cpu);
+void mmusim__smp_touch(struct mmusim_cpu *cpu);
 
 /* Record a BUG or WARN on cpu at its clock. */
-void smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what);
+void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what);
 
 /* Queue an interrupt on target (engine.c). */
-int smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p);
+int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p);
 
 /* The frame a step of cpu runs in (the top of its stack); NULL when idle. */
-struct frame *smp_top(struct mmusim_cpu *cpu);
+struct frame *mmusim__smp_top(struct mmusim_cpu *cpu);
 
 /* cpu_vm_mask of an address space (creating its record); NULL if out of memory. */
-uint64_t *smp_mm_mask(struct mmusim_machine *m, uint64_t cr3);
+uint64_t *mmusim__smp_mm_mask(struct mmusim_machine *m, uint64_t cr3);
 
 /* Do an IPI's work on the CPU that took it (shootdown.c): the flush, leave_mm. */
-void smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r);
+void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r);
 
 /* A shootdown's target acknowledged at cycle `at` (shootdown.c). */
-void smp_ack(struct mmusim_cpu *initiator, uint64_t at);
+void mmusim__smp_ack(struct mmusim_cpu *initiator, uint64_t at);
 
 /* Send req to every CPU in mask from cpu, charging the sender (shootdown.c);
  * returns when the last IPI arrives. */
-uint64_t smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req);
+uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req);
 
 /* wake_up of one task, from cpu at its clock (engine.c). */
-void smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t);
+void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t);
 
 #endif /* MMUSIM_SMP_IMPL_H */

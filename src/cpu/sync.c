@@ -43,16 +43,16 @@ int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l)
 {
     if (!cpu || !l || l->m != cpu->m)
         return MMUSIM_EINVAL;
-    struct frame *f = smp_top(cpu);
+    struct frame *f = mmusim__smp_top(cpu);
     if (!f || !cpu->m->smp->running)
         return MMUSIM_EBUSY; /* only a step can spin */
     if (l->owner == (int)cpu->id) {
-        smp_report(cpu, MMUSIM_REPORT_BUG, "spinlock recursion: lock already held by this CPU");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spinlock recursion: lock already held by this CPU");
         return MMUSIM_EBUSY;
     }
     for (unsigned i = 0; i < l->nwaiters; i++)
         if (l->waiters[i] == cpu->id) {
-            smp_report(cpu, MMUSIM_REPORT_BUG, "spinlock recursion: this CPU is already spinning on it");
+            mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spinlock recursion: this CPU is already spinning on it");
             return MMUSIM_EBUSY;
         }
     cpu->smp.preempt_count++; /* spin_lock: preempt_disable() first */
@@ -112,7 +112,7 @@ int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
     if (!cpu || !l || l->m != cpu->m)
         return MMUSIM_EINVAL;
     if (l->owner != (int)cpu->id) {
-        smp_report(cpu, MMUSIM_REPORT_BUG, "spin_unlock of a lock this CPU does not hold");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spin_unlock of a lock this CPU does not hold");
         return MMUSIM_EINVAL;
     }
     charge_lock_op(cpu);
@@ -127,7 +127,7 @@ int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
         if (f) {
             uint64_t from = f->wait_from > cpu->cycles ? f->wait_from : cpu->cycles;
             f->wait_until = from + cpu->m->cfg.costs.lock_handoff;
-            smp_touch(&cpu->m->cpus[next]);
+            mmusim__smp_touch(&cpu->m->cpus[next]);
         }
         return MMUSIM_OK;
     }
@@ -142,7 +142,7 @@ int mmusim_spin_unlock_irqrestore(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned 
     int rc = mmusim_spin_unlock(cpu, l);
     if (rc == MMUSIM_OK) {
         cpu->smp.irqs_off = flags != 0;
-        smp_touch(cpu);
+        mmusim__smp_touch(cpu);
     }
     return rc;
 }
@@ -172,13 +172,13 @@ int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q)
 {
     if (!cpu || !q || q->m != cpu->m)
         return MMUSIM_EINVAL;
-    struct frame *f = smp_top(cpu);
+    struct frame *f = mmusim__smp_top(cpu);
     if (!f || f->ctx != MMUSIM_CTX_TASK) {
-        smp_report(cpu, MMUSIM_REPORT_BUG, "sleeping outside task context");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "sleeping outside task context");
         return MMUSIM_EBUSY;
     }
     if (cpu->smp.preempt_count & MMUSIM_PREEMPT_MASK) {
-        smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: sleeping with preemption disabled");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: sleeping with preemption disabled");
         return MMUSIM_EBUSY;
     }
     struct mmusim_task *t = f->task;
@@ -202,7 +202,7 @@ unsigned mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q)
     while (t) {
         struct mmusim_task *next = t->next_wait;
         t->next_wait = NULL;
-        smp_wake_task(cpu, t);
+        mmusim__smp_wake_task(cpu, t);
         n++;
         t = next;
     }

@@ -14,23 +14,23 @@ static int boot(struct mmusim_machine *m)
 {
     int rc;
     m->pae = m->cfg.paging == MMUSIM_PAGING_PAE;
-    if ((rc = physmem_init(&m->pm, m->layout.max_pfn)) != MMUSIM_OK ||
-        (rc = frame_alloc_init(&m->fa, &m->layout)) != MMUSIM_OK)
+    if ((rc = mmusim__physmem_init(&m->pm, m->layout.max_pfn)) != MMUSIM_OK ||
+        (rc = mmusim__frame_alloc_init(&m->fa, &m->layout)) != MMUSIM_OK)
         return rc;
-    frame_alloc_reserve(&m->fa, 0, RESERVED_LOW_PFNS);
+    mmusim__frame_alloc_reserve(&m->fa, 0, RESERVED_LOW_PFNS);
     if (!(m->pgds = malloc(8 * sizeof(*m->pgds))))
         return MMUSIM_ENOMEM;
     m->pgds_cap = 8;
-    if ((rc = pt_boot(m)) != MMUSIM_OK)
+    if ((rc = mmusim__pt_boot(m)) != MMUSIM_OK)
         return rc;
     if (!(m->cpus = calloc(m->cfg.ncpus, sizeof(*m->cpus))))
         return MMUSIM_ENOMEM;
     for (unsigned i = 0; i < m->cfg.ncpus; i++) {
         m->ncpus = i + 1; /* so destroy finalises exactly those initialised */
-        if ((rc = cpu_init(&m->cpus[i], m, i)) != MMUSIM_OK)
+        if ((rc = mmusim__cpu_init(&m->cpus[i], m, i)) != MMUSIM_OK)
             return rc;
     }
-    return smp_machine_init(m);
+    return mmusim__smp_machine_init(m);
 }
 
 int mmusim_machine_create(const struct mmusim_config *cfg, mmusim_machine **out)
@@ -59,14 +59,14 @@ void mmusim_machine_destroy(mmusim_machine *m)
 {
     if (!m)
         return;
-    smp_machine_fini(m);
+    mmusim__smp_machine_fini(m);
     for (unsigned i = 0; i < m->ncpus; i++)
-        cpu_fini(&m->cpus[i]);
+        mmusim__cpu_fini(&m->cpus[i]);
     free(m->cpus);
     free(m->violations);
     free(m->pgds);
-    frame_alloc_fini(&m->fa);
-    physmem_fini(&m->pm);
+    mmusim__frame_alloc_fini(&m->fa);
+    mmusim__physmem_fini(&m->pm);
     free(m);
 }
 
@@ -101,7 +101,7 @@ int mmusim_phys_read(const mmusim_machine *m, uint64_t pa, void *buf, size_t len
         return MMUSIM_EINVAL;
     if (!phys_range_ok(m, pa, len))
         return MMUSIM_EPHYS;
-    physmem_read(&m->pm, pa, buf, len);
+    mmusim__physmem_read(&m->pm, pa, buf, len);
     return MMUSIM_OK;
 }
 
@@ -111,7 +111,7 @@ int mmusim_phys_write(mmusim_machine *m, uint64_t pa, const void *buf, size_t le
         return MMUSIM_EINVAL;
     if (!phys_range_ok(m, pa, len))
         return MMUSIM_EPHYS;
-    return physmem_write(&m->pm, pa, buf, len);
+    return mmusim__physmem_write(&m->pm, pa, buf, len);
 }
 
 int mmusim_phys_read32(const mmusim_machine *m, uint64_t pa, uint32_t *out)
@@ -130,7 +130,7 @@ int mmusim_phys_write32(mmusim_machine *m, uint64_t pa, uint32_t value)
         return MMUSIM_EINVAL;
     if (!phys_range_ok(m, pa, 4))
         return MMUSIM_EPHYS;
-    return physmem_write32(&m->pm, pa, value);
+    return mmusim__physmem_write32(&m->pm, pa, value);
 }
 
 uint64_t mmusim_phys_resident_bytes(const mmusim_machine *m)
@@ -142,7 +142,7 @@ int mmusim_frame_alloc(mmusim_machine *m, enum mmusim_zone zone, uint64_t *pfn)
 {
     if (!m || !pfn)
         return MMUSIM_EINVAL;
-    return frame_alloc_get(&m->fa, zone, pfn);
+    return mmusim__frame_alloc_get(&m->fa, zone, pfn);
 }
 
 int mmusim_frame_free(mmusim_machine *m, uint64_t pfn)
@@ -151,9 +151,9 @@ int mmusim_frame_free(mmusim_machine *m, uint64_t pfn)
         return MMUSIM_EINVAL;
     if (pfn < RESERVED_LOW_PFNS)
         return MMUSIM_EFRAME;
-    int rc = frame_alloc_put(&m->fa, pfn);
+    int rc = mmusim__frame_alloc_put(&m->fa, pfn);
     if (rc == MMUSIM_OK)
-        physmem_discard(&m->pm, pfn);
+        mmusim__physmem_discard(&m->pm, pfn);
     return rc;
 }
 

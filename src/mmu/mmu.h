@@ -70,20 +70,20 @@ static inline uint64_t pt_read(const struct mmusim_machine *m, uint64_t pa)
 }
 
 /* set_pte: under PAE the high half, then the low half holding P. */
-int pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v);
+int mmusim__pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v);
 /* pte_clear: under PAE the low half first, then the high half. */
-int pt_clear(struct mmusim_machine *m, uint64_t pa);
+int mmusim__pt_clear(struct mmusim_machine *m, uint64_t pa);
 /* A walker's A/D update: only the low half changes. */
-int pt_update_low(struct mmusim_machine *m, uint64_t pa, uint64_t v);
+int mmusim__pt_update_low(struct mmusim_machine *m, uint64_t pa, uint64_t v);
 
 /* Physical address of the PDE for va in the directory cr3 (PAE: through the PDPT in memory). */
-uint64_t pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint32_t va);
+uint64_t mmusim__pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint32_t va);
 
 /* Make sure the page table for va exists (kernel tables are shared). */
-int pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va);
+int mmusim__pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va);
 
 /* Set up swapper_pg_dir at boot: direct map, pkmap and fixmap tables. */
-int pt_boot(struct mmusim_machine *m);
+int mmusim__pt_boot(struct mmusim_machine *m);
 
 /* ---- the walker ---- */
 
@@ -95,8 +95,8 @@ struct ptcache {
     uint32_t sets, ways;
 };
 
-int ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways);
-void ptcache_fini(struct ptcache *pc);
+int mmusim__ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways);
+void mmusim__ptcache_fini(struct ptcache *pc);
 
 /* What the walker needs from a CPU. */
 struct mmu_ctx {
@@ -125,7 +125,7 @@ struct walk_pde {
 };
 
 /* Translate va. Fills out (cycles included; not charged to any clock). pde may be NULL. */
-void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
+void mmusim__mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
               struct mmusim_walk *out, struct walk_pde *pde);
 
 #endif /* MMUSIM_MMU_H */

@@ -14,32 +14,32 @@
 
 /* ---- entry stores ---- */
 
-int pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v)
+int mmusim__pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v)
 {
     int rc;
     if (!m->pae)
-        return physmem_write32(&m->pm, pa, (uint32_t)v);
+        return mmusim__physmem_write32(&m->pm, pa, (uint32_t)v);
     /* Frame bits first, then the half with P: no CPU may see a present entry
      * with half a frame number (linux-highmem.md §1.7, set_pte). */
-    if ((rc = physmem_write32(&m->pm, pa + 4, (uint32_t)(v >> 32))) != MMUSIM_OK)
+    if ((rc = mmusim__physmem_write32(&m->pm, pa + 4, (uint32_t)(v >> 32))) != MMUSIM_OK)
         return rc;
-    return physmem_write32(&m->pm, pa, (uint32_t)v);
+    return mmusim__physmem_write32(&m->pm, pa, (uint32_t)v);
 }
 
-int pt_clear(struct mmusim_machine *m, uint64_t pa)
+int mmusim__pt_clear(struct mmusim_machine *m, uint64_t pa)
 {
     int rc;
     if (!m->pae)
-        return physmem_write32(&m->pm, pa, 0);
+        return mmusim__physmem_write32(&m->pm, pa, 0);
     /* P lives in the low half: clear it first (pte_clear). */
-    if ((rc = physmem_write32(&m->pm, pa, 0)) != MMUSIM_OK)
+    if ((rc = mmusim__physmem_write32(&m->pm, pa, 0)) != MMUSIM_OK)
         return rc;
-    return physmem_write32(&m->pm, pa + 4, 0);
+    return mmusim__physmem_write32(&m->pm, pa + 4, 0);
 }
 
-int pt_update_low(struct mmusim_machine *m, uint64_t pa, uint64_t v)
+int mmusim__pt_update_low(struct mmusim_machine *m, uint64_t pa, uint64_t v)
 {
-    return physmem_write32(&m->pm, pa, (uint32_t)v);
+    return mmusim__physmem_write32(&m->pm, pa, (uint32_t)v);
 }
 
 /* ---- address spaces ---- */
@@ -57,7 +57,7 @@ static ptrdiff_t pgd_index_of(const struct mmusim_machine *m, uint64_t cr3)
     return -1;
 }
 
-uint64_t pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint32_t va)
+uint64_t mmusim__pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint32_t va)
 {
     if (!m->pae)
         return (cr3 & PT2_FRAME) + ((uint64_t)(va >> 22) << 2);
@@ -75,20 +75,20 @@ static uint64_t pte_addr(const struct mmusim_machine *m, uint64_t pde, uint32_t 
 static int alloc_table(struct mmusim_machine *m, uint64_t *pa)
 {
     uint64_t pfn;
-    int rc = frame_alloc_get(&m->fa, MMUSIM_ZONE_NORMAL, &pfn);
+    int rc = mmusim__frame_alloc_get(&m->fa, MMUSIM_ZONE_NORMAL, &pfn);
     if (rc == MMUSIM_ENOFRAME)
-        rc = frame_alloc_get(&m->fa, MMUSIM_ZONE_DMA, &pfn);
+        rc = mmusim__frame_alloc_get(&m->fa, MMUSIM_ZONE_DMA, &pfn);
     if (rc != MMUSIM_OK)
         return rc;
-    physmem_discard(&m->pm, pfn); /* a frame never written reads as zero */
+    mmusim__physmem_discard(&m->pm, pfn); /* a frame never written reads as zero */
     *pa = pfn << 12;
     return MMUSIM_OK;
 }
 
 static void free_table(struct mmusim_machine *m, uint64_t pa)
 {
-    physmem_discard(&m->pm, pa >> 12);
-    (void)frame_alloc_put(&m->fa, pa >> 12);
+    mmusim__physmem_discard(&m->pm, pa >> 12);
+    (void)mmusim__frame_alloc_put(&m->fa, pa >> 12);
 }
 
 /*
@@ -100,17 +100,17 @@ static int set_pde(struct mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t
     size_t n = (!m->pae && is_kernel_va(m, va)) ? m->npgds : 1;
     for (size_t i = 0; i < n; i++) {
         uint64_t dir = n == 1 ? cr3 : m->pgds[i];
-        uint64_t pa = pt_pde_addr(m, dir, va);
-        int rc = clear ? pt_clear(m, pa) : pt_set(m, pa, v);
+        uint64_t pa = mmusim__pt_pde_addr(m, dir, va);
+        int rc = clear ? mmusim__pt_clear(m, pa) : mmusim__pt_set(m, pa, v);
         if (rc != MMUSIM_OK)
             return rc;
     }
     return MMUSIM_OK;
 }
 
-int pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va)
+int mmusim__pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va)
 {
-    uint64_t pde = pt_read(m, pt_pde_addr(m, cr3, va)), table;
+    uint64_t pde = pt_read(m, mmusim__pt_pde_addr(m, cr3, va)), table;
     int rc;
     if (pde & MMUSIM_PTE_P)
         return (pde & MMUSIM_PTE_PS) ? MMUSIM_ELARGE : MMUSIM_OK;
@@ -150,7 +150,7 @@ int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3)
         uint64_t v = (i < nuser && m->pae) ? (pmds[i] | MMUSIM_PTE_P)
                    : (i >= nuser) ? pt_read(m, (m->swapper_cr3 & ~0x1full) + (uint64_t)i * size) : 0;
         if (v)
-            rc = pt_set(m, dir + (uint64_t)i * size, v);
+            rc = mmusim__pt_set(m, dir + (uint64_t)i * size, v);
     }
     if (rc != MMUSIM_OK)
         return rc; /* host memory ran out mid-copy: the frames stay allocated */
@@ -241,7 +241,7 @@ int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa,
     if ((rc = check_space(m, cr3)) != MMUSIM_OK || (rc = check_map_args(m, va, pa, size, flags)) != MMUSIM_OK)
         return rc;
     cr3 = space_for(m, cr3, va);
-    uint64_t pde_pa = pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
+    uint64_t pde_pa = mmusim__pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
     if (size == MMUSIM_PAGE_LARGE) {
         if (pde & MMUSIM_PTE_P)
             return MMUSIM_EMAPPED;
@@ -251,17 +251,17 @@ int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa,
         return MMUSIM_ELARGE;
     if ((pde & MMUSIM_PTE_P) && (pt_read(m, pte_addr(m, pde, va)) & MMUSIM_PTE_P))
         return MMUSIM_EMAPPED;
-    if ((rc = pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
+    if ((rc = mmusim__pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
         return rc;
     pde = pt_read(m, pde_pa);
-    return pt_set(m, pte_addr(m, pde, va), pa | flags | MMUSIM_PTE_P);
+    return mmusim__pt_set(m, pte_addr(m, pde, va), pa | flags | MMUSIM_PTE_P);
 }
 
 /* Find the leaf entry for va: its address and size. ENOTMAPPED if no table reaches it. */
 static int find_leaf(const struct mmusim_machine *m, uint64_t cr3, uint32_t va,
                      uint64_t *entry_pa, enum mmusim_page_size *size)
 {
-    uint64_t pde_pa = pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
+    uint64_t pde_pa = mmusim__pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
     if (pde & MMUSIM_PTE_PS) {
         *entry_pa = pde_pa, *size = MMUSIM_PAGE_LARGE;
         return MMUSIM_OK;
@@ -305,7 +305,7 @@ int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va)
         return rc;
     if (info.size == MMUSIM_PAGE_LARGE)
         return set_pde(m, space_for(m, cr3, va), va, 0, 1);
-    return pt_clear(m, info.entry_pa);
+    return mmusim__pt_clear(m, info.entry_pa);
 }
 
 int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags)
@@ -321,7 +321,7 @@ int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t fla
     uint64_t v = info.pa | flags | MMUSIM_PTE_P;
     if (info.size == MMUSIM_PAGE_LARGE)
         return set_pde(m, space_for(m, cr3, va), va, v | MMUSIM_PTE_PS, 0);
-    return pt_set(m, info.entry_pa, v);
+    return mmusim__pt_set(m, info.entry_pa, v);
 }
 
 int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw)
@@ -334,7 +334,7 @@ int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_
     if (!m->pae && (raw >> 32))
         return MMUSIM_EINVAL; /* a 32-bit entry */
     cr3 = space_for(m, cr3, va);
-    uint64_t pde = pt_read(m, pt_pde_addr(m, cr3, va));
+    uint64_t pde = pt_read(m, mmusim__pt_pde_addr(m, cr3, va));
     if (size == MMUSIM_PAGE_LARGE) {
         if ((pde & MMUSIM_PTE_P) && !(pde & MMUSIM_PTE_PS))
             return MMUSIM_EMAPPED; /* would orphan a page table */
@@ -342,10 +342,10 @@ int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_
     }
     if (size != MMUSIM_PAGE_4K)
         return MMUSIM_EPAGESIZE;
-    if ((rc = pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
+    if ((rc = mmusim__pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
         return rc;
-    pde = pt_read(m, pt_pde_addr(m, cr3, va));
-    return raw == 0 ? pt_clear(m, pte_addr(m, pde, va)) : pt_set(m, pte_addr(m, pde, va), raw);
+    pde = pt_read(m, mmusim__pt_pde_addr(m, cr3, va));
+    return raw == 0 ? mmusim__pt_clear(m, pte_addr(m, pde, va)) : mmusim__pt_set(m, pte_addr(m, pde, va), raw);
 }
 
 uint64_t mmusim_kernel_cr3(const mmusim_machine *m)
@@ -391,13 +391,13 @@ static int prealloc_kernel_tables(struct mmusim_machine *m)
 {
     const struct mmusim_layout *l = &m->layout;
     uint64_t step = 1ull << pt_large_shift(m);
-    int rc = pt_ensure_table(m, m->swapper_cr3, l->pkmap_base);
+    int rc = mmusim__pt_ensure_table(m, m->swapper_cr3, l->pkmap_base);
     for (uint64_t va = l->fixaddr_boot_start & ~(step - 1); rc == MMUSIM_OK && va <= l->fixaddr_top; va += step)
-        rc = pt_ensure_table(m, m->swapper_cr3, (uint32_t)va);
+        rc = mmusim__pt_ensure_table(m, m->swapper_cr3, (uint32_t)va);
     return rc;
 }
 
-int pt_boot(struct mmusim_machine *m)
+int mmusim__pt_boot(struct mmusim_machine *m)
 {
     uint64_t dir;
     int rc = alloc_table(m, &dir);
@@ -410,7 +410,7 @@ int pt_boot(struct mmusim_machine *m)
     for (unsigned i = 0; m->pae && i < 4 && rc == MMUSIM_OK; i++) {
         uint64_t pmd;
         if ((rc = alloc_table(m, &pmd)) == MMUSIM_OK)
-            rc = pt_set(m, dir + i * 8, pmd | MMUSIM_PTE_P);
+            rc = mmusim__pt_set(m, dir + i * 8, pmd | MMUSIM_PTE_P);
     }
     if (rc == MMUSIM_OK)
         rc = map_lowmem(m);

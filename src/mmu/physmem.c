@@ -4,7 +4,7 @@
 #include "mmu/physmem.h"
 #include "mmusim/error.h"
 
-int physmem_init(struct physmem *pm, uint64_t nframes)
+int mmusim__physmem_init(struct physmem *pm, uint64_t nframes)
 {
     memset(pm, 0, sizeof(*pm));
     pm->nframes = nframes;
@@ -13,7 +13,7 @@ int physmem_init(struct physmem *pm, uint64_t nframes)
     return pm->dir ? MMUSIM_OK : MMUSIM_ENOMEM;
 }
 
-void physmem_fini(struct physmem *pm)
+void mmusim__physmem_fini(struct physmem *pm)
 {
     if (!pm->dir)
         return;
@@ -28,7 +28,7 @@ void physmem_fini(struct physmem *pm)
     memset(pm, 0, sizeof(*pm));
 }
 
-uint8_t *physmem_frame_rw(struct physmem *pm, uint64_t pfn)
+uint8_t *mmusim__physmem_frame_rw(struct physmem *pm, uint64_t pfn)
 {
     uint8_t ***slot = &pm->dir[pfn >> PM_CHUNK_SHIFT];
     if (!*slot && !(*slot = calloc(PM_CHUNK, sizeof(**slot))))
@@ -42,7 +42,7 @@ uint8_t *physmem_frame_rw(struct physmem *pm, uint64_t pfn)
     return *frame;
 }
 
-void physmem_discard(struct physmem *pm, uint64_t pfn)
+void mmusim__physmem_discard(struct physmem *pm, uint64_t pfn)
 {
     uint8_t **chunk = pm->dir[pfn >> PM_CHUNK_SHIFT];
     if (!chunk || !chunk[pfn & (PM_CHUNK - 1)])
@@ -52,9 +52,9 @@ void physmem_discard(struct physmem *pm, uint64_t pfn)
     pm->resident--;
 }
 
-int physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v)
+int mmusim__physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v)
 {
-    uint8_t *f = physmem_frame_rw(pm, pa >> 12);
+    uint8_t *f = mmusim__physmem_frame_rw(pm, pa >> 12);
     if (!f)
         return MMUSIM_ENOMEM;
     memcpy(f + (pa & 0xfff), &v, 4);
@@ -63,7 +63,7 @@ int physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v)
     return MMUSIM_OK;
 }
 
-void physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size_t len)
+void mmusim__physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size_t len)
 {
     uint8_t *out = buf;
     while (len > 0) {
@@ -79,12 +79,12 @@ void physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size_t len)
     }
 }
 
-int physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size_t len)
+int mmusim__physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size_t len)
 {
     const uint8_t *in = buf;
     /* Allocate every frame first, so a failure writes nothing. */
     for (uint64_t p = pa >> 12; len && p <= (pa + len - 1) >> 12; p++)
-        if (!physmem_frame_rw(pm, p))
+        if (!mmusim__physmem_frame_rw(pm, p))
             return MMUSIM_ENOMEM;
     while (len > 0) {
         size_t off = (size_t)(pa & 0xfff), n = 4096 - off;
@@ -98,7 +98,7 @@ int physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size_t len)
 
 /* ---- frame allocator ---- */
 
-int frame_alloc_is_used(const struct frame_alloc *fa, uint64_t pfn)
+int mmusim__frame_alloc_is_used(const struct frame_alloc *fa, uint64_t pfn)
 {
     return (int)((fa->used[pfn >> 6] >> (pfn & 63)) & 1);
 }
@@ -117,7 +117,7 @@ static void mark(struct frame_alloc *fa, uint64_t pfn, int used)
     }
 }
 
-int frame_alloc_init(struct frame_alloc *fa, const struct mmusim_layout *l)
+int mmusim__frame_alloc_init(struct frame_alloc *fa, const struct mmusim_layout *l)
 {
     memset(fa, 0, sizeof(*fa));
     fa->nframes = l->max_pfn;
@@ -132,16 +132,16 @@ int frame_alloc_init(struct frame_alloc *fa, const struct mmusim_layout *l)
     return MMUSIM_OK;
 }
 
-void frame_alloc_fini(struct frame_alloc *fa)
+void mmusim__frame_alloc_fini(struct frame_alloc *fa)
 {
     free(fa->used);
     fa->used = NULL;
 }
 
-void frame_alloc_reserve(struct frame_alloc *fa, uint64_t start, uint64_t end)
+void mmusim__frame_alloc_reserve(struct frame_alloc *fa, uint64_t start, uint64_t end)
 {
     for (uint64_t p = start; p < end && p < fa->nframes; p++)
-        if (!frame_alloc_is_used(fa, p))
+        if (!mmusim__frame_alloc_is_used(fa, p))
             mark(fa, p, 1);
 }
 
@@ -160,7 +160,7 @@ static uint64_t find_free(const struct frame_alloc *fa, uint64_t from, uint64_t 
     return to;
 }
 
-int frame_alloc_get(struct frame_alloc *fa, enum mmusim_zone z, uint64_t *pfn)
+int mmusim__frame_alloc_get(struct frame_alloc *fa, enum mmusim_zone z, uint64_t *pfn)
 {
     if ((unsigned)z >= MMUSIM_ZONE_COUNT_)
         return MMUSIM_EZONE;
@@ -176,9 +176,9 @@ int frame_alloc_get(struct frame_alloc *fa, enum mmusim_zone z, uint64_t *pfn)
     return MMUSIM_OK;
 }
 
-int frame_alloc_put(struct frame_alloc *fa, uint64_t pfn)
+int mmusim__frame_alloc_put(struct frame_alloc *fa, uint64_t pfn)
 {
-    if (pfn >= fa->nframes || !frame_alloc_is_used(fa, pfn))
+    if (pfn >= fa->nframes || !mmusim__frame_alloc_is_used(fa, pfn))
         return MMUSIM_EFRAME;
     mark(fa, pfn, 0);
     return MMUSIM_OK;

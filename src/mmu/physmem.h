@@ -39,8 +39,8 @@ struct frame_alloc {
     struct mmusim_zone_span zones[MMUSIM_ZONE_COUNT_];
 };
 
-int physmem_init(struct physmem *pm, uint64_t nframes);
-void physmem_fini(struct physmem *pm);
+int mmusim__physmem_init(struct physmem *pm, uint64_t nframes);
+void mmusim__physmem_fini(struct physmem *pm);
 
 /* Host storage of a frame, or NULL if it was never written. */
 static inline uint8_t *physmem_frame(const struct physmem *pm, uint64_t pfn)
@@ -50,10 +50,10 @@ static inline uint8_t *physmem_frame(const struct physmem *pm, uint64_t pfn)
 }
 
 /* Host storage of a frame, allocated (zeroed) if needed; NULL if out of host memory. */
-uint8_t *physmem_frame_rw(struct physmem *pm, uint64_t pfn);
+uint8_t *mmusim__physmem_frame_rw(struct physmem *pm, uint64_t pfn);
 
 /* Drop a frame's contents (it reads as zero again). */
-void physmem_discard(struct physmem *pm, uint64_t pfn);
+void mmusim__physmem_discard(struct physmem *pm, uint64_t pfn);
 
 /*
  * Aligned reads inside one frame. An address beyond installed RAM reads as 0:
@@ -85,19 +85,19 @@ static inline uint64_t physmem_read64(const struct physmem *pm, uint64_t pa)
 }
 
 /* MMUSIM_OK or MMUSIM_ENOMEM. Calls the store hook, if any. */
-int physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v);
+int mmusim__physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v);
 
 /* Byte ranges that may cross frames; the caller has range-checked them. */
-void physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size_t len);
-int physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size_t len);
+void mmusim__physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size_t len);
+int mmusim__physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size_t len);
 
-int frame_alloc_init(struct frame_alloc *fa, const struct mmusim_layout *l);
-void frame_alloc_fini(struct frame_alloc *fa);
+int mmusim__frame_alloc_init(struct frame_alloc *fa, const struct mmusim_layout *l);
+void mmusim__frame_alloc_fini(struct frame_alloc *fa);
 /* Lowest free frame of the zone at or after its cursor (next fit). */
-int frame_alloc_get(struct frame_alloc *fa, enum mmusim_zone z, uint64_t *pfn);
-int frame_alloc_put(struct frame_alloc *fa, uint64_t pfn);
+int mmusim__frame_alloc_get(struct frame_alloc *fa, enum mmusim_zone z, uint64_t *pfn);
+int mmusim__frame_alloc_put(struct frame_alloc *fa, uint64_t pfn);
 /* Mark [start, end) used at boot (reserved memory). */
-void frame_alloc_reserve(struct frame_alloc *fa, uint64_t start, uint64_t end);
-int frame_alloc_is_used(const struct frame_alloc *fa, uint64_t pfn);
+void mmusim__frame_alloc_reserve(struct frame_alloc *fa, uint64_t start, uint64_t end);
+int mmusim__frame_alloc_is_used(const struct frame_alloc *fa, uint64_t pfn);
 
 #endif /* MMUSIM_PHYSMEM_H */

@@ -16,7 +16,7 @@
  * Cost: walk_fixed, plus walk_ref_hit or walk_ref_miss per reference as the
  * per-CPU page-table line cache says, plus walk_ad_write per A/D write-back.
  *
- * Host speed: every TLB miss walks, so mmu_walk first tries walk_fast, a
+ * Host speed: every TLB miss walks, so mmusim__mmu_walk first tries walk_fast, a
  * straight-line walk for the common case (a 4 KiB page, nothing to fault,
  * nothing to write back); any other walk is walk_general's, with the same
  * result to the bit.
@@ -28,7 +28,7 @@
 
 /* ---- page-table line cache: set-associative, LRU, 64-byte lines ---- */
 
-int ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways)
+int mmusim__ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways)
 {
     memset(pc, 0, sizeof(*pc));
     if (lines == 0)
@@ -36,7 +36,7 @@ int ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways)
     pc->tags = calloc(lines, sizeof(*pc->tags));
     pc->stamp = calloc(lines, sizeof(*pc->stamp));
     if (!pc->tags || !pc->stamp) {
-        ptcache_fini(pc);
+        mmusim__ptcache_fini(pc);
         return MMUSIM_ENOMEM;
     }
     pc->ways = ways;
@@ -44,7 +44,7 @@ int ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways)
     return MMUSIM_OK;
 }
 
-void ptcache_fini(struct ptcache *pc)
+void mmusim__ptcache_fini(struct ptcache *pc)
 {
     free(pc->tags);
     free(pc->stamp);
@@ -165,14 +165,14 @@ static void set_bits(struct walk_state *w, uint64_t pa, uint64_t *entry, uint64_
     if ((*entry & bits) == bits)
         return;
     *entry |= bits;
-    (void)pt_update_low(w->c->m, pa, *entry); /* the frame was just read: it has storage */
+    (void)mmusim__pt_update_low(w->c->m, pa, *entry); /* the frame was just read: it has storage */
     w->out->ad_writes++;
     w->out->cycles += w->c->costs->walk_ad_write;
     w->c->stats->ad_writes++;
 }
 
 /*
- * Any walk: every fault, large pages, A/D write-backs. mmu_walk comes here
+ * Any walk: every fault, large pages, A/D write-backs. mmusim__mmu_walk comes here
  * when walk_fast declines; kept out of line so the fast path's frame stays
  * small.
  */
@@ -315,7 +315,7 @@ static const uint8_t rights_needed[2][8] = {
  * else is the case it returns 0 having changed nothing, and walk_general does
  * the whole walk, which then gives exactly what it would have given alone.
  *
- * pae is a constant at each call (mmu_walk), so each paging mode gets its
+ * pae is a constant at each call (mmusim__mmu_walk), so each paging mode gets its
  * own copy with its masks and index shifts folded in rather than chosen per
  * walk.
  */
@@ -412,7 +412,7 @@ static WALK_INLINE int walk_fast(const struct mmu_ctx *c, uint32_t va, unsigned 
     return 1;
 }
 
-void mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
+void mmusim__mmu_walk(const struct mmu_ctx *c, uint32_t va, unsigned access, unsigned wflags,
               struct mmusim_walk *out, struct walk_pde *hint)
 {
     int done = (c->regs->cr4 & MMUSIM_CR4_PAE) ? walk_fast(c, va, access, wflags, out, hint, 1)

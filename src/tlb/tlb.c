@@ -72,7 +72,7 @@ static int plru_init(struct tlb_array *a)
     return MMUSIM_OK;
 }
 
-int tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigned shift,
+int mmusim__tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigned shift,
                    enum mmusim_replacement policy, uint64_t seed)
 {
     make_absent(a, shift, policy);
@@ -111,14 +111,14 @@ int tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigne
     if (policy == MMUSIM_REPL_PLRU) {
         int rc = plru_init(a);
         if (rc != MMUSIM_OK) {
-            tlb_array_fini(a);
+            mmusim__tlb_array_fini(a);
             return rc;
         }
     }
     return MMUSIM_OK;
 }
 
-void tlb_array_fini(struct tlb_array *a)
+void mmusim__tlb_array_fini(struct tlb_array *a)
 {
     if (a->e != &absent_entry)
         free(a->e);
@@ -135,7 +135,7 @@ static inline int plru_bit(const uint64_t *bits, uint32_t n)
     return (int)((bits[n >> 6] >> (n & 63)) & 1);
 }
 
-struct tlb_entry *tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way,
+struct tlb_entry *mmusim__tlb_plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way,
                                        struct tlb_entry *e)
 {
     uint64_t *bits = a->plru + (size_t)set * a->plru_words;
@@ -206,7 +206,7 @@ static struct tlb_entry *place(struct tlb_array *a, uint32_t set, uint32_t base,
 }
 
 /* tlb_array_insert, for a present array. */
-struct tlb_entry *tlb__insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa, uint32_t flags)
+struct tlb_entry *mmusim__tlb_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa, uint32_t flags)
 {
     uint32_t vpn = va >> a->shift;
     uint32_t set = vpn & a->set_mask, base = set * a->ways;
@@ -226,7 +226,7 @@ struct tlb_entry *tlb__insert(struct tlb_array *a, uint32_t va, uint64_t pa, uin
     return place(a, set, base, i, vpn + 1u, pa, leaf_pa, flags);
 }
 
-struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+struct tlb_entry *mmusim__tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
                                  uint32_t flags)
 {
     struct tlb_entry *e = tlb_array_peek(a, va); /* an absent array holds nothing */
@@ -242,7 +242,7 @@ struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, 
     return tlb__touch(a, set, set * a->ways, (uint32_t)(e - a->e));
 }
 
-unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)
+unsigned mmusim__tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)
 {
     uint32_t vpn = va >> a->shift;
     uint32_t tag = vpn + 1u;
@@ -258,7 +258,7 @@ unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)
     return n;
 }
 
-unsigned tlb_array_flush(struct tlb_array *a, int keep_global)
+unsigned mmusim__tlb_array_flush(struct tlb_array *a, int keep_global)
 {
     uint32_t entries = a->sets * a->ways;
     uint32_t keep = keep_global ? TLBE_G : 0;
@@ -273,7 +273,7 @@ unsigned tlb_array_flush(struct tlb_array *a, int keep_global)
     return n;
 }
 
-unsigned tlb_array_count_valid(const struct tlb_array *a)
+unsigned mmusim__tlb_array_count_valid(const struct tlb_array *a)
 {
     uint32_t entries = a->sets * a->ways;
     unsigned n = 0;

@@ -41,9 +41,9 @@
  *           same victims. Hits change nothing.
  *
  * Invalidation (SDM Vol. 3A §4.10.4.1): INVLPG drops the page's entry whatever
- * its G bit (tlb_array_invalidate_va); MOV to CR3 drops all but global entries
- * (tlb_array_flush(a, 1)); toggling CR4.PGE drops everything
- * (tlb_array_flush(a, 0)). A dropped entry becomes an invalid way, which the
+ * its G bit (mmusim__tlb_array_invalidate_va); MOV to CR3 drops all but global entries
+ * (mmusim__tlb_array_flush(a, 1)); toggling CR4.PGE drops everything
+ * (mmusim__tlb_array_flush(a, 0)). A dropped entry becomes an invalid way, which the
  * next fill of its set takes before any policy victim, so the replacement
  * state needs no other repair.
  */
@@ -72,7 +72,7 @@ struct tlb_entry {
 #define TLBE_LARGE 0x20u /* set by the caller; the array does not look at it */
 
 /* hits and misses count tlb_array_lookup (lookups are their sum, not kept:
- * one counter less on the hit path); fills counts every tlb_array_fill,
+ * one counter less on the hit path); fills counts every mmusim__tlb_array_fill,
  * evictions the fills that displaced a valid entry, dropped the entries
  * removed by invalidate_va, flush or the caller. */
 struct tlb_array_stats {
@@ -118,11 +118,11 @@ struct tlb_array {
  * ways is 0, entries % ways != 0, entries / ways is not a power of two, or
  * the policy is PLRU and ways is not a power of two; MMUSIM_EINVAL for a shift
  * outside 12..31 or an unknown policy; MMUSIM_ENOMEM. On error *a is left
- * absent (tlb_array_fini is still safe).
+ * absent (mmusim__tlb_array_fini is still safe).
  */
-int tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigned shift,
+int mmusim__tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways, unsigned shift,
                    enum mmusim_replacement policy, uint64_t seed);
-void tlb_array_fini(struct tlb_array *a);
+void mmusim__tlb_array_fini(struct tlb_array *a);
 
 /* Nonzero unless the array is absent (entries == 0). */
 static inline int tlb_array_present(const struct tlb_array *a)
@@ -136,7 +136,7 @@ static inline uint64_t tlb_array_lookups(const struct tlb_array *a)
 }
 
 /* PLRU touch of way `way` for trees of more than 64 ways (tlb.c); returns e. */
-struct tlb_entry *tlb__plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way,
+struct tlb_entry *mmusim__tlb_plru_touch_wide(struct tlb_array *a, uint32_t set, uint32_t way,
                                        struct tlb_entry *e);
 
 #define TLB_NONE UINT32_MAX /* "no such entry" for an index */
@@ -152,7 +152,7 @@ static inline struct tlb_entry *tlb__touch(struct tlb_array *a, uint32_t set, ui
     } else if (a->touch == TLB_TOUCH_STAMP) {
         a->e[i].stamp = ++a->clock;
     } else if (a->touch == TLB_TOUCH_PLRU_WIDE) {
-        return tlb__plru_touch_wide(a, set, i - base, &a->e[i]);
+        return mmusim__tlb_plru_touch_wide(a, set, i - base, &a->e[i]);
     }
     return &a->e[i];
 }
@@ -226,27 +226,27 @@ static inline struct tlb_entry *tlb_array_lookup(struct tlb_array *a, uint32_t v
  * cached PDE it started from) and direct users of the array; the TLB fills
  * use tlb_array_insert (a dirty re-walk drops the refused entry first).
  */
-struct tlb_entry *tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
+struct tlb_entry *mmusim__tlb_array_fill(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
                                  uint32_t flags);
 
 /*
- * tlb_array_fill for a page the array is known not to hold (a lookup of va
+ * mmusim__tlb_array_fill for a page the array is known not to hold (a lookup of va
  * just missed, or its entry was dropped since): no search for an entry to
- * refill in place. Same victim choice and counting as tlb_array_fill.
+ * refill in place. Same victim choice and counting as mmusim__tlb_array_fill.
  */
-struct tlb_entry *tlb__insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa, uint32_t flags);
+struct tlb_entry *mmusim__tlb_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa, uint32_t flags);
 static inline struct tlb_entry *tlb_array_insert(struct tlb_array *a, uint32_t va, uint64_t pa, uint64_t leaf_pa,
                                                  uint32_t flags)
 {
-    return a->ways ? tlb__insert(a, va, pa, leaf_pa, flags) : NULL; /* absent arrays cost no call */
+    return a->ways ? mmusim__tlb_insert(a, va, pa, leaf_pa, flags) : NULL; /* absent arrays cost no call */
 }
 
 /* INVLPG: drop the entry covering va (compared as va >> shift), global or not. */
-unsigned tlb_array_invalidate_va(struct tlb_array *a, uint32_t va);
+unsigned mmusim__tlb_array_invalidate_va(struct tlb_array *a, uint32_t va);
 
 /* Drop every entry, or every entry without TLBE_G if keep_global. */
-unsigned tlb_array_flush(struct tlb_array *a, int keep_global);
+unsigned mmusim__tlb_array_flush(struct tlb_array *a, int keep_global);
 
-unsigned tlb_array_count_valid(const struct tlb_array *a);
+unsigned mmusim__tlb_array_count_valid(const struct tlb_array *a);
 
 #endif /* MMUSIM_TLB_H */

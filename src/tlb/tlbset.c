@@ -4,7 +4,7 @@
 
 #include "mmusim/error.h"
 
-int tlbset_init(struct tlbset *t, const struct mmusim_tlb_config *cfg, int pae, uint64_t seed)
+int mmusim__tlbset_init(struct tlbset *t, const struct mmusim_tlb_config *cfg, int pae, uint64_t seed)
 {
     const struct mmusim_tlb_array_config *geo[TS_COUNT] = {
         [TS_ITLB_4K] = &cfg->itlb_4k, [TS_ITLB_LARGE] = &cfg->itlb_large,
@@ -18,20 +18,20 @@ int tlbset_init(struct tlbset *t, const struct mmusim_tlb_config *cfg, int pae, 
     for (int i = 0; i < TS_COUNT; i++) {
         unsigned shift = (i == TS_ITLB_LARGE || i == TS_DTLB_LARGE || i == TS_PDECACHE) ? t->large_shift : 12;
         /* Each array draws its own random stream from the CPU's seed. */
-        int rc = tlb_array_init(&t->a[i], geo[i]->entries, geo[i]->ways, shift, cfg->replacement,
+        int rc = mmusim__tlb_array_init(&t->a[i], geo[i]->entries, geo[i]->ways, shift, cfg->replacement,
                                 seed * 0x9e3779b97f4a7c15ull + (uint64_t)i);
         if (rc != MMUSIM_OK) {
-            tlbset_fini(t);
+            mmusim__tlbset_fini(t);
             return rc;
         }
     }
     return MMUSIM_OK;
 }
 
-void tlbset_fini(struct tlbset *t)
+void mmusim__tlbset_fini(struct tlbset *t)
 {
     for (int i = 0; i < TS_COUNT; i++)
-        tlb_array_fini(&t->a[i]);
+        mmusim__tlb_array_fini(&t->a[i]);
 }
 
 /* Drop the 4 KiB fragments of the large page holding va from a 4 KiB array. */
@@ -50,25 +50,25 @@ static unsigned drop_fragments(struct tlbset *t, struct tlb_array *a, uint32_t v
     return n;
 }
 
-unsigned tlbset_invlpg(struct tlbset *t, uint32_t va)
+unsigned mmusim__tlbset_invlpg(struct tlbset *t, uint32_t va)
 {
     unsigned n = 0;
     for (int i = 0; i < TS_PDECACHE; i++) {
-        n += tlb_array_invalidate_va(&t->a[i], va);
+        n += mmusim__tlb_array_invalidate_va(&t->a[i], va);
         if (t->fragments && (i == TS_ITLB_4K || i == TS_DTLB_4K || i == TS_UTLB || i == TS_STLB))
             n += drop_fragments(t, &t->a[i], va);
     }
     /* INVLPG empties every paging-structure cache, whatever the address (SDM §4.10.4.1). */
-    tlb_array_flush(&t->a[TS_PDECACHE], 0);
+    mmusim__tlb_array_flush(&t->a[TS_PDECACHE], 0);
     return n;
 }
 
-unsigned tlbset_flush(struct tlbset *t, int keep_global)
+unsigned mmusim__tlbset_flush(struct tlbset *t, int keep_global)
 {
     unsigned n = 0;
     for (int i = 0; i < TS_PDECACHE; i++)
-        n += tlb_array_flush(&t->a[i], keep_global);
+        n += mmusim__tlb_array_flush(&t->a[i], keep_global);
     /* Paging-structure caches ignore G: both flushes empty them (SDM §4.10.3). */
-    tlb_array_flush(&t->a[TS_PDECACHE], 0);
+    mmusim__tlb_array_flush(&t->a[TS_PDECACHE], 0);
     return n;
 }

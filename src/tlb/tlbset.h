@@ -35,12 +35,12 @@ struct tlbset {
     int fragments;          /* a 4 KiB array may hold large-page fragments */
 };
 
-int tlbset_init(struct tlbset *t, const struct mmusim_tlb_config *cfg, int pae, uint64_t seed);
-void tlbset_fini(struct tlbset *t);
+int mmusim__tlbset_init(struct tlbset *t, const struct mmusim_tlb_config *cfg, int pae, uint64_t seed);
+void mmusim__tlbset_fini(struct tlbset *t);
 
 /* INVLPG va: every array, global or not, large or small; the PDE cache entirely. Returns entries dropped. */
-unsigned tlbset_invlpg(struct tlbset *t, uint32_t va);
+unsigned mmusim__tlbset_invlpg(struct tlbset *t, uint32_t va);
 /* MOV to CR3 (keep_global) or a CR4.PGE change (!keep_global). Returns entries dropped. */
-unsigned tlbset_flush(struct tlbset *t, int keep_global);
+unsigned mmusim__tlbset_flush(struct tlbset *t, int keep_global);
 
 #endif /* MMUSIM_TLBSET_H */
