@@ -49,7 +49,7 @@ MMUSIM_NOINLINE static void check_hit(struct mmusim_cpu *cpu, uint32_t va, const
                                       unsigned shift)
 {
     struct mmusim_cpu_stats scratch = {0};
-    struct mmu_ctx c = {cpu->m, &cpu->regs, NULL, &cpu->m->cfg.costs, &scratch};
+    struct mmu_ctx c = {cpu->sys->mmu, &cpu->regs, NULL, &cpu->sys->cfg->costs, &scratch};
     struct mmusim_walk w;
     mmusim__mmu_walk(&c, va, MMUSIM_ACC_READ, 0, &w, NULL); /* a peek: no A/D, no clock */
     uint64_t page = ~((1ull << shift) - 1);
@@ -57,7 +57,7 @@ MMUSIM_NOINLINE static void check_hit(struct mmusim_cpu *cpu, uint32_t va, const
     unsigned now_rights = (w.writable ? TLBE_W : 0) | (w.user ? TLBE_U : 0) | (w.nx ? TLBE_NX : 0);
     if (!w.fault && stale_pa == now_pa && rights_of(e->flags) == now_rights)
         return;
-    struct mmusim_machine *m = cpu->m;
+    struct cpu_sys *m = cpu->sys;
     cpu->stats.coherence_violations++;
     if (m->nviolations < MAX_VIOLATIONS && m->violations) {
         struct mmusim_coherence_violation *v = &m->violations[m->nviolations];
@@ -74,7 +74,7 @@ MMUSIM_NOINLINE static void check_hit(struct mmusim_cpu *cpu, uint32_t va, const
     m->nviolations++;
 }
 
-void mmusim_machine_set_coherence_check(mmusim_machine *m, int on)
+void mmusim__machine_set_coherence_check(struct cpu_sys *m, int on)
 {
     if (!m)
         return;
@@ -83,7 +83,7 @@ void mmusim_machine_set_coherence_check(mmusim_machine *m, int on)
     m->check = on && m->violations != NULL;
 }
 
-uint64_t mmusim_machine_coherence_violations(const mmusim_machine *m, struct mmusim_coherence_violation *buf,
+uint64_t mmusim__machine_coherence_violations(const struct cpu_sys *m, struct mmusim_coherence_violation *buf,
                                              size_t max)
 {
     if (!m)
@@ -94,7 +94,7 @@ uint64_t mmusim_machine_coherence_violations(const mmusim_machine *m, struct mmu
     return m->nviolations;
 }
 
-void mmusim_machine_coherence_reset(mmusim_machine *m)
+void mmusim__machine_coherence_reset(struct cpu_sys *m)
 {
     if (m)
         m->nviolations = 0;
@@ -116,7 +116,7 @@ static inline int use_entry(struct mmusim_cpu *cpu, struct tlb_array *a, struct 
 {
     if (MMUSIM_UNLIKELY((e->flags & cpu->hit_mask[acc]) != cpu->hit_want[acc]))
         return 0;
-    if (MMUSIM_UNLIKELY(cpu->m->check))
+    if (MMUSIM_UNLIKELY(cpu->sys->check))
         check_hit(cpu, va, e, a->shift);
     x->pa = e->pa + (va & ((1u << a->shift) - 1u));
     return 1;
@@ -179,7 +179,7 @@ static void fill_after_walk(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, c
 MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x)
 {
     struct tlbset *t = &cpu->tlb;
-    const struct mmusim_costs *costs = &cpu->m->cfg.costs;
+    const struct mmusim_costs *costs = &cpu->sys->cfg->costs;
     unsigned kind = acc & 3u;
     struct tlb_array *l1_4k = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_4K : TS_DTLB_4K];
     struct tlb_array *l1_large = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_LARGE : TS_DTLB_LARGE];
@@ -264,8 +264,8 @@ static void translate(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct 
 /* n bytes inside one frame (the caller split the access at the page boundary). */
 static inline int data_op(struct mmusim_cpu *cpu, uint64_t pa, unsigned n, void *data, int write)
 {
-    struct physmem *pm = &cpu->m->pm;
-    if (MMUSIM_UNLIKELY(pa + n > cpu->m->cfg.mem_bytes))
+    struct physmem *pm = &cpu->sys->mmu->pm;
+    if (MMUSIM_UNLIKELY(pa + n > cpu->sys->cfg->mem_bytes))
         return MMUSIM_EPHYS; /* a raw entry may point past RAM */
     if (!data)
         return MMUSIM_OK;
@@ -362,7 +362,7 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
     struct tlb_array *a = cpu->first[access & 3u];
     struct tlb_entry *e = tlb_array_lookup(a, va);
     if (MMUSIM_UNLIKELY(e == NULL || (e->flags & cpu->hit_mask[access]) != cpu->hit_want[access] ||
-                        cpu->m->check || (va & 0xfffu) + size > 4096u))
+                        cpu->sys->check || (va & 0xfffu) + size > 4096u))
         return access_slow(cpu, va, access, size, data, out, e);
     uint64_t pa = e->pa + (va & ((1u << a->shift) - 1u));
     out->fault = 0;
@@ -377,7 +377,7 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
 
 uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
 {
-    uint64_t c = cpu->m->cfg.costs.invlpg;
+    uint64_t c = cpu->sys->cfg->costs.invlpg;
     cpu->stats.dropped_invlpg += mmusim__tlbset_invlpg(&cpu->tlb, va);
     cpu->stats.invlpg++;
     cpu->stats.invlpg_cycles += c;
@@ -406,7 +406,7 @@ uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
     /* CR4 written without PGE, then restored: everything goes, globals too.
      * CR4 itself is not written (cr4_writes, cr4_cycles stay as they are);
      * the pair's cost is counted here, in global_flush_cycles, once. */
-    uint64_t c = cpu->m->cfg.costs.pge_toggle;
+    uint64_t c = cpu->sys->cfg->costs.pge_toggle;
     mmusim__cpu_tlb_flush(cpu, 0);
     cpu->stats.global_flush_cycles += c;
     cpu->cycles += c;
@@ -446,7 +446,7 @@ int mmusim_cpu_tlb_stats(const mmusim_cpu *cpu, enum mmusim_tlb_id id, struct mm
     return MMUSIM_OK;
 }
 
-void mmusim_machine_stats(const mmusim_machine *m, struct mmusim_cpu_stats *out)
+void mmusim__machine_stats(const struct cpu_sys *m, struct mmusim_cpu_stats *out)
 {
     memset(out, 0, sizeof(*out));
     for (unsigned i = 0; m && i < m->ncpus; i++) {

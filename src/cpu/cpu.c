@@ -1,6 +1,8 @@
 /*
  * mmusim — CPU control registers and the walk entry point (include/mmusim/cpu.h).
  */
+#include <stdlib.h>
+
 #include "cpu/cpu_impl.h"
 #include "mmusim/error.h"
 
@@ -8,34 +10,34 @@
 static int load_pdptes(const struct mmusim_cpu *cpu, uint64_t cr3, uint64_t pdpte[4])
 {
     for (unsigned i = 0; i < 4; i++) {
-        pdpte[i] = physmem_read64(&cpu->m->pm, (cr3 & ~0x1full) + i * 8);
+        pdpte[i] = physmem_read64(&cpu->sys->mmu->pm, (cr3 & ~0x1full) + i * 8);
         if ((pdpte[i] & MMUSIM_PTE_P) && (pdpte[i] & PAE_PDPTE_RSVD))
             return MMUSIM_EGP;
     }
     return MMUSIM_OK;
 }
 
-int mmusim__cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id)
+int mmusim__cpu_init(struct mmusim_cpu *cpu, struct cpu_sys *m, unsigned id)
 {
-    const struct mmusim_config *cfg = &m->cfg;
+    const struct mmusim_config *cfg = m->cfg;
     memset(cpu, 0, sizeof(*cpu));
-    cpu->m = m;
+    cpu->sys = m;
     cpu->id = id;
     cpu->regs.cr0 = MMUSIM_CR0_PE | MMUSIM_CR0_PG | MMUSIM_CR0_WP;
     if (cfg->features & MMUSIM_FEAT_PSE)
         cpu->regs.cr4 |= MMUSIM_CR4_PSE;
     if (cfg->features & MMUSIM_FEAT_PGE)
         cpu->regs.cr4 |= MMUSIM_CR4_PGE;
-    if (m->pae)
+    if (m->mmu->pae)
         cpu->regs.cr4 |= MMUSIM_CR4_PAE;
     if (cfg->features & MMUSIM_FEAT_NX)
         cpu->regs.efer |= MMUSIM_EFER_NXE;
-    cpu->regs.cr3 = m->swapper_cr3;
-    if (m->pae && load_pdptes(cpu, m->swapper_cr3, cpu->regs.pdpte) != MMUSIM_OK)
+    cpu->regs.cr3 = m->mmu->swapper_cr3;
+    if (m->mmu->pae && load_pdptes(cpu, m->mmu->swapper_cr3, cpu->regs.pdpte) != MMUSIM_OK)
         return MMUSIM_EGP; /* cannot happen: swapper's PDPTEs are well formed */
     mmusim__cpu_update_hit_masks(cpu);
     /* Every CPU's random replacement draws from its own stream of the seed. */
-    int rc = mmusim__tlbset_init(&cpu->tlb, &cfg->tlb, m->pae, cfg->seed ^ ((uint64_t)id << 32));
+    int rc = mmusim__tlbset_init(&cpu->tlb, &cfg->tlb, m->mmu->pae, cfg->seed ^ ((uint64_t)id << 32));
     if (rc != MMUSIM_OK)
         return rc;
     struct tlb_array *a = cpu->tlb.a;
@@ -51,6 +53,36 @@ void mmusim__cpu_fini(struct mmusim_cpu *cpu)
     mmusim__smp_cpu_fini(cpu);
     mmusim__tlbset_fini(&cpu->tlb);
     mmusim__ptcache_fini(&cpu->ptc);
+}
+
+int mmusim__cpu_sys_init(struct cpu_sys *s, mmusim_machine *owner, const struct mmusim_config *cfg,
+                         const struct mmusim_layout *layout, struct mmu *mmu)
+{
+    s->owner = owner;
+    s->cfg = cfg;
+    s->layout = layout;
+    s->mmu = mmu;
+    if (!(s->cpus = calloc(cfg->ncpus, sizeof(*s->cpus))))
+        return MMUSIM_ENOMEM;
+    for (unsigned i = 0; i < cfg->ncpus; i++) {
+        s->ncpus = i + 1; /* so fini finalises exactly those initialised */
+        int rc = mmusim__cpu_init(&s->cpus[i], s, i);
+        if (rc != MMUSIM_OK)
+            return rc;
+    }
+    return mmusim__smp_machine_init(s);
+}
+
+void mmusim__cpu_sys_fini(struct cpu_sys *s)
+{
+    mmusim__smp_machine_fini(s);
+    for (unsigned i = 0; i < s->ncpus; i++)
+        mmusim__cpu_fini(&s->cpus[i]);
+    free(s->cpus);
+    free(s->violations);
+    s->cpus = NULL;
+    s->violations = NULL;
+    s->ncpus = 0;
 }
 
 void mmusim__cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global)
@@ -71,7 +103,7 @@ unsigned mmusim_cpu_id(const mmusim_cpu *cpu)
 
 mmusim_machine *mmusim_cpu_machine(mmusim_cpu *cpu)
 {
-    return cpu->m;
+    return cpu->sys->owner;
 }
 
 uint64_t mmusim_cpu_cycles(const mmusim_cpu *cpu)
@@ -108,7 +140,7 @@ int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles)
     uint64_t pdpte[4];
     if (!cpu || cr3 > 0xffffffffull)
         return MMUSIM_EINVAL; /* CR3 is a 32-bit register on i686 */
-    if (cpu->m->pae) {
+    if (cpu->sys->mmu->pae) {
         int rc = load_pdptes(cpu, cr3, pdpte);
         if (rc != MMUSIM_OK)
             return rc;
@@ -117,7 +149,7 @@ int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles)
     cpu->regs.cr3 = cr3;
     /* MOV to CR3 drops all but global entries, and the PDE cache (SDM §4.10.4.1). */
     mmusim__cpu_tlb_flush(cpu, 1);
-    uint64_t c = cpu->m->cfg.costs.mov_cr3 + (cpu->m->pae ? cpu->m->cfg.costs.mov_cr3_pae_extra : 0);
+    uint64_t c = cpu->sys->cfg->costs.mov_cr3 + (cpu->sys->mmu->pae ? cpu->sys->cfg->costs.mov_cr3_pae_extra : 0);
     cpu->stats.cr3_writes++;
     cpu->stats.cr3_cycles += c;
     charge(cpu, c, cycles);
@@ -128,10 +160,10 @@ int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles)
 {
     if (!cpu)
         return MMUSIM_EINVAL;
-    const struct mmusim_config *cfg = &cpu->m->cfg;
+    const struct mmusim_config *cfg = cpu->sys->cfg;
     if (cr4 & ~(MMUSIM_CR4_PSE | MMUSIM_CR4_PAE | MMUSIM_CR4_PGE))
         return MMUSIM_EINVAL;
-    if (((cr4 & MMUSIM_CR4_PAE) != 0) != (cpu->m->pae != 0))
+    if (((cr4 & MMUSIM_CR4_PAE) != 0) != (cpu->sys->mmu->pae != 0))
         return MMUSIM_EINVAL; /* the machine's tables are in one format */
     if (((cr4 & MMUSIM_CR4_PSE) && !(cfg->features & MMUSIM_FEAT_PSE)) ||
         ((cr4 & MMUSIM_CR4_PGE) && !(cfg->features & MMUSIM_FEAT_PGE)))
@@ -177,7 +209,7 @@ int mmusim_cpu_write_efer(mmusim_cpu *cpu, uint64_t efer)
         return MMUSIM_EINVAL;
     if (efer & ~(uint64_t)MMUSIM_EFER_NXE)
         return MMUSIM_EINVAL;
-    if ((efer & MMUSIM_EFER_NXE) && !(cpu->m->cfg.features & MMUSIM_FEAT_NX))
+    if ((efer & MMUSIM_EFER_NXE) && !(cpu->sys->cfg->features & MMUSIM_FEAT_NX))
         return MMUSIM_EFEATURE;
     cpu->regs.efer = efer;
     return MMUSIM_OK;

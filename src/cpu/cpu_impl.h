@@ -5,9 +5,10 @@
 #include "mmu/mmu.h"
 #include "tlb/tlbset.h"
 #include "cpu/smp_impl.h"
+#include "mmusim/smp.h"
 
 struct mmusim_cpu {
-    struct mmusim_machine *m;
+    struct cpu_sys *sys;            /* the layer's machine-wide part */
     unsigned id;
     uint64_t cycles;                /* this CPU's clock */
     /* What a TLB hit must find in an entry's flags, per access (kind | user):
@@ -24,19 +25,66 @@ struct mmusim_cpu {
     struct cpu_smp smp;             /* the engine's view: contexts, run queue, interrupts */
 };
 
+/*
+ * The cpu layer's part of the machine: the CPUs, the coherence checker's
+ * record and the engine's machine-wide state. The machine (src/machine.c)
+ * owns it and creates it after the mmu part, whose address it keeps. The
+ * machine itself is opaque here: owner is only handed back to users.
+ */
+struct cpu_sys {
+    mmusim_machine *owner;
+    const struct mmusim_config *cfg;
+    const struct mmusim_layout *layout;
+    struct mmu *mmu;
+    struct mmusim_cpu *cpus;
+    unsigned ncpus;
+    /* The coherence checker (include/mmusim/cpu.h). */
+    int check;
+    uint64_t nviolations;
+    struct mmusim_coherence_violation *violations; /* the first MAX_VIOLATIONS */
+    struct machine_smp *smp;        /* the engine's machine-wide state (src/cpu/smp_impl.h) */
+};
+
+#define MAX_VIOLATIONS 4096
+
+/* Create the CPUs in their boot state and the engine's state; fini undoes
+ * whatever init did, also after a failed init. */
+int mmusim__cpu_sys_init(struct cpu_sys *s, mmusim_machine *owner, const struct mmusim_config *cfg,
+                         const struct mmusim_layout *layout, struct mmu *mmu);
+void mmusim__cpu_sys_fini(struct cpu_sys *s);
+
+/* The public calls that take the machine, on the layer's part (include/mmusim/cpu.h, smp.h). */
+void mmusim__machine_set_coherence_check(struct cpu_sys *m, int on);
+uint64_t mmusim__machine_coherence_violations(const struct cpu_sys *m, struct mmusim_coherence_violation *buf,
+                                              size_t max);
+void mmusim__machine_coherence_reset(struct cpu_sys *m);
+void mmusim__machine_stats(const struct cpu_sys *m, struct mmusim_cpu_stats *out);
+uint64_t mmusim__machine_reports(const struct cpu_sys *m, struct mmusim_report *buf, size_t max);
+void mmusim__machine_reports_reset(struct cpu_sys *m);
+uint64_t mmusim__mm_cpu_mask(const struct cpu_sys *m, uint64_t cr3);
+int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+int mmusim__nmi_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
+                       void *arg);
+int mmusim__task_create(struct cpu_sys *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
+                        mmusim_task **out);
+int mmusim__spinlock_create(struct cpu_sys *m, mmusim_spinlock **out);
+int mmusim__wait_queue_create(struct cpu_sys *m, mmusim_wait_queue **out);
+int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_run_result *out);
+
 /* Rebuild hit_mask/hit_want from CR0.WP (src/cpu/access.c). */
 void mmusim__cpu_update_hit_masks(struct mmusim_cpu *cpu);
 /* Drop entries as a CR3 write (keep_global) or PGE change does, counting them. */
 void mmusim__cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global);
 
 /* Boot state: paging on, WP, CR4 and EFER from the features, CR3 = swapper_pg_dir. */
-int mmusim__cpu_init(struct mmusim_cpu *cpu, struct mmusim_machine *m, unsigned id);
+int mmusim__cpu_init(struct mmusim_cpu *cpu, struct cpu_sys *sys, unsigned id);
 void mmusim__cpu_fini(struct mmusim_cpu *cpu);
 
 /* The walker's view of this CPU. */
 static inline struct mmu_ctx cpu_mmu_ctx(struct mmusim_cpu *cpu)
 {
-    struct mmu_ctx c = {cpu->m, &cpu->regs, &cpu->ptc, &cpu->m->cfg.costs, &cpu->stats};
+    struct mmu_ctx c = {cpu->sys->mmu, &cpu->regs, &cpu->ptc, &cpu->sys->cfg->costs, &cpu->stats};
     return c;
 }
 

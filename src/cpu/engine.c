@@ -19,7 +19,7 @@
 
 /* ---- machine-wide state, reports ---- */
 
-int mmusim__smp_machine_init(struct mmusim_machine *m)
+int mmusim__smp_machine_init(struct cpu_sys *m)
 {
     m->smp = calloc(1, sizeof(*m->smp));
     if (!m->smp)
@@ -40,7 +40,7 @@ void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu)
     memset(&cpu->smp, 0, sizeof(cpu->smp));
 }
 
-void mmusim__smp_machine_fini(struct mmusim_machine *m)
+void mmusim__smp_machine_fini(struct cpu_sys *m)
 {
     struct machine_smp *s = m->smp;
     if (!s)
@@ -65,7 +65,7 @@ void mmusim__smp_machine_fini(struct mmusim_machine *m)
 
 void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what)
 {
-    struct machine_smp *s = cpu->m->smp;
+    struct machine_smp *s = cpu->sys->smp;
     if (s->nreports < MAX_REPORTS) {
         struct mmusim_report *r = &s->reports[s->nreports];
         r->kind = kind;
@@ -76,7 +76,7 @@ void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, co
     s->nreports++;
 }
 
-uint64_t mmusim_machine_reports(const mmusim_machine *m, struct mmusim_report *buf, size_t max)
+uint64_t mmusim__machine_reports(const struct cpu_sys *m, struct mmusim_report *buf, size_t max)
 {
     if (!m || !m->smp)
         return 0;
@@ -87,13 +87,13 @@ uint64_t mmusim_machine_reports(const mmusim_machine *m, struct mmusim_report *b
     return s->nreports;
 }
 
-void mmusim_machine_reports_reset(mmusim_machine *m)
+void mmusim__machine_reports_reset(struct cpu_sys *m)
 {
     if (m && m->smp)
         m->smp->nreports = 0;
 }
 
-uint64_t *mmusim__smp_mm_mask(struct mmusim_machine *m, uint64_t cr3)
+uint64_t *mmusim__smp_mm_mask(struct cpu_sys *m, uint64_t cr3)
 {
     struct machine_smp *s = m->smp;
     for (size_t i = 0; i < s->nmms; i++)
@@ -108,7 +108,7 @@ uint64_t *mmusim__smp_mm_mask(struct mmusim_machine *m, uint64_t cr3)
     return &s->mms[s->nmms++].mask;
 }
 
-uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3)
+uint64_t mmusim__mm_cpu_mask(const struct cpu_sys *m, uint64_t cr3)
 {
     if (!m || !m->smp)
         return 0;
@@ -120,7 +120,7 @@ uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3)
 
 void mmusim__smp_touch(struct mmusim_cpu *cpu)
 {
-    cpu->m->smp->dirty |= 1ull << cpu->id;
+    cpu->sys->smp->dirty |= 1ull << cpu->id;
 }
 
 /* ---- contexts ---- */
@@ -266,7 +266,7 @@ int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
         return MMUSIM_ENOMEM;
     c->irqs = grown;
     struct pending_irq q = *p;
-    q.seq = target->m->smp->seq++;
+    q.seq = target->sys->smp->seq++;
     size_t i = c->nirqs;
     while (i > 0 && c->irqs[i - 1].at > q.at) /* equal times keep arrival order */
         i--;
@@ -299,7 +299,7 @@ static void remove_irq(struct cpu_smp *c, size_t i)
     c->nirqs--;
 }
 
-static int post_user_irq(mmusim_machine *m, unsigned cpu, uint64_t at, int nmi, int source, mmusim_step_fn h,
+static int post_user_irq(struct cpu_sys *m, unsigned cpu, uint64_t at, int nmi, int source, mmusim_step_fn h,
                          void *arg)
 {
     if (!m || !h)
@@ -316,12 +316,12 @@ static int post_user_irq(mmusim_machine *m, unsigned cpu, uint64_t at, int nmi, 
     return mmusim__smp_post_irq(&m->cpus[cpu], &p);
 }
 
-int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
+int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
 {
     return post_user_irq(m, cpu, at, 0, -1, handler, arg);
 }
 
-int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
+int mmusim__nmi_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
 {
     return post_user_irq(m, cpu, at, 1, -1, handler, arg);
 }
@@ -333,7 +333,7 @@ static uint64_t next_gap(struct irq_source *s)
 }
 
 /* Post the source's next arrival after `after`, if before its end. */
-static int source_post(mmusim_machine *m, unsigned cpu, int idx, uint64_t after)
+static int source_post(struct cpu_sys *m, unsigned cpu, int idx, uint64_t after)
 {
     struct irq_source *s = &m->cpus[cpu].smp.sources[idx];
     uint64_t at = after + next_gap(s);
@@ -342,7 +342,7 @@ static int source_post(mmusim_machine *m, unsigned cpu, int idx, uint64_t after)
     return post_user_irq(m, cpu, at, 0, idx, s->step, s->arg);
 }
 
-int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
+int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
                       void *arg)
 {
     if (!m || !handler || mean_gap == 0)
@@ -361,7 +361,7 @@ int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64
     s->step = handler;
     s->arg = arg;
     /* One stream per CPU and source, all from the machine seed. */
-    s->rng = m->cfg.seed ^ (0x5bd1e995ull * (cpu + 1)) ^ ((uint64_t)c->nsources << 40);
+    s->rng = m->cfg->seed ^ (0x5bd1e995ull * (cpu + 1)) ^ ((uint64_t)c->nsources << 40);
     int idx = (int)c->nsources++;
     return source_post(m, cpu, idx, 0);
 }
@@ -384,14 +384,6 @@ int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
 
 /* ---- tasks ---- */
 
-static int known_pgd(const struct mmusim_machine *m, uint64_t cr3)
-{
-    for (size_t i = 0; i < m->npgds; i++)
-        if (m->pgds[i] == cr3)
-            return 1;
-    return 0;
-}
-
 static void runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
     struct cpu_smp *c = &cpu->smp;
@@ -404,19 +396,19 @@ static void runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t)
     mmusim__smp_touch(cpu);
 }
 
-int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
+int mmusim__task_create(struct cpu_sys *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
                        mmusim_task **out)
 {
     if (!m || !step || !out)
         return MMUSIM_EINVAL;
     if (cpu >= m->ncpus)
         return MMUSIM_ECPU;
-    if (cr3 && !known_pgd(m, cr3))
+    if (cr3 && !mmusim__mmu_is_pgd(m->mmu, cr3))
         return MMUSIM_ENOTPGD;
     struct mmusim_task *t = calloc(1, sizeof(*t));
     if (!t)
         return MMUSIM_ENOMEM;
-    t->m = m;
+    t->sys = m;
     t->cpu = cpu;
     t->cr3 = cr3;
     t->step = step;
@@ -453,7 +445,7 @@ mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu)
 /* Wake t from cpu at cpu's clock: ready at once, or after a reschedule IPI to an idle CPU. */
 void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
-    struct mmusim_cpu *home = &cpu->m->cpus[t->cpu];
+    struct mmusim_cpu *home = &cpu->sys->cpus[t->cpu];
     t->state = MMUSIM_TASK_RUNNABLE;
     t->ready_at = cpu->cycles;
     if (home != cpu && home->smp.depth == 0) {
@@ -497,8 +489,8 @@ static uint64_t runq_earliest(const struct cpu_smp *c)
 /* context_switch(): switch_mm (a CR3 write unless the mm is the loaded one, or a kernel thread borrows it), switch_to. */
 static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
-    struct mmusim_machine *m = cpu->m;
-    uint64_t c = m->cfg.costs.ctx_switch;
+    struct cpu_sys *m = cpu->sys;
+    uint64_t c = m->cfg->costs.ctx_switch;
     cpu->cycles += c;
     cpu->stats.context_switches++;
     cpu->stats.context_switch_cycles += c;
@@ -507,7 +499,7 @@ static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
     } else {
         uint64_t prev = cpu->regs.cr3;
         if (prev != t->cr3) {
-            uint64_t *pm = prev != m->swapper_cr3 ? mmusim__smp_mm_mask(m, prev) : NULL;
+            uint64_t *pm = prev != m->mmu->swapper_cr3 ? mmusim__smp_mm_mask(m, prev) : NULL;
             if (pm)
                 *pm &= ~(1ull << cpu->id); /* switch_mm clears the CPU from the old mm's mask */
             (void)mmusim_cpu_write_cr3(cpu, t->cr3, NULL); /* a created pgd: its PDPTEs are well formed */
@@ -590,7 +582,7 @@ static int take_interrupt(struct mmusim_cpu *cpu)
         return 0;
     struct pending_irq p = c->irqs[i];
     remove_irq(c, i);
-    const struct mmusim_costs *k = &cpu->m->cfg.costs;
+    const struct mmusim_costs *k = &cpu->sys->cfg->costs;
     if (p.req.fn != FN_STEP) {
         /* An IPI: entry, the function, the acknowledgement, return — run as one unit. */
         struct frame *f = push(cpu, MMUSIM_CTX_HARDIRQ);
@@ -602,7 +594,7 @@ static int take_interrupt(struct mmusim_cpu *cpu)
         cpu->stats.ipis_received++;
         cpu->stats.ipi_handler_cycles += cpu->cycles - t0;
         if (p.req.fn != FN_RESCHED)
-            mmusim__smp_ack(&cpu->m->cpus[p.req.initiator], cpu->cycles + k->ipi_ack);
+            mmusim__smp_ack(&cpu->sys->cpus[p.req.initiator], cpu->cycles + k->ipi_ack);
         pop(cpu);
         return 1;
     }
@@ -618,7 +610,7 @@ static int take_interrupt(struct mmusim_cpu *cpu)
     else
         cpu->stats.irqs++;
     if (p.source >= 0)
-        (void)source_post(cpu->m, cpu->id, p.source, p.at);
+        (void)source_post(cpu->sys, cpu->id, p.source, p.at);
     return 1;
 }
 
@@ -734,7 +726,7 @@ static void tree_update(struct machine_smp *s, unsigned cpu)
     }
 }
 
-static int all_done(const struct mmusim_machine *m)
+static int all_done(const struct cpu_sys *m)
 {
     for (unsigned i = 0; i < m->ncpus; i++) {
         const struct cpu_smp *c = &m->cpus[i].smp;
@@ -747,7 +739,7 @@ static int all_done(const struct mmusim_machine *m)
     return 1;
 }
 
-int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out)
+int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_run_result *out)
 {
     if (!m)
         return MMUSIM_EINVAL;

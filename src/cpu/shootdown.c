@@ -35,9 +35,9 @@
 #include "mmusim/error.h"
 
 /* One message on the wire from `ready`: on the serial APIC bus it waits for the bus and occupies it. */
-static uint64_t message_departs(struct mmusim_machine *m, uint64_t ready)
+static uint64_t message_departs(struct cpu_sys *m, uint64_t ready)
 {
-    const struct mmusim_costs *k = &m->cfg.costs;
+    const struct mmusim_costs *k = &m->cfg->costs;
     if (!k->apic_bus_serial)
         return ready;
     uint64_t start = ready > m->smp->apic_bus_free ? ready : m->smp->apic_bus_free;
@@ -47,8 +47,8 @@ static uint64_t message_departs(struct mmusim_machine *m, uint64_t ready)
 
 uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req)
 {
-    struct mmusim_machine *m = cpu->m;
-    const struct mmusim_costs *k = &m->cfg.costs;
+    struct cpu_sys *m = cpu->sys;
+    const struct mmusim_costs *k = &m->cfg->costs;
     /* Up to 8 CPUs Linux uses flat logical destinations: one message for the
      * whole mask. Beyond, physical destinations (physflat): one message per
      * target, sent one after the other. */
@@ -104,13 +104,13 @@ void mmusim__smp_ack(struct mmusim_cpu *initiator, uint64_t at)
 /* leave_mm(): drop out of the borrowed mm's mask and load swapper_pg_dir. */
 static void leave_mm(struct mmusim_cpu *cpu)
 {
-    struct mmusim_machine *m = cpu->m;
-    if (cpu->regs.cr3 == m->swapper_cr3)
+    struct cpu_sys *m = cpu->sys;
+    if (cpu->regs.cr3 == m->mmu->swapper_cr3)
         return;
     uint64_t *mask = mmusim__smp_mm_mask(m, cpu->regs.cr3);
     if (mask)
         *mask &= ~(1ull << cpu->id);
-    (void)mmusim_cpu_write_cr3(cpu, m->swapper_cr3, NULL); /* swapper's PDPTEs are well formed */
+    (void)mmusim_cpu_write_cr3(cpu, m->mmu->swapper_cr3, NULL); /* swapper's PDPTEs are well formed */
     cpu->stats.leave_mm++;
 }
 
@@ -156,7 +156,7 @@ static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
         return NULL;
     }
     struct frame *f = mmusim__smp_top(cpu);
-    if (!f || !cpu->m->smp->running) {
+    if (!f || !cpu->sys->smp->running) {
         *rc = MMUSIM_EBUSY; /* only a step can wait for acknowledgements */
         return NULL;
     }
@@ -172,7 +172,7 @@ static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
 
 static uint64_t others(const struct mmusim_cpu *cpu)
 {
-    uint64_t all = cpu->m->ncpus == 64 ? ~0ull : (1ull << cpu->m->ncpus) - 1;
+    uint64_t all = cpu->sys->ncpus == 64 ? ~0ull : (1ull << cpu->sys->ncpus) - 1;
     return all & ~(1ull << cpu->id);
 }
 
@@ -235,7 +235,7 @@ int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t 
     struct frame *f = flush_frame(cpu, &rc);
     if (!f)
         return rc;
-    unsigned ceiling = cpu->m->cfg.flush_ceiling;
+    unsigned ceiling = cpu->sys->cfg->flush_ceiling;
     r.initiator = cpu->id;
     r.fn = (ceiling == 0 || pages > ceiling) ? FN_FLUSH_ALL : FN_FLUSH_KRANGE;
     return on_each_cpu(cpu, f, &r);
@@ -251,7 +251,7 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
         uint64_t pages;
         if (page_range(start, end, &r, &pages) != MMUSIM_OK)
             return MMUSIM_EINVAL;
-        unsigned ceiling = cpu->m->cfg.flush_ceiling;
+        unsigned ceiling = cpu->sys->cfg->flush_ceiling;
         /* 2.6.x: flush_tlb_page for one page, flush_tlb_mm for any longer
          * range; with a ceiling, per page up to it. */
         if (!(pages == 1 || (ceiling && pages <= ceiling)))
@@ -266,7 +266,7 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
         return rc;
     cpu->stats.shootdowns++;
     mmusim__smp_run_flush(cpu, &r); /* the local part first, as flush_tlb_page does */
-    uint64_t *mm = mmusim__smp_mm_mask(cpu->m, cr3);
+    uint64_t *mm = mmusim__smp_mm_mask(cpu->sys, cr3);
     uint64_t mask = mm ? *mm & ~(1ull << cpu->id) : 0;
     if (mask)
         send_and_wait(cpu, f, mask, &r, 0);

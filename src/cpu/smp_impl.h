@@ -77,7 +77,7 @@ struct softirq {
 };
 
 struct mmusim_task {
-    struct mmusim_machine *m;
+    struct cpu_sys *sys;
     unsigned cpu;
     uint64_t cr3;           /* 0: a kernel thread */
     mmusim_step_fn step;
@@ -91,13 +91,13 @@ struct mmusim_task {
 };
 
 struct mmusim_wait_queue {
-    struct mmusim_machine *m;
+    struct cpu_sys *sys;
     struct mmusim_task *head, *tail;
     struct mmusim_wait_queue *next_all;
 };
 
 struct mmusim_spinlock {
-    struct mmusim_machine *m;
+    struct cpu_sys *sys;
     int owner;              /* CPU id, -1 when free */
     uint64_t free_at;       /* when it was last released */
     int last_owner;
@@ -148,11 +148,11 @@ struct machine_smp {
 
 #define MAX_REPORTS 1024
 
-struct mmusim_machine;
+struct cpu_sys;
 struct mmusim_cpu;
 
-int mmusim__smp_machine_init(struct mmusim_machine *m);
-void mmusim__smp_machine_fini(struct mmusim_machine *m);
+int mmusim__smp_machine_init(struct cpu_sys *m);
+void mmusim__smp_machine_fini(struct cpu_sys *m);
 void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu);
 
 /* Another CPU (or the caller) changed what cpu will do next: recompute its next event. */
@@ -168,7 +168,7 @@ int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
 struct frame *mmusim__smp_top(struct mmusim_cpu *cpu);
 
 /* cpu_vm_mask of an address space (creating its record); NULL if out of memory. */
-uint64_t *mmusim__smp_mm_mask(struct mmusim_machine *m, uint64_t cr3);
+uint64_t *mmusim__smp_mm_mask(struct cpu_sys *m, uint64_t cr3);
 
 /* Do an IPI's work on the CPU that took it (shootdown.c): the flush, leave_mm. */
 void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r);

@@ -16,14 +16,14 @@
 #include "cpu/cpu_impl.h"
 #include "mmusim/error.h"
 
-int mmusim_spinlock_create(mmusim_machine *m, mmusim_spinlock **out)
+int mmusim__spinlock_create(struct cpu_sys *m, mmusim_spinlock **out)
 {
     if (!m || !out)
         return MMUSIM_EINVAL;
     struct mmusim_spinlock *l = calloc(1, sizeof(*l));
     if (!l)
         return MMUSIM_ENOMEM;
-    l->m = m;
+    l->sys = m;
     l->owner = -1;
     l->last_owner = -1;
     l->next_all = m->smp->locks;
@@ -34,17 +34,17 @@ int mmusim_spinlock_create(mmusim_machine *m, mmusim_spinlock **out)
 
 static void charge_lock_op(struct mmusim_cpu *cpu)
 {
-    uint64_t c = cpu->m->cfg.costs.lock_op;
+    uint64_t c = cpu->sys->cfg->costs.lock_op;
     cpu->cycles += c;
     cpu->stats.lock_cycles += c;
 }
 
 int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l)
 {
-    if (!cpu || !l || l->m != cpu->m)
+    if (!cpu || !l || l->sys != cpu->sys)
         return MMUSIM_EINVAL;
     struct frame *f = mmusim__smp_top(cpu);
-    if (!f || !cpu->m->smp->running)
+    if (!f || !cpu->sys->smp->running)
         return MMUSIM_EBUSY; /* only a step can spin */
     if (l->owner == (int)cpu->id) {
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spinlock recursion: lock already held by this CPU");
@@ -66,9 +66,9 @@ int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l)
             f->wait = WAIT_LOCK;
             f->lock = l;
             f->wait_from = cpu->cycles;
-            f->wait_until = l->free_at + cpu->m->cfg.costs.lock_handoff;
+            f->wait_until = l->free_at + cpu->sys->cfg->costs.lock_handoff;
         } else if (l->last_owner >= 0 && l->last_owner != (int)cpu->id) {
-            uint64_t c = cpu->m->cfg.costs.lock_handoff; /* the line was in another CPU's cache */
+            uint64_t c = cpu->sys->cfg->costs.lock_handoff; /* the line was in another CPU's cache */
             cpu->cycles += c;
             cpu->stats.lock_cycles += c;
         }
@@ -109,7 +109,7 @@ static struct frame *spinning_frame(struct mmusim_cpu *cpu, const struct mmusim_
 
 int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
 {
-    if (!cpu || !l || l->m != cpu->m)
+    if (!cpu || !l || l->sys != cpu->sys)
         return MMUSIM_EINVAL;
     if (l->owner != (int)cpu->id) {
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spin_unlock of a lock this CPU does not hold");
@@ -123,11 +123,11 @@ int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
         memmove(&l->waiters[0], &l->waiters[1], (l->nwaiters - 1) * sizeof(l->waiters[0]));
         l->nwaiters--;
         l->owner = (int)next;
-        struct frame *f = spinning_frame(&cpu->m->cpus[next], l);
+        struct frame *f = spinning_frame(&cpu->sys->cpus[next], l);
         if (f) {
             uint64_t from = f->wait_from > cpu->cycles ? f->wait_from : cpu->cycles;
-            f->wait_until = from + cpu->m->cfg.costs.lock_handoff;
-            mmusim__smp_touch(&cpu->m->cpus[next]);
+            f->wait_until = from + cpu->sys->cfg->costs.lock_handoff;
+            mmusim__smp_touch(&cpu->sys->cpus[next]);
         }
         return MMUSIM_OK;
     }
@@ -154,14 +154,14 @@ int mmusim_spin_is_owner(const mmusim_cpu *cpu, const mmusim_spinlock *l)
 
 /* ---- wait queues ---- */
 
-int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out)
+int mmusim__wait_queue_create(struct cpu_sys *m, mmusim_wait_queue **out)
 {
     if (!m || !out)
         return MMUSIM_EINVAL;
     struct mmusim_wait_queue *q = calloc(1, sizeof(*q));
     if (!q)
         return MMUSIM_ENOMEM;
-    q->m = m;
+    q->sys = m;
     q->next_all = m->smp->queues;
     m->smp->queues = q;
     *out = q;
@@ -170,7 +170,7 @@ int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out)
 
 int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q)
 {
-    if (!cpu || !q || q->m != cpu->m)
+    if (!cpu || !q || q->sys != cpu->sys)
         return MMUSIM_EINVAL;
     struct frame *f = mmusim__smp_top(cpu);
     if (!f || f->ctx != MMUSIM_CTX_TASK) {
@@ -194,7 +194,7 @@ int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q)
 
 unsigned mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q)
 {
-    if (!cpu || !q || q->m != cpu->m)
+    if (!cpu || !q || q->sys != cpu->sys)
         return 0;
     unsigned n = 0;
     struct mmusim_task *t = q->head;

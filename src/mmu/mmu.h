@@ -7,28 +7,47 @@
 
 #include "mmu/physmem.h"
 #include "mmusim/cpu.h"
-#include "mmusim/machine.h"
+#include "mmusim/layout.h"
 #include "mmusim/pgtable.h"
 
-struct mmusim_machine {
-    struct mmusim_config cfg;
-    struct mmusim_layout layout;
+/*
+ * The mmu layer's part of the machine: physical memory and its frames, the
+ * kernel layout, and every address space's page directory. The machine
+ * (src/machine.c) owns it, creates it first and destroys it last; the
+ * configuration and layout it points to are the machine's, fixed for its life.
+ */
+struct mmu {
+    const struct mmusim_config *cfg;
+    const struct mmusim_layout *layout;
     struct physmem pm;
     struct frame_alloc fa;
     int pae;
     uint64_t swapper_cr3;      /* swapper_pg_dir */
     uint64_t *pgds;            /* every address space, swapper_pg_dir first */
     size_t npgds, pgds_cap;
-    struct mmusim_cpu *cpus;
-    unsigned ncpus;
-    /* The coherence checker (include/mmusim/cpu.h). */
-    int check;
-    uint64_t nviolations;
-    struct mmusim_coherence_violation *violations; /* the first MAX_VIOLATIONS */
-    struct machine_smp *smp;   /* the engine's machine-wide state (src/cpu/smp_impl.h) */
 };
 
-#define MAX_VIOLATIONS 4096
+/* Boot the memory side as the configured kernel leaves it (include/mmusim/machine.h). */
+int mmusim__mmu_init(struct mmu *m, const struct mmusim_config *cfg, const struct mmusim_layout *layout);
+void mmusim__mmu_fini(struct mmu *m);
+/* Whether cr3 is an address space of this machine (swapper_pg_dir included). */
+int mmusim__mmu_is_pgd(const struct mmu *m, uint64_t cr3);
+
+/* The public page-table, physical-memory and frame calls, on the layer's part
+ * (include/mmusim/pgtable.h and machine.h say what each does). */
+int mmusim__pgd_create(struct mmu *m, uint64_t *cr3);
+int mmusim__pgd_destroy(struct mmu *m, uint64_t cr3);
+int mmusim__pt_map(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t pa, enum mmusim_page_size size,
+                   uint64_t flags);
+int mmusim__pt_unmap(struct mmu *m, uint64_t cr3, uint32_t va);
+int mmusim__pt_protect(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t flags);
+int mmusim__pt_set_raw(struct mmu *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw);
+int mmusim__pt_get(const struct mmu *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out);
+int mmusim__phys_read(const struct mmu *m, uint64_t pa, void *buf, size_t len);
+int mmusim__phys_write(struct mmu *m, uint64_t pa, const void *buf, size_t len);
+int mmusim__phys_read32(const struct mmu *m, uint64_t pa, uint32_t *out);
+int mmusim__phys_write32(struct mmu *m, uint64_t pa, uint32_t value);
+int mmusim__frame_free(struct mmu *m, uint64_t pfn);
 
 /* Address masks of the two formats (SDM Tables 4-4..4-6, 4-8..4-11). */
 #define PT2_FRAME      0xfffff000ull
@@ -40,7 +59,7 @@ struct mmusim_machine {
 #define PAE_RSVD_HIGH  0x7ffffff000000000ull /* bits 62:36 (MAXPHYADDR 36) */
 #define PAE_PDPTE_RSVD (0xfffffff000000000ull | 0x1e6ull) /* 63:36, 8:5, 2:1 */
 
-/* The flag bits mmusim_pt_map accepts. */
+/* The flag bits mmusim__pt_map accepts. */
 #define PT_FLAG_BITS (MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_US | MMUSIM_PTE_PWT | MMUSIM_PTE_PCD | \
                       MMUSIM_PTE_A | MMUSIM_PTE_D | MMUSIM_PTE_G | MMUSIM_PTE_NX)
 
@@ -48,42 +67,42 @@ struct mmusim_machine {
 #define PDE_USER_TABLE   (MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_US | MMUSIM_PTE_A | MMUSIM_PTE_D)
 #define PDE_KERNEL_TABLE (MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_A | MMUSIM_PTE_D)
 
-static inline uint64_t pt_frame_mask(const struct mmusim_machine *m)
+static inline uint64_t pt_frame_mask(const struct mmu *m)
 {
     return m->pae ? PAE_FRAME : PT2_FRAME;
 }
 
-static inline uint64_t pt_large_mask(const struct mmusim_machine *m)
+static inline uint64_t pt_large_mask(const struct mmu *m)
 {
     return m->pae ? PAE_LARGE : PT2_LARGE;
 }
 
-static inline unsigned pt_large_shift(const struct mmusim_machine *m)
+static inline unsigned pt_large_shift(const struct mmu *m)
 {
     return m->pae ? 21 : 22;
 }
 
 /* Read one entry (4 or 8 bytes). */
-static inline uint64_t pt_read(const struct mmusim_machine *m, uint64_t pa)
+static inline uint64_t pt_read(const struct mmu *m, uint64_t pa)
 {
     return m->pae ? physmem_read64(&m->pm, pa) : physmem_read32(&m->pm, pa);
 }
 
 /* set_pte: under PAE the high half, then the low half holding P. */
-int mmusim__pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v);
+int mmusim__pt_set(struct mmu *m, uint64_t pa, uint64_t v);
 /* pte_clear: under PAE the low half first, then the high half. */
-int mmusim__pt_clear(struct mmusim_machine *m, uint64_t pa);
+int mmusim__pt_clear(struct mmu *m, uint64_t pa);
 /* A walker's A/D update: only the low half changes. */
-int mmusim__pt_update_low(struct mmusim_machine *m, uint64_t pa, uint64_t v);
+int mmusim__pt_update_low(struct mmu *m, uint64_t pa, uint64_t v);
 
 /* Physical address of the PDE for va in the directory cr3 (PAE: through the PDPT in memory). */
-uint64_t mmusim__pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint32_t va);
+uint64_t mmusim__pt_pde_addr(const struct mmu *m, uint64_t cr3, uint32_t va);
 
 /* Make sure the page table for va exists (kernel tables are shared). */
-int mmusim__pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va);
+int mmusim__pt_ensure_table(struct mmu *m, uint64_t cr3, uint32_t va);
 
 /* Set up swapper_pg_dir at boot: direct map, pkmap and fixmap tables. */
-int mmusim__pt_boot(struct mmusim_machine *m);
+int mmusim__pt_boot(struct mmu *m);
 
 /* ---- the walker ---- */
 
@@ -100,7 +119,7 @@ void mmusim__ptcache_fini(struct ptcache *pc);
 
 /* What the walker needs from a CPU. */
 struct mmu_ctx {
-    struct mmusim_machine *m;
+    struct mmu *m;
     const struct mmusim_cpu_regs *regs;
     struct ptcache *ptc;
     const struct mmusim_costs *costs;

@@ -14,7 +14,7 @@
 
 /* ---- entry stores ---- */
 
-int mmusim__pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v)
+int mmusim__pt_set(struct mmu *m, uint64_t pa, uint64_t v)
 {
     int rc;
     if (!m->pae)
@@ -26,7 +26,7 @@ int mmusim__pt_set(struct mmusim_machine *m, uint64_t pa, uint64_t v)
     return mmusim__physmem_write32(&m->pm, pa, (uint32_t)v);
 }
 
-int mmusim__pt_clear(struct mmusim_machine *m, uint64_t pa)
+int mmusim__pt_clear(struct mmu *m, uint64_t pa)
 {
     int rc;
     if (!m->pae)
@@ -37,19 +37,19 @@ int mmusim__pt_clear(struct mmusim_machine *m, uint64_t pa)
     return mmusim__physmem_write32(&m->pm, pa + 4, 0);
 }
 
-int mmusim__pt_update_low(struct mmusim_machine *m, uint64_t pa, uint64_t v)
+int mmusim__pt_update_low(struct mmu *m, uint64_t pa, uint64_t v)
 {
     return mmusim__physmem_write32(&m->pm, pa, (uint32_t)v);
 }
 
 /* ---- address spaces ---- */
 
-static int is_kernel_va(const struct mmusim_machine *m, uint32_t va)
+static int is_kernel_va(const struct mmu *m, uint32_t va)
 {
-    return va >= m->layout.page_offset;
+    return va >= m->layout->page_offset;
 }
 
-static ptrdiff_t pgd_index_of(const struct mmusim_machine *m, uint64_t cr3)
+static ptrdiff_t pgd_index_of(const struct mmu *m, uint64_t cr3)
 {
     for (size_t i = 0; i < m->npgds; i++)
         if (m->pgds[i] == cr3)
@@ -57,7 +57,7 @@ static ptrdiff_t pgd_index_of(const struct mmusim_machine *m, uint64_t cr3)
     return -1;
 }
 
-uint64_t mmusim__pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint32_t va)
+uint64_t mmusim__pt_pde_addr(const struct mmu *m, uint64_t cr3, uint32_t va)
 {
     if (!m->pae)
         return (cr3 & PT2_FRAME) + ((uint64_t)(va >> 22) << 2);
@@ -65,14 +65,14 @@ uint64_t mmusim__pt_pde_addr(const struct mmusim_machine *m, uint64_t cr3, uint3
     return (pdpte & PAE_FRAME) + ((uint64_t)((va >> 21) & 0x1ff) << 3);
 }
 
-static uint64_t pte_addr(const struct mmusim_machine *m, uint64_t pde, uint32_t va)
+static uint64_t pte_addr(const struct mmu *m, uint64_t pde, uint32_t va)
 {
     uint64_t idx = m->pae ? (va >> 12) & 0x1ff : (va >> 12) & 0x3ff;
     return (pde & pt_frame_mask(m)) + (idx << (m->pae ? 3 : 2));
 }
 
 /* A zeroed lowmem frame for a page table (get_zeroed_page(GFP_KERNEL)). */
-static int alloc_table(struct mmusim_machine *m, uint64_t *pa)
+static int alloc_table(struct mmu *m, uint64_t *pa)
 {
     uint64_t pfn;
     int rc = mmusim__frame_alloc_get(&m->fa, MMUSIM_ZONE_NORMAL, &pfn);
@@ -85,7 +85,7 @@ static int alloc_table(struct mmusim_machine *m, uint64_t *pa)
     return MMUSIM_OK;
 }
 
-static void free_table(struct mmusim_machine *m, uint64_t pa)
+static void free_table(struct mmu *m, uint64_t pa)
 {
     mmusim__physmem_discard(&m->pm, pa >> 12);
     (void)mmusim__frame_alloc_put(&m->fa, pa >> 12);
@@ -95,7 +95,7 @@ static void free_table(struct mmusim_machine *m, uint64_t pa)
  * Write the PDE for va. A kernel PDE without PAE lives in every directory:
  * write them all. (Under PAE the kernel directories themselves are shared.)
  */
-static int set_pde(struct mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t v, int clear)
+static int set_pde(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t v, int clear)
 {
     size_t n = (!m->pae && is_kernel_va(m, va)) ? m->npgds : 1;
     for (size_t i = 0; i < n; i++) {
@@ -108,7 +108,7 @@ static int set_pde(struct mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t
     return MMUSIM_OK;
 }
 
-int mmusim__pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va)
+int mmusim__pt_ensure_table(struct mmu *m, uint64_t cr3, uint32_t va)
 {
     uint64_t pde = pt_read(m, mmusim__pt_pde_addr(m, cr3, va)), table;
     int rc;
@@ -122,7 +122,7 @@ int mmusim__pt_ensure_table(struct mmusim_machine *m, uint64_t cr3, uint32_t va)
     return rc;
 }
 
-int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3)
+int mmusim__pgd_create(struct mmu *m, uint64_t *cr3)
 {
     if (!m || !cr3)
         return MMUSIM_EINVAL;
@@ -131,7 +131,7 @@ int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3)
         return MMUSIM_ENOMEM;
     m->pgds = pgds;
     uint64_t dir = 0, pmds[4] = {0}; /* pfn 0 is reserved: 0 means "not allocated" */
-    unsigned nuser = m->layout.kernel_pgd_boundary;
+    unsigned nuser = m->layout->kernel_pgd_boundary;
     int rc = alloc_table(m, &dir);
     /* PAE: the user page directories are allocated with the PDPT, as
      * 2.6's pgd_alloc preallocates them. */
@@ -160,7 +160,7 @@ int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3)
 }
 
 /* Free the page tables under one user page directory (not the pages they map). */
-static void free_user_tables(struct mmusim_machine *m, uint64_t dir, unsigned n)
+static void free_user_tables(struct mmu *m, uint64_t dir, unsigned n)
 {
     unsigned size = m->pae ? 8 : 4;
     for (unsigned i = 0; i < n; i++) {
@@ -170,7 +170,7 @@ static void free_user_tables(struct mmusim_machine *m, uint64_t dir, unsigned n)
     }
 }
 
-int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
+int mmusim__pgd_destroy(struct mmu *m, uint64_t cr3)
 {
     if (!m)
         return MMUSIM_EINVAL;
@@ -179,13 +179,9 @@ int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
         return MMUSIM_ENOTPGD;
     if (cr3 == m->swapper_cr3)
         return MMUSIM_EKERNEL;
-    for (unsigned c = 0; c < m->ncpus; c++) {
-        struct mmusim_cpu_regs r;
-        mmusim_cpu_regs(mmusim_machine_cpu(m, c), &r);
-        if (r.cr3 == cr3)
-            return MMUSIM_EBUSY;
-    }
-    unsigned nuser = m->layout.kernel_pgd_boundary;
+    /* Whether a CPU still has it loaded is the machine's check (src/machine.c):
+     * this layer does not know the CPUs. */
+    unsigned nuser = m->layout->kernel_pgd_boundary;
     if (m->pae) {
         for (unsigned i = 0; i < nuser; i++) {
             uint64_t pdpte = physmem_read64(&m->pm, cr3 + (uint64_t)i * 8);
@@ -204,18 +200,18 @@ int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
 
 /* ---- mappings ---- */
 
-static int check_space(const struct mmusim_machine *m, uint64_t cr3)
+static int check_space(const struct mmu *m, uint64_t cr3)
 {
     return pgd_index_of(m, cr3) < 0 ? MMUSIM_ENOTPGD : MMUSIM_OK;
 }
 
 /* Kernel addresses always go to the shared kernel tables. */
-static uint64_t space_for(const struct mmusim_machine *m, uint64_t cr3, uint32_t va)
+static uint64_t space_for(const struct mmu *m, uint64_t cr3, uint32_t va)
 {
     return is_kernel_va(m, va) ? m->swapper_cr3 : cr3;
 }
 
-static int check_map_args(const struct mmusim_machine *m, uint32_t va, uint64_t pa,
+static int check_map_args(const struct mmu *m, uint32_t va, uint64_t pa,
                           enum mmusim_page_size size, uint64_t flags)
 {
     uint64_t bytes = size == MMUSIM_PAGE_4K ? 4096 : 1ull << pt_large_shift(m);
@@ -223,7 +219,7 @@ static int check_map_args(const struct mmusim_machine *m, uint32_t va, uint64_t 
         return MMUSIM_EPAGESIZE;
     if ((va | pa) & (bytes - 1))
         return MMUSIM_EALIGN;
-    if (pa + bytes > m->cfg.mem_bytes)
+    if (pa + bytes > m->cfg->mem_bytes)
         return MMUSIM_EPHYS;
     if (flags & ~PT_FLAG_BITS)
         return MMUSIM_EINVAL;
@@ -232,7 +228,7 @@ static int check_map_args(const struct mmusim_machine *m, uint32_t va, uint64_t 
     return MMUSIM_OK;
 }
 
-int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa,
+int mmusim__pt_map(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t pa,
                   enum mmusim_page_size size, uint64_t flags)
 {
     int rc;
@@ -258,7 +254,7 @@ int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa,
 }
 
 /* Find the leaf entry for va: its address and size. ENOTMAPPED if no table reaches it. */
-static int find_leaf(const struct mmusim_machine *m, uint64_t cr3, uint32_t va,
+static int find_leaf(const struct mmu *m, uint64_t cr3, uint32_t va,
                      uint64_t *entry_pa, enum mmusim_page_size *size)
 {
     uint64_t pde_pa = mmusim__pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
@@ -272,7 +268,7 @@ static int find_leaf(const struct mmusim_machine *m, uint64_t cr3, uint32_t va,
     return MMUSIM_OK;
 }
 
-int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out)
+int mmusim__pt_get(const struct mmu *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out)
 {
     int rc;
     if (!m || !out)
@@ -289,15 +285,15 @@ int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmu
 }
 
 /* The present leaf entry for va, or ENOTMAPPED. */
-static int present_leaf(const struct mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *info)
+static int present_leaf(const struct mmu *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *info)
 {
-    int rc = mmusim_pt_get(m, cr3, va, info);
+    int rc = mmusim__pt_get(m, cr3, va, info);
     if (rc == MMUSIM_OK && !info->present)
         rc = MMUSIM_ENOTMAPPED;
     return rc;
 }
 
-int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va)
+int mmusim__pt_unmap(struct mmu *m, uint64_t cr3, uint32_t va)
 {
     struct mmusim_pte_info info;
     int rc = present_leaf(m, cr3, va, &info);
@@ -308,7 +304,7 @@ int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va)
     return mmusim__pt_clear(m, info.entry_pa);
 }
 
-int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags)
+int mmusim__pt_protect(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t flags)
 {
     struct mmusim_pte_info info;
     int rc = present_leaf(m, cr3, va, &info);
@@ -324,7 +320,7 @@ int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t fla
     return mmusim__pt_set(m, info.entry_pa, v);
 }
 
-int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw)
+int mmusim__pt_set_raw(struct mmu *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw)
 {
     int rc;
     if (!m)
@@ -348,38 +344,25 @@ int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_
     return raw == 0 ? mmusim__pt_clear(m, pte_addr(m, pde, va)) : mmusim__pt_set(m, pte_addr(m, pde, va), raw);
 }
 
-uint64_t mmusim_kernel_cr3(const mmusim_machine *m)
-{
-    return m ? m->swapper_cr3 : 0;
-}
-
-void mmusim_machine_set_store_hook(mmusim_machine *m, mmusim_store_fn fn, void *ctx)
-{
-    if (!m)
-        return;
-    m->pm.hook = fn;
-    m->pm.hook_ctx = ctx;
-}
-
 /* ---- boot ---- */
 
 /* kernel_physical_mapping_init: the direct map of lowmem, large pages where they fit. */
-static int map_lowmem(struct mmusim_machine *m)
+static int map_lowmem(struct mmu *m)
 {
     uint64_t flags = MMUSIM_PAGE_KERNEL;
-    if (m->cfg.features & MMUSIM_FEAT_PGE)
+    if (m->cfg->features & MMUSIM_FEAT_PGE)
         flags |= MMUSIM_PTE_G; /* __PAGE_KERNEL gains _PAGE_GLOBAL on PGE CPUs */
-    int large_ok = m->pae || (m->cfg.features & MMUSIM_FEAT_PSE);
-    uint64_t end = m->layout.max_low_pfn << 12, large = 1ull << pt_large_shift(m);
+    int large_ok = m->pae || (m->cfg->features & MMUSIM_FEAT_PSE);
+    uint64_t end = m->layout->max_low_pfn << 12, large = 1ull << pt_large_shift(m);
     uint64_t pa = 0;
     int rc = MMUSIM_OK;
     while (pa < end && rc == MMUSIM_OK) {
-        uint32_t va = (uint32_t)(m->layout.page_offset + pa);
+        uint32_t va = (uint32_t)(m->layout->page_offset + pa);
         if (large_ok && pa + large <= end) {
-            rc = mmusim_pt_map(m, m->swapper_cr3, va, pa, MMUSIM_PAGE_LARGE, flags);
+            rc = mmusim__pt_map(m, m->swapper_cr3, va, pa, MMUSIM_PAGE_LARGE, flags);
             pa += large;
         } else {
-            rc = mmusim_pt_map(m, m->swapper_cr3, va, pa, MMUSIM_PAGE_4K, flags);
+            rc = mmusim__pt_map(m, m->swapper_cr3, va, pa, MMUSIM_PAGE_4K, flags);
             pa += 4096;
         }
     }
@@ -387,9 +370,9 @@ static int map_lowmem(struct mmusim_machine *m)
 }
 
 /* permanent_kmaps_init and the fixmap's page_table_range_init: the tables, no entries. */
-static int prealloc_kernel_tables(struct mmusim_machine *m)
+static int prealloc_kernel_tables(struct mmu *m)
 {
-    const struct mmusim_layout *l = &m->layout;
+    const struct mmusim_layout *l = m->layout;
     uint64_t step = 1ull << pt_large_shift(m);
     int rc = mmusim__pt_ensure_table(m, m->swapper_cr3, l->pkmap_base);
     for (uint64_t va = l->fixaddr_boot_start & ~(step - 1); rc == MMUSIM_OK && va <= l->fixaddr_top; va += step)
@@ -397,7 +380,7 @@ static int prealloc_kernel_tables(struct mmusim_machine *m)
     return rc;
 }
 
-int mmusim__pt_boot(struct mmusim_machine *m)
+int mmusim__pt_boot(struct mmu *m)
 {
     uint64_t dir;
     int rc = alloc_table(m, &dir);

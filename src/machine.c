@@ -1,0 +1,270 @@
+/*
+ * mmusim — the machine, above every layer (include/mmusim/machine.h).
+ *
+ * The machine owns one part per layer and creates them bottom up: the mmu
+ * part (physical memory, the layout, swapper_pg_dir), then the cpu part (the
+ * CPUs in their boot state, the engine), later kmap and trace above them. It
+ * destroys them top down. Each layer sees only its own part and the parts
+ * below it, never this structure; the public calls that take the machine
+ * are answered here by handing the call to the part that owns the state.
+ * Checks that need two layers at once (is an address space still loaded in
+ * a CPU's CR3?) are made here too, for the same reason. docs/architecture.md
+ * draws the picture.
+ */
+#include <stdlib.h>
+
+#include "cpu/cpu_impl.h"
+#include "mmu/mmu.h"
+#include "mmusim/error.h"
+
+struct mmusim_machine {
+    struct mmusim_config cfg;
+    struct mmusim_layout layout;
+    struct mmu mmu;       /* src/mmu/ */
+    struct cpu_sys cpus;  /* src/cpu/ (TLBs live in each CPU: src/tlb/) */
+};
+
+int mmusim_machine_create(const struct mmusim_config *cfg, mmusim_machine **out)
+{
+    if (!out)
+        return MMUSIM_EINVAL;
+    *out = NULL;
+    if (!cfg)
+        return MMUSIM_EINVAL;
+    struct mmusim_layout layout;
+    int rc = mmusim_layout_compute(cfg, &layout);
+    if (rc != MMUSIM_OK)
+        return rc;
+    struct mmusim_machine *m = calloc(1, sizeof(*m));
+    if (!m)
+        return MMUSIM_ENOMEM;
+    m->cfg = *cfg;
+    m->layout = layout;
+    if ((rc = mmusim__mmu_init(&m->mmu, &m->cfg, &m->layout)) != MMUSIM_OK ||
+        (rc = mmusim__cpu_sys_init(&m->cpus, m, &m->cfg, &m->layout, &m->mmu)) != MMUSIM_OK) {
+        mmusim_machine_destroy(m);
+        return rc;
+    }
+    *out = m;
+    return MMUSIM_OK;
+}
+
+void mmusim_machine_destroy(mmusim_machine *m)
+{
+    if (!m)
+        return;
+    mmusim__cpu_sys_fini(&m->cpus);
+    mmusim__mmu_fini(&m->mmu);
+    free(m);
+}
+
+const struct mmusim_config *mmusim_machine_config(const mmusim_machine *m)
+{
+    return m ? &m->cfg : NULL;
+}
+
+const struct mmusim_layout *mmusim_machine_layout(const mmusim_machine *m)
+{
+    return m ? &m->layout : NULL;
+}
+
+unsigned mmusim_machine_ncpus(const mmusim_machine *m)
+{
+    return m ? m->cpus.ncpus : 0;
+}
+
+mmusim_cpu *mmusim_machine_cpu(mmusim_machine *m, unsigned i)
+{
+    return (m && i < m->cpus.ncpus) ? &m->cpus.cpus[i] : NULL;
+}
+
+/* ---- physical memory and frames (the mmu part) ---- */
+
+int mmusim_phys_read(const mmusim_machine *m, uint64_t pa, void *buf, size_t len)
+{
+    return m ? mmusim__phys_read(&m->mmu, pa, buf, len) : MMUSIM_EINVAL;
+}
+
+int mmusim_phys_write(mmusim_machine *m, uint64_t pa, const void *buf, size_t len)
+{
+    return m ? mmusim__phys_write(&m->mmu, pa, buf, len) : MMUSIM_EINVAL;
+}
+
+int mmusim_phys_read32(const mmusim_machine *m, uint64_t pa, uint32_t *out)
+{
+    return m ? mmusim__phys_read32(&m->mmu, pa, out) : MMUSIM_EINVAL;
+}
+
+int mmusim_phys_write32(mmusim_machine *m, uint64_t pa, uint32_t value)
+{
+    return m ? mmusim__phys_write32(&m->mmu, pa, value) : MMUSIM_EINVAL;
+}
+
+uint64_t mmusim_phys_resident_bytes(const mmusim_machine *m)
+{
+    return m ? m->mmu.pm.resident * 4096 : 0;
+}
+
+int mmusim_frame_alloc(mmusim_machine *m, enum mmusim_zone zone, uint64_t *pfn)
+{
+    return (m && pfn) ? mmusim__frame_alloc_get(&m->mmu.fa, zone, pfn) : MMUSIM_EINVAL;
+}
+
+int mmusim_frame_free(mmusim_machine *m, uint64_t pfn)
+{
+    return m ? mmusim__frame_free(&m->mmu, pfn) : MMUSIM_EINVAL;
+}
+
+uint64_t mmusim_zone_free_frames(const mmusim_machine *m, enum mmusim_zone zone)
+{
+    if (!m || (unsigned)zone >= MMUSIM_ZONE_COUNT_)
+        return 0;
+    return m->mmu.fa.nfree[zone];
+}
+
+/* ---- page tables (the mmu part) ---- */
+
+uint64_t mmusim_kernel_cr3(const mmusim_machine *m)
+{
+    return m ? m->mmu.swapper_cr3 : 0;
+}
+
+void mmusim_machine_set_store_hook(mmusim_machine *m, mmusim_store_fn fn, void *ctx)
+{
+    if (!m)
+        return;
+    m->mmu.pm.hook = fn;
+    m->mmu.pm.hook_ctx = ctx;
+}
+
+int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3)
+{
+    return m ? mmusim__pgd_create(&m->mmu, cr3) : MMUSIM_EINVAL;
+}
+
+/* A CPU's CR3, or a task's address space, still naming cr3. */
+static int pgd_in_use(const mmusim_machine *m, uint64_t cr3)
+{
+    for (unsigned c = 0; c < m->cpus.ncpus; c++)
+        if (m->cpus.cpus[c].regs.cr3 == cr3)
+            return 1;
+    return 0;
+}
+
+int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
+{
+    if (!m)
+        return MMUSIM_EINVAL;
+    /* A loaded directory is always a known one, and swapper_pg_dir answers
+     * EKERNEL below: the order of the codes is the mmu layer's. */
+    if (cr3 != m->mmu.swapper_cr3 && pgd_in_use(m, cr3))
+        return MMUSIM_EBUSY;
+    return mmusim__pgd_destroy(&m->mmu, cr3);
+}
+
+int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa, enum mmusim_page_size size,
+                  uint64_t flags)
+{
+    return m ? mmusim__pt_map(&m->mmu, cr3, va, pa, size, flags) : MMUSIM_EINVAL;
+}
+
+int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va)
+{
+    return m ? mmusim__pt_unmap(&m->mmu, cr3, va) : MMUSIM_EINVAL;
+}
+
+int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags)
+{
+    return m ? mmusim__pt_protect(&m->mmu, cr3, va, flags) : MMUSIM_EINVAL;
+}
+
+int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out)
+{
+    return m ? mmusim__pt_get(&m->mmu, cr3, va, out) : MMUSIM_EINVAL;
+}
+
+int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw)
+{
+    return m ? mmusim__pt_set_raw(&m->mmu, cr3, va, size, raw) : MMUSIM_EINVAL;
+}
+
+/* ---- CPUs, the coherence checker, statistics (the cpu part) ---- */
+
+void mmusim_machine_set_coherence_check(mmusim_machine *m, int on)
+{
+    if (m)
+        mmusim__machine_set_coherence_check(&m->cpus, on);
+}
+
+uint64_t mmusim_machine_coherence_violations(const mmusim_machine *m, struct mmusim_coherence_violation *buf,
+                                             size_t max)
+{
+    return m ? mmusim__machine_coherence_violations(&m->cpus, buf, max) : 0;
+}
+
+void mmusim_machine_coherence_reset(mmusim_machine *m)
+{
+    if (m)
+        mmusim__machine_coherence_reset(&m->cpus);
+}
+
+void mmusim_machine_stats(const mmusim_machine *m, struct mmusim_cpu_stats *out)
+{
+    if (out)
+        mmusim__machine_stats(m ? &m->cpus : NULL, out);
+}
+
+/* ---- the engine (the cpu part) ---- */
+
+uint64_t mmusim_machine_reports(const mmusim_machine *m, struct mmusim_report *buf, size_t max)
+{
+    return m ? mmusim__machine_reports(&m->cpus, buf, max) : 0;
+}
+
+void mmusim_machine_reports_reset(mmusim_machine *m)
+{
+    if (m)
+        mmusim__machine_reports_reset(&m->cpus);
+}
+
+uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3)
+{
+    return m ? mmusim__mm_cpu_mask(&m->cpus, cr3) : 0;
+}
+
+int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
+{
+    return m ? mmusim__irq_at(&m->cpus, cpu, at, handler, arg) : MMUSIM_EINVAL;
+}
+
+int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
+{
+    return m ? mmusim__nmi_at(&m->cpus, cpu, at, handler, arg) : MMUSIM_EINVAL;
+}
+
+int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
+                      void *arg)
+{
+    return m ? mmusim__irq_random(&m->cpus, cpu, mean_gap, until, handler, arg) : MMUSIM_EINVAL;
+}
+
+int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
+                       mmusim_task **out)
+{
+    return m ? mmusim__task_create(&m->cpus, cpu, cr3, step, arg, out) : MMUSIM_EINVAL;
+}
+
+int mmusim_spinlock_create(mmusim_machine *m, mmusim_spinlock **out)
+{
+    return m ? mmusim__spinlock_create(&m->cpus, out) : MMUSIM_EINVAL;
+}
+
+int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out)
+{
+    return m ? mmusim__wait_queue_create(&m->cpus, out) : MMUSIM_EINVAL;
+}
+
+int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out)
+{
+    return m ? mmusim__machine_run(&m->cpus, cycle_limit, out) : MMUSIM_EINVAL;
+}
