@@ -89,14 +89,16 @@ static double time_accesses(struct setup *s, uint64_t n, int mixed, double *walk
     struct mmusim_access a;
     uint32_t v = 0, sum = 0;
     uint64_t walks = 0;
+    int err = 0;
     double t0 = bench_now();
     for (uint64_t i = 0; i < n; i++) {
         unsigned acc = (mixed && (i & 7) == 0) ? MMUSIM_ACC_WRITE : MMUSIM_ACC_READ;
-        mmusim_cpu_access(s->cpu, s->vas[i & (NVAS - 1)], acc | MMUSIM_ACC_USER, 4, &v, &a);
+        err |= mmusim_cpu_access(s->cpu, s->vas[i & (NVAS - 1)], acc | MMUSIM_ACC_USER, 4, &v, &a);
         sum += v;
         walks += (uint64_t)a.walked;
     }
     double t = bench_now() - t0;
+    bench_check(err, "an access was refused");
     if (walk_fraction)
         *walk_fraction = (double)walks / (double)n;
     if (sum == 0xdeadbeef) /* keep the loads alive */

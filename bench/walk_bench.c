@@ -72,13 +72,15 @@ static struct result run(struct mmusim_config cfg, const char *paging, uint64_t 
     }
     struct mmusim_walk w;
     unsigned faults = 0;
+    int err = 0;
     uint64_t c0 = mmusim_cpu_cycles(cpu);
     double t0 = bench_now();
     for (uint64_t i = 0; i < iterations; i++) {
-        mmusim_cpu_walk(cpu, vas[i & 65535], (i & 7) == 0 ? MMUSIM_ACC_WRITE : MMUSIM_ACC_READ, &w);
+        err |= mmusim_cpu_walk(cpu, vas[i & 65535], (i & 7) == 0 ? MMUSIM_ACC_WRITE : MMUSIM_ACC_READ, &w);
         faults += (unsigned)w.fault;
     }
     double t = bench_now() - t0;
+    bench_check(err, "a walk was refused");
     if (faults)
         bench_check(MMUSIM_EINVAL, "unexpected faults in the working set");
     struct result r = {(double)iterations / t, (double)(mmusim_cpu_cycles(cpu) - c0) / (double)iterations};

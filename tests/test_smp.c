@@ -1593,9 +1593,9 @@ static enum mmusim_step det_irq(mmusim_cpu *cpu, void *arg)
 {
     struct det_irq *d = arg;
     struct mmusim_access a;
-    (void)mmusim_cpu_access(cpu, d->kva + (d->raised % 8) * 4096u, MMUSIM_ACC_READ, 4, NULL, &a);
+    assert_int_equal(mmusim_cpu_access(cpu, d->kva + (d->raised % 8) * 4096u, MMUSIM_ACC_READ, 4, NULL, &a), MMUSIM_OK);
     if (d->raised++ % 2 == 0)
-        (void)mmusim_raise_softirq(cpu, det_softirq, NULL);
+        assert_int_equal(mmusim_raise_softirq(cpu, det_softirq, NULL), MMUSIM_OK);
     return MMUSIM_STEP_DONE;
 }
 
@@ -1896,11 +1896,11 @@ static enum mmusim_step err2_step(mmusim_cpu *cpu, void *arg)
         e->preempt_after = mmusim_cpu_preempt_count(cpu);
         if (mmusim_spin_lock(cpu, e->l) == MMUSIM_OK) {
             e->rc_sleep_locked = mmusim_wait_queue_sleep(cpu, e->q); /* BUG: scheduling while atomic */
-            (void)mmusim_spin_unlock(cpu, e->l);
+            assert_int_equal(mmusim_spin_unlock(cpu, e->l), MMUSIM_OK);
         }
         return MMUSIM_STEP_MORE;
     }
-    (void)mmusim_wait_queue_sleep(cpu, e->q);
+    assert_int_equal(mmusim_wait_queue_sleep(cpu, e->q), MMUSIM_OK);
     return MMUSIM_STEP_BLOCK;
 }
 
@@ -1919,7 +1919,7 @@ static enum mmusim_step irq_enabler(mmusim_cpu *cpu, void *arg)
     struct err2 *e = arg;
     mmusim_local_irq_enable(cpu);
     e->irqs_off_after = mmusim_cpu_irqs_disabled(cpu);
-    (void)mmusim_raise_softirq(cpu, soft_flusher, e);
+    assert_int_equal(mmusim_raise_softirq(cpu, soft_flusher, e), MMUSIM_OK);
     return MMUSIM_STEP_DONE;
 }
 

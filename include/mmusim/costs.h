@@ -14,6 +14,8 @@
 #ifndef MMUSIM_COSTS_H
 #define MMUSIM_COSTS_H
 
+#include "api.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -61,16 +63,16 @@ enum mmusim_preset {
 };
 
 /* Name of a preset ("p3", "core2", "atom", "haswell"), or NULL. */
-const char *mmusim_preset_name(enum mmusim_preset p);
+MMUSIM_API const char *mmusim_preset_name(enum mmusim_preset p);
 
 /* Look a preset up by name. Returns MMUSIM_OK or MMUSIM_EPRESET. */
-int mmusim_preset_from_name(const char *name, enum mmusim_preset *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_preset_from_name(const char *name, enum mmusim_preset *out);
 
 /* The cost table of a preset. Returns MMUSIM_OK or MMUSIM_EPRESET. */
-int mmusim_costs_preset(enum mmusim_preset p, struct mmusim_costs *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_costs_preset(enum mmusim_preset p, struct mmusim_costs *out);
 
 /* Nanoseconds for a cycle count under these costs (cpu_mhz). */
-double mmusim_cycles_to_ns(const struct mmusim_costs *c, uint64_t cycles);
+MMUSIM_API double mmusim_cycles_to_ns(const struct mmusim_costs *c, uint64_t cycles);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@
 #ifndef MMUSIM_CPU_H
 #define MMUSIM_CPU_H
 
+#include "api.h"
+
 #include <stdint.h>
 
 #include "machine.h"
@@ -62,19 +64,19 @@ struct mmusim_walk {
     uint64_t cycles;       /* cycles charged to the CPU */
 };
 
-unsigned mmusim_cpu_id(const mmusim_cpu *cpu);
-mmusim_machine *mmusim_cpu_machine(mmusim_cpu *cpu);
-uint64_t mmusim_cpu_cycles(const mmusim_cpu *cpu);
-void mmusim_cpu_regs(const mmusim_cpu *cpu, struct mmusim_cpu_regs *out);
-void mmusim_cpu_stats(const mmusim_cpu *cpu, struct mmusim_cpu_stats *out);
-void mmusim_cpu_stats_reset(mmusim_cpu *cpu);
+MMUSIM_API unsigned mmusim_cpu_id(const mmusim_cpu *cpu);
+MMUSIM_API mmusim_machine *mmusim_cpu_machine(mmusim_cpu *cpu);
+MMUSIM_API uint64_t mmusim_cpu_cycles(const mmusim_cpu *cpu);
+MMUSIM_API void mmusim_cpu_regs(const mmusim_cpu *cpu, struct mmusim_cpu_regs *out);
+MMUSIM_API void mmusim_cpu_stats(const mmusim_cpu *cpu, struct mmusim_cpu_stats *out);
+MMUSIM_API void mmusim_cpu_stats_reset(mmusim_cpu *cpu);
 
 /*
  * MOV to CR3. Under PAE the four PDPTEs are loaded into the PDPTE registers;
  * a reserved bit in a present one is #GP (MMUSIM_EGP) and nothing changes.
  * *cycles (may be NULL) receives what was charged.
  */
-int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles);
 
 /*
  * MOV to CR4 (PSE and PGE; PAE must stay as configured) and CR0 (WP only can
@@ -83,9 +85,9 @@ int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles);
  * cr4_cycles); one that changes PGE or PSE also flushes every TLB entry and
  * the PDE cache (a global flush).
  */
-int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles);
-int mmusim_cpu_write_cr0(mmusim_cpu *cpu, uint32_t cr0);
-int mmusim_cpu_write_efer(mmusim_cpu *cpu, uint64_t efer);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_write_cr0(mmusim_cpu *cpu, uint32_t cr0);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_write_efer(mmusim_cpu *cpu, uint64_t efer);
 
 /*
  * Walk the page tables for (va, access) as the hardware walker does, without
@@ -94,7 +96,7 @@ int mmusim_cpu_write_efer(mmusim_cpu *cpu, uint64_t efer);
  * permissions under CR0.WP, CR4 and EFER.NXE, and charges the walk to the
  * clock. On a fault out->fault is 1 and CR2 is set.
  */
-int mmusim_cpu_walk(mmusim_cpu *cpu, uint32_t va, unsigned access, struct mmusim_walk *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_walk(mmusim_cpu *cpu, uint32_t va, unsigned access, struct mmusim_walk *out);
 
 /* ---- memory access through the TLBs ---- */
 
@@ -120,20 +122,20 @@ struct mmusim_access {
  * for large pages, docs/costs.md §2); an STLB hit costs stlb_hit, and a miss
  * the walk. data may be NULL (translate only).
  */
-int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size, void *data,
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size, void *data,
                       struct mmusim_access *out);
 
 /* ---- the Linux flush primitives, on one CPU; each returns the cycles charged ---- */
 
-uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va); /* __flush_tlb_one: INVLPG va */
+MMUSIM_API uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va); /* __flush_tlb_one: INVLPG va */
 /*
  * __flush_tlb: CR3 reloaded, globals survive. Under PAE, if the reload of the
  * PDPTEs faults (#GP: a present PDPTE in memory has gained a reserved bit),
  * it returns 0 and flushes nothing, as mmusim_cpu_write_cr3 changes nothing.
  */
-uint64_t mmusim_flush_tlb(mmusim_cpu *cpu);
-uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu);          /* __flush_tlb_global: CR4.PGE off and on */
-uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu);             /* __flush_tlb_all: global if PGE, else CR3 */
+MMUSIM_API uint64_t mmusim_flush_tlb(mmusim_cpu *cpu);
+MMUSIM_API uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu);          /* __flush_tlb_global: CR4.PGE off and on */
+MMUSIM_API uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu);             /* __flush_tlb_all: global if PGE, else CR3 */
 
 /* ---- TLB statistics ---- */
 
@@ -154,11 +156,11 @@ struct mmusim_tlb_stats {
 };
 
 /* "itlb.4k", "itlb.large", "dtlb.4k", "dtlb.large", "stlb", "utlb", "pdecache". */
-const char *mmusim_tlb_name(enum mmusim_tlb_id id);
-int mmusim_cpu_tlb_stats(const mmusim_cpu *cpu, enum mmusim_tlb_id id, struct mmusim_tlb_stats *out);
+MMUSIM_API const char *mmusim_tlb_name(enum mmusim_tlb_id id);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_tlb_stats(const mmusim_cpu *cpu, enum mmusim_tlb_id id, struct mmusim_tlb_stats *out);
 
 /* Sum of every CPU's counters. */
-void mmusim_machine_stats(const mmusim_machine *m, struct mmusim_cpu_stats *out);
+MMUSIM_API void mmusim_machine_stats(const mmusim_machine *m, struct mmusim_cpu_stats *out);
 
 /* ---- the coherence checker ---- */
 
@@ -183,11 +185,11 @@ struct mmusim_coherence_violation {
 #define MMUSIM_RIGHT_U  0x2u
 #define MMUSIM_RIGHT_NX 0x4u
 
-void mmusim_machine_set_coherence_check(mmusim_machine *m, int on);
+MMUSIM_API void mmusim_machine_set_coherence_check(mmusim_machine *m, int on);
 /* Total violations seen; copies the first min(max, recorded) of them (the first 4096 are kept). */
-uint64_t mmusim_machine_coherence_violations(const mmusim_machine *m, struct mmusim_coherence_violation *buf,
+MMUSIM_API uint64_t mmusim_machine_coherence_violations(const mmusim_machine *m, struct mmusim_coherence_violation *buf,
                                              size_t max);
-void mmusim_machine_coherence_reset(mmusim_machine *m);
+MMUSIM_API void mmusim_machine_coherence_reset(mmusim_machine *m);
 
 #ifdef __cplusplus
 }

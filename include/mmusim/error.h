@@ -11,6 +11,8 @@
 #ifndef MMUSIM_ERROR_H
 #define MMUSIM_ERROR_H
 
+#include "api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -64,10 +66,10 @@ enum mmusim_err {
 };
 
 /* A sentence describing code; "unknown error" for a code not in the table. */
-const char *mmusim_strerror(int code);
+MMUSIM_API const char *mmusim_strerror(int code);
 
 /* The code's symbolic name without the prefix ("EINVAL"); "UNKNOWN" if none. */
-const char *mmusim_err_name(int code);
+MMUSIM_API const char *mmusim_err_name(int code);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 #ifndef MMUSIM_MACHINE_H
 #define MMUSIM_MACHINE_H
 
+#include "api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,35 +29,35 @@ typedef struct mmusim_machine mmusim_machine;
 typedef struct mmusim_cpu mmusim_cpu;
 
 /* Create a machine. On error *out is NULL and nothing is leaked. */
-int mmusim_machine_create(const struct mmusim_config *cfg, mmusim_machine **out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_machine_create(const struct mmusim_config *cfg, mmusim_machine **out);
 
 /* Destroy a machine and everything in it; NULL is a harmless no-op. */
-void mmusim_machine_destroy(mmusim_machine *m);
+MMUSIM_API void mmusim_machine_destroy(mmusim_machine *m);
 
-const struct mmusim_config *mmusim_machine_config(const mmusim_machine *m);
-const struct mmusim_layout *mmusim_machine_layout(const mmusim_machine *m);
-unsigned mmusim_machine_ncpus(const mmusim_machine *m);
+MMUSIM_API const struct mmusim_config *mmusim_machine_config(const mmusim_machine *m);
+MMUSIM_API const struct mmusim_layout *mmusim_machine_layout(const mmusim_machine *m);
+MMUSIM_API unsigned mmusim_machine_ncpus(const mmusim_machine *m);
 
 /* CPU i, or NULL if i is out of range. */
-mmusim_cpu *mmusim_machine_cpu(mmusim_machine *m, unsigned i);
+MMUSIM_API mmusim_cpu *mmusim_machine_cpu(mmusim_machine *m, unsigned i);
 
 /* Physical memory. A range outside installed RAM is MMUSIM_EPHYS, and nothing is done. */
-int mmusim_phys_read(const mmusim_machine *m, uint64_t pa, void *buf, size_t len);
-int mmusim_phys_write(mmusim_machine *m, uint64_t pa, const void *buf, size_t len);
-int mmusim_phys_read32(const mmusim_machine *m, uint64_t pa, uint32_t *out);
-int mmusim_phys_write32(mmusim_machine *m, uint64_t pa, uint32_t value);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_phys_read(const mmusim_machine *m, uint64_t pa, void *buf, size_t len);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_phys_write(mmusim_machine *m, uint64_t pa, const void *buf, size_t len);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_phys_read32(const mmusim_machine *m, uint64_t pa, uint32_t *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_phys_write32(mmusim_machine *m, uint64_t pa, uint32_t value);
 
 /* Host bytes spent on frame contents (4 KiB per frame ever written). */
-uint64_t mmusim_phys_resident_bytes(const mmusim_machine *m);
+MMUSIM_API uint64_t mmusim_phys_resident_bytes(const mmusim_machine *m);
 
 /*
  * Page frames. mmusim_frame_alloc takes the next free frame of exactly that
  * zone (next fit, so deterministic); MMUSIM_ENOFRAME when the zone is full.
  * A freed frame's contents are discarded.
  */
-int mmusim_frame_alloc(mmusim_machine *m, enum mmusim_zone zone, uint64_t *pfn);
-int mmusim_frame_free(mmusim_machine *m, uint64_t pfn);
-uint64_t mmusim_zone_free_frames(const mmusim_machine *m, enum mmusim_zone zone);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_frame_alloc(mmusim_machine *m, enum mmusim_zone zone, uint64_t *pfn);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_frame_free(mmusim_machine *m, uint64_t pfn);
+MMUSIM_API uint64_t mmusim_zone_free_frames(const mmusim_machine *m, enum mmusim_zone zone);
 
 #ifdef __cplusplus
 }

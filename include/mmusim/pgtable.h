@@ -30,6 +30,8 @@
 #ifndef MMUSIM_PGTABLE_H
 #define MMUSIM_PGTABLE_H
 
+#include "api.h"
+
 #include <stdint.h>
 
 #include "machine.h"
@@ -67,7 +69,7 @@ struct mmusim_pte_info {
 };
 
 /* CR3 of the kernel's master directory (swapper_pg_dir). */
-uint64_t mmusim_kernel_cr3(const mmusim_machine *m);
+MMUSIM_API uint64_t mmusim_kernel_cr3(const mmusim_machine *m);
 
 /*
  * A new address space: an empty user part and the kernel part shared with
@@ -75,10 +77,10 @@ uint64_t mmusim_kernel_cr3(const mmusim_machine *m);
  * the kernel PDPTEs point at the shared kernel page directories). Returns
  * its CR3 value.
  */
-int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3);
 
 /* Free an address space and its user page tables (not the pages they map). */
-int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3);
 
 /*
  * Map va -> pa in the address space cr3 with flags (MMUSIM_PTE_* bits; P is
@@ -88,24 +90,24 @@ int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3);
  * there already; nothing is changed on error. No TLB is touched: flushing is
  * the caller's job, as in the kernel.
  */
-int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa,
+MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa,
                   enum mmusim_page_size size, uint64_t flags);
 
 /* Clear the leaf entry mapping va (pte_clear order under PAE). */
-int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va);
 
 /* Replace the flags of the leaf entry mapping va, keeping its frame. */
-int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags);
 
 /* Read the leaf entry for va (present or not, if its table exists). */
-int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out);
 
 /* Store a raw leaf entry (for tests and fault injection: reserved bits, odd frames). */
-int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw);
 
 /* Observe every 32-bit store to physical memory (NULL to stop): tests use it to see store order. */
 typedef void (*mmusim_store_fn)(void *ctx, uint64_t pa, uint32_t value);
-void mmusim_machine_set_store_hook(mmusim_machine *m, mmusim_store_fn fn, void *ctx);
+MMUSIM_API void mmusim_machine_set_store_hook(mmusim_machine *m, mmusim_store_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

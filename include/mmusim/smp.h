@@ -26,6 +26,8 @@
 #ifndef MMUSIM_SMP_H
 #define MMUSIM_SMP_H
 
+#include "api.h"
+
 #include <stdint.h>
 
 #include "cpu.h"
@@ -60,22 +62,22 @@ enum mmusim_context {
 #define MMUSIM_HARDIRQ_MASK    0x03ff0000u
 #define MMUSIM_NMI_OFFSET      0x04000000u
 
-enum mmusim_context mmusim_cpu_context(const mmusim_cpu *cpu);
-unsigned mmusim_cpu_preempt_count(const mmusim_cpu *cpu);
+MMUSIM_API enum mmusim_context mmusim_cpu_context(const mmusim_cpu *cpu);
+MMUSIM_API unsigned mmusim_cpu_preempt_count(const mmusim_cpu *cpu);
 /* in_interrupt(): hardirq, softirq or NMI. */
-int mmusim_cpu_in_interrupt(const mmusim_cpu *cpu);
-int mmusim_cpu_irqs_disabled(const mmusim_cpu *cpu);
+MMUSIM_API int mmusim_cpu_in_interrupt(const mmusim_cpu *cpu);
+MMUSIM_API int mmusim_cpu_irqs_disabled(const mmusim_cpu *cpu);
 /* How deep the context stack is: 1 for a task alone, 0 when idle. */
-unsigned mmusim_cpu_nesting(const mmusim_cpu *cpu);
+MMUSIM_API unsigned mmusim_cpu_nesting(const mmusim_cpu *cpu);
 
-void mmusim_local_irq_disable(mmusim_cpu *cpu);
-void mmusim_local_irq_enable(mmusim_cpu *cpu);
-void mmusim_preempt_disable(mmusim_cpu *cpu);
+MMUSIM_API void mmusim_local_irq_disable(mmusim_cpu *cpu);
+MMUSIM_API void mmusim_local_irq_enable(mmusim_cpu *cpu);
+MMUSIM_API void mmusim_preempt_disable(mmusim_cpu *cpu);
 /* An enable without a matching disable is recorded as a BUG report and ignored. */
-void mmusim_preempt_enable(mmusim_cpu *cpu);
+MMUSIM_API void mmusim_preempt_enable(mmusim_cpu *cpu);
 
 /* Plain work (compute the model does not look into): charged to the clock. */
-void mmusim_cpu_spend(mmusim_cpu *cpu, uint64_t cycles);
+MMUSIM_API void mmusim_cpu_spend(mmusim_cpu *cpu, uint64_t cycles);
 
 /* ---- tasks ---- */
 
@@ -96,66 +98,66 @@ enum mmusim_task_state {
  * CR3 write. The machine owns tasks; they live until it is destroyed.
  * MMUSIM_ECPU for a bad CPU, MMUSIM_EINVAL for a NULL step or out.
  */
-int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
+MMUSIM_API MMUSIM_NODISCARD int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
                        mmusim_task **out);
-enum mmusim_task_state mmusim_task_state(const mmusim_task *t);
+MMUSIM_API enum mmusim_task_state mmusim_task_state(const mmusim_task *t);
 /* The simulated cycle at which the task last started running (after any context switch). */
-uint64_t mmusim_task_resumed_at(const mmusim_task *t);
+MMUSIM_API uint64_t mmusim_task_resumed_at(const mmusim_task *t);
 /* The cycle at which it finished (MMUSIM_STEP_DONE); 0 before. */
-uint64_t mmusim_task_done_at(const mmusim_task *t);
+MMUSIM_API uint64_t mmusim_task_done_at(const mmusim_task *t);
 /* The task running on cpu (NULL when idle or before the first run). */
-mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu);
+MMUSIM_API mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu);
 
 /* ---- wait queues ---- */
 
 typedef struct mmusim_wait_queue mmusim_wait_queue;
 
-int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out);
 /*
  * The current task of cpu sleeps uninterruptibly on q; its step must then
  * return MMUSIM_STEP_BLOCK. MMUSIM_EBUSY outside task context (sleeping in
  * interrupt context is a BUG: recorded as a report).
  */
-int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q);
 /* wake_up(): every sleeper becomes runnable at cpu's current time; returns how many. */
-unsigned mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q);
+MMUSIM_API unsigned mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q);
 
 /* ---- spinlocks (ticket order: waiters acquire in the order they arrived) ---- */
 
 typedef struct mmusim_spinlock mmusim_spinlock;
 
-int mmusim_spinlock_create(mmusim_machine *m, mmusim_spinlock **out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_spinlock_create(mmusim_machine *m, mmusim_spinlock **out);
 /*
  * spin_lock(): preemption off, then the lock. Free: taken at once. Held by
  * another CPU: the CPU spins (the engine calls it again only once the lock
  * is its own, its clock advanced past the spin). Held by this CPU:
  * MMUSIM_EBUSY and a BUG report (a deadlock in the kernel).
  */
-int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l);
 /* spin_lock_irqsave(): local interrupts off first, their state saved in *flags. */
-int mmusim_spin_lock_irqsave(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned *flags);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_lock_irqsave(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned *flags);
 /* MMUSIM_EINVAL if cpu does not hold l (a BUG report too). */
-int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l);
-int mmusim_spin_unlock_irqrestore(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned flags);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_unlock_irqrestore(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned flags);
 /* Nonzero if cpu holds l now, or (for a waiter) will hold it when the engine resumes it. */
-int mmusim_spin_is_owner(const mmusim_cpu *cpu, const mmusim_spinlock *l);
+MMUSIM_API int mmusim_spin_is_owner(const mmusim_cpu *cpu, const mmusim_spinlock *l);
 
 /* ---- interrupts ---- */
 
 /* A hardirq on cpu at cycle `at`, running handler in hardirq context (interrupts off) until it returns DONE. */
-int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 /* An NMI at cycle `at`: taken even with interrupts disabled, nests on any context. */
-int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 /*
  * Hardirqs on cpu at a seeded random rate: gaps uniform in [1, 2 * mean_gap
  * - 1] cycles (mean mean_gap), from cycle 0 up to cycle `until`. The stream
  * is the machine seed's, per CPU and source, in integer arithmetic: the same
  * seed gives the same arrival times on every host.
  */
-int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
+MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
                       void *arg);
 /* raise_softirq(): handler runs in softirq context when cpu next leaves hardirq context, or at once from a task. */
-int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg);
 
 /* ---- the engine ---- */
 
@@ -171,7 +173,7 @@ struct mmusim_run_result {
  * next event lies beyond cycle_limit (0 = no limit). MMUSIM_EBUSY if called
  * from inside a step. Can be called again to continue.
  */
-int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out);
 
 /* ---- IPIs and the SMP flushes (Linux arch/x86/kernel/smp.c, arch/x86/mm/tlb.c) ---- */
 
@@ -188,13 +190,13 @@ int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_ru
  * flush_tlb_all(): IPI to every other online CPU, __flush_tlb_all() on each
  * and locally.
  */
-int mmusim_flush_tlb_all_smp(mmusim_cpu *cpu);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_all_smp(mmusim_cpu *cpu);
 /*
  * flush_tlb_kernel_range(start, end): with flush_ceiling 0 (the 2.6 eras),
  * always flush_tlb_all(); otherwise on every CPU an INVLPG per page when the
  * range has at most flush_ceiling pages, else __flush_tlb_all().
  */
-int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t end);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t end);
 /*
  * flush_tlb_range(mm, start, end) for the user address space cr3: locally if
  * cpu has it loaded, and flush_tlb_others() to the CPUs in its cpu_vm_mask.
@@ -202,9 +204,9 @@ int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t 
  * swapper_pg_dir and drops out of the mask (leave_mm). end == start + 4096
  * is flush_tlb_page; start == 0 && end == 0 is flush_tlb_mm.
  */
-int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, uint32_t end);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, uint32_t end);
 /* The CPUs (bit n = CPU n) that have used the address space cr3 since their last leave_mm. */
-uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3);
+MMUSIM_API uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3);
 
 /* ---- reports: kernel-style BUG/WARN conditions, recorded, never fatal ---- */
 
@@ -218,8 +220,8 @@ struct mmusim_report {
 };
 
 /* Copies up to max reports (the first 1024 kept) into buf; returns how many were recorded in all. */
-uint64_t mmusim_machine_reports(const mmusim_machine *m, struct mmusim_report *buf, size_t max);
-void mmusim_machine_reports_reset(mmusim_machine *m);
+MMUSIM_API uint64_t mmusim_machine_reports(const mmusim_machine *m, struct mmusim_report *buf, size_t max);
+MMUSIM_API void mmusim_machine_reports_reset(mmusim_machine *m);
 
 #ifdef __cplusplus
 }

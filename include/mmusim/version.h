@@ -2,6 +2,8 @@
 #ifndef MMUSIM_VERSION_H
 #define MMUSIM_VERSION_H
 
+#include "api.h"
+
 #define MMUSIM_VERSION_MAJOR 0
 #define MMUSIM_VERSION_MINOR 1
 #define MMUSIM_VERSION_PATCH 0
@@ -13,8 +15,8 @@ extern "C" {
 #endif
 
 /* The version the library was built as: compare with MMUSIM_VERSION_NUMBER. */
-int mmusim_version_number(void);
-const char *mmusim_version_string(void);
+MMUSIM_API int mmusim_version_number(void);
+MMUSIM_API const char *mmusim_version_string(void);
 
 #ifdef __cplusplus
 }

@@ -502,7 +502,8 @@ static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
             uint64_t *pm = prev != m->mmu->swapper_cr3 ? mmusim__smp_mm_mask(m, prev) : NULL;
             if (pm)
                 *pm &= ~(1ull << cpu->id); /* switch_mm clears the CPU from the old mm's mask */
-            (void)mmusim_cpu_write_cr3(cpu, t->cr3, NULL); /* a created pgd: its PDPTEs are well formed */
+            if (mmusim_cpu_write_cr3(cpu, t->cr3, NULL) != MMUSIM_OK) /* a created pgd: its PDPTEs are well formed */
+                mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "switch_mm: the task's page directory refused by CR3");
         }
         uint64_t *nm = mmusim__smp_mm_mask(m, t->cr3);
         if (nm)

@@ -110,7 +110,8 @@ static void leave_mm(struct mmusim_cpu *cpu)
     uint64_t *mask = mmusim__smp_mm_mask(m, cpu->regs.cr3);
     if (mask)
         *mask &= ~(1ull << cpu->id);
-    (void)mmusim_cpu_write_cr3(cpu, m->mmu->swapper_cr3, NULL); /* swapper's PDPTEs are well formed */
+    if (mmusim_cpu_write_cr3(cpu, m->mmu->swapper_cr3, NULL) != MMUSIM_OK) /* swapper's PDPTEs are well formed */
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "leave_mm: swapper_pg_dir refused by CR3");
     cpu->stats.leave_mm++;
 }
 

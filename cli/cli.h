@@ -3,7 +3,7 @@
  *
  * Each subcommand is one function `int cmd_NAME(int argc, char **argv)`
  * (argv[0] is the subcommand's name) registered in the command table of
- * tools/mmusim.c. It returns the process exit status: CLI_EXIT_OK, or
+ * cli/mmusim.c. It returns the process exit status: CLI_EXIT_OK, or
  * CLI_EXIT_USAGE after printing one line on stderr with cli_error().
  */
 #ifndef MMUSIM_TOOLS_CLI_H

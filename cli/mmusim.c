@@ -5,8 +5,8 @@
  *
  * A subcommand is one row of `commands` below: its name, the function that
  * runs it and a line of help. To add one, write `int cmd_NAME(int, char **)`
- * in its own tools/NAME.c (CMake builds every .c file of tools/ into
- * build/bin/mmusim), declare it in tools/cli.h, and add its row here.
+ * in its own cli/NAME.c (list it in MMUSIM_CLI_SOURCES of CMakeLists.txt; it builds into
+ * build/bin/mmusim), declare it in cli/cli.h, and add its row here.
  */
 #include <stdarg.h>
 #include <stdio.h>

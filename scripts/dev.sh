@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # mmusim developer entry point: the README's two quick-start commands.
 #
-#   bash tools/dev.sh run     build, then run the main program
-#   bash tools/dev.sh test    build, then run every test with CTest
-#   bash tools/dev.sh asan    the tests again, built with AddressSanitizer and UBSan
+#   bash scripts/dev.sh run     build, then run the main program
+#   bash scripts/dev.sh test    build, then run every test with CTest
+#   bash scripts/dev.sh asan    the tests again, built with AddressSanitizer and UBSan
 #
 # On a fresh Debian machine it first installs what is missing (cmake,
 # pkg-config, a C compiler, libcmocka-dev, libelf-dev) with apt-get.
@@ -58,7 +58,7 @@ case $cmd in
       ctest --test-dir build-asan --output-on-failure
     ;;
   *)
-    echo "usage: bash tools/dev.sh run|test|asan" >&2
+    echo "usage: bash scripts/dev.sh run|test|asan" >&2
     exit 2
     ;;
 esac
