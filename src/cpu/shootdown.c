@@ -273,3 +273,30 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
         send_and_wait(cpu, f, mask, &r, 0);
     return MMUSIM_OK;
 }
+
+/* ---- cpu_vm_mask: which CPUs have used an address space ---- */
+
+uint64_t *mmusim__smp_mm_mask(struct cpu_sys *m, uint64_t cr3)
+{
+    struct machine_smp *s = m->smp;
+    for (size_t i = 0; i < s->nmms; i++)
+        if (s->mms[i].cr3 == cr3)
+            return &s->mms[i].mask;
+    struct mm_mask *p = mmusim__grow(s->mms, s->nmms, &s->mms_cap, sizeof(*p), 8);
+    if (!p)
+        return NULL;
+    s->mms = p;
+    s->mms[s->nmms].cr3 = cr3;
+    s->mms[s->nmms].mask = 0;
+    return &s->mms[s->nmms++].mask;
+}
+
+uint64_t mmusim__mm_cpu_mask(const struct cpu_sys *m, uint64_t cr3)
+{
+    if (!m || !m->smp)
+        return 0;
+    for (size_t i = 0; i < m->smp->nmms; i++)
+        if (m->smp->mms[i].cr3 == cr3)
+            return m->smp->mms[i].mask;
+    return 0;
+}

@@ -6,6 +6,7 @@
 #ifndef MMUSIM_SMP_IMPL_H
 #define MMUSIM_SMP_IMPL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mmusim/smp.h"
@@ -113,7 +114,7 @@ struct cpu_smp {
     int irqs_off;
     struct mmusim_task *current;
     struct mmusim_task *runq_head, *runq_tail;
-    struct pending_irq *irqs;       /* min-ordered by (at, seq): a binary heap */
+    struct pending_irq *irqs;       /* sorted by (at, seq): insertion keeps the order, the first takeable is found from the front */
     size_t nirqs, irqs_cap;
     struct irq_source *sources;
     size_t nsources;
@@ -140,7 +141,7 @@ struct machine_smp {
     uint64_t nreports;
     /* Each CPU's next event, kept between steps: only the CPU that ran and
      * those another CPU touched (an IPI, an ack, a lock hand-over, a wake-up)
-     * are recomputed, so picking the next CPU is one scan of this array. */
+     * are recomputed, and the tournament tree win[] gives the earliest. */
     uint64_t next[64];
     uint64_t dirty;                 /* bit n: next[n] must be recomputed */
     uint8_t win[128];               /* tournament tree over next[]: win[1] is the earliest CPU (ties: lowest) */
@@ -182,5 +183,31 @@ uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const stru
 
 /* wake_up of one task, from cpu at its clock (engine.c). */
 void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t);
+
+static inline uint64_t max64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* ---- between the engine's files (engine.c, context.c, task.c) ---- */
+
+/* Push a context on cpu's stack (NULL and a BUG report when it is full); pop the top one. */
+struct frame *mmusim__smp_push(struct mmusim_cpu *cpu, enum mmusim_context ctx);
+void mmusim__smp_pop(struct mmusim_cpu *cpu);
+/* Index of the first pending interrupt cpu may take, whenever it arrives; nirqs if none. */
+size_t mmusim__smp_first_takeable(const struct mmusim_cpu *cpu);
+/* Take the first interrupt that has arrived and may be taken; 1 if one was. */
+int mmusim__smp_take_interrupt(struct mmusim_cpu *cpu);
+/* Whether irq_exit would run a pending softirq now; run_softirq starts it (1 if it did). */
+int mmusim__smp_softirq_runnable(const struct mmusim_cpu *cpu);
+int mmusim__smp_run_softirq(struct mmusim_cpu *cpu);
+/* The run queue: append, take the first task ready by now, the earliest ready time. */
+void mmusim__smp_runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t);
+struct mmusim_task *mmusim__smp_runq_take(struct cpu_smp *c, uint64_t now);
+uint64_t mmusim__smp_runq_earliest(const struct cpu_smp *c);
+/* context_switch() to t on cpu. */
+void mmusim__smp_switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t);
+/* The top frame's step returned r (DONE or BLOCK): the handler returns, or the task ends or sleeps. */
+void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_step r);
 
 #endif /* MMUSIM_SMP_IMPL_H */

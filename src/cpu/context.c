@@ -1,0 +1,331 @@
+/*
+ * mmusim — execution contexts and interrupts (include/mmusim/smp.h): each
+ * CPU's context stack (task, softirq, hardirq, NMI) with Linux's
+ * preempt_count, the interrupt flag, pending interrupts (an array sorted by
+ * arrival time and order), the seeded interrupt sources and softirqs, and
+ * taking an interrupt at an operation boundary.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_impl.h"
+#include "mmusim/error.h"
+
+/* ---- contexts ---- */
+
+struct frame *mmusim__smp_top(struct mmusim_cpu *cpu)
+{
+    return cpu->smp.depth ? &cpu->smp.stack[cpu->smp.depth - 1] : NULL;
+}
+
+enum mmusim_context mmusim_cpu_context(const mmusim_cpu *cpu)
+{
+    if (!cpu || !cpu->smp.depth)
+        return MMUSIM_CTX_TASK;
+    return cpu->smp.stack[cpu->smp.depth - 1].ctx;
+}
+
+unsigned mmusim_cpu_preempt_count(const mmusim_cpu *cpu)
+{
+    return cpu ? cpu->smp.preempt_count : 0;
+}
+
+int mmusim_cpu_in_interrupt(const mmusim_cpu *cpu)
+{
+    return cpu && (cpu->smp.preempt_count & (MMUSIM_HARDIRQ_MASK | MMUSIM_SOFTIRQ_MASK | MMUSIM_NMI_OFFSET)) != 0;
+}
+
+int mmusim_cpu_irqs_disabled(const mmusim_cpu *cpu)
+{
+    return cpu && cpu->smp.irqs_off;
+}
+
+unsigned mmusim_cpu_nesting(const mmusim_cpu *cpu)
+{
+    return cpu ? cpu->smp.depth : 0;
+}
+
+void mmusim_local_irq_disable(mmusim_cpu *cpu)
+{
+    if (cpu) {
+        cpu->smp.irqs_off = 1;
+        mmusim__smp_touch(cpu);
+    }
+}
+
+void mmusim_local_irq_enable(mmusim_cpu *cpu)
+{
+    if (!cpu)
+        return;
+    /* Enabling interrupts inside a hardirq handler is a kernel bug (WARN in
+     * 2.6.32's handle_IRQ_event when a handler returns with them on). */
+    enum mmusim_context ctx = mmusim_cpu_context(cpu);
+    if (ctx == MMUSIM_CTX_HARDIRQ || ctx == MMUSIM_CTX_NMI) {
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "local_irq_enable in hardirq context");
+        return;
+    }
+    cpu->smp.irqs_off = 0;
+    mmusim__smp_touch(cpu);
+}
+
+void mmusim_preempt_disable(mmusim_cpu *cpu)
+{
+    if (cpu)
+        cpu->smp.preempt_count++;
+}
+
+void mmusim_preempt_enable(mmusim_cpu *cpu)
+{
+    if (!cpu)
+        return;
+    if (!(cpu->smp.preempt_count & MMUSIM_PREEMPT_MASK)) {
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "preempt_enable without preempt_disable (preempt count underflow)");
+        return;
+    }
+    cpu->smp.preempt_count--;
+}
+
+void mmusim_cpu_spend(mmusim_cpu *cpu, uint64_t cycles)
+{
+    if (!cpu)
+        return;
+    cpu->cycles += cycles;
+    cpu->stats.compute_cycles += cycles;
+}
+
+/* Push a frame; NULL (and a BUG report) if the stack is full. */
+struct frame *mmusim__smp_push(struct mmusim_cpu *cpu, enum mmusim_context ctx)
+{
+    struct cpu_smp *c = &cpu->smp;
+    if (c->depth == MAX_NEST) {
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt nesting deeper than mmusim's context stack");
+        return NULL;
+    }
+    struct frame *f = &c->stack[c->depth++];
+    memset(f, 0, sizeof(*f));
+    f->ctx = ctx;
+    f->irqs_were_off = c->irqs_off;
+    switch (ctx) {
+    case MMUSIM_CTX_TASK:
+        break;
+    case MMUSIM_CTX_SOFTIRQ:
+        c->preempt_count += MMUSIM_SOFTIRQ_OFFSET;
+        c->irqs_off = 0; /* __do_softirq runs handlers with interrupts on */
+        break;
+    case MMUSIM_CTX_HARDIRQ:
+        c->preempt_count += MMUSIM_HARDIRQ_OFFSET;
+        c->irqs_off = 1; /* handlers run with interrupts off (IRQF_DISABLED; always since 2.6.35) */
+        break;
+    case MMUSIM_CTX_NMI:
+        c->preempt_count += MMUSIM_NMI_OFFSET + MMUSIM_HARDIRQ_OFFSET; /* nmi_enter() adds both */
+        c->irqs_off = 1;
+        break;
+    }
+    return f;
+}
+
+void mmusim__smp_pop(struct mmusim_cpu *cpu)
+{
+    struct cpu_smp *c = &cpu->smp;
+    struct frame *f = &c->stack[--c->depth];
+    switch (f->ctx) {
+    case MMUSIM_CTX_TASK:
+        return;
+    case MMUSIM_CTX_SOFTIRQ:
+        c->preempt_count -= MMUSIM_SOFTIRQ_OFFSET;
+        break;
+    case MMUSIM_CTX_HARDIRQ:
+        c->preempt_count -= MMUSIM_HARDIRQ_OFFSET;
+        break;
+    case MMUSIM_CTX_NMI:
+        c->preempt_count -= MMUSIM_NMI_OFFSET + MMUSIM_HARDIRQ_OFFSET;
+        break;
+    }
+    c->irqs_off = f->irqs_were_off; /* iret restores EFLAGS.IF */
+}
+
+/* ---- pending interrupts: an array sorted by (at, seq) ---- */
+
+int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
+{
+    struct cpu_smp *c = &target->smp;
+    struct pending_irq *grown = mmusim__grow(c->irqs, c->nirqs, &c->irqs_cap, sizeof(*grown), 8);
+    if (!grown)
+        return MMUSIM_ENOMEM;
+    c->irqs = grown;
+    struct pending_irq q = *p;
+    q.seq = target->sys->smp->seq++;
+    size_t i = c->nirqs;
+    while (i > 0 && c->irqs[i - 1].at > q.at) /* equal times keep arrival order */
+        i--;
+    memmove(&c->irqs[i + 1], &c->irqs[i], (c->nirqs - i) * sizeof(q));
+    c->irqs[i] = q;
+    c->nirqs++;
+    mmusim__smp_touch(target);
+    return MMUSIM_OK;
+}
+
+static int takeable(const struct mmusim_cpu *cpu, const struct pending_irq *p)
+{
+    if (p->nmi)
+        return !(cpu->smp.preempt_count & MMUSIM_NMI_OFFSET); /* NMIs do not nest on NMIs */
+    return !cpu->smp.irqs_off;
+}
+
+/* Index of the first interrupt cpu may take, whenever it arrives; nirqs if none. */
+size_t mmusim__smp_first_takeable(const struct mmusim_cpu *cpu)
+{
+    for (size_t i = 0; i < cpu->smp.nirqs; i++)
+        if (takeable(cpu, &cpu->smp.irqs[i]))
+            return i;
+    return cpu->smp.nirqs;
+}
+
+static void remove_irq(struct cpu_smp *c, size_t i)
+{
+    memmove(&c->irqs[i], &c->irqs[i + 1], (c->nirqs - i - 1) * sizeof(c->irqs[0]));
+    c->nirqs--;
+}
+
+static int post_user_irq(struct cpu_sys *m, unsigned cpu, uint64_t at, int nmi, int source, mmusim_step_fn h,
+                         void *arg)
+{
+    if (!m || !h)
+        return MMUSIM_EINVAL;
+    if (cpu >= m->ncpus)
+        return MMUSIM_ECPU;
+    struct pending_irq p;
+    memset(&p, 0, sizeof(p));
+    p.at = at;
+    p.nmi = nmi;
+    p.step = h;
+    p.arg = arg;
+    p.source = source;
+    return mmusim__smp_post_irq(&m->cpus[cpu], &p);
+}
+
+int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
+{
+    return post_user_irq(m, cpu, at, 0, -1, handler, arg);
+}
+
+int mmusim__nmi_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
+{
+    return post_user_irq(m, cpu, at, 1, -1, handler, arg);
+}
+
+/* A gap uniform in [1, 2 * mean - 1]: mean `mean`, integer arithmetic only (no libm: bit-for-bit everywhere). */
+static uint64_t next_gap(struct irq_source *s)
+{
+    return s->mean <= 1 ? 1 : 1 + mmusim__splitmix64(&s->rng) % (2 * s->mean - 1);
+}
+
+/* Post the source's next arrival after `after`, if before its end. */
+static int source_post(struct cpu_sys *m, unsigned cpu, int idx, uint64_t after)
+{
+    struct irq_source *s = &m->cpus[cpu].smp.sources[idx];
+    uint64_t at = after + next_gap(s);
+    if (at > s->until)
+        return MMUSIM_OK;
+    return post_user_irq(m, cpu, at, 0, idx, s->step, s->arg);
+}
+
+int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
+                      void *arg)
+{
+    if (!m || !handler || mean_gap == 0)
+        return MMUSIM_EINVAL;
+    if (cpu >= m->ncpus)
+        return MMUSIM_ECPU;
+    struct cpu_smp *c = &m->cpus[cpu].smp;
+    struct irq_source *n = realloc(c->sources, (c->nsources + 1) * sizeof(*n));
+    if (!n)
+        return MMUSIM_ENOMEM;
+    c->sources = n;
+    struct irq_source *s = &c->sources[c->nsources];
+    memset(s, 0, sizeof(*s));
+    s->mean = mean_gap;
+    s->until = until;
+    s->step = handler;
+    s->arg = arg;
+    /* One stream per CPU and source, all from the machine seed. */
+    s->rng = m->cfg->seed ^ (0x5bd1e995ull * (cpu + 1)) ^ ((uint64_t)c->nsources << 40);
+    int idx = (int)c->nsources++;
+    return source_post(m, cpu, idx, 0);
+}
+
+int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
+{
+    if (!cpu || !handler)
+        return MMUSIM_EINVAL;
+    struct cpu_smp *c = &cpu->smp;
+    struct softirq *grown = mmusim__grow(c->softirqs, c->nsoftirqs, &c->softirqs_cap, sizeof(*grown), 4);
+    if (!grown)
+        return MMUSIM_ENOMEM;
+    c->softirqs = grown;
+    c->softirqs[c->nsoftirqs].step = handler;
+    c->softirqs[c->nsoftirqs].arg = arg;
+    c->nsoftirqs++;
+    mmusim__smp_touch(cpu);
+    return MMUSIM_OK;
+}
+
+int mmusim__smp_take_interrupt(struct mmusim_cpu *cpu)
+{
+    struct cpu_smp *c = &cpu->smp;
+    size_t i = mmusim__smp_first_takeable(cpu);
+    if (i == c->nirqs || c->irqs[i].at > cpu->cycles)
+        return 0;
+    struct pending_irq p = c->irqs[i];
+    remove_irq(c, i);
+    const struct mmusim_costs *k = &cpu->sys->cfg->costs;
+    if (p.req.fn != FN_STEP) {
+        /* An IPI: entry, the function, the acknowledgement, return — run as one unit. */
+        struct frame *f = mmusim__smp_push(cpu, MMUSIM_CTX_HARDIRQ);
+        if (!f)
+            return 1;
+        uint64_t t0 = cpu->cycles;
+        cpu->cycles += k->ipi_handler;
+        mmusim__smp_run_flush(cpu, &p.req);
+        cpu->stats.ipis_received++;
+        cpu->stats.ipi_handler_cycles += cpu->cycles - t0;
+        if (p.req.fn != FN_RESCHED)
+            mmusim__smp_ack(&cpu->sys->cpus[p.req.initiator], cpu->cycles + k->ipi_ack);
+        mmusim__smp_pop(cpu);
+        return 1;
+    }
+    struct frame *f = mmusim__smp_push(cpu, p.nmi ? MMUSIM_CTX_NMI : MMUSIM_CTX_HARDIRQ);
+    if (!f)
+        return 1;
+    f->step = p.step;
+    f->arg = p.arg;
+    cpu->cycles += k->ipi_handler; /* interrupt entry and return: the same path an IPI takes */
+    cpu->stats.irq_entry_cycles += k->ipi_handler;
+    if (p.nmi)
+        cpu->stats.nmis++;
+    else
+        cpu->stats.irqs++;
+    if (p.source >= 0)
+        (void)source_post(cpu->sys, cpu->id, p.source, p.at);
+    return 1;
+}
+
+/* irq_exit / local_bh_enable: pending softirqs run when nothing of interrupt context is active. */
+int mmusim__smp_run_softirq(struct mmusim_cpu *cpu)
+{
+    struct cpu_smp *c = &cpu->smp;
+    if (!mmusim__smp_softirq_runnable(cpu))
+        return 0;
+    struct softirq s = c->softirqs[0];
+    memmove(&c->softirqs[0], &c->softirqs[1], (c->nsoftirqs - 1) * sizeof(s));
+    c->nsoftirqs--;
+    struct frame *f = mmusim__smp_push(cpu, MMUSIM_CTX_SOFTIRQ);
+    if (!f)
+        return 1;
+    f->step = s.step;
+    f->arg = s.arg;
+    cpu->stats.softirqs++;
+    return 1;
+}
+
+/* The top frame's step returned r (DONE or BLOCK): the handler returns, or the task ends or sleeps. */

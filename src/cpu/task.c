@@ -1,0 +1,170 @@
+/*
+ * mmusim — tasks (include/mmusim/smp.h): creation, the per-CPU run queues
+ * (FIFO, a task runnable from its ready time), wake-ups, context_switch()
+ * with switch_mm's CR3 write and lazy TLB mode, and what happens when a
+ * frame's step ends (a handler returns; a task ends or sleeps).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_impl.h"
+#include "mmusim/error.h"
+
+/* ---- tasks ---- */
+
+void mmusim__smp_runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t)
+{
+    struct cpu_smp *c = &cpu->smp;
+    t->next_run = NULL;
+    if (c->runq_tail)
+        c->runq_tail->next_run = t;
+    else
+        c->runq_head = t;
+    c->runq_tail = t;
+    mmusim__smp_touch(cpu);
+}
+
+int mmusim__task_create(struct cpu_sys *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
+                       mmusim_task **out)
+{
+    if (!m || !step || !out)
+        return MMUSIM_EINVAL;
+    if (cpu >= m->ncpus)
+        return MMUSIM_ECPU;
+    if (cr3 && !mmusim__mmu_is_pgd(m->mmu, cr3))
+        return MMUSIM_ENOTPGD;
+    struct mmusim_task *t = calloc(1, sizeof(*t));
+    if (!t)
+        return MMUSIM_ENOMEM;
+    t->sys = m;
+    t->cpu = cpu;
+    t->cr3 = cr3;
+    t->step = step;
+    t->arg = arg;
+    t->state = MMUSIM_TASK_RUNNABLE;
+    t->ready_at = m->cpus[cpu].cycles;
+    t->next_all = m->smp->tasks;
+    m->smp->tasks = t;
+    mmusim__smp_runq_append(&m->cpus[cpu], t);
+    *out = t;
+    return MMUSIM_OK;
+}
+
+enum mmusim_task_state mmusim_task_state(const mmusim_task *t)
+{
+    return t ? t->state : MMUSIM_TASK_DONE;
+}
+
+uint64_t mmusim_task_resumed_at(const mmusim_task *t)
+{
+    return t ? t->resumed_at : 0;
+}
+
+uint64_t mmusim_task_done_at(const mmusim_task *t)
+{
+    return t ? t->done_at : 0;
+}
+
+mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu)
+{
+    return cpu ? cpu->smp.current : NULL;
+}
+
+/* Wake t from cpu at cpu's clock: ready at once, or after a reschedule IPI to an idle CPU. */
+void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
+{
+    struct mmusim_cpu *home = &cpu->sys->cpus[t->cpu];
+    t->state = MMUSIM_TASK_RUNNABLE;
+    t->ready_at = cpu->cycles;
+    if (home != cpu && home->smp.depth == 0) {
+        /* An idle CPU sleeps in hlt: try_to_wake_up's reschedule IPI wakes it,
+         * and the task runs once the IPI is handled. A busy CPU runs the task
+         * when its current one blocks or ends (no wake-up preemption). */
+        struct flush_req r;
+        memset(&r, 0, sizeof(r));
+        r.fn = FN_RESCHED;
+        r.initiator = cpu->id;
+        t->ready_at = mmusim__smp_send_ipis(cpu, 1ull << home->id, &r);
+    }
+    mmusim__smp_runq_append(home, t);
+}
+
+/* The task to run next: the first in queue order that is ready by `now`. */
+struct mmusim_task *mmusim__smp_runq_take(struct cpu_smp *c, uint64_t now)
+{
+    struct mmusim_task **pp = &c->runq_head, *prev = NULL;
+    for (struct mmusim_task *t = c->runq_head; t; prev = t, pp = &t->next_run, t = t->next_run) {
+        if (t->ready_at <= now) {
+            *pp = t->next_run;
+            if (c->runq_tail == t)
+                c->runq_tail = prev;
+            t->next_run = NULL;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+uint64_t mmusim__smp_runq_earliest(const struct cpu_smp *c)
+{
+    uint64_t t = NEVER;
+    for (const struct mmusim_task *k = c->runq_head; k; k = k->next_run)
+        if (k->ready_at < t)
+            t = k->ready_at;
+    return t;
+}
+
+/* context_switch(): switch_mm (a CR3 write unless the mm is the loaded one, or a kernel thread borrows it), switch_to. */
+void mmusim__smp_switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
+{
+    struct cpu_sys *m = cpu->sys;
+    uint64_t c = m->cfg->costs.ctx_switch;
+    cpu->cycles += c;
+    cpu->stats.context_switches++;
+    cpu->stats.context_switch_cycles += c;
+    if (t->cr3 == 0) {
+        cpu->smp.lazy = 1; /* enter_lazy_tlb: keep the loaded mm */
+    } else {
+        uint64_t prev = cpu->regs.cr3;
+        if (prev != t->cr3) {
+            uint64_t *pm = prev != m->mmu->swapper_cr3 ? mmusim__smp_mm_mask(m, prev) : NULL;
+            if (pm)
+                *pm &= ~(1ull << cpu->id); /* switch_mm clears the CPU from the old mm's mask */
+            if (mmusim_cpu_write_cr3(cpu, t->cr3, NULL) != MMUSIM_OK) /* a created pgd: its PDPTEs are well formed */
+                mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "switch_mm: the task's page directory refused by CR3");
+        }
+        uint64_t *nm = mmusim__smp_mm_mask(m, t->cr3);
+        if (nm)
+            *nm |= 1ull << cpu->id;
+        cpu->smp.lazy = 0;
+    }
+    t->state = MMUSIM_TASK_RUNNING;
+    t->resumed_at = cpu->cycles;
+    cpu->smp.current = t;
+}
+
+void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_step r)
+{
+    if (f->ctx != MMUSIM_CTX_TASK) {
+        if (r == MMUSIM_STEP_BLOCK)
+            mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: a handler blocked");
+        mmusim__smp_pop(cpu);
+        return;
+    }
+    struct mmusim_task *t = f->task;
+    if (r == MMUSIM_STEP_BLOCK && t->state != MMUSIM_TASK_SLEEPING) {
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "task step blocked without sleeping on a wait queue");
+        t->state = MMUSIM_TASK_RUNNABLE;
+        t->ready_at = cpu->cycles;
+        mmusim__smp_runq_append(cpu, t);
+    } else if (r == MMUSIM_STEP_DONE) {
+        t->state = MMUSIM_TASK_DONE;
+        t->done_at = cpu->cycles;
+    }
+    mmusim__smp_pop(cpu);
+    cpu->smp.current = NULL;
+    cpu->smp.lazy = 1; /* the idle task borrows the mm until the next switch */
+    /* Every switch ends in finish_task_switch(), which unlocks the runqueue
+     * with spin_unlock_irq(): interrupts are on again whatever the task left. */
+    cpu->smp.irqs_off = 0;
+}
