@@ -19,6 +19,7 @@ extern "C" {
 
 #define MMUSIM_ERR_MAP(XX)                                                     \
     XX(OK, "success")                                                          \
+    XX(PENDING, "pending: return from the step; the engine completes the operation") \
     XX(EINVAL, "invalid argument")                                             \
     XX(ENOMEM, "out of host memory")                                           \
     XX(ENCPUS, "number of CPUs out of range (1 to 64)")                        \
@@ -51,19 +52,37 @@ extern "C" {
     XX(ENOTPGD, "not a page directory created by this machine")                \
     XX(EKERNEL, "kernel page directory cannot be destroyed")                   \
     XX(EBUSY, "address space is loaded in a CPU's CR3")                        \
+    XX(ENOSTEP, "only a workload step can do this (inside mmusim_machine_run)") \
+    XX(EINRUN, "not allowed from inside a step (the run is in progress)")      \
+    XX(EDEADLK, "lock already held, or already waited for, by this CPU")       \
+    XX(ECONTEXT, "not allowed in this context (interrupt context, interrupts or preemption off)") \
+    XX(ESTEP, "an operation of this step is still pending: return from the step first") \
     XX(ECPU, "CPU index out of range")                                         \
     XX(EGP, "general-protection fault: reserved bit in a PAE PDPTE")          \
     XX(EFEATURE, "CPU feature not enabled in the configuration")               \
     XX(ETLBGEOM, "cache geometry: entries must be a multiple of ways, sets a power of two") \
     XX(ECOST, "cost table: cpu_mhz must be non-zero")
 
-/* Codes are small non-negative integers: MMUSIM_OK is 0. */
+/*
+ * Codes are small non-negative integers: MMUSIM_OK is 0. MMUSIM_PENDING (1)
+ * is not an error: an operation that has to wait (a contended lock, a
+ * shootdown's acknowledgements, a kmap that sleeps) returns it when the
+ * engine will complete it; the step must then return, and when it is called
+ * again the operation is done and its outputs are filled (DESIGN.md, Time).
+ * Every other nonzero code is an error: mmusim_is_error() tells them apart.
+ */
 enum mmusim_err {
 #define MMUSIM_ERR_ENUM_(name, msg) MMUSIM_##name,
     MMUSIM_ERR_MAP(MMUSIM_ERR_ENUM_)
 #undef MMUSIM_ERR_ENUM_
     MMUSIM_ERR_COUNT_
 };
+
+/* Nonzero for an error code; 0 for MMUSIM_OK and MMUSIM_PENDING. */
+static inline int mmusim_is_error(int code)
+{
+    return code != MMUSIM_OK && code != MMUSIM_PENDING;
+}
 
 /* A sentence describing code; "unknown error" for a code not in the table. */
 MMUSIM_API const char *mmusim_strerror(int code);

@@ -16,12 +16,23 @@
  * steps ("at operation boundaries"): an interrupt that arrives while a step
  * runs is taken after it.
  *
- * Steps must not block the host: an operation that has to wait for another
- * CPU (the acknowledgements of a shootdown, a contended spinlock) returns at
- * once, and the engine does not call the CPU again until the wait is over,
- * charging the spin to its clock. A task that must sleep returns
- * MMUSIM_STEP_BLOCK after mmusim_wait_queue_sleep(); the engine runs another
- * task or idles the CPU until a wake-up, then calls the same step again.
+ * Steps must not block the host. An operation that may have to wait (a
+ * spinlock, an SMP flush, a sleep, a wake-up) returns MMUSIM_OK when it
+ * completed inside the call, or MMUSIM_PENDING when the engine will complete
+ * it: the step must then return (any other call on the same CPU answers
+ * MMUSIM_ESTEP until it has), and when the step is called again the
+ * operation is done and its outputs are filled. The engine charges the
+ * spin or the wait to the CPU's clock. A task that sleeps returns
+ * MMUSIM_STEP_BLOCK (or MORE: the same) after mmusim_wait_queue_sleep(); the
+ * engine runs another task or idles the CPU until a wake-up, then calls the
+ * same step again.
+ *
+ * What other CPUs observe — taking a lock, sending IPIs, waking a queue —
+ * takes effect in global simulated-time order, whatever the step
+ * boundaries: a step that spent cycles and reaches a lock at cycle 3,400
+ * while another CPU will reach it at 2,450 gets MMUSIM_PENDING, and the
+ * engine takes the lock for it at 3,400, after the other CPU took it at
+ * 2,450. So a call can be pending even when nothing is contended.
  */
 #ifndef MMUSIM_SMP_H
 #define MMUSIM_SMP_H
@@ -114,13 +125,19 @@ typedef struct mmusim_wait_queue mmusim_wait_queue;
 
 MMUSIM_API MMUSIM_NODISCARD int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out);
 /*
- * The current task of cpu sleeps uninterruptibly on q; its step must then
- * return MMUSIM_STEP_BLOCK. MMUSIM_EBUSY outside task context (sleeping in
- * interrupt context is a BUG: recorded as a report).
+ * The current task of cpu sleeps uninterruptibly on q: MMUSIM_PENDING, and
+ * its step must then return (MMUSIM_STEP_BLOCK). MMUSIM_ECONTEXT outside task
+ * context or with preemption disabled (a BUG in the kernel: recorded as a
+ * report); MMUSIM_ENOSTEP outside a step.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q);
-/* wake_up(): every sleeper becomes runnable at cpu's current time; returns how many. */
-MMUSIM_API unsigned mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q);
+/*
+ * wake_up(): every task that went to sleep on q at or before cpu's current
+ * time becomes runnable then; *woken (if not NULL) gets how many. Pending
+ * until cpu's turn in global time (then *woken is filled when the step is
+ * called again). Outside a run it acts at once.
+ */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q, unsigned *woken);
 
 /* ---- spinlocks (ticket order: waiters acquire in the order they arrived) ---- */
 
@@ -128,18 +145,20 @@ typedef struct mmusim_spinlock mmusim_spinlock;
 
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spinlock_create(mmusim_machine *m, mmusim_spinlock **out);
 /*
- * spin_lock(): preemption off, then the lock. Free: taken at once. Held by
- * another CPU: the CPU spins (the engine calls it again only once the lock
- * is its own, its clock advanced past the spin). Held by this CPU:
- * MMUSIM_EBUSY and a BUG report (a deadlock in the kernel).
+ * spin_lock(): preemption off, then the lock. Free at this CPU's turn in
+ * global time: taken, MMUSIM_OK. Otherwise MMUSIM_PENDING: the CPU spins (or
+ * waits for its turn) and the engine calls the step again once the lock is
+ * its own, its clock advanced past the spin. Held or awaited by this CPU
+ * (in the kernel, a CPU spinning forever): MMUSIM_EDEADLK and a BUG report.
+ * Outside a step: MMUSIM_ENOSTEP.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l);
-/* spin_lock_irqsave(): local interrupts off first, their state saved in *flags. */
+/* spin_lock_irqsave(): local interrupts off first, their state saved in *flags; returns as spin_lock. */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_lock_irqsave(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned *flags);
 /* MMUSIM_EINVAL if cpu does not hold l (a BUG report too). */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l);
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_unlock_irqrestore(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned flags);
-/* Nonzero if cpu holds l now, or (for a waiter) will hold it when the engine resumes it. */
+/* Nonzero if cpu holds l now (a CPU still spinning on it does not). */
 MMUSIM_API int mmusim_spin_is_owner(const mmusim_cpu *cpu, const mmusim_spinlock *l);
 
 /* ---- interrupts ---- */
@@ -170,7 +189,7 @@ struct mmusim_run_result {
 
 /*
  * Run until every task is done and every interrupt handled, or until the
- * next event lies beyond cycle_limit (0 = no limit). MMUSIM_EBUSY if called
+ * next event lies beyond cycle_limit (0 = no limit). MMUSIM_EINRUN if called
  * from inside a step. Can be called again to continue.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out);
@@ -178,13 +197,15 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_machine_run(mmusim_machine *m, uint64_t c
 /* ---- IPIs and the SMP flushes (Linux arch/x86/kernel/smp.c, arch/x86/mm/tlb.c) ---- */
 
 /*
- * Each of these runs on cpu, from a step: the local part at once, IPIs to
- * the other CPUs concerned, then a wait for their acknowledgements that the
- * engine completes (the step returns as soon as the call does; the engine
- * resumes the CPU when the last acknowledgement is in; a step that returns
- * DONE right after the call ends once the wait is over). Interrupts must be
- * enabled and the CPU outside interrupt context (Linux WARNs otherwise: a
- * report, and MMUSIM_EBUSY); outside mmusim_machine_run, MMUSIM_EBUSY.
+ * Each of these runs on cpu, from a step: the local part, IPIs to the other
+ * CPUs concerned at this CPU's turn in global time, then a wait for their
+ * acknowledgements that the engine completes. MMUSIM_OK when no other CPU
+ * had to be asked (the flush is done); MMUSIM_PENDING otherwise: the step
+ * must return, and the engine resumes the CPU when the last acknowledgement
+ * is in (a step that returns DONE right after the call ends once the wait is
+ * over). Interrupts must be enabled and the CPU outside interrupt context
+ * (Linux WARNs otherwise: a report, and MMUSIM_ECONTEXT); outside a step,
+ * MMUSIM_ENOSTEP.
  * docs/smp.md gives the sequences and their costs.
  *
  * flush_tlb_all(): IPI to every other online CPU, __flush_tlb_all() on each

@@ -70,11 +70,82 @@ void mmusim__smp_touch(struct mmusim_cpu *cpu)
 
 /* ---- the engine ---- */
 
+static uint64_t next_event(const struct mmusim_cpu *cpu);
+static void tree_update(struct machine_smp *s, unsigned cpu);
+
+int mmusim__smp_in_order(struct mmusim_cpu *cpu)
+{
+    struct cpu_sys *m = cpu->sys;
+    struct machine_smp *s = m->smp;
+    if (!s->running)
+        return 1;
+    /* Bring the other CPUs' next events up to date (this step may have
+     * posted an IPI or handed over a lock), then ask the tree for the
+     * earliest of them with this CPU left out. */
+    for (uint64_t d = s->dirty & ~(1ull << cpu->id); d; d &= d - 1) {
+        unsigned i = mmusim__ctz64(d);
+        s->next[i] = next_event(&m->cpus[i]);
+        tree_update(s, i);
+        s->dirty &= ~(1ull << i);
+    }
+    uint64_t mine = s->next[cpu->id];
+    s->next[cpu->id] = NEVER;
+    tree_update(s, cpu->id);
+    unsigned w = s->win[1];
+    uint64_t t = s->next[w];
+    s->next[cpu->id] = mine;
+    tree_update(s, cpu->id);
+    return cpu->cycles < t || (cpu->cycles == t && cpu->id < w);
+}
+
+struct frame *mmusim__smp_op_frame(struct mmusim_cpu *cpu, int *rc)
+{
+    struct frame *f = mmusim__smp_top(cpu);
+    if (!f || !cpu->sys->smp->running) {
+        *rc = MMUSIM_ENOSTEP;
+        return NULL;
+    }
+    if (f->wait != WAIT_NONE || (f->cont && !f->in_cont)) {
+        *rc = MMUSIM_ESTEP;
+        return NULL;
+    }
+    *rc = MMUSIM_OK;
+    return f;
+}
+
+int mmusim__smp_defer(struct mmusim_cpu *cpu, struct frame *f, enum order_op op)
+{
+    f->wait = WAIT_ORDER;
+    f->op = op;
+    mmusim__smp_touch(cpu);
+    return MMUSIM_PENDING;
+}
+
+int mmusim__smp_cont_start(struct mmusim_cpu *cpu, mmusim__cont_fn fn, void *state)
+{
+    int rc;
+    struct frame *f = mmusim__smp_op_frame(cpu, &rc);
+    if (!f)
+        return rc;
+    unsigned idx = cpu->smp.depth - 1;
+    f->cont = fn;
+    f->cont_state = state;
+    f->in_cont = 1;
+    rc = fn(cpu, state);
+    f = &cpu->smp.stack[idx];
+    f->in_cont = 0;
+    if (rc != MMUSIM_PENDING)
+        f->cont = NULL;
+    return rc;
+}
+
 /* Whether f's wait is over once the clock reaches f->wait_until. */
 static int wait_resolved(const struct mmusim_cpu *cpu, const struct frame *f)
 {
     if (f->wait == WAIT_ACKS)
         return f->acks_left == 0;
+    if (f->wait != WAIT_LOCK)
+        return 0;
     return f->lock && f->lock->owner == (int)cpu->id && f->wait_until != NEVER;
 }
 
@@ -91,6 +162,8 @@ static uint64_t next_event(const struct mmusim_cpu *cpu)
     uint64_t irq = i < c->nirqs ? max64(c->irqs[i].at, cpu->cycles) : NEVER;
     if (c->depth) {
         const struct frame *f = &c->stack[c->depth - 1];
+        if (f->wait == WAIT_ORDER) /* the operation belongs to the step: before any interrupt */
+            return cpu->cycles;
         if (f->wait == WAIT_NONE || mmusim__smp_softirq_runnable(cpu)) /* a spinning CPU runs softirqs too */
             return cpu->cycles;
         uint64_t t = wait_resolved(cpu, f) ? max64(f->wait_until, cpu->cycles) : NEVER;
@@ -113,7 +186,7 @@ static void finish_wait(struct mmusim_cpu *cpu, struct frame *f)
         f->after_local = 0;
         mmusim__smp_run_flush(cpu, &f->local);
     }
-    if (f->end_after_wait) {
+    if (f->end_after_wait && !f->cont) { /* a continuation still to run keeps the frame */
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
         f->end_after_wait = 0;
         mmusim__smp_end_frame(cpu, f, r);
@@ -122,14 +195,60 @@ static void finish_wait(struct mmusim_cpu *cpu, struct frame *f)
 
 /* Take the first interrupt that has arrived and may be taken; 1 if one was. */
 
+/* The operation f deferred, at its turn; then, if it did not have to wait, the wait is over. */
+static void run_ordered(struct mmusim_cpu *cpu, struct frame *f)
+{
+    f->wait = WAIT_NONE;
+    switch (f->op) {
+    case OP_LOCK:
+        mmusim__smp_lock_acquire(cpu, f, f->lock);
+        break;
+    case OP_SEND:
+        mmusim__smp_send_and_wait(cpu, f, f->order_mask, &f->order_req, f->after_local);
+        break;
+    case OP_WAKE: {
+        unsigned n = mmusim__smp_wake_queue(cpu, f->order_queue);
+        if (f->order_woken)
+            *f->order_woken = n;
+        break;
+    }
+    }
+    if (f->wait == WAIT_NONE)
+        finish_wait(cpu, f);
+}
+
+/* A continuation's next move; once it is over, the frame ends if its step already returned DONE or BLOCK. */
+static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
+{
+    unsigned idx = cpu->smp.depth - 1;
+    f->in_cont = 1;
+    int rc = f->cont(cpu, f->cont_state);
+    f = &cpu->smp.stack[idx];
+    f->in_cont = 0;
+    if (rc == MMUSIM_PENDING)
+        return;
+    f->cont = NULL;
+    if (f->end_after_wait && f->wait == WAIT_NONE) {
+        enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
+        f->end_after_wait = 0;
+        mmusim__smp_end_frame(cpu, f, r);
+    }
+}
+
 static void run_step(struct mmusim_cpu *cpu, struct frame *f)
 {
+    if (f->cont) {
+        run_cont(cpu, f);
+        return;
+    }
     unsigned idx = cpu->smp.depth - 1;
     enum mmusim_step r = f->step(cpu, f->arg);
     f = &cpu->smp.stack[idx];
+    if (r == MMUSIM_STEP_MORE && f->ctx == MMUSIM_CTX_TASK && f->task->state == MMUSIM_TASK_SLEEPING)
+        r = MMUSIM_STEP_BLOCK; /* the sleep was pending: the step returned, which is all it must do */
     if (r == MMUSIM_STEP_MORE)
         return;
-    if (f->wait != WAIT_NONE) {
+    if (f->wait != WAIT_NONE || f->cont) {
         f->end_after_wait = (int)r; /* e.g. a task whose last act is a shootdown: it ends once acknowledged */
         return;
     }
@@ -150,6 +269,10 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
         else if (f->wait == WAIT_LOCK)
             cpu->stats.spin_cycles += d;
         cpu->cycles = t;
+    }
+    if (f && f->wait == WAIT_ORDER) {
+        run_ordered(cpu, f);
+        return;
     }
     if (f && f->wait != WAIT_NONE && wait_resolved(cpu, f) && cpu->cycles >= f->wait_until) {
         finish_wait(cpu, f);
@@ -208,7 +331,7 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
         return MMUSIM_EINVAL;
     struct machine_smp *s = m->smp;
     if (s->running)
-        return MMUSIM_EBUSY;
+        return MMUSIM_EINRUN;
     s->running = 1;
     uint64_t steps = 0;
     int stalled = 0;

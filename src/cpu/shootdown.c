@@ -151,21 +151,18 @@ void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
 /* Checks common to every SMP flush; the frame to wait in, or NULL with *rc set. */
 static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
 {
-    *rc = MMUSIM_OK;
     if (!cpu) {
         *rc = MMUSIM_EINVAL;
         return NULL;
     }
-    struct frame *f = mmusim__smp_top(cpu);
-    if (!f || !cpu->sys->smp->running) {
-        *rc = MMUSIM_EBUSY; /* only a step can wait for acknowledgements */
+    struct frame *f = mmusim__smp_op_frame(cpu, rc); /* only a step can wait for acknowledgements */
+    if (!f)
         return NULL;
-    }
     if (cpu->smp.irqs_off || mmusim_cpu_in_interrupt(cpu)) {
         /* smp_call_function's WARN_ON(irqs_disabled()); with interrupts off
          * two CPUs flushing each other would deadlock. */
         mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "smp_call_function with irqs disabled or in interrupt context");
-        *rc = MMUSIM_EBUSY;
+        *rc = MMUSIM_ECONTEXT;
         return NULL;
     }
     return f;
@@ -178,8 +175,8 @@ static uint64_t others(const struct mmusim_cpu *cpu)
 }
 
 /* IPI req to mask and make f wait for every acknowledgement; then run req locally if after_local. */
-static void send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
-                          int after_local)
+void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
+                               int after_local)
 {
     mmusim__smp_send_ipis(cpu, mask, req);
     f->wait = WAIT_ACKS;
@@ -189,15 +186,29 @@ static void send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask
     f->local = *req;
 }
 
+/* Send req to mask from f at this CPU's turn in global time, and wait for the acknowledgements: always pending. */
+static int send_in_order(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
+                         int after_local)
+{
+    if (!mmusim__smp_in_order(cpu)) {
+        f->order_req = *req;
+        f->order_mask = mask;
+        f->after_local = after_local;
+        f->local = *req;
+        return mmusim__smp_defer(cpu, f, OP_SEND);
+    }
+    mmusim__smp_send_and_wait(cpu, f, mask, req, after_local);
+    return MMUSIM_PENDING;
+}
+
 /* on_each_cpu(fn, wait=1): the others by IPI, then (once all acknowledged) the local call. */
 static int on_each_cpu(struct mmusim_cpu *cpu, struct frame *f, const struct flush_req *req)
 {
     uint64_t mask = others(cpu);
     cpu->stats.shootdowns++;
     if (mask)
-        send_and_wait(cpu, f, mask, req, 1);
-    else
-        mmusim__smp_run_flush(cpu, req);
+        return send_in_order(cpu, f, mask, req, 1);
+    mmusim__smp_run_flush(cpu, req);
     return MMUSIM_OK;
 }
 
@@ -270,7 +281,7 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
     uint64_t *mm = mmusim__smp_mm_mask(cpu->sys, cr3);
     uint64_t mask = mm ? *mm & ~(1ull << cpu->id) : 0;
     if (mask)
-        send_and_wait(cpu, f, mask, &r, 0);
+        return send_in_order(cpu, f, mask, &r, 0);
     return MMUSIM_OK;
 }
 

@@ -16,9 +16,38 @@
 /* What a frame is waiting for before its step may run again. */
 enum wait_kind {
     WAIT_NONE,
-    WAIT_ACKS, /* a shootdown's acknowledgements */
-    WAIT_LOCK  /* a contended spinlock */
+    WAIT_ORDER, /* an operation other CPUs observe, waiting for its turn in global time (below) */
+    WAIT_ACKS,  /* a shootdown's acknowledgements */
+    WAIT_LOCK   /* a contended spinlock */
 };
+
+/*
+ * Operations that other CPUs observe — taking a lock, sending IPIs, waking
+ * a queue — must take effect in global simulated-time order (DESIGN.md,
+ * Time). A step runs as one unit from the time its CPU was the earliest, and
+ * may have spent cycles since: when such an operation comes at a clock later
+ * than another CPU's next event, it is not done in the call. The frame
+ * waits in WAIT_ORDER with the operation recorded here, the call returns
+ * MMUSIM_PENDING, and the engine performs it when this CPU's clock is the
+ * earliest again. Releasing a lock needs no turn: a release is stamped with
+ * its time (free_at), and an acquirer that comes earlier in simulated time
+ * spins until it, which is what it would have seen in time order.
+ */
+enum order_op {
+    OP_LOCK, /* acquire frame.lock */
+    OP_SEND, /* send order_req to order_mask and wait for the acknowledgements */
+    OP_WAKE  /* wake every task sleeping on order_queue since before now */
+};
+
+/*
+ * A library-carried continuation (DESIGN.md, Time): a composite kernel path
+ * (lock, work, a flush under the lock, unlock; later kmap_high) run as a
+ * small state machine on the frame of the step that called it. It returns
+ * MMUSIM_PENDING while one of its operations waits, and anything else when
+ * the path is over; the engine calls it again instead of the step until
+ * then, so the step sees one call that completed or is pending.
+ */
+typedef int (*mmusim__cont_fn)(struct mmusim_cpu *cpu, void *state);
 
 /* Work an internal handler does (an IPI's function); FN_STEP is a user step. */
 enum frame_fn {
@@ -52,6 +81,16 @@ struct frame {
     int end_after_wait;         /* the step returned DONE or BLOCK while its wait was pending: that result, applied once the wait ends */
     int after_local;            /* a shootdown's local flush still to do once acknowledged */
     struct flush_req local;
+    /* WAIT_ORDER: the operation waiting for its turn. */
+    enum order_op op;
+    struct flush_req order_req;
+    uint64_t order_mask;
+    struct mmusim_wait_queue *order_queue;
+    unsigned *order_woken;      /* OP_WAKE: where the step wants the count */
+    /* A continuation in progress, and whether it is the one running now. */
+    mmusim__cont_fn cont;
+    void *cont_state;
+    int in_cont;
 };
 
 #define MAX_NEST 16
@@ -85,6 +124,7 @@ struct mmusim_task {
     void *arg;
     enum mmusim_task_state state;
     uint64_t ready_at;      /* runnable from this cycle */
+    uint64_t slept_at;      /* when it last went to sleep on a wait queue */
     uint64_t resumed_at, done_at;
     struct mmusim_task *next_run;  /* run queue link */
     struct mmusim_task *next_wait; /* wait-queue link */
@@ -188,6 +228,33 @@ static inline uint64_t max64(uint64_t a, uint64_t b)
 {
     return a > b ? a : b;
 }
+
+/*
+ * Whether an operation of cpu that other CPUs observe may take effect now:
+ * no other CPU has an event earlier than cpu's clock (ties: the lower CPU
+ * number goes first, as in the engine). Always true outside a run.
+ */
+int mmusim__smp_in_order(struct mmusim_cpu *cpu);
+/*
+ * The checks every operation that may go pending makes first: a frame to
+ * run in (ENOSTEP when idle or outside a run), and no operation of the same
+ * step still pending (ESTEP). The frame, or NULL with *rc set.
+ */
+struct frame *mmusim__smp_op_frame(struct mmusim_cpu *cpu, int *rc);
+/* Defer an operation to its turn (WAIT_ORDER); returns MMUSIM_PENDING. */
+int mmusim__smp_defer(struct mmusim_cpu *cpu, struct frame *f, enum order_op op);
+/* The operations themselves, done at their turn (sync.c, shootdown.c). */
+void mmusim__smp_lock_acquire(struct mmusim_cpu *cpu, struct frame *f, struct mmusim_spinlock *l);
+void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
+                               int after_local);
+unsigned mmusim__smp_wake_queue(struct mmusim_cpu *cpu, struct mmusim_wait_queue *q);
+/*
+ * Run the continuation fn(cpu, state) from a step: at once, and if it
+ * returns MMUSIM_PENDING, on cpu's top frame until it returns anything
+ * else. Returns what fn returned first (MMUSIM_PENDING: the step must
+ * return). ENOSTEP/ESTEP as mmusim__smp_op_frame.
+ */
+int mmusim__smp_cont_start(struct mmusim_cpu *cpu, mmusim__cont_fn fn, void *state);
 
 /* ---- between the engine's files (engine.c, context.c, task.c) ---- */
 
