@@ -567,6 +567,92 @@ static void test_blocked_softirq_does_not_spin_engine(void **state)
 }
 
 
+/* ==== 5. Run arguments and run results ==== */
+
+static enum mmusim_step never_called(mmusim_cpu *cpu, void *arg)
+{
+    (void)cpu;
+    (*(unsigned *)arg)++;
+    return MMUSIM_STEP_DONE;
+}
+
+/* mmusim_machine_run of a NULL machine: EINVAL. */
+static void test_machine_run_refuses_null_machine(void **state)
+{
+    (void)state;
+    struct mmusim_run_result r;
+    assert_int_equal(mmusim_machine_run(NULL, 0, &r), MMUSIM_EINVAL);
+}
+
+struct run_from_step {
+    mmusim_machine *m;
+    int rc;
+};
+
+static enum mmusim_step call_run(mmusim_cpu *cpu, void *arg)
+{
+    struct run_from_step *t = arg;
+    (void)cpu;
+    t->rc = mmusim_machine_run(t->m, 0, NULL);
+    return MMUSIM_STEP_DONE;
+}
+
+/* mmusim_machine_run from inside a step: EBUSY, with no report; the outer run goes on and finishes. */
+static void test_machine_run_refuses_call_from_step(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    struct run_from_step t = {.m = m, .rc = -1};
+    ts_spawn(m, 0, 0, call_run, &t);
+    struct mmusim_run_result r = ts_run_all(m);
+    assert_int_equal(t.rc, MMUSIM_EBUSY);
+    assert_int_equal(r.steps, 1);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+/* mmusim_irq_at for a CPU the machine does not have: ECPU, and nothing is queued. */
+static void test_irq_at_refuses_bad_cpu(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    unsigned calls = 0;
+    assert_int_equal(mmusim_irq_at(m, 5, 0, never_called, &calls), MMUSIM_ECPU);
+    assert_int_equal(ts_nreports(m), 0);
+    struct mmusim_run_result r = ts_run_all(m);
+    assert_int_equal(r.steps, 0);
+    assert_int_equal(calls, 0);
+}
+
+struct sleeper_alone {
+    mmusim_wait_queue *q;
+    int rc;
+};
+
+static enum mmusim_step sleep_forever(mmusim_cpu *cpu, void *arg)
+{
+    struct sleeper_alone *s = arg;
+    s->rc = mmusim_wait_queue_sleep(cpu, s->q);
+    return MMUSIM_STEP_BLOCK;
+}
+
+/*
+ * A task asleep that nobody wakes leaves work no CPU can do: the run ends
+ * with deadlock = 1, finished = 0, the task still sleeping. A proper sleep
+ * is no BUG: nothing is reported.
+ */
+static void test_unwoken_sleeper_ends_run_in_deadlock(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    struct sleeper_alone s = {.rc = -1};
+    assert_int_equal(mmusim_wait_queue_create(m, &s.q), MMUSIM_OK);
+    mmusim_task *t = ts_spawn(m, 0, 0, sleep_forever, &s);
+    struct mmusim_run_result r;
+    assert_int_equal(mmusim_machine_run(m, TS_CYCLE_LIMIT, &r), MMUSIM_OK);
+    assert_int_equal(s.rc, MMUSIM_OK);
+    assert_int_equal(r.finished, 0);
+    assert_int_equal(r.deadlock, 1);
+    assert_int_equal(mmusim_task_state(t), MMUSIM_TASK_SLEEPING);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +666,10 @@ int main(void)
         TS_TEST(test_run_in_slices),
         TS_TEST(test_cycle_limit),
         TS_TEST(test_blocked_softirq_does_not_spin_engine),
+        TS_TEST(test_machine_run_refuses_null_machine),
+        TS_TEST(test_machine_run_refuses_call_from_step),
+        TS_TEST(test_irq_at_refuses_bad_cpu),
+        TS_TEST(test_unwoken_sleeper_ends_run_in_deadlock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -712,6 +712,24 @@ static void test_p3_single_sender(void **state)
 }
 
 
+/* ==== 6. Calls the SMP flushes refuse ==== */
+
+/* flush_tlb_all outside mmusim_machine_run (no engine to wait in): EBUSY, with no report. */
+static void test_flush_tlb_all_smp_refuses_outside_run(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    assert_int_equal(mmusim_flush_tlb_all_smp(ts_cpu(m, 0)), MMUSIM_EBUSY);
+    assert_int_equal(ts_nreports(m), 0);
+    assert_int_equal(ts_stats(m, 0).shootdowns, 0);
+}
+
+/* flush_tlb_all of a NULL CPU: EINVAL. */
+static void test_flush_tlb_all_smp_refuses_null_cpu(void **state)
+{
+    (void)state;
+    assert_int_equal(mmusim_flush_tlb_all_smp(NULL), MMUSIM_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -731,6 +749,8 @@ int main(void)
         TS_TEST(test_flush_all_lazy_cpu),
         TS_TEST(test_p3_apic_bus),
         TS_TEST(test_p3_single_sender),
+        TS_TEST(test_flush_tlb_all_smp_refuses_outside_run),
+        TS_TEST(test_flush_tlb_all_smp_refuses_null_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

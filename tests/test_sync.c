@@ -308,6 +308,37 @@ static void test_wake_busy_cpu(void **state)
 }
 
 
+/* ==== 3. Task arguments ==== */
+
+static enum mmusim_step never_called(mmusim_cpu *cpu, void *arg)
+{
+    (void)cpu;
+    (*(unsigned *)arg)++;
+    return MMUSIM_STEP_DONE;
+}
+
+/* mmusim_task_create on a CPU the machine does not have: ECPU, and no task: a run has nothing to do. */
+static void test_task_create_refuses_bad_cpu(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    unsigned calls = 0;
+    mmusim_task *t = NULL;
+    assert_int_equal(mmusim_task_create(m, 2, 0, never_called, &calls, &t), MMUSIM_ECPU);
+    assert_int_equal(ts_nreports(m), 0);
+    assert_int_equal(ts_run_all(m).steps, 0);
+    assert_int_equal(calls, 0);
+}
+
+/* mmusim_task_create with a NULL step: EINVAL, and no task. */
+static void test_task_create_refuses_null_step(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    mmusim_task *t = NULL;
+    assert_int_equal(mmusim_task_create(m, 0, 0, NULL, NULL, &t), MMUSIM_EINVAL);
+    assert_int_equal(ts_nreports(m), 0);
+    assert_int_equal(ts_run_all(m).steps, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +350,8 @@ int main(void)
         TS_TEST(test_wake_remote_other_mm_pae),
         TS_TEST(test_wake_from_local_irq),
         TS_TEST(test_wake_busy_cpu),
+        TS_TEST(test_task_create_refuses_bad_cpu),
+        TS_TEST(test_task_create_refuses_null_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
