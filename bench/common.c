@@ -118,7 +118,7 @@ double bench_now(void)
 
 void bench_check(int rc, const char *what)
 {
-    if (rc == MMUSIM_OK)
+    if (!mmusim_is_error(rc)) /* MMUSIM_PENDING is a status: the engine completes the operation */
         return;
     fprintf(stderr, "error: %s: %s\n", what, mmusim_strerror(rc));
     exit(1);

@@ -249,14 +249,22 @@ enum mmusim_step ts_lock_step(mmusim_cpu *cpu, void *arg)
 enum mmusim_step ts_lock_atomic(mmusim_cpu *cpu, void *arg)
 {
     struct ts_locker *t = arg;
-    if (t->phase++ == 0) {
+    switch (t->phase++) {
+    case 0:
         mmusim_cpu_spend(cpu, t->delay);
         t->rc_lock = mmusim_spin_lock(cpu, t->l);
+        t->spin_from = mmusim_cpu_cycles(cpu);
+        if (t->rc_lock == MMUSIM_PENDING)
+            return MMUSIM_STEP_MORE; /* the step must return; the lock is ours when it is called again */
+        t->phase++;
+        /* fall through */
+    case 1:
         t->acquired = mmusim_cpu_cycles(cpu);
         mmusim_cpu_spend(cpu, t->hold);
         t->rc_unlock = mmusim_spin_unlock(cpu, t->l);
         t->released = mmusim_cpu_cycles(cpu);
         return MMUSIM_STEP_MORE;
+    default:
+        return MMUSIM_STEP_DONE;
     }
-    return MMUSIM_STEP_DONE;
 }

@@ -199,7 +199,11 @@ struct ts_locker {
 
 /* lock; (once owned) note the time and spend `hold`; unlock: three steps. */
 enum mmusim_step ts_lock_step(mmusim_cpu *cpu, void *arg);
-/* spend `delay`, lock, spend `hold`, unlock, all in one (atomic) step; then DONE. */
+/*
+ * spend `delay`, lock, spend `hold`, unlock, all in one step when the lock
+ * is taken at once; when spin_lock is pending, the step returns there and
+ * the rest (hold, unlock) is one step once the lock is ours. Then DONE.
+ */
 enum mmusim_step ts_lock_atomic(mmusim_cpu *cpu, void *arg);
 
 #endif /* MMUSIM_TEST_SUPPORT_H */

@@ -63,14 +63,14 @@ static enum mmusim_step flush_with_irqs_off(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
-/* flush_tlb_all with interrupts off (smp_call_function's check): a WARN, and EBUSY. */
+/* flush_tlb_all with interrupts off (smp_call_function's check): a WARN, and ECONTEXT. */
 static void test_flush_tlb_all_smp_with_irqs_off_is_warn(void **state)
 {
     mmusim_machine *m = ts_machine(state, 2, NULL);
     struct rule r;
     ts_spawn(m, 0, 0, flush_with_irqs_off, rule_new(m, &r));
     ts_run_all(m);
-    assert_int_equal(r.rc, MMUSIM_EBUSY);
+    assert_int_equal(r.rc, MMUSIM_ECONTEXT);
     expect_one_report(m, MMUSIM_REPORT_WARN, 0, ts_costs(m)->ctx_switch);
 }
 
@@ -104,7 +104,7 @@ static enum mmusim_step lock_twice(mmusim_cpu *cpu, void *arg)
 
 /*
  * spin_lock of a lock this CPU already holds (spinlock recursion): a BUG
- * after the first lock's lock_op, and EBUSY; the lock stays held, so the
+ * after the first lock's lock_op, and EDEADLK; the lock stays held, so the
  * unlock that follows succeeds.
  */
 static void test_spin_lock_recursion_is_bug(void **state)
@@ -114,7 +114,7 @@ static void test_spin_lock_recursion_is_bug(void **state)
     struct rule r;
     ts_spawn(m, 0, 0, lock_twice, rule_new(m, &r));
     ts_run_all(m);
-    assert_int_equal(r.rc, MMUSIM_EBUSY);
+    assert_int_equal(r.rc, MMUSIM_EDEADLK);
     assert_int_equal(r.rc2, MMUSIM_OK);
     expect_one_report(m, MMUSIM_REPORT_BUG, 0, c->ctx_switch + c->lock_op);
 }
@@ -126,14 +126,14 @@ static enum mmusim_step sleep_now(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
-/* Sleeping in a hardirq handler (scheduling while atomic): a BUG, and EBUSY. */
+/* Sleeping in a hardirq handler (scheduling while atomic): a BUG, and ECONTEXT. */
 static void test_sleep_in_hardirq_is_bug(void **state)
 {
     mmusim_machine *m = ts_machine(state, 2, NULL);
     struct rule r;
     assert_int_equal(mmusim_irq_at(m, 1, IRQ_AT, sleep_now, rule_new(m, &r)), MMUSIM_OK);
     ts_run_all(m);
-    assert_int_equal(r.rc, MMUSIM_EBUSY);
+    assert_int_equal(r.rc, MMUSIM_ECONTEXT);
     expect_one_report(m, MMUSIM_REPORT_BUG, 1, IRQ_AT + ts_costs(m)->ipi_handler);
 }
 
@@ -145,14 +145,14 @@ static enum mmusim_step flush_now(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
-/* flush_tlb_all from a hardirq handler: a WARN, and EBUSY. */
+/* flush_tlb_all from a hardirq handler: a WARN, and ECONTEXT. */
 static void test_flush_tlb_all_smp_in_hardirq_is_warn(void **state)
 {
     mmusim_machine *m = ts_machine(state, 2, NULL);
     struct rule r;
     assert_int_equal(mmusim_irq_at(m, 1, IRQ_AT, flush_now, rule_new(m, &r)), MMUSIM_OK);
     ts_run_all(m);
-    assert_int_equal(r.rc, MMUSIM_EBUSY);
+    assert_int_equal(r.rc, MMUSIM_ECONTEXT);
     expect_one_report(m, MMUSIM_REPORT_WARN, 1, IRQ_AT + ts_costs(m)->ipi_handler);
 }
 
@@ -165,7 +165,7 @@ static enum mmusim_step raise_flush_softirq(mmusim_cpu *cpu, void *arg)
 
 /*
  * flush_tlb_all from a softirq: interrupts are on there, but it is in
- * interrupt context (in_interrupt()): a WARN, and EBUSY. The softirq is
+ * interrupt context (in_interrupt()): a WARN, and ECONTEXT. The softirq is
  * raised by a hardirq on an idle CPU and runs when the hardirq returns, at
  * the same cycle.
  */
@@ -177,7 +177,7 @@ static void test_flush_tlb_all_smp_in_softirq_is_warn(void **state)
     ts_run_all(m);
     assert_int_equal(r.rc2, MMUSIM_OK);
     assert_int_equal(r.irqs_off, 0);
-    assert_int_equal(r.rc, MMUSIM_EBUSY);
+    assert_int_equal(r.rc, MMUSIM_ECONTEXT);
     assert_int_equal(ts_stats(m, 0).softirqs, 1);
     expect_one_report(m, MMUSIM_REPORT_WARN, 0, IRQ_AT + ts_costs(m)->ipi_handler);
 }
@@ -213,7 +213,7 @@ static enum mmusim_step sleep_holding_lock(mmusim_cpu *cpu, void *arg)
 
 /*
  * Sleeping with a spinlock held (scheduling while atomic: preemption is off):
- * a BUG, and EBUSY; the task does not sleep, and the lock is still its own
+ * a BUG, and ECONTEXT; the task does not sleep, and the lock is still its own
  * to unlock.
  */
 static void test_sleep_holding_spinlock_is_bug(void **state)
@@ -223,7 +223,7 @@ static void test_sleep_holding_spinlock_is_bug(void **state)
     struct rule r;
     mmusim_task *t = ts_spawn(m, 0, 0, sleep_holding_lock, rule_new(m, &r));
     ts_run_all(m);
-    assert_int_equal(r.rc, MMUSIM_EBUSY);
+    assert_int_equal(r.rc, MMUSIM_ECONTEXT);
     assert_int_equal(r.rc2, MMUSIM_OK);
     assert_int_equal(mmusim_task_state(t), MMUSIM_TASK_DONE);
     expect_one_report(m, MMUSIM_REPORT_BUG, 0, c->ctx_switch + c->lock_op);
@@ -350,12 +350,12 @@ static enum mmusim_step err2_step(mmusim_cpu *cpu, void *arg)
     if (e->phase++ == 0) {
         mmusim_preempt_enable(cpu); /* BUG: underflow */
         if (mmusim_spin_lock(cpu, e->l) == MMUSIM_OK) {
-            (void)mmusim_wait_queue_sleep(cpu, e->q); /* BUG: scheduling while atomic */
-            (void)mmusim_spin_unlock(cpu, e->l);
+            assert_int_equal(mmusim_wait_queue_sleep(cpu, e->q), MMUSIM_ECONTEXT); /* BUG: scheduling while atomic */
+            assert_int_equal(mmusim_spin_unlock(cpu, e->l), MMUSIM_OK);
         }
         return MMUSIM_STEP_MORE;
     }
-    (void)mmusim_wait_queue_sleep(cpu, e->q);
+    assert_int_equal(mmusim_wait_queue_sleep(cpu, e->q), MMUSIM_PENDING);
     return MMUSIM_STEP_BLOCK;
 }
 
@@ -363,7 +363,7 @@ static enum mmusim_step err2_step(mmusim_cpu *cpu, void *arg)
 static enum mmusim_step soft_flusher(mmusim_cpu *cpu, void *arg)
 {
     (void)arg;
-    (void)mmusim_flush_tlb_all_smp(cpu); /* WARN */
+    assert_int_equal(mmusim_flush_tlb_all_smp(cpu), MMUSIM_ECONTEXT); /* WARN */
     return MMUSIM_STEP_DONE;
 }
 
@@ -371,7 +371,7 @@ static enum mmusim_step soft_flusher(mmusim_cpu *cpu, void *arg)
 static enum mmusim_step irq_enabler(mmusim_cpu *cpu, void *arg)
 {
     mmusim_local_irq_enable(cpu);
-    (void)mmusim_raise_softirq(cpu, soft_flusher, arg);
+    assert_int_equal(mmusim_raise_softirq(cpu, soft_flusher, arg), MMUSIM_OK);
     return MMUSIM_STEP_DONE;
 }
 

@@ -21,9 +21,11 @@
 /* ==== 1. Spinlock contention ==== */
 
 /*
- * Three CPUs take one lock at the same time t0 = ctx_switch. CPU0 gets it
- * (lock_op) at t0 + lock_op; CPU1 and CPU2 spin from t0 + lock_op, in ticket
- * order (CPU1 first: it ran first at the tie). Each holds it H cycles and
+ * Three CPUs take one lock at the same time t0 = ctx_switch. Each reaches
+ * the acquisition at t0 + lock_op, when the others' next events (t0) are
+ * earlier: each call is pending and the acquisitions happen in global time
+ * order, ties by CPU number. CPU0 gets it at t0 + lock_op; CPU1 and CPU2
+ * spin from t0 + lock_op, in ticket order. Each holds it H cycles and
  * unlocks (lock_op): release R_i. The next owner gets it at
  * R_i + lock_handoff and its spin_cycles is that minus its spin start.
  */
@@ -53,7 +55,7 @@ static void test_lock_contention(void **state)
     const uint64_t acq[3] = {acq0, acq1, acq2}, rel[3] = {rel0, rel1, rel2};
     for (unsigned i = 0; i < 3; i++) {
         struct mmusim_cpu_stats s = ts_stats(m, i);
-        assert_int_equal(t[i].rc_lock, MMUSIM_OK);
+        assert_int_equal(t[i].rc_lock, MMUSIM_PENDING);
         assert_int_equal(t[i].rc_unlock, MMUSIM_OK);
         assert_int_equal(t[i].spin_from, from);
         assert_int_equal(t[i].owner, 1);
@@ -70,8 +72,9 @@ static void test_lock_contention(void **state)
 
 /*
  * A release that lies later in simulated time than an acquirer's clock
- * (smp.h; sync.c: "a lock released at cycle T makes a later acquirer spin
- * until T"): CPU0 locks, holds H and unlocks in one step before CPU1 runs.
+ * (smp_impl.h: a release needs no turn, it is stamped with its time): CPU0
+ * takes the lock at t0 + lock_op (its turn: before CPU1's at the tie), then
+ * holds H and unlocks in one step before CPU1's acquisition is done.
  * CPU1's spin_lock at t0 + lock_op finds it free but released at
  * R0 = t0 + 2 lock_op + H: it spins until R0 + lock_handoff.
  */
@@ -86,6 +89,9 @@ static void test_lock_released_in_future(void **state)
     ts_spawn(m, 0, 0, ts_lock_atomic, &a);
     ts_spawn(m, 1, 0, ts_lock_step, &b);
     ts_run_all(m);
+    assert_int_equal(a.rc_lock, MMUSIM_PENDING); /* CPU1 was at t0 when CPU0 reached the lock */
+    assert_int_equal(b.rc_lock, MMUSIM_PENDING);
+    assert_int_equal(a.rc_unlock, MMUSIM_OK);
 
     uint64_t t0 = c->ctx_switch;
     uint64_t rel0 = t0 + c->lock_op + H + c->lock_op;
@@ -157,8 +163,8 @@ static enum mmusim_step waker_step(mmusim_cpu *cpu, void *arg)
         return MMUSIM_STEP_MORE;
     }
     w->woke_at = mmusim_cpu_cycles(cpu);
-    w->n = mmusim_wake_up(cpu, w->q);
-    return MMUSIM_STEP_DONE;
+    assert_false(mmusim_is_error(mmusim_wake_up(cpu, w->q, &w->n)));
+    return MMUSIM_STEP_DONE; /* a pending wake-up is done before the task ends */
 }
 
 /*
@@ -193,7 +199,7 @@ static void wake_remote(void **state, const char *paging, int other_mm)
                       (other_mm ? cr3_cost : 0);
     assert_int_equal(w.woke_at, c->ctx_switch + w.delay);
     assert_int_equal(w.n, 1);
-    assert_int_equal(s.rc, MMUSIM_OK);
+    assert_int_equal(s.rc, MMUSIM_PENDING); /* a sleep always is: the engine completes it at the wake-up */
     /* B's task (if any) was over long before the wake-up. */
     if (other_mm)
         assert_true(other.pc == 2 && other.at[1].clock + 1000 < w.woke_at);
@@ -231,13 +237,19 @@ struct irq_waker {
     mmusim_wait_queue *q;
     uint64_t spend, at;
     unsigned n;
+    int woke;
 };
 
 static enum mmusim_step irq_wake_step(mmusim_cpu *cpu, void *arg)
 {
     struct irq_waker *w = arg;
-    w->at = mmusim_cpu_cycles(cpu);
-    w->n = mmusim_wake_up(cpu, w->q);
+    if (!w->woke++) {
+        w->at = mmusim_cpu_cycles(cpu);
+        int rc = mmusim_wake_up(cpu, w->q, &w->n);
+        assert_false(mmusim_is_error(rc));
+        if (rc == MMUSIM_PENDING)
+            return MMUSIM_STEP_MORE; /* the step returns; the spend comes after the wake-up */
+    }
     mmusim_cpu_spend(cpu, w->spend);
     return MMUSIM_STEP_DONE;
 }

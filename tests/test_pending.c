@@ -1,0 +1,495 @@
+/*
+ * Pending operations and global time order (include/mmusim/smp.h,
+ * DESIGN.md "Time"): an operation that waits returns MMUSIM_PENDING and the
+ * engine completes it; what other CPUs observe (locks, wake-ups, IPIs)
+ * takes effect in simulated-time order whatever the step boundaries; a
+ * library-carried continuation (src/cpu/smp_impl.h) shows the step one
+ * pending call for a whole kernel path.
+ *
+ * Cycle values follow the timing model in support.h.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "cpu/smp_impl.h"
+#include "mmusim.h"
+#include "support.h"
+
+/* ==== the time-ordered lock (issue: "Interactions in time order") ==== */
+
+/*
+ * A task that waits until `start` (one step of spending from its first
+ * clock), then in one step spends `work` cycles and takes the lock, holds
+ * it `hold` cycles and releases it.
+ */
+struct late_locker {
+    mmusim_spinlock *l;
+    uint64_t start, work, hold;
+    int phase, rc_lock, rc_unlock;
+    uint64_t reached, acquired, released;
+};
+
+static enum mmusim_step late_lock_step(mmusim_cpu *cpu, void *arg)
+{
+    struct late_locker *t = arg;
+    switch (t->phase++) {
+    case 0:
+        mmusim_cpu_spend(cpu, t->start - mmusim_cpu_cycles(cpu));
+        return MMUSIM_STEP_MORE;
+    case 1:
+        mmusim_cpu_spend(cpu, t->work);
+        t->reached = mmusim_cpu_cycles(cpu);
+        t->rc_lock = mmusim_spin_lock(cpu, t->l);
+        if (t->rc_lock == MMUSIM_PENDING)
+            return MMUSIM_STEP_MORE;
+        t->phase++; /* the lock is ours */
+        /* fall through */
+    case 2:
+        t->acquired = mmusim_cpu_cycles(cpu);
+        mmusim_cpu_spend(cpu, t->hold);
+        t->rc_unlock = mmusim_spin_unlock(cpu, t->l);
+        t->released = mmusim_cpu_cycles(cpu);
+        return MMUSIM_STEP_MORE;
+    default:
+        return MMUSIM_STEP_DONE;
+    }
+}
+
+/*
+ * CPU 0 starts a step at cycle 2,400, spends 1,000 cycles in it and reaches
+ * the lock at 3,400; CPU 1 reaches it at 2,450. The step of CPU 0 ran first
+ * (its clock was the lower), but CPU 1 gets the lock first: CPU 0's
+ * spin_lock is pending until its turn at 3,400 + lock_op, when CPU 1 has
+ * taken the lock at 2,450 + lock_op, held it 300 cycles and released it.
+ * CPU 0 then finds it free, last held by another CPU: it pays lock_handoff.
+ */
+static void test_lock_taken_in_time_order_not_step_order(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    const struct mmusim_costs *c = ts_costs(m);
+    mmusim_spinlock *l;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    struct late_locker a = {.l = l, .start = 2400, .work = 1000, .hold = 100};
+    struct late_locker b = {.l = l, .start = 2450, .work = 0, .hold = 300};
+    ts_spawn(m, 0, 0, late_lock_step, &a);
+    ts_spawn(m, 1, 0, late_lock_step, &b);
+    ts_run_all(m);
+
+    assert_int_equal(a.reached, 3400);
+    assert_int_equal(b.reached, 2450);
+    assert_int_equal(b.rc_lock, MMUSIM_OK); /* its turn: CPU 0's next event is 3,400 */
+    assert_int_equal(b.acquired, 2450 + c->lock_op);
+    assert_int_equal(b.released, 2450 + c->lock_op + 300 + c->lock_op);
+    assert_int_equal(a.rc_lock, MMUSIM_PENDING);
+    assert_true(b.released < a.reached);
+    assert_int_equal(a.acquired, 3400 + c->lock_op + c->lock_handoff);
+    assert_int_equal(a.rc_unlock, MMUSIM_OK);
+    assert_int_equal(b.rc_unlock, MMUSIM_OK);
+    struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1);
+    assert_int_equal(s0.lock_contended, 0); /* free at its turn */
+    assert_int_equal(s1.lock_contended, 0);
+    assert_int_equal(s0.spin_cycles, 0);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+/*
+ * The same with CPU 1 holding the lock across CPU 0's arrival: CPU 1 takes
+ * it at 2,450 + lock_op and holds it 2,000 cycles; CPU 0 reaches it at
+ * 3,400 + lock_op, spins, and gets it at CPU 1's release + lock_handoff.
+ */
+static void test_lock_pending_spins_until_time_ordered_release(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    const struct mmusim_costs *c = ts_costs(m);
+    mmusim_spinlock *l;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    struct late_locker a = {.l = l, .start = 2400, .work = 1000, .hold = 100};
+    struct late_locker b = {.l = l, .start = 2450, .work = 0, .hold = 2000};
+    ts_spawn(m, 0, 0, late_lock_step, &a);
+    ts_spawn(m, 1, 0, late_lock_step, &b);
+    ts_run_all(m);
+
+    uint64_t rel1 = 2450 + c->lock_op + 2000 + c->lock_op;
+    assert_int_equal(b.released, rel1);
+    assert_int_equal(a.rc_lock, MMUSIM_PENDING);
+    assert_int_equal(a.acquired, rel1 + c->lock_handoff);
+    struct mmusim_cpu_stats s0 = ts_stats(m, 0);
+    assert_int_equal(s0.lock_contended, 1);
+    assert_int_equal(s0.spin_cycles, rel1 + c->lock_handoff - (3400 + c->lock_op));
+}
+
+/* ==== the step must return after a pending call ==== */
+
+struct twice {
+    mmusim_spinlock *l;
+    mmusim_wait_queue *q;
+    int phase, rc_first, rc_second, rc_wake, owner_now;
+    unsigned woken;
+};
+
+/* CPU 1 reaches the lock while CPU 0 holds it, then tries another operation in the same step. */
+static enum mmusim_step second_call_step(mmusim_cpu *cpu, void *arg)
+{
+    struct twice *t = arg;
+    switch (t->phase++) {
+    case 0:
+        mmusim_cpu_spend(cpu, 500);
+        return MMUSIM_STEP_MORE;
+    case 1:
+        t->rc_first = mmusim_spin_lock(cpu, t->l);
+        t->rc_second = mmusim_flush_tlb_all_smp(cpu);
+        t->rc_wake = mmusim_wake_up(cpu, t->q, &t->woken);
+        t->owner_now = mmusim_spin_is_owner(cpu, t->l);
+        return MMUSIM_STEP_MORE;
+    case 2:
+        t->owner_now = mmusim_spin_is_owner(cpu, t->l) ? 2 : -1;
+        return mmusim_spin_unlock(cpu, t->l) == MMUSIM_OK ? MMUSIM_STEP_DONE : MMUSIM_STEP_MORE;
+    default:
+        return MMUSIM_STEP_DONE;
+    }
+}
+
+/* CPU 0 holds the lock 3,000 cycles from the start. */
+struct holder {
+    mmusim_spinlock *l;
+    int phase;
+    mmusim_cpu *waiter;
+    int waiter_owner_after_unlock, self_owner_after_unlock;
+};
+
+static enum mmusim_step holder_step(mmusim_cpu *cpu, void *arg)
+{
+    struct holder *h = arg;
+    switch (h->phase++) {
+    case 0:
+        assert_false(mmusim_is_error(mmusim_spin_lock(cpu, h->l))); /* ours now, or when called again */
+        return MMUSIM_STEP_MORE;
+    case 1:
+        mmusim_cpu_spend(cpu, 3000);
+        return MMUSIM_STEP_MORE;
+    case 2:
+        assert_int_equal(mmusim_spin_unlock(cpu, h->l), MMUSIM_OK);
+        /* Handed over to CPU 1, which is still spinning until release + lock_handoff. */
+        h->waiter_owner_after_unlock = mmusim_spin_is_owner(h->waiter, h->l);
+        h->self_owner_after_unlock = mmusim_spin_is_owner(cpu, h->l);
+        return MMUSIM_STEP_MORE;
+    default:
+        return MMUSIM_STEP_DONE;
+    }
+}
+
+/*
+ * After MMUSIM_PENDING the step must return: a second operation in the same
+ * step is refused with MMUSIM_ESTEP and does nothing (no IPI is sent, no
+ * wake-up done). spin_is_owner is false while the CPU spins, also after
+ * the lock was handed to it and before its spin is over, and true when the
+ * step is called again.
+ */
+static void test_second_operation_after_pending_is_refused(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    mmusim_spinlock *l;
+    mmusim_wait_queue *q;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    assert_int_equal(mmusim_wait_queue_create(m, &q), MMUSIM_OK);
+    struct holder h = {.l = l, .waiter = ts_cpu(m, 1)};
+    struct twice t = {.l = l, .q = q, .woken = 77};
+    ts_spawn(m, 0, 0, holder_step, &h);
+    ts_spawn(m, 1, 0, second_call_step, &t);
+    ts_run_all(m);
+
+    assert_int_equal(t.rc_first, MMUSIM_PENDING);
+    assert_int_equal(t.rc_second, MMUSIM_ESTEP);
+    assert_int_equal(t.rc_wake, MMUSIM_ESTEP);
+    assert_int_equal(t.woken, 77); /* untouched */
+    assert_int_equal(t.owner_now, 2);
+    assert_int_equal(h.waiter_owner_after_unlock, 0);
+    assert_int_equal(h.self_owner_after_unlock, 0);
+    struct mmusim_cpu_stats s1 = ts_stats(m, 1);
+    assert_int_equal(s1.ipis_sent, 0);
+    assert_int_equal(s1.shootdowns, 0);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+/* ==== wake-ups in time order ==== */
+
+struct late_waker {
+    mmusim_wait_queue *q;
+    uint64_t work;
+    int phase, rc;
+    unsigned woken;
+    uint64_t at;
+};
+
+static enum mmusim_step late_wake_step(mmusim_cpu *cpu, void *arg)
+{
+    struct late_waker *w = arg;
+    if (w->phase++ == 0) {
+        mmusim_cpu_spend(cpu, w->work);
+        w->at = mmusim_cpu_cycles(cpu);
+        w->rc = mmusim_wake_up(cpu, w->q, &w->woken);
+        return MMUSIM_STEP_MORE;
+    }
+    return MMUSIM_STEP_DONE;
+}
+
+struct napper {
+    mmusim_wait_queue *q;
+    uint64_t delay;
+    int phase, rc;
+    uint64_t slept_at, woke_at;
+};
+
+static enum mmusim_step napper_step(mmusim_cpu *cpu, void *arg)
+{
+    struct napper *n = arg;
+    switch (n->phase++) {
+    case 0:
+        mmusim_cpu_spend(cpu, n->delay);
+        return MMUSIM_STEP_MORE;
+    case 1:
+        n->slept_at = mmusim_cpu_cycles(cpu);
+        n->rc = mmusim_wait_queue_sleep(cpu, n->q);
+        return MMUSIM_STEP_BLOCK;
+    default:
+        n->woke_at = mmusim_cpu_cycles(cpu);
+        return MMUSIM_STEP_DONE;
+    }
+}
+
+/*
+ * CPU 0 spends 5,000 cycles in one step and wakes the queue at
+ * t0 + 5,000; CPU 1 goes to sleep at t0 + 1,000, a step that runs after
+ * CPU 0's. In simulated time the sleep came first, so the wake-up (pending
+ * until its turn) finds the sleeper and wakes it: one task woken, resumed
+ * through the reschedule IPI (support.h). Done in step order, the wake-up
+ * would have found the queue empty and the sleeper would never wake.
+ */
+static void test_wake_up_finds_sleeper_that_slept_earlier_in_time(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    const struct mmusim_costs *c = ts_costs(m);
+    mmusim_wait_queue *q;
+    assert_int_equal(mmusim_wait_queue_create(m, &q), MMUSIM_OK);
+    struct late_waker w = {.q = q, .work = 5000};
+    struct napper n = {.q = q, .delay = 1000};
+    ts_spawn(m, 0, 0, late_wake_step, &w);
+    ts_spawn(m, 1, 0, napper_step, &n);
+    ts_run_all(m);
+
+    uint64_t t0 = c->ctx_switch;
+    assert_int_equal(w.at, t0 + 5000);
+    assert_int_equal(n.slept_at, t0 + 1000);
+    assert_int_equal(n.rc, MMUSIM_PENDING);
+    assert_int_equal(w.rc, MMUSIM_PENDING); /* CPU 1 was at t0 + 1,000 */
+    assert_int_equal(w.woken, 1);
+    assert_int_equal(n.woke_at, w.at + c->ipi_send + c->ipi_deliver + c->ipi_handler + c->ctx_switch);
+}
+
+/*
+ * The other way round: the sleep comes later in simulated time (t0 + 8,000)
+ * than the wake-up (t0 + 5,000), although the sleeper's step ran first.
+ * The wake-up passes over it: nobody is woken, and the sleeper sleeps on
+ * (the run ends with it asleep: a deadlock, finished = 0).
+ */
+static void test_wake_up_passes_over_later_sleeper(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    const struct mmusim_costs *c = ts_costs(m);
+    mmusim_wait_queue *q;
+    assert_int_equal(mmusim_wait_queue_create(m, &q), MMUSIM_OK);
+    struct napper n = {.q = q, .delay = 8000};
+    struct late_waker w = {.q = q, .work = 5000};
+    mmusim_task *sleeper = ts_spawn(m, 0, 0, napper_step, &n);
+    ts_spawn(m, 1, 0, late_wake_step, &w);
+    struct mmusim_run_result r;
+    assert_int_equal(mmusim_machine_run(m, TS_CYCLE_LIMIT, &r), MMUSIM_OK);
+
+    uint64_t t0 = c->ctx_switch;
+    assert_int_equal(n.slept_at, t0 + 8000);
+    assert_int_equal(w.at, t0 + 5000);
+    assert_int_equal(w.woken, 0);
+    assert_int_equal(mmusim_task_state(sleeper), MMUSIM_TASK_SLEEPING);
+    assert_int_equal(r.finished, 0);
+    assert_int_equal(r.deadlock, 1);
+}
+
+/* ==== a library-carried continuation ==== */
+
+/*
+ * A composite kernel path as the kmap layer will write them: take the
+ * lock, do some work, flush every TLB under the lock, release the lock.
+ * Each operation may be pending; the path is a state machine the engine
+ * calls again until it is over.
+ */
+struct path {
+    mmusim_spinlock *l;
+    int pc;
+    int calls;           /* how many times the engine (or the start) ran it */
+    int rc;              /* the path's outcome, for the step to read */
+    uint64_t locked_at, flushed_at, unlocked_at;
+};
+
+static int locked_flush_path(struct mmusim_cpu *cpu, void *state)
+{
+    struct path *p = state;
+    int rc;
+    p->calls++;
+    switch (p->pc) {
+    case 0:
+        p->pc = 1;
+        rc = mmusim_spin_lock(cpu, p->l);
+        if (rc != MMUSIM_OK)
+            return rc;
+        /* fall through */
+    case 1:
+        p->locked_at = mmusim_cpu_cycles(cpu);
+        mmusim_cpu_spend(cpu, 200); /* the work under the lock */
+        p->pc = 2;
+        rc = mmusim_flush_tlb_all_smp(cpu);
+        if (rc != MMUSIM_OK)
+            return rc;
+        /* fall through */
+    case 2:
+        p->flushed_at = mmusim_cpu_cycles(cpu);
+        p->pc = 3;
+        p->rc = mmusim_spin_unlock(cpu, p->l);
+        p->unlocked_at = mmusim_cpu_cycles(cpu);
+        return p->rc;
+    default:
+        return MMUSIM_EINVAL;
+    }
+}
+
+struct path_user {
+    struct path p;
+    uint64_t delay;  /* spent in a step of its own before the path starts */
+    int waited;
+    int step_calls, rc_start;
+    int saw_done, saw_owner;
+};
+
+static enum mmusim_step path_user_step(mmusim_cpu *cpu, void *arg)
+{
+    struct path_user *u = arg;
+    if (!u->waited++ && u->delay) {
+        mmusim_cpu_spend(cpu, u->delay);
+        return MMUSIM_STEP_MORE;
+    }
+    if (u->step_calls++ == 0) {
+        u->rc_start = mmusim__smp_cont_start(cpu, locked_flush_path, &u->p);
+        return MMUSIM_STEP_MORE; /* pending or not, the step returns here */
+    }
+    u->saw_done = u->p.pc == 3;
+    u->saw_owner = mmusim_spin_is_owner(cpu, u->p.l);
+    return MMUSIM_STEP_DONE;
+}
+
+/*
+ * CPU 0 runs the path (after 100 cycles, so that CPU 1 has the lock first)
+ * while CPU 1 holds the lock for 1,000 cycles and then CPU 1 and 2 run
+ * kernel threads: the path spins for the lock, then waits
+ * for two acknowledgements, all inside one pending call. The step is
+ * called exactly twice: the call that started the path (MMUSIM_PENDING),
+ * and once the whole path is over. The flush happened under the lock:
+ * locked_at < flushed_at <= unlocked_at, and CPU 1 and 2 each took the
+ * flush IPI after CPU 1 released the lock.
+ */
+static void test_continuation_is_one_pending_call(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 3, NULL);
+    const struct mmusim_costs *c = ts_costs(m);
+    mmusim_spinlock *l;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    struct ts_locker hold = {.l = l, .hold = 1000};
+    struct ts_script busy[2];
+    memset(busy, 0, sizeof(busy));
+    for (unsigned i = 0; i < 2; i++)
+        ts_script_add(&busy[i], TS_OP_SPEND, 500, 20);
+    struct path_user u;
+    memset(&u, 0, sizeof(u));
+    u.p.l = l;
+    u.delay = 100;
+    ts_spawn(m, 1, 0, ts_lock_step, &hold);
+    ts_spawn(m, 1, 0, ts_script_step, &busy[0]);
+    ts_spawn(m, 2, 0, ts_script_step, &busy[1]);
+    ts_spawn(m, 0, 0, path_user_step, &u);
+    ts_run_all(m);
+
+    assert_int_equal(u.rc_start, MMUSIM_PENDING);
+    assert_int_equal(u.step_calls, 2);
+    assert_int_equal(u.saw_done, 1);
+    assert_int_equal(u.saw_owner, 0);
+    assert_int_equal(u.p.rc, MMUSIM_OK);
+    assert_int_equal(u.p.calls, 3); /* the start, after the lock, after the acknowledgements */
+    assert_true(u.p.locked_at >= hold.released + c->lock_handoff);
+    assert_true(u.p.locked_at + 200 < u.p.flushed_at);
+    assert_int_equal(u.p.unlocked_at, u.p.flushed_at + c->lock_op);
+    struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1), s2 = ts_stats(m, 2);
+    assert_int_equal(s0.shootdowns, 1);
+    assert_int_equal(s0.ipis_sent, 2);
+    assert_int_equal(s1.ipis_received, 1);
+    assert_int_equal(s2.ipis_received, 1);
+    assert_int_equal(s0.lock_contended, 1);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+/* A path that completes inside the start (no other CPU, the lock free): MMUSIM_OK, nothing left on the frame. */
+static void test_continuation_completing_at_once_returns_ok(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    mmusim_spinlock *l;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    struct path_user u;
+    memset(&u, 0, sizeof(u));
+    u.p.l = l;
+    ts_spawn(m, 0, 0, path_user_step, &u);
+    ts_run_all(m);
+    assert_int_equal(u.rc_start, MMUSIM_OK);
+    assert_int_equal(u.p.calls, 1);
+    assert_int_equal(u.step_calls, 2);
+    assert_int_equal(u.saw_done, 1);
+}
+
+/* Outside a run there is no step to be pending in: MMUSIM_ENOSTEP, and the path never ran. */
+static void test_continuation_outside_run_is_refused(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    struct path p;
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(mmusim_spinlock_create(m, &p.l), MMUSIM_OK);
+    assert_int_equal(mmusim__smp_cont_start(ts_cpu(m, 0), locked_flush_path, &p), MMUSIM_ENOSTEP);
+    assert_int_equal(p.calls, 0);
+}
+
+/* mmusim_is_error: OK and PENDING are statuses, every other code an error. */
+static void test_pending_is_not_an_error(void **state)
+{
+    (void)state;
+    assert_false(mmusim_is_error(MMUSIM_OK));
+    assert_false(mmusim_is_error(MMUSIM_PENDING));
+    for (int code = MMUSIM_PENDING + 1; code < MMUSIM_ERR_COUNT_; code++)
+        assert_true(mmusim_is_error(code));
+    assert_string_equal(mmusim_err_name(MMUSIM_PENDING), "PENDING");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TS_TEST(test_lock_taken_in_time_order_not_step_order),
+        TS_TEST(test_lock_pending_spins_until_time_ordered_release),
+        TS_TEST(test_second_operation_after_pending_is_refused),
+        TS_TEST(test_wake_up_finds_sleeper_that_slept_earlier_in_time),
+        TS_TEST(test_wake_up_passes_over_later_sleeper),
+        TS_TEST(test_continuation_is_one_pending_call),
+        TS_TEST(test_continuation_completing_at_once_returns_ok),
+        TS_TEST(test_continuation_outside_run_is_refused),
+        TS_TEST(test_pending_is_not_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
