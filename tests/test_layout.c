@@ -540,53 +540,84 @@ static void test_reject_split_era(void **state)
     assert_int_equal(layout_rc(&cfg), MMUSIM_ESPLITERA);
 }
 
-static void test_reject_split_pae(void **state)
+/* §1.1: 3G_OPT and 2G_OPT depend on !X86_PAE in 2.6.32. */
+static void test_reject_2632_opt_split_with_pae(void **state)
 {
     (void)state;
     struct mmusim_config cfg;
-    struct mmusim_layout l;
-    /* §1.1: 3G_OPT (and 2G_OPT) depend on !X86_PAE in 2.6.32; in 2.6.18 the
-     * whole choice does, so PAE kernels are always 3G. */
     example_config(&cfg, MMUSIM_ERA_2_6_32, MMUSIM_PAGING_PAE);
     cfg.split = MMUSIM_SPLIT_3G_OPT;
     assert_int_equal(layout_rc(&cfg), MMUSIM_ESPLITPAE);
     cfg.split = MMUSIM_SPLIT_2G_OPT;
     assert_int_equal(layout_rc(&cfg), MMUSIM_ESPLITPAE);
-    cfg.era = MMUSIM_ERA_2_6_18;
+}
+
+/* §1.1: in 2.6.18 the whole VMSPLIT choice depends on !X86_PAE, so PAE kernels are always 3G. */
+static void test_reject_2618_split_other_than_3g_with_pae(void **state)
+{
+    (void)state;
+    struct mmusim_config cfg;
+    example_config(&cfg, MMUSIM_ERA_2_6_18, MMUSIM_PAGING_PAE);
     cfg.split = MMUSIM_SPLIT_3G_OPT;
     assert_int_equal(layout_rc(&cfg), MMUSIM_ESPLITPAE);
     cfg.split = MMUSIM_SPLIT_1G;
     assert_int_equal(layout_rc(&cfg), MMUSIM_ESPLITPAE);
-    /* 2G with PAE: refused by 2.6.18, allowed by 2.6.32 (1 GB-aligned, §1.1). */
+    /* 2G with PAE: refused by 2.6.18 (test_2632_allows_2g_split_with_pae: allowed by 2.6.32). */
     cfg.split = MMUSIM_SPLIT_2G;
     assert_int_equal(layout_rc(&cfg), MMUSIM_ESPLITPAE);
-    cfg.era = MMUSIM_ERA_2_6_32;
+}
+
+/* 2.6.32 allows 2G with PAE: PAGE_OFFSET 0x80000000 is 1 GB-aligned (§1.1). */
+static void test_2632_allows_2g_split_with_pae(void **state)
+{
+    (void)state;
+    struct mmusim_config cfg;
+    struct mmusim_layout l;
+    example_config(&cfg, MMUSIM_ERA_2_6_32, MMUSIM_PAGING_PAE);
+    cfg.split = MMUSIM_SPLIT_2G;
     compute_ok(&cfg, &l);
     assert_int_equal(l.page_offset, 0x80000000u);
     assert_int_equal(l.kernel_pgd_boundary, 2);
 }
 
-static void test_reject_huge_vmalloc(void **state)
+/* vmalloc= of `bytes` is EVMALLOC in both eras (2-level, 1 GiB, NR_CPUS 8). */
+static void expect_vmalloc_rejected(uint64_t bytes)
 {
-    (void)state;
     struct mmusim_config cfg;
     for (int era = MMUSIM_ERA_2_6_18; era <= MMUSIM_ERA_2_6_32; era++) {
         example_config(&cfg, (enum mmusim_era)era, MMUSIM_PAGING_2LEVEL);
-        /* 1 GiB of vmalloc leaves no lowmem in a 1 GiB kernel space (§1.1 MAXMEM <= 0). */
-        cfg.vmalloc_bytes = 1 * GIB;
-        assert_int_equal(layout_rc(&cfg), MMUSIM_EVMALLOC);
-        /* 1 GiB - 8 MiB: 2.6.18 MAXMEM = 8 MiB, under the 16 MiB DMA zone. */
-        cfg.vmalloc_bytes = 1 * GIB - 8 * MIB;
-        assert_int_equal(layout_rc(&cfg), MMUSIM_EVMALLOC);
-        /* Far beyond 32 bits: must not wrap into something that looks valid. */
-        cfg.vmalloc_bytes = 1ull << 40;
-        assert_int_equal(layout_rc(&cfg), MMUSIM_EVMALLOC);
-        cfg.vmalloc_bytes = UINT64_MAX - 4095;
-        assert_int_equal(layout_rc(&cfg), MMUSIM_EVMALLOC);
-        /* Not a multiple of 4 KiB. */
-        cfg.vmalloc_bytes = 128 * MIB + 1;
+        cfg.vmalloc_bytes = bytes;
         assert_int_equal(layout_rc(&cfg), MMUSIM_EVMALLOC);
     }
+}
+
+/* 1 GiB of vmalloc leaves no lowmem in a 1 GiB kernel space (§1.1 MAXMEM <= 0). */
+static void test_reject_vmalloc_leaving_no_lowmem(void **state)
+{
+    (void)state;
+    expect_vmalloc_rejected(1 * GIB);
+}
+
+/* 1 GiB - 8 MiB: 2.6.18 MAXMEM = 8 MiB, under the 16 MiB DMA zone. */
+static void test_reject_vmalloc_leaving_lowmem_under_16m(void **state)
+{
+    (void)state;
+    expect_vmalloc_rejected(1 * GIB - 8 * MIB);
+}
+
+/* Far beyond 32 bits: must not wrap into something that looks valid. */
+static void test_reject_vmalloc_beyond_32_bits(void **state)
+{
+    (void)state;
+    expect_vmalloc_rejected(1ull << 40);
+    expect_vmalloc_rejected(UINT64_MAX - 4095);
+}
+
+/* Not a multiple of 4 KiB. */
+static void test_reject_unaligned_vmalloc(void **state)
+{
+    (void)state;
+    expect_vmalloc_rejected(128 * MIB + 1);
 }
 
 static void test_reject_tiny_vmalloc_2618(void **state)
@@ -612,20 +643,46 @@ static void test_reject_tiny_vmalloc_2618(void **state)
     assert_int_equal(l.vmalloc_end - l.vmalloc_start, 16 * MIB);
 }
 
-static void test_reject_bad_args(void **state)
+static void test_reject_null_config(void **state)
+{
+    (void)state;
+    struct mmusim_layout l;
+    assert_int_equal(mmusim_layout_compute(NULL, &l), MMUSIM_EINVAL);
+}
+
+static void test_reject_null_output(void **state)
 {
     (void)state;
     struct mmusim_config cfg;
-    struct mmusim_layout l;
     mmusim_config_init(&cfg);
-    assert_int_equal(mmusim_layout_compute(NULL, &l), MMUSIM_EINVAL);
     assert_int_equal(mmusim_layout_compute(&cfg, NULL), MMUSIM_EINVAL);
-    /* Validation errors come through unchanged. */
+}
+
+/* Validation errors come through unchanged: a bad CPU count, */
+static void test_reject_zero_cpus(void **state)
+{
+    (void)state;
+    struct mmusim_config cfg;
+    mmusim_config_init(&cfg);
     cfg.ncpus = 0;
     assert_int_equal(layout_rc(&cfg), MMUSIM_ENCPUS);
+}
+
+/* more than 4 GiB without PAE, */
+static void test_reject_mem_over_4g_without_pae(void **state)
+{
+    (void)state;
+    struct mmusim_config cfg;
     mmusim_config_init(&cfg);
     cfg.mem_bytes = 8 * GIB; /* 2-level paging */
     assert_int_equal(layout_rc(&cfg), MMUSIM_EMEMNOPAE);
+}
+
+/* an NR_CPUS below the number of CPUs. */
+static void test_reject_nr_cpus_below_cpus(void **state)
+{
+    (void)state;
+    struct mmusim_config cfg;
     mmusim_config_init(&cfg);
     cfg.ncpus = 4;
     cfg.nr_cpus = 2;
@@ -709,10 +766,19 @@ int main(void)
         cmocka_unit_test(test_debug_highmem),
         cmocka_unit_test(test_nr_cpus_default),
         cmocka_unit_test(test_reject_split_era),
-        cmocka_unit_test(test_reject_split_pae),
-        cmocka_unit_test(test_reject_huge_vmalloc),
+        cmocka_unit_test(test_reject_2632_opt_split_with_pae),
+        cmocka_unit_test(test_reject_2618_split_other_than_3g_with_pae),
+        cmocka_unit_test(test_2632_allows_2g_split_with_pae),
+        cmocka_unit_test(test_reject_vmalloc_leaving_no_lowmem),
+        cmocka_unit_test(test_reject_vmalloc_leaving_lowmem_under_16m),
+        cmocka_unit_test(test_reject_vmalloc_beyond_32_bits),
+        cmocka_unit_test(test_reject_unaligned_vmalloc),
         cmocka_unit_test(test_reject_tiny_vmalloc_2618),
-        cmocka_unit_test(test_reject_bad_args),
+        cmocka_unit_test(test_reject_null_config),
+        cmocka_unit_test(test_reject_null_output),
+        cmocka_unit_test(test_reject_zero_cpus),
+        cmocka_unit_test(test_reject_mem_over_4g_without_pae),
+        cmocka_unit_test(test_reject_nr_cpus_below_cpus),
         cmocka_unit_test(test_invariants_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -282,13 +282,29 @@ static void test_4m_pde_reserved_bits_fault_rsvd(void **state)
     assert_int_equal(w.error_code, MMUSIM_PF_P | MMUSIM_PF_U | MMUSIM_PF_RSVD); /* 0xd */
 }
 
-static void test_no_nx_and_no_id_bit_without_pae(void **state)
+/* Without PAE there is no NX bit (SDM §4.3): a mapping asking for it is refused. */
+static void test_pt_map_refuses_nx_without_pae(void **state)
 {
     struct fx *f = *state;
     uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
     assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x1000u, pa, MMUSIM_PAGE_4K, USER_RW | MMUSIM_PTE_NX),
                      MMUSIM_EFEATURE);
+}
+
+/* EFER.NXE needs the NX feature, which needs PAE: refused, EFER unchanged. */
+static void test_efer_write_refuses_nxe_without_pae(void **state)
+{
+    struct fx *f = *state;
+    struct mmusim_cpu_regs before, after;
+    mmusim_cpu_regs(f->cpu, &before);
     assert_int_equal(mmusim_cpu_write_efer(f->cpu, MMUSIM_EFER_NXE), MMUSIM_EFEATURE);
+    mmusim_cpu_regs(f->cpu, &after);
+    assert_int_equal(after.efer, before.efer);
+}
+
+static void test_exec_fault_has_no_id_bit_without_pae(void **state)
+{
+    struct fx *f = *state;
     /* An instruction fetch from a missing page: I/D is reported only with PAE+NXE. */
     struct mmusim_walk w = walk(f, 0x5000u, MMUSIM_ACC_EXEC | MMUSIM_ACC_USER);
     assert_int_equal(w.fault, 1);
@@ -379,7 +395,7 @@ static void test_user_mappings_are_private(void **state)
     assert_int_equal(walk(f, 0x1000u, MMUSIM_ACC_READ).fault, 1);
 }
 
-static void test_pgd_destroy_returns_frames_and_refuses_misuse(void **state)
+static void test_pgd_destroy_returns_frames(void **state)
 {
     struct fx *f = *state;
     uint64_t other, pa = frame(f, MMUSIM_ZONE_HIGHMEM);
@@ -389,28 +405,108 @@ static void test_pgd_destroy_returns_frames_and_refuses_misuse(void **state)
     assert_int_equal(mmusim_zone_free_frames(f->m, MMUSIM_ZONE_NORMAL), low_free - 2); /* PGD + PT */
     assert_int_equal(mmusim_pgd_destroy(f->m, other), MMUSIM_OK);
     assert_int_equal(mmusim_zone_free_frames(f->m, MMUSIM_ZONE_NORMAL), low_free);
+}
+
+static void test_pgd_destroy_refuses_destroyed_pgd(void **state)
+{
+    struct fx *f = *state;
+    uint64_t other;
+    assert_int_equal(mmusim_pgd_create(f->m, &other), MMUSIM_OK);
+    assert_int_equal(mmusim_pgd_destroy(f->m, other), MMUSIM_OK);
     assert_int_equal(mmusim_pgd_destroy(f->m, other), MMUSIM_ENOTPGD);
+}
+
+/* The fixture's address space is loaded in CPU 0's CR3. */
+static void test_pgd_destroy_refuses_pgd_loaded_in_cr3(void **state)
+{
+    struct fx *f = *state;
     assert_int_equal(mmusim_pgd_destroy(f->m, f->cr3), MMUSIM_EBUSY);
+}
+
+static void test_pgd_destroy_refuses_kernel_pgd(void **state)
+{
+    struct fx *f = *state;
     assert_int_equal(mmusim_pgd_destroy(f->m, mmusim_kernel_cr3(f->m)), MMUSIM_EKERNEL);
 }
 
-static void test_map_rejects_bad_arguments_and_changes_nothing(void **state)
+/* mmusim_pt_map(...) returns code and takes no page-table frame (pgtable.h: nothing is changed on error). */
+static void expect_map_refused(struct fx *f, uint64_t cr3, uint32_t va, uint64_t pa, enum mmusim_page_size size,
+                               uint64_t flags, int code)
+{
+    uint64_t low_free = mmusim_zone_free_frames(f->m, MMUSIM_ZONE_NORMAL);
+    assert_int_equal(mmusim_pt_map(f->m, cr3, va, pa, size, flags), code);
+    assert_int_equal(mmusim_zone_free_frames(f->m, MMUSIM_ZONE_NORMAL), low_free);
+}
+
+static void test_pt_map_refuses_unaligned_va(void **state)
 {
     struct fx *f = *state;
     uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
-    uint64_t low_free = mmusim_zone_free_frames(f->m, MMUSIM_ZONE_NORMAL);
-    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x1001u, pa, MMUSIM_PAGE_4K, 0), MMUSIM_EALIGN);
-    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x1000u, pa + 1, MMUSIM_PAGE_4K, 0), MMUSIM_EALIGN);
-    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x00400000u, 0x00200000u, MMUSIM_PAGE_LARGE, 0), MMUSIM_EALIGN);
-    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x1000u, 1 * GIB, MMUSIM_PAGE_4K, 0), MMUSIM_EPHYS);
-    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x1000u, pa, MMUSIM_PAGE_4K, 0x200), MMUSIM_EINVAL);
-    assert_int_equal(mmusim_pt_map(f->m, 0x12345000u, 0x1000u, pa, MMUSIM_PAGE_4K, 0), MMUSIM_ENOTPGD);
-    assert_int_equal(mmusim_zone_free_frames(f->m, MMUSIM_ZONE_NORMAL), low_free);
+    expect_map_refused(f, f->cr3, 0x1001u, pa, MMUSIM_PAGE_4K, 0, MMUSIM_EALIGN);
+}
+
+static void test_pt_map_refuses_unaligned_pa(void **state)
+{
+    struct fx *f = *state;
+    uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
+    expect_map_refused(f, f->cr3, 0x1000u, pa + 1, MMUSIM_PAGE_4K, 0, MMUSIM_EALIGN);
+}
+
+/* A 4 MiB page needs a 4 MiB-aligned frame: 2 MiB is not enough. */
+static void test_pt_map_refuses_large_page_pa_not_large_aligned(void **state)
+{
+    struct fx *f = *state;
+    expect_map_refused(f, f->cr3, 0x00400000u, 0x00200000u, MMUSIM_PAGE_LARGE, 0, MMUSIM_EALIGN);
+}
+
+static void test_pt_map_refuses_pa_beyond_ram(void **state)
+{
+    struct fx *f = *state;
+    expect_map_refused(f, f->cr3, 0x1000u, 1 * GIB, MMUSIM_PAGE_4K, 0, MMUSIM_EPHYS);
+}
+
+/* 0x200 is an AVL bit: not a flag mmusim_pt_map takes. */
+static void test_pt_map_refuses_unknown_flag_bits(void **state)
+{
+    struct fx *f = *state;
+    uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
+    expect_map_refused(f, f->cr3, 0x1000u, pa, MMUSIM_PAGE_4K, 0x200, MMUSIM_EINVAL);
+}
+
+static void test_pt_map_refuses_unknown_pgd(void **state)
+{
+    struct fx *f = *state;
+    uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
+    expect_map_refused(f, 0x12345000u, 0x1000u, pa, MMUSIM_PAGE_4K, 0, MMUSIM_ENOTPGD);
+}
+
+static void test_pt_map_refuses_mapped_va(void **state)
+{
+    struct fx *f = *state;
+    uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
     assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x1000u, pa, MMUSIM_PAGE_4K, 0), MMUSIM_OK);
-    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x1000u, pa, MMUSIM_PAGE_4K, 0), MMUSIM_EMAPPED);
-    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x0u, 0x0u, MMUSIM_PAGE_LARGE, 0), MMUSIM_EMAPPED);
-    /* The direct map is made of large pages: no 4 KiB page inside one. */
-    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0xc0001000u, pa, MMUSIM_PAGE_4K, 0), MMUSIM_ELARGE);
+    uint64_t before = leaf(f, 0x1000u);
+    expect_map_refused(f, f->cr3, 0x1000u, pa, MMUSIM_PAGE_4K, 0, MMUSIM_EMAPPED);
+    assert_int_equal(leaf(f, 0x1000u), before);
+}
+
+/* A large page where a page table (mapping 0x1000) already is: the PDE is in use. */
+static void test_pt_map_refuses_large_page_over_page_table(void **state)
+{
+    struct fx *f = *state;
+    uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
+    assert_int_equal(mmusim_pt_map(f->m, f->cr3, 0x1000u, pa, MMUSIM_PAGE_4K, 0), MMUSIM_OK);
+    expect_map_refused(f, f->cr3, 0x0u, 0x0u, MMUSIM_PAGE_LARGE, 0, MMUSIM_EMAPPED);
+    assert_int_equal(walk(f, 0x1000u, MMUSIM_ACC_READ).pa, pa);
+}
+
+/* The direct map is made of large pages: no 4 KiB page inside one. */
+static void test_pt_map_refuses_4k_page_inside_large_page(void **state)
+{
+    struct fx *f = *state;
+    uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
+    expect_map_refused(f, f->cr3, 0xc0001000u, pa, MMUSIM_PAGE_4K, 0, MMUSIM_ELARGE);
+    assert_int_equal(walk(f, 0xc0001000u, MMUSIM_ACC_READ).pa, 0x1000u);
 }
 
 static void test_unmap_and_protect(void **state)
@@ -423,8 +519,33 @@ static void test_unmap_and_protect(void **state)
     assert_int_equal(walk(f, 0x1000u, MMUSIM_ACC_READ | MMUSIM_ACC_USER).pa, pa);
     assert_int_equal(mmusim_pt_unmap(f->m, f->cr3, 0x1000u), MMUSIM_OK);
     assert_int_equal(walk(f, 0x1000u, MMUSIM_ACC_READ | MMUSIM_ACC_USER).error_code, MMUSIM_PF_U);
+}
+
+/* A page mapped, then unmapped: its page table is still there, its PTE not present. */
+static void map_then_unmap(struct fx *f, uint32_t va)
+{
+    uint64_t pa = frame(f, MMUSIM_ZONE_HIGHMEM);
+    assert_int_equal(mmusim_pt_map(f->m, f->cr3, va, pa, MMUSIM_PAGE_4K, USER_RW), MMUSIM_OK);
+    assert_int_equal(mmusim_pt_unmap(f->m, f->cr3, va), MMUSIM_OK);
+}
+
+static void test_pt_unmap_refuses_unmapped_page(void **state)
+{
+    struct fx *f = *state;
+    map_then_unmap(f, 0x1000u);
     assert_int_equal(mmusim_pt_unmap(f->m, f->cr3, 0x1000u), MMUSIM_ENOTMAPPED);
+}
+
+static void test_pt_protect_refuses_unmapped_page(void **state)
+{
+    struct fx *f = *state;
+    map_then_unmap(f, 0x1000u);
     assert_int_equal(mmusim_pt_protect(f->m, f->cr3, 0x1000u, 0), MMUSIM_ENOTMAPPED);
+}
+
+static void test_pt_unmap_refuses_va_without_page_table(void **state)
+{
+    struct fx *f = *state;
     assert_int_equal(mmusim_pt_unmap(f->m, f->cr3, 0x40000000u), MMUSIM_ENOTMAPPED);
 }
 
@@ -581,22 +702,68 @@ static void test_pae_set_writes_high_then_low_and_clear_low_then_high(void **sta
     mmusim_machine_set_store_hook(f->m, NULL, NULL);
 }
 
-static void test_control_register_writes_check_features(void **state)
+/* A refused control-register write leaves the registers and the clock as they were (error.h). */
+static void expect_cpu_unchanged(struct fx *f, const struct mmusim_cpu_regs *before, uint64_t cycles)
+{
+    struct mmusim_cpu_regs after;
+    mmusim_cpu_regs(f->cpu, &after);
+    assert_memory_equal(before, &after, sizeof(after));
+    assert_int_equal(mmusim_cpu_cycles(f->cpu), cycles);
+}
+
+/* PAE is fixed by the configuration (cpu.h): CR4.PAE cannot be cleared. */
+static void test_cr4_write_refuses_clearing_pae(void **state)
 {
     struct fx *f = *state;
     struct mmusim_cpu_regs r;
     mmusim_cpu_regs(f->cpu, &r);
+    /* The PAE fixture: PAE and NXE on. */
     assert_int_equal(r.cr4 & MMUSIM_CR4_PAE, MMUSIM_CR4_PAE);
     assert_int_equal(r.efer & MMUSIM_EFER_NXE, MMUSIM_EFER_NXE);
+    uint64_t c0 = mmusim_cpu_cycles(f->cpu);
     assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r.cr4 & ~MMUSIM_CR4_PAE, NULL), MMUSIM_EINVAL);
+    expect_cpu_unchanged(f, &r, c0);
+}
+
+/* Only CR0.WP can change (cpu.h): clearing PG is refused. */
+static void test_cr0_write_refuses_clearing_pg(void **state)
+{
+    struct fx *f = *state;
+    struct mmusim_cpu_regs r;
+    mmusim_cpu_regs(f->cpu, &r);
+    uint64_t c0 = mmusim_cpu_cycles(f->cpu);
     assert_int_equal(mmusim_cpu_write_cr0(f->cpu, r.cr0 & ~MMUSIM_CR0_PG), MMUSIM_EINVAL);
+    expect_cpu_unchanged(f, &r, c0);
+}
+
+/* Under PAE CR3 holds a 32-bit physical address (of the PDPT): 4 GiB is out of reach. */
+static void test_cr3_write_refuses_address_above_4g(void **state)
+{
+    struct fx *f = *state;
+    struct mmusim_cpu_regs r;
+    mmusim_cpu_regs(f->cpu, &r);
+    uint64_t c0 = mmusim_cpu_cycles(f->cpu);
     assert_int_equal(mmusim_cpu_write_cr3(f->cpu, 1ull << 32, NULL), MMUSIM_EINVAL);
+    expect_cpu_unchanged(f, &r, c0);
+}
+
+static void test_cr3_write_under_pae_charges_pae_extra(void **state)
+{
+    struct fx *f = *state;
     uint64_t charged = 0;
     const struct mmusim_costs *c = &mmusim_machine_config(f->m)->costs;
     assert_int_equal(mmusim_cpu_write_cr3(f->cpu, f->cr3, &charged), MMUSIM_OK);
     assert_int_equal(charged, c->mov_cr3 + c->mov_cr3_pae_extra);
+}
+
+/* Access kind 3 (write and execute at once) is no access. */
+static void test_walk_refuses_unknown_access_kind(void **state)
+{
+    struct fx *f = *state;
     struct mmusim_walk w;
+    uint64_t c0 = mmusim_cpu_cycles(f->cpu);
     assert_int_equal(mmusim_cpu_walk(f->cpu, 0, 3, &w), MMUSIM_EINVAL);
+    assert_int_equal(mmusim_cpu_cycles(f->cpu), c0);
 }
 
 int main(void)
@@ -616,15 +783,31 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_4m_page_translates, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_ps_ignored_without_cr4_pse, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_4m_pde_reserved_bits_fault_rsvd, setup_2level, teardown),
-        cmocka_unit_test_setup_teardown(test_no_nx_and_no_id_bit_without_pae, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_nx_without_pae, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_efer_write_refuses_nxe_without_pae, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_fault_has_no_id_bit_without_pae, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_walk_cost_is_fixed_plus_references, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_page_table_beyond_ram_reads_as_not_present, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_global_only_under_cr4_pge, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_kernel_tables_shared_by_every_address_space, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_user_mappings_are_private, setup_2level, teardown),
-        cmocka_unit_test_setup_teardown(test_pgd_destroy_returns_frames_and_refuses_misuse, setup_2level, teardown),
-        cmocka_unit_test_setup_teardown(test_map_rejects_bad_arguments_and_changes_nothing, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pgd_destroy_returns_frames, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pgd_destroy_refuses_destroyed_pgd, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pgd_destroy_refuses_pgd_loaded_in_cr3, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pgd_destroy_refuses_kernel_pgd, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_unaligned_va, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_unaligned_pa, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_large_page_pa_not_large_aligned, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_pa_beyond_ram, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_unknown_flag_bits, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_unknown_pgd, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_mapped_va, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_large_page_over_page_table, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_4k_page_inside_large_page, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_unmap_and_protect, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_unmap_refuses_unmapped_page, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_protect_refuses_unmapped_page, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_unmap_refuses_va_without_page_table, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_pae_4k_above_4g, setup_pae, teardown),
         cmocka_unit_test(test_pae_2m_page_without_cr4_pse),
         cmocka_unit_test_setup_teardown(test_pae_nx_faults_instruction_fetch, setup_pae, teardown),
@@ -633,7 +816,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pae_pdptes_are_registers_loaded_by_cr3, setup_pae, teardown),
         cmocka_unit_test_setup_teardown(test_pae_reserved_pdpte_bit_is_gp_and_keeps_state, setup_pae, teardown),
         cmocka_unit_test_setup_teardown(test_pae_set_writes_high_then_low_and_clear_low_then_high, setup_pae, teardown),
-        cmocka_unit_test_setup_teardown(test_control_register_writes_check_features, setup_pae, teardown),
+        cmocka_unit_test_setup_teardown(test_cr4_write_refuses_clearing_pae, setup_pae, teardown),
+        cmocka_unit_test_setup_teardown(test_cr0_write_refuses_clearing_pg, setup_pae, teardown),
+        cmocka_unit_test_setup_teardown(test_cr3_write_refuses_address_above_4g, setup_pae, teardown),
+        cmocka_unit_test_setup_teardown(test_cr3_write_under_pae_charges_pae_extra, setup_pae, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_refuses_unknown_access_kind, setup_pae, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
