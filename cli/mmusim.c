@@ -72,10 +72,10 @@ const char cli_config_options_help[] =
     "  --pae               PAE paging (default: 2-level)\n"
     "  --cpus N            number of CPUs, 1 to 64 (default 2)\n"
     "  --split S           VMSPLIT: 3G, 3G_OPT, 2G, 2G_OPT, 1G (default 3G)\n"
-    "  --era E             kernel era: 2.6.18 or 2.6.32 (default 2.6.32)\n"
+    "  --era E             kernel era: 2.6.18, 2.6.32, 2.6.37, 5.11 (default 2.6.32)\n"
     "  --nr-cpus N         kernel NR_CPUS, sizes the fixmap (default max(8, cpus))\n"
     "  --vmalloc SIZE      the vmalloc= boot option (default: not given, 128M reserve)\n"
-    "  --debug-highmem     CONFIG_DEBUG_HIGHMEM: KM_TYPE_NR becomes 2N+1\n"
+    "  --debug-highmem     CONFIG_DEBUG_HIGHMEM (5.11: DEBUG_KMAP_LOCAL): kmap slots 2N+1\n"
     "  --preset NAME       cost and TLB preset: p3, core2, atom, haswell\n"
     "  --set KEY=VALUE     any configuration key (see 'mmusim keys'); repeatable\n";
 
@@ -158,7 +158,7 @@ int cli_config_option(const char *cmd, int argc, char **argv, int *i, struct mmu
     if ((m = cli_option_value(cmd, argc, argv, i, "--era", &v)) != 0) {
         int rc = m < 0 ? MMUSIM_OK : mmusim_era_from_name(v, &cfg->era);
         if (rc != MMUSIM_OK)
-            cli_error(cmd, "--era '%s': %s (2.6.18 or 2.6.32)", v, mmusim_strerror(rc));
+            cli_error(cmd, "--era '%s': %s (2.6.18, 2.6.32, 2.6.37 or 5.11)", v, mmusim_strerror(rc));
         return m < 0 || rc != MMUSIM_OK ? -1 : 1;
     }
     if ((m = cli_option_value(cmd, argc, argv, i, "--set", &v)) != 0)

@@ -28,8 +28,12 @@
 
 static const char *const paging_names[] = {"2level", "pae"};
 static const char *const split_names[] = {"3G", "3G_OPT", "2G", "2G_OPT", "1G"};
-static const char *const era_names[] = {"2.6.18", "2.6.32"};
+static const char *const era_names[] = {"2.6.18", "2.6.32", "2.6.37", "5.11"};
+static const char *const preempt_names[] = {"auto", "none", "voluntary", "full"};
 static const char *const repl_names[] = {"lru", "plru", "fifo", "random"};
+
+_Static_assert(MMUSIM_ARRAY_SIZE(era_names) == MMUSIM_ERA_COUNT_, "one name per era");
+_Static_assert(MMUSIM_ARRAY_SIZE(preempt_names) == MMUSIM_PREEMPT_FULL + 1, "one name per preemption model");
 
 static int name_index(const char *const *names, size_t n, const char *s)
 {
@@ -54,6 +58,11 @@ const char *mmusim_era_name(enum mmusim_era e)
     return (unsigned)e < MMUSIM_ARRAY_SIZE(era_names) ? era_names[e] : NULL;
 }
 
+const char *mmusim_preempt_name(enum mmusim_preempt p)
+{
+    return (unsigned)p < MMUSIM_ARRAY_SIZE(preempt_names) ? preempt_names[p] : NULL;
+}
+
 int mmusim_split_from_name(const char *name, enum mmusim_split *out)
 {
     int i = name ? name_index(split_names, MMUSIM_ARRAY_SIZE(split_names), name) : -1;
@@ -73,6 +82,53 @@ int mmusim_era_from_name(const char *name, enum mmusim_era *out)
 }
 
 /* ---- defaults ---- */
+
+/*
+ * What the keys left at 0/auto become in each era. docs/config.md gives the
+ * reasons; in short:
+ * - hz: 250, the Kconfig default (HZ_250) from 2.6.13 on, for the 2.6 eras;
+ *   1000 for 5.11, as desktop-oriented builds such as Fedora's use (the
+ *   Kconfig default is still HZ_250 there, and Debian builds 250).
+ * - preempt: PREEMPT_VOLUNTARY, what Debian, Ubuntu, RHEL and Fedora built
+ *   their kernels with in all four eras (the Kconfig default is PREEMPT_NONE).
+ *   From the distributions' configurations as known to the authors, not
+ *   from a source read here.
+ * - flush_ceiling: none before the ranged flush_tlb_kernel_range (§6: 2.6.18
+ *   to 2.6.37 always call flush_tlb_all); tlb_single_page_flush_ceiling = 33
+ *   in 5.11's arch/x86/mm/tlb.c (§6, §7, seen in the 4.19-era file).
+ */
+static const struct era_defaults {
+    unsigned hz;
+    enum mmusim_preempt preempt;
+    unsigned flush_ceiling;
+} era_defaults[MMUSIM_ERA_COUNT_] = {
+    [MMUSIM_ERA_2_6_18] = {250, MMUSIM_PREEMPT_VOLUNTARY, 0},
+    [MMUSIM_ERA_2_6_32] = {250, MMUSIM_PREEMPT_VOLUNTARY, 0},
+    [MMUSIM_ERA_2_6_37] = {250, MMUSIM_PREEMPT_VOLUNTARY, 0},
+    [MMUSIM_ERA_5_11] = {1000, MMUSIM_PREEMPT_VOLUNTARY, 33},
+};
+
+static const struct era_defaults *defaults_of(const struct mmusim_config *cfg)
+{
+    /* An era out of range (an unvalidated cfg) reads as the default era. */
+    return &era_defaults[(unsigned)cfg->era < MMUSIM_ERA_COUNT_ ? cfg->era : MMUSIM_ERA_2_6_32];
+}
+
+unsigned mmusim_config_hz(const struct mmusim_config *cfg)
+{
+    return cfg->hz != 0 ? cfg->hz : defaults_of(cfg)->hz;
+}
+
+enum mmusim_preempt mmusim_config_preempt(const struct mmusim_config *cfg)
+{
+    return cfg->preempt != MMUSIM_PREEMPT_AUTO ? cfg->preempt : defaults_of(cfg)->preempt;
+}
+
+unsigned mmusim_config_flush_ceiling(const struct mmusim_config *cfg)
+{
+    return cfg->flush_ceiling != MMUSIM_FLUSH_CEILING_AUTO ? cfg->flush_ceiling
+                                                           : defaults_of(cfg)->flush_ceiling;
+}
 
 int mmusim_config_apply_preset(struct mmusim_config *cfg, enum mmusim_preset p)
 {
@@ -98,6 +154,7 @@ void mmusim_config_init(struct mmusim_config *cfg)
     cfg->paging = MMUSIM_PAGING_2LEVEL;
     cfg->split = MMUSIM_SPLIT_3G;
     cfg->era = MMUSIM_ERA_2_6_32;
+    cfg->flush_ceiling = MMUSIM_FLUSH_CEILING_AUTO; /* hz 0 and preempt AUTO: the era's too */
     cfg->features = MMUSIM_FEAT_PSE | MMUSIM_FEAT_PGE;
     cfg->seed = 1;
     (void)mmusim_config_apply_preset(cfg, MMUSIM_PRESET_CORE2);
@@ -133,7 +190,12 @@ static int validate_memory(const struct mmusim_config *cfg)
     return MMUSIM_OK;
 }
 
-/* linux-highmem.md §1.1: which splits each era offers, and which PAE forbids. */
+/*
+ * linux-highmem.md §1.1: which splits each era offers, and which PAE forbids.
+ * 2.6.37 and 5.11 offer the 2.6.32 choices: the doc is silent on 2.6.37, and
+ * a v5.8 arch/x86/Kconfig has 2.6.32's five splits with their PAGE_OFFSETs
+ * and !X86_PAE on the two _OPT ones only (docs/layout.md).
+ */
 static int validate_split(const struct mmusim_config *cfg)
 {
     int pae = cfg->paging == MMUSIM_PAGING_PAE;
@@ -188,7 +250,7 @@ int mmusim_config_validate(const struct mmusim_config *cfg)
         return MMUSIM_ENCPUS;
     if ((unsigned)cfg->paging > MMUSIM_PAGING_PAE)
         return MMUSIM_EPAGING;
-    if ((unsigned)cfg->era > MMUSIM_ERA_2_6_32)
+    if ((unsigned)cfg->era >= MMUSIM_ERA_COUNT_)
         return MMUSIM_EERA;
     if ((unsigned)cfg->split > MMUSIM_SPLIT_1G)
         return MMUSIM_ESPLIT;
@@ -206,6 +268,10 @@ int mmusim_config_validate(const struct mmusim_config *cfg)
         return MMUSIM_ENRCPUS;
     if (cfg->km_type_nr > MMUSIM_MAX_KM_TYPES)
         return MMUSIM_EKMTYPES;
+    if (cfg->hz != 0 && (cfg->hz < MMUSIM_HZ_MIN || cfg->hz > MMUSIM_HZ_MAX))
+        return MMUSIM_EVALUE;
+    if ((unsigned)cfg->preempt > MMUSIM_PREEMPT_FULL)
+        return MMUSIM_EVALUE;
     if (cfg->costs.cpu_mhz == 0)
         return MMUSIM_ECOST;
     if ((rc = validate_tlb(&cfg->tlb)) != MMUSIM_OK)
@@ -286,6 +352,9 @@ enum key_kind {
     K_PAGING,
     K_SPLIT,
     K_ERA,
+    K_PREEMPT,
+    K_HZ,      /* unsigned field: 0 or "auto", or MMUSIM_HZ_MIN..MMUSIM_HZ_MAX */
+    K_CEILING, /* unsigned field: "auto" (MMUSIM_FLUSH_CEILING_AUTO) or 0..arg */
     K_PRESET,
     K_REPL,
 };
@@ -312,15 +381,17 @@ static const struct key key_table[] = {
     {"paging", "2level or pae", K_PAGING, CFG_OFF(paging), 0},
     {"pae", "1 for PAE paging, 0 for 2-level", K_PAE, CFG_OFF(paging), 0},
     {"split", "VMSPLIT: 3G, 3G_OPT, 2G, 2G_OPT, 1G", K_SPLIT, CFG_OFF(split), 0},
-    {"era", "kernel era of the layout: 2.6.18 or 2.6.32", K_ERA, CFG_OFF(era), 0},
+    {"era", "kernel era: 2.6.18, 2.6.32, 2.6.37 or 5.11", K_ERA, CFG_OFF(era), 0},
     {"vmalloc", "the vmalloc= boot option (size); 0 = not given", K_SIZE, CFG_OFF(vmalloc_bytes), 0},
     {"pse", "CPU has PSE (4 MiB pages without PAE)", K_FEATURE, CFG_OFF(features), MMUSIM_FEAT_PSE},
     {"pge", "CPU has PGE (global pages)", K_FEATURE, CFG_OFF(features), MMUSIM_FEAT_PGE},
     {"nx", "CPU has NX and the kernel sets EFER.NXE (PAE only)", K_FEATURE, CFG_OFF(features), MMUSIM_FEAT_NX},
     {"nr_cpus", "kernel NR_CPUS sizing the fixmap; 0 = max(8, cpus)", K_UINT, CFG_OFF(nr_cpus), MMUSIM_MAX_NR_CPUS},
-    {"km_type_nr", "KM_TYPE_NR; 0 = the era's", K_UINT, CFG_OFF(km_type_nr), MMUSIM_MAX_KM_TYPES},
-    {"debug_highmem", "CONFIG_DEBUG_HIGHMEM (fence slots, extra checks)", K_FLAG, CFG_OFF(debug_highmem), 0},
-    {"flush_ceiling", "tlb_single_page_flush_ceiling in pages; 0 = none, as in 2.6 (later kernels: 33)", K_UINT, CFG_OFF(flush_ceiling), 1u << 20},
+    {"km_type_nr", "kmap slots per CPU: KM_TYPE_NR, or KM_MAX_IDX in 5.11; 0 = the era's", K_UINT, CFG_OFF(km_type_nr), MMUSIM_MAX_KM_TYPES},
+    {"debug_highmem", "CONFIG_DEBUG_HIGHMEM (fence slots, extra checks); in 5.11 CONFIG_DEBUG_KMAP_LOCAL", K_FLAG, CFG_OFF(debug_highmem), 0},
+    {"flush_ceiling", "tlb_single_page_flush_ceiling in pages, 0 = none; auto = the era's (0 for 2.6, 33 for 5.11)", K_CEILING, CFG_OFF(flush_ceiling), 1u << 20},
+    {"hz", "CONFIG_HZ, 100 to 10000; 0 or auto = the era's (250; 1000 for 5.11)", K_HZ, CFG_OFF(hz), 0},
+    {"preempt", "preemption model: none, voluntary, full; auto = the era's (voluntary)", K_PREEMPT, CFG_OFF(preempt), 0},
     {"preset", "p3, core2, atom or haswell: reloads costs and TLB geometry", K_PRESET, CFG_OFF(preset), 0},
     {"seed", "seed of every random choice", K_U64, CFG_OFF(seed), 0},
     {"ptcache.lines", "lines of the per-CPU page-table line cache (0 = none)", K_U32, CFG_OFF(ptcache_lines), 1u << 20},
@@ -355,7 +426,8 @@ int mmusim_config_key(size_t i, const char **name, const char **doc)
 }
 
 _Static_assert(sizeof(enum mmusim_paging) == sizeof(int) && sizeof(enum mmusim_split) == sizeof(int) &&
-                   sizeof(enum mmusim_era) == sizeof(int) && sizeof(enum mmusim_replacement) == sizeof(int),
+                   sizeof(enum mmusim_era) == sizeof(int) && sizeof(enum mmusim_replacement) == sizeof(int) &&
+                   sizeof(enum mmusim_preempt) == sizeof(int),
                "set_enum stores an int into enum fields");
 
 static int set_enum(void *field, const char *const *names, size_t n, const char *value)
@@ -409,6 +481,22 @@ static int set_key(struct mmusim_config *cfg, const struct key *k, const char *v
         return set_enum(field, split_names, MMUSIM_ARRAY_SIZE(split_names), v);
     case K_ERA:
         return set_enum(field, era_names, MMUSIM_ARRAY_SIZE(era_names), v);
+    case K_PREEMPT:
+        return set_enum(field, preempt_names, MMUSIM_ARRAY_SIZE(preempt_names), v);
+    case K_HZ:
+        if (v && strcmp(v, "auto") == 0)
+            u = 0;
+        else if (parse_uint(v, MMUSIM_HZ_MAX, &u) != MMUSIM_OK || (u != 0 && u < MMUSIM_HZ_MIN))
+            return MMUSIM_EVALUE;
+        *(unsigned *)field = (unsigned)u;
+        return MMUSIM_OK;
+    case K_CEILING:
+        if (v && strcmp(v, "auto") == 0)
+            u = MMUSIM_FLUSH_CEILING_AUTO;
+        else if ((rc = parse_uint(v, k->arg, &u)) != MMUSIM_OK)
+            return rc;
+        *(unsigned *)field = (unsigned)u;
+        return MMUSIM_OK;
     case K_REPL:
         return set_enum(field, repl_names, MMUSIM_ARRAY_SIZE(repl_names), v);
     case K_PRESET:

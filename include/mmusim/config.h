@@ -34,6 +34,7 @@ enum mmusim_paging {
  * CONFIG_VMSPLIT_* (linux-highmem.md §1.1). 2.6.18 has 3G, 3G_OPT, 2G
  * (0x78000000) and 1G, none of them but 3G with PAE. 2.6.32 moves 2G to
  * 0x80000000, adds 2G_OPT (0x78000000), and forbids only the _OPT ones with PAE.
+ * 2.6.37 and 5.11 have the 2.6.32 choices (docs/layout.md says where from).
  */
 enum mmusim_split {
     MMUSIM_SPLIT_3G,
@@ -43,11 +44,38 @@ enum mmusim_split {
     MMUSIM_SPLIT_1G
 };
 
-/* The kernel whose layout (and, later, highmem code) is modelled. */
+/*
+ * The kernel whose layout (and, later, highmem code) is modelled
+ * (linux-highmem.md §2-§5): 2.6.18 (slot kmap_atomic, flush at map),
+ * 2.6.32 (slot kmap_atomic, flush at unmap), 2.6.37 (stack kmap_atomic),
+ * 5.11 (kmap_local). MMUSIM_ERA_COUNT_ is the number of eras, not an era.
+ */
 enum mmusim_era {
     MMUSIM_ERA_2_6_18,
-    MMUSIM_ERA_2_6_32
+    MMUSIM_ERA_2_6_32,
+    MMUSIM_ERA_2_6_37,
+    MMUSIM_ERA_5_11,
+    MMUSIM_ERA_COUNT_
 };
+
+/*
+ * The kernel's preemption model (CONFIG_PREEMPT_NONE, _VOLUNTARY, CONFIG_PREEMPT).
+ * AUTO is the era's usual distribution kernel: voluntary in every era
+ * (docs/config.md says why); mmusim_config_preempt() resolves it.
+ */
+enum mmusim_preempt {
+    MMUSIM_PREEMPT_AUTO,
+    MMUSIM_PREEMPT_NONE,
+    MMUSIM_PREEMPT_VOLUNTARY,
+    MMUSIM_PREEMPT_FULL
+};
+
+/* flush_ceiling value meaning "the era's": 0 for the 2.6 eras, 33 for 5.11. */
+#define MMUSIM_FLUSH_CEILING_AUTO (~0u)
+
+/* The range of an explicit HZ (CONFIG_HZ); 0 means the era's (250, or 1000 for 5.11). */
+#define MMUSIM_HZ_MIN 100u
+#define MMUSIM_HZ_MAX 10000u
 
 /* CPU features (CPUID bits the kernel looks at). */
 #define MMUSIM_FEAT_PSE 0x1u /* 4 MiB pages in 2-level paging (CR4.PSE) */
@@ -89,14 +117,23 @@ struct mmusim_config {
     uint64_t vmalloc_bytes;      /* the vmalloc= boot option; 0 = not given (128 MiB reserve) */
     unsigned features;           /* MMUSIM_FEAT_*; default PSE | PGE */
     unsigned nr_cpus;            /* kernel NR_CPUS (sizes the fixmap); 0 = max(8, ncpus) */
-    unsigned km_type_nr;         /* 0 = the era's KM_TYPE_NR (13 or 19; 2N+1 with debug_highmem) */
-    int debug_highmem;           /* CONFIG_DEBUG_HIGHMEM: fence slots between km_types */
+    /* kmap fixmap slots per CPU: 0 = the era's KM_TYPE_NR (13, 19, 20;
+     * 2N+1 with debug_highmem) or, in 5.11, KM_MAX_IDX (16; 33 with
+     * debug_highmem). A non-zero value is taken as is, debug included. */
+    unsigned km_type_nr;
+    /* CONFIG_DEBUG_HIGHMEM: fence slots between km_types (2.6 eras); in 5.11
+     * it stands for CONFIG_DEBUG_KMAP_LOCAL (KM_MAX_IDX 33, guard slots). */
+    int debug_highmem;
     /* tlb_single_page_flush_ceiling: flush_tlb_kernel_range and flush_tlb_range
      * use per-page INVLPG up to this many pages, else a full flush. 0 (the
      * 2.6 eras: they have no ceiling) makes a kernel range always
      * flush_tlb_all and a user range of more than one page flush_tlb_mm.
-     * Later kernels use 33 (arch/x86/mm/tlb.c). Default 0. */
+     * Later kernels use 33 (arch/x86/mm/tlb.c). Default
+     * MMUSIM_FLUSH_CEILING_AUTO: 0 for the 2.6 eras, 33 for 5.11
+     * (mmusim_config_flush_ceiling() resolves it). */
     unsigned flush_ceiling;
+    unsigned hz;                 /* CONFIG_HZ: 0 = the era's (250; 1000 for 5.11), else 100..10000 */
+    enum mmusim_preempt preempt; /* preemption model; default AUTO (the era's) */
     enum mmusim_preset preset;   /* what filled costs and tlb; default core2 */
     struct mmusim_costs costs;
     struct mmusim_tlb_config tlb;
@@ -115,9 +152,19 @@ int mmusim_config_apply_preset(struct mmusim_config *cfg, enum mmusim_preset p);
 int mmusim_config_validate(const struct mmusim_config *cfg);
 
 /*
+ * The effective values of the keys that follow the era when left at
+ * 0/auto: HZ, the preemption model and the flush ceiling (the layout
+ * carries the same values). cfg is assumed valid.
+ */
+unsigned mmusim_config_hz(const struct mmusim_config *cfg);
+enum mmusim_preempt mmusim_config_preempt(const struct mmusim_config *cfg);
+unsigned mmusim_config_flush_ceiling(const struct mmusim_config *cfg);
+
+/*
  * Set one field by name: "cpus", "mem", "paging", "split", "era", "vmalloc",
- * "pse", "pge", "nx", "nr_cpus", "km_type_nr", "debug_highmem", "preset",
- * "seed", "ptcache.lines", "ptcache.ways", "cost.NAME", the TLB keys
+ * "pse", "pge", "nx", "nr_cpus", "km_type_nr", "debug_highmem",
+ * "flush_ceiling", "hz", "preempt", "preset", "seed", "ptcache.lines",
+ * "ptcache.ways", "cost.NAME", the TLB keys
  * ("dtlb.4k.entries", ..., "tlb.replacement"). docs/config.md lists them all.
  * Returns MMUSIM_EKEY for an unknown key, MMUSIM_EVALUE for a value that does
  * not parse; cfg is unchanged on error. "preset" reloads costs and TLB
@@ -136,10 +183,15 @@ int mmusim_config_key(size_t i, const char **name, const char **doc);
  */
 int mmusim_parse_size(const char *s, uint64_t *out);
 
-/* Names used by the CLI and JSON: "2level"/"pae", "3G"..., "2.6.18"/"2.6.32". */
+/*
+ * Names used by the CLI and JSON: "2level"/"pae", "3G"..., "2.6.18", "2.6.32",
+ * "2.6.37", "5.11", and "auto"/"none"/"voluntary"/"full". NULL for a value
+ * out of range.
+ */
 const char *mmusim_paging_name(enum mmusim_paging p);
 const char *mmusim_split_name(enum mmusim_split s);
 const char *mmusim_era_name(enum mmusim_era e);
+const char *mmusim_preempt_name(enum mmusim_preempt p);
 int mmusim_split_from_name(const char *name, enum mmusim_split *out);
 int mmusim_era_from_name(const char *name, enum mmusim_era *out);
 

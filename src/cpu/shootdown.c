@@ -247,7 +247,7 @@ int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t 
     struct frame *f = flush_frame(cpu, &rc);
     if (!f)
         return rc;
-    unsigned ceiling = cpu->sys->cfg->flush_ceiling;
+    unsigned ceiling = cpu->sys->layout->flush_ceiling; /* the era's when cfg says auto */
     r.initiator = cpu->id;
     r.fn = (ceiling == 0 || pages > ceiling) ? FN_FLUSH_ALL : FN_FLUSH_KRANGE;
     return on_each_cpu(cpu, f, &r);
@@ -263,7 +263,7 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
         uint64_t pages;
         if (page_range(start, end, &r, &pages) != MMUSIM_OK)
             return MMUSIM_EINVAL;
-        unsigned ceiling = cpu->sys->cfg->flush_ceiling;
+        unsigned ceiling = cpu->sys->layout->flush_ceiling; /* the era's when cfg says auto */
         /* 2.6.x: flush_tlb_page for one page, flush_tlb_mm for any longer
          * range; with a ceiling, per page up to it. */
         if (!(pages == 1 || (ceiling && pages <= ceiling)))
