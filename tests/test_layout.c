@@ -566,26 +566,26 @@ static void test_preempt_bits(void **state)
         example((enum mmusim_era)era, MMUSIM_PAGING_2LEVEL, &l);
         assert_memory_equal(&l.preempt_bits, &b, sizeof(b));
     }
-    mmusim_preempt_bits_of(MMUSIM_ERA_2_6_18, &b);
+    assert_int_equal(mmusim_preempt_bits_of(MMUSIM_ERA_2_6_18, &b), MMUSIM_OK);
     assert_int_equal(b.hardirq_mask, 0x0fff0000u);
     assert_int_equal(b.nmi_offset, 0);
     assert_int_equal(b.nmi_mask, 0);
     assert_int_equal(b.softirq_disable_offset, 0x100u); /* local_bh_disable adds SOFTIRQ_OFFSET */
     assert_int_equal(b.preempt_active, 0x10000000u);
     assert_int_equal(b.need_resched, 0);
-    mmusim_preempt_bits_of(MMUSIM_ERA_2_6_32, &b);
+    assert_int_equal(mmusim_preempt_bits_of(MMUSIM_ERA_2_6_32, &b), MMUSIM_OK);
     assert_int_equal(b.hardirq_mask, 0x03ff0000u);
     assert_int_equal(b.nmi_offset, 0x04000000u);
     assert_int_equal(b.nmi_mask, 0x04000000u);
     assert_int_equal(b.softirq_disable_offset, 0x100u);
     assert_int_equal(b.preempt_active, 0x10000000u);
-    mmusim_preempt_bits_of(MMUSIM_ERA_2_6_37, &b);
+    assert_int_equal(mmusim_preempt_bits_of(MMUSIM_ERA_2_6_37, &b), MMUSIM_OK);
     assert_int_equal(b.hardirq_mask, 0x03ff0000u);
     assert_int_equal(b.nmi_offset, 0x04000000u);
     assert_int_equal(b.nmi_mask, 0x04000000u);
     assert_int_equal(b.softirq_disable_offset, 0x200u); /* SOFTIRQ_DISABLE_OFFSET */
     assert_int_equal(b.preempt_active, 0x10000000u);
-    mmusim_preempt_bits_of(MMUSIM_ERA_5_11, &b);
+    assert_int_equal(mmusim_preempt_bits_of(MMUSIM_ERA_5_11, &b), MMUSIM_OK);
     assert_int_equal(b.hardirq_mask, 0x000f0000u);
     assert_int_equal(b.nmi_offset, 0x00100000u);
     assert_int_equal(b.nmi_mask, 0x00f00000u);
@@ -594,7 +594,7 @@ static void test_preempt_bits(void **state)
     assert_int_equal(b.need_resched, 0x80000000u);
     /* The fields never overlap, and the 2.6.32 ones are those of <mmusim/smp.h>. */
     for (int era = 0; era < MMUSIM_ERA_COUNT_; era++) {
-        mmusim_preempt_bits_of((enum mmusim_era)era, &b);
+        assert_int_equal(mmusim_preempt_bits_of((enum mmusim_era)era, &b), MMUSIM_OK);
         assert_int_equal(b.preempt_mask & b.softirq_mask, 0);
         assert_int_equal((b.preempt_mask | b.softirq_mask) & b.hardirq_mask, 0);
         assert_int_equal((b.preempt_mask | b.softirq_mask | b.hardirq_mask) & b.nmi_mask, 0);

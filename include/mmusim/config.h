@@ -15,6 +15,8 @@
 #ifndef MMUSIM_CONFIG_H
 #define MMUSIM_CONFIG_H
 
+#include "api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -143,22 +145,22 @@ struct mmusim_config {
 };
 
 /* Fill cfg with the defaults above, costs and TLB geometry from core2. */
-void mmusim_config_init(struct mmusim_config *cfg);
+MMUSIM_API void mmusim_config_init(struct mmusim_config *cfg);
 
 /* Load a preset's costs and TLB geometry into cfg (other fields untouched). */
-int mmusim_config_apply_preset(struct mmusim_config *cfg, enum mmusim_preset p);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_config_apply_preset(struct mmusim_config *cfg, enum mmusim_preset p);
 
 /* MMUSIM_OK, or the code of the first problem found. */
-int mmusim_config_validate(const struct mmusim_config *cfg);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_config_validate(const struct mmusim_config *cfg);
 
 /*
  * The effective values of the keys that follow the era when left at
  * 0/auto: HZ, the preemption model and the flush ceiling (the layout
  * carries the same values). cfg is assumed valid.
  */
-unsigned mmusim_config_hz(const struct mmusim_config *cfg);
-enum mmusim_preempt mmusim_config_preempt(const struct mmusim_config *cfg);
-unsigned mmusim_config_flush_ceiling(const struct mmusim_config *cfg);
+MMUSIM_API unsigned mmusim_config_hz(const struct mmusim_config *cfg);
+MMUSIM_API enum mmusim_preempt mmusim_config_preempt(const struct mmusim_config *cfg);
+MMUSIM_API unsigned mmusim_config_flush_ceiling(const struct mmusim_config *cfg);
 
 /*
  * Set one field by name: "cpus", "mem", "paging", "split", "era", "vmalloc",
@@ -170,30 +172,30 @@ unsigned mmusim_config_flush_ceiling(const struct mmusim_config *cfg);
  * not parse; cfg is unchanged on error. "preset" reloads costs and TLB
  * geometry, so set it before any cost.* or TLB key.
  */
-int mmusim_config_set(struct mmusim_config *cfg, const char *key, const char *value);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_config_set(struct mmusim_config *cfg, const char *key, const char *value);
 
 /* Number of keys mmusim_config_set() accepts, and the i-th key with a description. */
-size_t mmusim_config_key_count(void);
-int mmusim_config_key(size_t i, const char **name, const char **doc);
+MMUSIM_API size_t mmusim_config_key_count(void);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_config_key(size_t i, const char **name, const char **doc);
 
 /*
  * Parse a size: a decimal or 0x number with an optional K, M, G suffix
  * (binary multiples; "KiB", "MiB", "GiB" accepted). MMUSIM_EVALUE on garbage
  * or overflow.
  */
-int mmusim_parse_size(const char *s, uint64_t *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_parse_size(const char *s, uint64_t *out);
 
 /*
  * Names used by the CLI and JSON: "2level"/"pae", "3G"..., "2.6.18", "2.6.32",
  * "2.6.37", "5.11", and "auto"/"none"/"voluntary"/"full". NULL for a value
  * out of range.
  */
-const char *mmusim_paging_name(enum mmusim_paging p);
-const char *mmusim_split_name(enum mmusim_split s);
-const char *mmusim_era_name(enum mmusim_era e);
-const char *mmusim_preempt_name(enum mmusim_preempt p);
-int mmusim_split_from_name(const char *name, enum mmusim_split *out);
-int mmusim_era_from_name(const char *name, enum mmusim_era *out);
+MMUSIM_API const char *mmusim_paging_name(enum mmusim_paging p);
+MMUSIM_API const char *mmusim_split_name(enum mmusim_split s);
+MMUSIM_API const char *mmusim_era_name(enum mmusim_era e);
+MMUSIM_API const char *mmusim_preempt_name(enum mmusim_preempt p);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_split_from_name(const char *name, enum mmusim_split *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_era_from_name(const char *name, enum mmusim_era *out);
 
 #ifdef __cplusplus
 }

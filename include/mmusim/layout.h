@@ -10,6 +10,8 @@
 #ifndef MMUSIM_LAYOUT_H
 #define MMUSIM_LAYOUT_H
 
+#include "api.h"
+
 #include <stdint.h>
 
 #include "config.h"
@@ -127,42 +129,42 @@ struct mmusim_layout {
  * returns its error; MMUSIM_ELAYOUT where Linux's boot-time checks would BUG
  * (pkmap overlapping the fixmap, an empty vmalloc area, lowmem under 16 MiB).
  */
-int mmusim_layout_compute(const struct mmusim_config *cfg, struct mmusim_layout *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_layout_compute(const struct mmusim_config *cfg, struct mmusim_layout *out);
 
 /* __fix_to_virt(idx) = FIXADDR_TOP - (idx << PAGE_SHIFT). */
-uint32_t mmusim_fix_to_virt(const struct mmusim_layout *l, uint32_t idx);
+MMUSIM_API uint32_t mmusim_fix_to_virt(const struct mmusim_layout *l, uint32_t idx);
 
 /* __virt_to_fix(vaddr) = (FIXADDR_TOP - (vaddr & PAGE_MASK)) >> PAGE_SHIFT. */
-uint32_t mmusim_virt_to_fix(const struct mmusim_layout *l, uint32_t vaddr);
+MMUSIM_API uint32_t mmusim_virt_to_fix(const struct mmusim_layout *l, uint32_t vaddr);
 
 /* __va(pa) and __pa(va) of the direct map (no range check, as in Linux). */
-uint32_t mmusim_layout_va(const struct mmusim_layout *l, uint64_t pa);
-uint64_t mmusim_layout_pa(const struct mmusim_layout *l, uint32_t va);
+MMUSIM_API uint32_t mmusim_layout_va(const struct mmusim_layout *l, uint64_t pa);
+MMUSIM_API uint64_t mmusim_layout_pa(const struct mmusim_layout *l, uint32_t va);
 
 /* PKMAP_ADDR(nr) and PKMAP_NR(vaddr). */
-uint32_t mmusim_pkmap_addr(const struct mmusim_layout *l, uint32_t nr);
-uint32_t mmusim_pkmap_nr(const struct mmusim_layout *l, uint32_t vaddr);
+MMUSIM_API uint32_t mmusim_pkmap_addr(const struct mmusim_layout *l, uint32_t nr);
+MMUSIM_API uint32_t mmusim_pkmap_nr(const struct mmusim_layout *l, uint32_t vaddr);
 
 /*
  * kmap fixmap slot index of CPU cpu's slot i: i + kmap_slots_per_cpu * cpu,
  * i being the km_type (2.6.18, 2.6.32) or the stack position (2.6.37, 5.11).
  */
-uint32_t mmusim_kmap_idx(const struct mmusim_layout *l, uint32_t cpu, uint32_t i);
+MMUSIM_API uint32_t mmusim_kmap_idx(const struct mmusim_layout *l, uint32_t cpu, uint32_t i);
 
 /* Linear address of kmap fixmap slot idx: __fix_to_virt(FIX_KMAP_BEGIN + idx). */
-uint32_t mmusim_kmap_slot_vaddr(const struct mmusim_layout *l, uint32_t idx);
+MMUSIM_API uint32_t mmusim_kmap_slot_vaddr(const struct mmusim_layout *l, uint32_t idx);
 
 /* The preempt_count layout of an era; MMUSIM_EERA for an era out of range. */
-int mmusim_preempt_bits_of(enum mmusim_era era, struct mmusim_preempt_bits *out);
+MMUSIM_API MMUSIM_NODISCARD int mmusim_preempt_bits_of(enum mmusim_era era, struct mmusim_preempt_bits *out);
 
 /* "slot", "stack", "local"; NULL out of range. */
-const char *mmusim_kmap_form_name(enum mmusim_kmap_form f);
+MMUSIM_API const char *mmusim_kmap_form_name(enum mmusim_kmap_form f);
 
 /* The zone a pfn lies in, or MMUSIM_ZONE_COUNT_ if beyond RAM. */
-enum mmusim_zone mmusim_layout_zone_of(const struct mmusim_layout *l, uint64_t pfn);
+MMUSIM_API enum mmusim_zone mmusim_layout_zone_of(const struct mmusim_layout *l, uint64_t pfn);
 
 /* "DMA", "Normal", "HighMem". */
-const char *mmusim_zone_name(enum mmusim_zone z);
+MMUSIM_API const char *mmusim_zone_name(enum mmusim_zone z);
 
 #ifdef __cplusplus
 }

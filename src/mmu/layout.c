@@ -321,7 +321,8 @@ int mmusim_layout_compute(const struct mmusim_config *cfg, struct mmusim_layout 
     l.hz = mmusim_config_hz(cfg);
     l.preempt = mmusim_config_preempt(cfg);
     l.flush_ceiling = mmusim_config_flush_ceiling(cfg);
-    (void)mmusim_preempt_bits_of(cfg->era, &l.preempt_bits);
+    if (mmusim_preempt_bits_of(cfg->era, &l.preempt_bits) != MMUSIM_OK)
+        return MMUSIM_EERA;
 
     /* NR_CPUS and the kmap slots of one CPU (§1.5: the fences make KM_TYPE_NR
      * 2N+1; §5: DEBUG_KMAP_LOCAL makes KM_MAX_IDX 33 and KM_INCR 2). An
