@@ -1,6 +1,7 @@
 /*
  * Kernel stores to page-table entries by a CPU (include/mmusim/pte.h):
- * mmusim_set_pte and mmusim_pte_clear, against Linux's set_pte / pte_clear (linux-highmem.md §1.7: PAE halves,
+ * mmusim_set_pte, mmusim_pte_clear and the record of their last writer,
+ * against Linux's set_pte / pte_clear (linux-highmem.md §1.7: PAE halves,
  * high then low for set_pte, low then high for pte_clear; no flush inside
  * either, the caller flushes) and the coherence checker of docs/tlb.md §7.
  */
@@ -80,6 +81,11 @@ static struct mmusim_pte_info entry(struct fx *f, uint32_t va)
     struct mmusim_pte_info info;
     assert_int_equal(mmusim_pt_get(f->m, mmusim_kernel_cr3(f->m), va, &info), MMUSIM_OK);
     return info;
+}
+
+static void writer(struct fx *f, uint32_t va, unsigned *cpu, uint64_t *cycle)
+{
+    assert_int_equal(mmusim_pte_last_writer(f->m, va, cpu, cycle), MMUSIM_OK);
 }
 
 /* ---- the store hook ---- */
@@ -230,7 +236,7 @@ static void test_clock_and_counters(void **state)
     assert_int_equal(s0.pte_write_cycles, 0);
 }
 
-/* ---- no flush: the stale entry is used, and the checker reports it ---- */
+/* ---- no flush: the stale entry is used, and the checker names the writer ---- */
 
 static struct mmusim_access read_at(mmusim_cpu *cpu, uint32_t va, uint32_t *data)
 {
@@ -240,7 +246,7 @@ static struct mmusim_access read_at(mmusim_cpu *cpu, uint32_t va, uint32_t *data
     return a;
 }
 
-static void test_no_flush_stale_entry_reported(void **state)
+static void test_no_flush_stale_entry_reported_with_writer(void **state)
 {
     struct fx *f = *state;
     uint32_t in_a = 0xaaaa0001u, in_b = 0xbbbb0002u, got = 0;
@@ -255,6 +261,8 @@ static void test_no_flush_stale_entry_reported(void **state)
     assert_int_equal(mmusim_machine_coherence_violations(f->m, NULL, 0), 0);
 
     /* CPU 0 remaps va to b, and flushes nothing. */
+    mmusim_cpu_spend(f->c0, 1000); /* so the writer's clock is not the other CPU's */
+    uint64_t when = mmusim_cpu_cycles(f->c0);
     struct mmusim_tlb_stats before0, before1, after;
     assert_int_equal(mmusim_cpu_tlb_stats(f->c0, MMUSIM_TLB_DTLB_4K, &before0), MMUSIM_OK);
     assert_int_equal(mmusim_cpu_tlb_stats(f->c1, MMUSIM_TLB_DTLB_4K, &before1), MMUSIM_OK);
@@ -287,7 +295,22 @@ static void test_no_flush_stale_entry_reported(void **state)
     assert_int_equal(v[0].current_pa, f->b);
     assert_int_equal(v[0].current_present, 1);
     assert_int_equal(v[0].leaf_pa, entry(f, f->va).entry_pa);
+    assert_int_equal(v[0].writer_cpu, 0);
+    assert_int_equal(v[0].written_at, when);
     assert_int_equal(v[2].cpu, 0);
+    assert_int_equal(v[2].writer_cpu, 0);
+    assert_int_equal(v[2].written_at, when);
+
+    /* A pte_clear by CPU 1 makes it the writer of a not-present entry. */
+    mmusim_cpu_spend(f->c1, 500);
+    uint64_t when1 = mmusim_cpu_cycles(f->c1);
+    assert_int_equal(mmusim_pte_clear(f->c1, f->va, NULL), MMUSIM_OK);
+    mmusim_machine_coherence_reset(f->m);
+    (void)read_at(f->c0, f->va, &got);
+    assert_int_equal(mmusim_machine_coherence_violations(f->m, v, 4), 1);
+    assert_int_equal(v[0].current_present, 0);
+    assert_int_equal(v[0].writer_cpu, 1);
+    assert_int_equal(v[0].written_at, when1);
 
     /* After the caller's flush, a walk finds b and the checker is quiet. */
     assert_int_equal(mmusim_set_pte(f->c1, f->va, f->b, MMUSIM_PAGE_KERNEL, NULL), MMUSIM_OK);
@@ -300,12 +323,87 @@ static void test_no_flush_stale_entry_reported(void **state)
     assert_int_equal(mmusim_machine_coherence_violations(f->m, NULL, 0), 0);
 }
 
+/* An entry last written by the machine's own calls names no CPU. */
+static void test_violation_without_cpu_writer(void **state)
+{
+    struct fx *f = *state;
+    uint64_t k = mmusim_kernel_cr3(f->m);
+    unsigned cpu;
+    uint64_t cycle;
+    uint32_t got;
+    mmusim_machine_set_coherence_check(f->m, 1);
+    /* A CPU wrote it first... */
+    assert_int_equal(mmusim_set_pte(f->c1, f->va, f->a, MMUSIM_PAGE_KERNEL, NULL), MMUSIM_OK);
+    (void)read_at(f->c0, f->va, &got);
+    /* ...then the machine rewrote it: the record is forgotten. */
+    assert_int_equal(mmusim_pt_unmap(f->m, k, f->va), MMUSIM_OK);
+    writer(f, f->va, &cpu, &cycle);
+    assert_int_equal(cpu, MMUSIM_NO_WRITER);
+    assert_int_equal(cycle, 0);
+    assert_int_equal(mmusim_pt_map(f->m, k, f->va, f->b, MMUSIM_PAGE_4K, MMUSIM_PAGE_KERNEL), MMUSIM_OK);
+    (void)read_at(f->c0, f->va, &got);
+    struct mmusim_coherence_violation v[2];
+    assert_int_equal(mmusim_machine_coherence_violations(f->m, v, 2), 1);
+    assert_int_equal(v[0].stale_pa, f->a);
+    assert_int_equal(v[0].current_pa, f->b);
+    assert_int_equal(v[0].writer_cpu, MMUSIM_NO_WRITER);
+    assert_int_equal(v[0].written_at, 0);
+    /* pt_protect and pt_set_raw forget too. */
+    assert_int_equal(mmusim_set_pte(f->c1, f->va, f->a, MMUSIM_PAGE_KERNEL, NULL), MMUSIM_OK);
+    assert_int_equal(mmusim_pt_protect(f->m, k, f->va, MMUSIM_PTE_A), MMUSIM_OK);
+    writer(f, f->va, &cpu, NULL);
+    assert_int_equal(cpu, MMUSIM_NO_WRITER);
+    assert_int_equal(mmusim_set_pte(f->c1, f->va, f->a, MMUSIM_PAGE_KERNEL, NULL), MMUSIM_OK);
+    assert_int_equal(mmusim_pt_set_raw(f->m, k, f->va, MMUSIM_PAGE_4K, 0), MMUSIM_OK);
+    writer(f, f->va, &cpu, NULL);
+    assert_int_equal(cpu, MMUSIM_NO_WRITER);
+    /* A refused machine call forgets nothing. */
+    assert_int_equal(mmusim_set_pte(f->c1, f->va, f->a, MMUSIM_PAGE_KERNEL, NULL), MMUSIM_OK);
+    assert_int_equal(mmusim_pt_map(f->m, k, f->va, f->b, MMUSIM_PAGE_4K, MMUSIM_PAGE_KERNEL), MMUSIM_EMAPPED);
+    writer(f, f->va, &cpu, NULL);
+    assert_int_equal(cpu, 1);
+}
+
+/* ---- mmusim_pte_last_writer ---- */
+
+static void test_last_writer(void **state)
+{
+    struct fx *f = *state;
+    unsigned cpu = 7;
+    uint64_t cycle = 7;
+    writer(f, f->va, &cpu, &cycle);
+    assert_int_equal(cpu, MMUSIM_NO_WRITER);
+    assert_int_equal(cycle, 0);
+    mmusim_cpu_spend(f->c1, 300);
+    uint64_t t1 = mmusim_cpu_cycles(f->c1);
+    assert_int_equal(mmusim_set_pte(f->c1, f->va, f->a, MMUSIM_PAGE_KERNEL, NULL), MMUSIM_OK);
+    writer(f, f->va + 0xfff, &cpu, &cycle); /* any address in the page */
+    assert_int_equal(cpu, 1);
+    assert_int_equal(cycle, t1); /* the clock when the store began */
+    uint64_t t0 = mmusim_cpu_cycles(f->c0);
+    assert_int_equal(mmusim_pte_clear(f->c0, f->va, NULL), MMUSIM_OK);
+    writer(f, f->va, &cpu, &cycle);
+    assert_int_equal(cpu, 0);
+    assert_int_equal(cycle, t0);
+    /* The neighbour entry has its own record. */
+    writer(f, f->va + 0x1000, &cpu, &cycle);
+    assert_int_equal(cpu, MMUSIM_NO_WRITER);
+    writer(f, f->va, NULL, NULL);
+    /* Refusals. */
+    assert_int_equal(mmusim_pte_last_writer(NULL, f->va, &cpu, &cycle), MMUSIM_EINVAL);
+    assert_int_equal(mmusim_pte_last_writer(f->m, 0x1000u, &cpu, &cycle), MMUSIM_EINVAL);
+    assert_int_equal(mmusim_pte_last_writer(f->m, f->l->page_offset, &cpu, &cycle), MMUSIM_ELARGE);
+    assert_int_equal(mmusim_pte_last_writer(f->m, f->l->vmalloc_start, &cpu, &cycle), MMUSIM_ENOTMAPPED);
+}
+
 /* ---- refusals change nothing ---- */
 
 struct snap {
     uint64_t raw, raw_direct;
     uint64_t c0, c1;
     struct mmusim_cpu_stats total;
+    unsigned writer;
+    uint64_t written_at;
 };
 
 static struct snap snap_of(struct fx *f)
@@ -317,6 +415,7 @@ static struct snap snap_of(struct fx *f)
     s.c0 = mmusim_cpu_cycles(f->c0);
     s.c1 = mmusim_cpu_cycles(f->c1);
     mmusim_machine_stats(f->m, &s.total);
+    writer(f, f->va, &s.writer, &s.written_at);
     return s;
 }
 
@@ -329,7 +428,7 @@ static void test_2level_refusals_change_nothing(void **state)
     /* The addresses are what they claim to be. */
     assert_int_equal(mmusim_pt_get(f->m, mmusim_kernel_cr3(f->m), none, &info), MMUSIM_ENOTMAPPED);
     assert_int_equal(entry(f, large).size, MMUSIM_PAGE_LARGE);
-    /* A present entry that no refusal may touch. */
+    /* A present entry, written by CPU 1, that no refusal may touch. */
     assert_int_equal(mmusim_set_pte(f->c1, f->va, f->a, flags, NULL), MMUSIM_OK);
     struct snap before = snap_of(f);
     nlog = 0;
@@ -364,6 +463,9 @@ static void test_2level_refusals_change_nothing(void **state)
     assert_int_equal(after.c0, before.c0);
     assert_int_equal(after.c1, before.c1);
     assert_memory_equal(&after.total, &before.total, sizeof(before.total));
+    assert_int_equal(after.writer, 1);
+    assert_int_equal(after.writer, before.writer);
+    assert_int_equal(after.written_at, before.written_at);
 }
 
 /* The same refusals under PAE, where NX is accepted (it is not tried here) and RAM is 8 GiB. */
@@ -405,6 +507,55 @@ static void test_pae_refusals_change_nothing(void **state)
     assert_int_equal(after.c0, before.c0);
     assert_int_equal(after.c1, before.c1);
     assert_memory_equal(&after.total, &before.total, sizeof(before.total));
+    assert_int_equal(after.writer, 1);
+    assert_int_equal(after.written_at, before.written_at);
+}
+
+/* ---- the record grows, forgets, and is freed with the machine ---- */
+
+static void test_record_grows_and_forgets(void **state)
+{
+    struct fx *f = *state;
+    uint64_t k = mmusim_kernel_cr3(f->m);
+    uint32_t n = f->l->last_pkmap;
+    uint64_t *at = calloc(n, sizeof(*at));
+    assert_non_null(at);
+    /* Every pkmap entry, by alternating CPUs: the record grows well past its first size. */
+    for (uint32_t i = 0; i < n; i++) {
+        mmusim_cpu *c = (i & 1) ? f->c1 : f->c0;
+        at[i] = mmusim_cpu_cycles(c);
+        assert_int_equal(mmusim_set_pte(c, mmusim_pkmap_addr(f->l, i), f->a, MMUSIM_PAGE_KERNEL, NULL), MMUSIM_OK);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned cpu;
+        uint64_t cycle;
+        writer(f, mmusim_pkmap_addr(f->l, i), &cpu, &cycle);
+        assert_int_equal(cpu, i & 1);
+        assert_int_equal(cycle, at[i]);
+    }
+    /* Forget every third (the machine unmaps them); the rest must still be found. */
+    for (uint32_t i = 0; i < n; i += 3)
+        assert_int_equal(mmusim_pt_unmap(f->m, k, mmusim_pkmap_addr(f->l, i)), MMUSIM_OK);
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned cpu;
+        uint64_t cycle;
+        writer(f, mmusim_pkmap_addr(f->l, i), &cpu, &cycle);
+        assert_int_equal(cpu, i % 3 == 0 ? MMUSIM_NO_WRITER : (i & 1));
+        assert_int_equal(cycle, i % 3 == 0 ? 0 : at[i]);
+    }
+    /* Written again, found again. */
+    for (uint32_t i = 0; i < n; i += 3) {
+        at[i] = mmusim_cpu_cycles(f->c1);
+        assert_int_equal(mmusim_pte_clear(f->c1, mmusim_pkmap_addr(f->l, i), NULL), MMUSIM_OK);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned cpu;
+        uint64_t cycle;
+        writer(f, mmusim_pkmap_addr(f->l, i), &cpu, &cycle);
+        assert_int_equal(cpu, i % 3 == 0 ? 1 : (i & 1));
+        assert_int_equal(cycle, at[i]);
+    }
+    free(at);
 }
 
 /* One test body on both paging modes, named NAME_2level and NAME_pae. */
@@ -418,9 +569,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pae_store_order, setup_pae, teardown),
         cmocka_unit_test_setup_teardown(test_2level_one_store, setup_2level, teardown),
         BOTH_MODES(test_clock_and_counters),
-        BOTH_MODES(test_no_flush_stale_entry_reported),
+        BOTH_MODES(test_no_flush_stale_entry_reported_with_writer),
+        BOTH_MODES(test_violation_without_cpu_writer),
+        BOTH_MODES(test_last_writer),
         cmocka_unit_test_setup_teardown(test_2level_refusals_change_nothing, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_pae_refusals_change_nothing, setup_pae, teardown),
+        BOTH_MODES(test_record_grows_and_forgets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

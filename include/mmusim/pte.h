@@ -12,6 +12,9 @@
  *   - under PAE the halves are stored in Linux's order: set_pte the high
  *     half, then the low half holding P; pte_clear the low half, then the
  *     high half (pgtable.h; mmusim_machine_set_store_hook shows the order);
+ *   - the machine records which CPU last stored to the entry, and at which
+ *     cycle (mmusim_pte_last_writer below); the coherence checker names that
+ *     CPU and cycle in a violation (cpu.h, struct mmusim_coherence_violation);
  *   - no TLB is touched, on any CPU: flushing is the caller's job, as in the
  *     kernel. A CPU that cached the old translation keeps using it until it
  *     is flushed;
@@ -28,8 +31,8 @@
  * allocated at boot (machine.h), others by mmusim_pt_map. These calls never
  * allocate a page table.
  *
- * Errors, each leaving the entry, the clock and the counters as they were,
- * checked in this order:
+ * Errors, each leaving the entry, the clock, the counters and the record as
+ * they were, checked in this order:
  *   MMUSIM_EINVAL      cpu NULL, or va below PAGE_OFFSET (a user address)
  *   MMUSIM_EALIGN      set_pte: va or pa not 4 KiB aligned
  *   MMUSIM_EPHYS       set_pte: the page at pa not wholly inside RAM
@@ -38,8 +41,8 @@
  *   MMUSIM_EFEATURE    set_pte: MMUSIM_PTE_NX without PAE
  *   MMUSIM_ENOTMAPPED  no page table covers va
  *   MMUSIM_ELARGE      va lies in a large page (the direct map of lowmem)
- *   MMUSIM_ENOMEM      out of host memory (for the contents of a table never
- *                      stored to before)
+ *   MMUSIM_ENOMEM      out of host memory (for the record, or for the
+ *                      contents of a table never stored to before)
  * set_pte's argument checks are mmusim_pt_map's, in the same order.
  */
 #ifndef MMUSIM_PTE_H
@@ -71,6 +74,22 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_set_pte(mmusim_cpu *cpu, uint32_t va, uin
  * be NULL) receives the entry as it was.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pte_clear(mmusim_cpu *cpu, uint32_t va, uint64_t *old);
+
+/*
+ * Who last stored to the 4 KiB entry mapping the kernel address va through
+ * mmusim_set_pte or mmusim_pte_clear: *cpu gets the CPU's index and *cycle
+ * that CPU's clock when the store began (before pte_write was charged).
+ * If no CPU did, or if the entry was written since by one of the machine's
+ * own calls (mmusim_pt_map, _unmap, _protect, _set_raw), *cpu gets
+ * MMUSIM_NO_WRITER and *cycle 0, and MMUSIM_OK is returned. Raw stores to
+ * physical memory (mmusim_phys_write*) and the walker's Accessed/Dirty
+ * updates do not change the record. cpu and cycle may be NULL.
+ *
+ * MMUSIM_EINVAL if m is NULL or va is below PAGE_OFFSET, MMUSIM_ENOTMAPPED if
+ * no page table covers va, MMUSIM_ELARGE if va lies in a large page.
+ */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_pte_last_writer(const mmusim_machine *m, uint32_t va, unsigned *cpu,
+                                                       uint64_t *cycle);
 
 #ifdef __cplusplus
 }
