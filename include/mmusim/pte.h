@@ -22,8 +22,11 @@
  *     "already mapped" refusal (kmap_atomic before 2.6.20 overwrites its slot
  *     without clearing it first), and *old receives the entry as it was.
  *
- * The store takes effect at once, in the order the calls are made; with the
- * engine (smp.h), that is the order of the steps that make them.
+ * The store takes effect when the call is made: these calls never return
+ * MMUSIM_PENDING and do not wait for their turn in global simulated time, as
+ * locks, IPI sends and wake-ups do (docs/smp.md, Global time order). Inside
+ * a run, stores land in the order of the steps that make them, which may put
+ * one up to a step's length out of time order with another CPU's accesses.
  *
  * Only kernel addresses (va >= PAGE_OFFSET) are accepted, in the shared
  * kernel page tables (every address space sees the same entry), and only
