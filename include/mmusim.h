@@ -18,6 +18,7 @@
 #include "mmusim/pgtable.h"
 #include "mmusim/stats.h"
 #include "mmusim/cpu.h"
+#include "mmusim/pte.h"
 #include "mmusim/smp.h"
 
 #endif /* MMUSIM_H */

@@ -16,6 +16,7 @@
 #include "cpu/cpu_impl.h"
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
+#include "mmusim/pte.h"
 
 struct mmusim_machine {
     struct mmusim_config cfg;
@@ -162,20 +163,33 @@ int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
     return mmusim__pgd_destroy(&m->mmu, cr3);
 }
 
+/*
+ * After a successful store by the machine's own calls below (no CPU makes
+ * it): the cpu part's record of the entry's last writer is forgotten
+ * (include/mmusim/pte.h). A two-layer step, so it is made here.
+ */
+static int forget_writer(mmusim_machine *m, uint64_t cr3, uint32_t va, int rc)
+{
+    struct mmusim_pte_info info;
+    if (rc == MMUSIM_OK && m->cpus.writers.n != 0 && mmusim__pt_get(&m->mmu, cr3, va, &info) == MMUSIM_OK)
+        mmusim__pte_writer_forget(&m->cpus.writers, info.entry_pa);
+    return rc;
+}
+
 int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa, enum mmusim_page_size size,
                   uint64_t flags)
 {
-    return m ? mmusim__pt_map(&m->mmu, cr3, va, pa, size, flags) : MMUSIM_EINVAL;
+    return m ? forget_writer(m, cr3, va, mmusim__pt_map(&m->mmu, cr3, va, pa, size, flags)) : MMUSIM_EINVAL;
 }
 
 int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va)
 {
-    return m ? mmusim__pt_unmap(&m->mmu, cr3, va) : MMUSIM_EINVAL;
+    return m ? forget_writer(m, cr3, va, mmusim__pt_unmap(&m->mmu, cr3, va)) : MMUSIM_EINVAL;
 }
 
 int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags)
 {
-    return m ? mmusim__pt_protect(&m->mmu, cr3, va, flags) : MMUSIM_EINVAL;
+    return m ? forget_writer(m, cr3, va, mmusim__pt_protect(&m->mmu, cr3, va, flags)) : MMUSIM_EINVAL;
 }
 
 int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out)
@@ -185,7 +199,7 @@ int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmu
 
 int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw)
 {
-    return m ? mmusim__pt_set_raw(&m->mmu, cr3, va, size, raw) : MMUSIM_EINVAL;
+    return m ? forget_writer(m, cr3, va, mmusim__pt_set_raw(&m->mmu, cr3, va, size, raw)) : MMUSIM_EINVAL;
 }
 
 /* ---- CPUs, the coherence checker, statistics (the cpu part) ---- */
@@ -206,6 +220,11 @@ void mmusim_machine_coherence_reset(mmusim_machine *m)
 {
     if (m)
         mmusim__machine_coherence_reset(&m->cpus);
+}
+
+int mmusim_pte_last_writer(const mmusim_machine *m, uint32_t va, unsigned *cpu, uint64_t *cycle)
+{
+    return m ? mmusim__pte_last_writer(&m->cpus, va, cpu, cycle) : MMUSIM_EINVAL;
 }
 
 void mmusim_machine_stats(const mmusim_machine *m, struct mmusim_cpu_stats *out)

@@ -465,6 +465,13 @@ static void test_pt_map_refuses_pa_beyond_ram(void **state)
     expect_map_refused(f, f->cr3, 0x1000u, 1 * GIB, MMUSIM_PAGE_4K, 0, MMUSIM_EPHYS);
 }
 
+/* A frame near 2^64: pa + 4096 wraps to 0, which must not pass for "inside RAM". */
+static void test_pt_map_refuses_pa_whose_end_wraps(void **state)
+{
+    struct fx *f = *state;
+    expect_map_refused(f, f->cr3, 0x1000u, 0xfffffffffffff000ull, MMUSIM_PAGE_4K, 0, MMUSIM_EPHYS);
+}
+
 /* 0x200 is an AVL bit: not a flag mmusim_pt_map takes. */
 static void test_pt_map_refuses_unknown_flag_bits(void **state)
 {
@@ -799,6 +806,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pt_map_refuses_unaligned_pa, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_pt_map_refuses_large_page_pa_not_large_aligned, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_pt_map_refuses_pa_beyond_ram, setup_2level, teardown),
+        cmocka_unit_test_setup_teardown(test_pt_map_refuses_pa_whose_end_wraps, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_pt_map_refuses_unknown_flag_bits, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_pt_map_refuses_unknown_pgd, setup_2level, teardown),
         cmocka_unit_test_setup_teardown(test_pt_map_refuses_mapped_va, setup_2level, teardown),

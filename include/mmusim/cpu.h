@@ -168,7 +168,10 @@ MMUSIM_API void mmusim_machine_stats(const mmusim_machine *m, struct mmusim_cpu_
  * When on, every TLB hit is compared with a walk of the current page tables
  * (no A/D written, nothing charged). A hit whose frame or rights no longer
  * match, or whose page is no longer mapped, is a stale translation: the
- * access still uses it, as hardware would, and a violation is recorded.
+ * access still uses it, as hardware would, and a violation is recorded,
+ * naming the CPU that last stored to the entry the TLB entry came from
+ * through mmusim_set_pte or mmusim_pte_clear (pte.h), and when: the store
+ * that made it stale, unless another store to it came since.
  */
 struct mmusim_coherence_violation {
     unsigned cpu;
@@ -180,7 +183,12 @@ struct mmusim_coherence_violation {
     unsigned stale_rights;   /* MMUSIM_RIGHT_* of the entry */
     unsigned current_rights; /* and of the tables */
     uint64_t leaf_pa;        /* physical address of the leaf entry the TLB entry came from */
+    unsigned writer_cpu;     /* CPU that last stored to that entry (mmusim_set_pte, mmusim_pte_clear),
+                                MMUSIM_NO_WRITER if none did (mmusim_pt_map and the like charge no CPU) */
+    uint64_t written_at;     /* that CPU's clock when its store began; 0 when writer_cpu is MMUSIM_NO_WRITER */
 };
+/* writer_cpu (and mmusim_pte_last_writer's *cpu) when no CPU stored to the entry. */
+#define MMUSIM_NO_WRITER ((unsigned)-1)
 #define MMUSIM_RIGHT_W  0x1u
 #define MMUSIM_RIGHT_U  0x2u
 #define MMUSIM_RIGHT_NX 0x4u

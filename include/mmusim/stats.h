@@ -40,6 +40,8 @@ extern "C" {
     XX(dropped_invlpg, "TLB entries dropped by INVLPG")                        \
     XX(dropped_cr3, "TLB entries dropped by CR3 writes")                       \
     XX(dropped_global, "TLB entries dropped by global flushes")                \
+    XX(pte_writes, "kernel stores to page-table entries (mmusim_set_pte, mmusim_pte_clear)") \
+    XX(pte_write_cycles, "cycles charged for them (pte_write each, a PAE entry's two halves included)") \
     XX(coherence_violations, "stale TLB hits seen by the coherence checker") \
     XX(ipis_sent, "IPIs this CPU sent (one per target)")                       \
     XX(ipi_send_cycles, "cycles spent issuing them (ICR writes, serial APIC-bus transfers)") \

@@ -70,6 +70,9 @@ MMUSIM_NOINLINE static void check_hit(struct mmusim_cpu *cpu, uint32_t va, const
         v->stale_rights = rights_of(e->flags);
         v->current_rights = w.fault ? 0 : now_rights;
         v->leaf_pa = e->leaf_pa;
+        const struct pte_writer *wr = mmusim__pte_writer_find(&m->writers, e->leaf_pa);
+        v->writer_cpu = wr ? wr->cpu : MMUSIM_NO_WRITER;
+        v->written_at = wr ? wr->cycle : 0;
     }
     m->nviolations++;
 }

@@ -80,6 +80,7 @@ void mmusim__cpu_sys_fini(struct cpu_sys *s)
         mmusim__cpu_fini(&s->cpus[i]);
     free(s->cpus);
     free(s->violations);
+    mmusim__pte_writers_fini(&s->writers);
     s->cpus = NULL;
     s->violations = NULL;
     s->ncpus = 0;

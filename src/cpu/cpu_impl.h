@@ -26,6 +26,24 @@ struct mmusim_cpu {
 };
 
 /*
+ * The last store through mmusim_set_pte or mmusim_pte_clear to each
+ * page-table entry (src/cpu/pte.c): an open-addressing hash map with linear
+ * probing, keyed by the entry's physical address, at most half full, grown
+ * by doubling; a removal shifts the following run back (no tombstones).
+ */
+struct pte_writer {
+    uint64_t key;      /* entry pa + 1; 0: an empty slot */
+    uint64_t cycle;    /* the writer's clock when its store began */
+    unsigned cpu;
+};
+
+struct pte_writers {
+    struct pte_writer *slots;
+    size_t cap;        /* a power of two, or 0 before the first store */
+    size_t n;
+};
+
+/*
  * The cpu layer's part of the machine: the CPUs, the coherence checker's
  * record and the engine's machine-wide state. The machine (src/machine.c)
  * owns it and creates it after the mmu part, whose address it keeps. The
@@ -42,6 +60,7 @@ struct cpu_sys {
     int check;
     uint64_t nviolations;
     struct mmusim_coherence_violation *violations; /* the first MAX_VIOLATIONS */
+    struct pte_writers writers;     /* who last stored to each entry (mmusim_set_pte, mmusim_pte_clear) */
     struct machine_smp *smp;        /* the engine's machine-wide state (src/cpu/smp_impl.h) */
 };
 
@@ -62,6 +81,7 @@ void mmusim__machine_stats(const struct cpu_sys *m, struct mmusim_cpu_stats *out
 uint64_t mmusim__machine_reports(const struct cpu_sys *m, struct mmusim_report *buf, size_t max);
 void mmusim__machine_reports_reset(struct cpu_sys *m);
 uint64_t mmusim__mm_cpu_mask(const struct cpu_sys *m, uint64_t cr3);
+int mmusim__pte_last_writer(const struct cpu_sys *m, uint32_t va, unsigned *cpu, uint64_t *cycle);
 int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 int mmusim__nmi_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
@@ -76,6 +96,12 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
 void mmusim__cpu_update_hit_masks(struct mmusim_cpu *cpu);
 /* Drop entries as a CR3 write (keep_global) or PGE change does, counting them. */
 void mmusim__cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global);
+
+/* The record of the last store to the entry at pa, or NULL (src/cpu/pte.c). */
+const struct pte_writer *mmusim__pte_writer_find(const struct pte_writers *w, uint64_t pa);
+/* Forget the entry at pa: the machine stored to it without a CPU (mmusim_pt_map and the like). */
+void mmusim__pte_writer_forget(struct pte_writers *w, uint64_t pa);
+void mmusim__pte_writers_fini(struct pte_writers *w);
 
 /* Boot state: paging on, WP, CR4 and EFER from the features, CR3 = swapper_pg_dir. */
 int mmusim__cpu_init(struct mmusim_cpu *cpu, struct cpu_sys *sys, unsigned id);

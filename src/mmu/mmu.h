@@ -49,6 +49,12 @@ int mmusim__phys_read32(const struct mmu *m, uint64_t pa, uint32_t *out);
 int mmusim__phys_write32(struct mmu *m, uint64_t pa, uint32_t value);
 int mmusim__frame_free(struct mmu *m, uint64_t pfn);
 
+/* The arguments of a mapping as mmusim_pt_map checks them, before any table is
+ * looked at: EPAGESIZE, EALIGN (va or pa), EPHYS (the page not wholly inside
+ * RAM), EINVAL (a flag outside PT_FLAG_BITS), EFEATURE (NX without PAE). */
+int mmusim__pt_check_map(const struct mmu *m, uint32_t va, uint64_t pa, enum mmusim_page_size size,
+                         uint64_t flags);
+
 /* Address masks of the two formats (SDM Tables 4-4..4-6, 4-8..4-11). */
 #define PT2_FRAME      0xfffff000ull
 #define PT2_LARGE      0xffc00000ull

@@ -211,16 +211,16 @@ static uint64_t space_for(const struct mmu *m, uint64_t cr3, uint32_t va)
     return is_kernel_va(m, va) ? m->swapper_cr3 : cr3;
 }
 
-static int check_map_args(const struct mmu *m, uint32_t va, uint64_t pa,
-                          enum mmusim_page_size size, uint64_t flags)
+int mmusim__pt_check_map(const struct mmu *m, uint32_t va, uint64_t pa, enum mmusim_page_size size,
+                         uint64_t flags)
 {
     uint64_t bytes = size == MMUSIM_PAGE_4K ? 4096 : 1ull << pt_large_shift(m);
     if (size != MMUSIM_PAGE_4K && size != MMUSIM_PAGE_LARGE)
         return MMUSIM_EPAGESIZE;
     if ((va | pa) & (bytes - 1))
         return MMUSIM_EALIGN;
-    if (pa + bytes > m->cfg->mem_bytes)
-        return MMUSIM_EPHYS;
+    if (pa >= m->cfg->mem_bytes || m->cfg->mem_bytes - pa < bytes)
+        return MMUSIM_EPHYS; /* not pa + bytes > mem_bytes: that wraps for a pa near 2^64 */
     if (flags & ~PT_FLAG_BITS)
         return MMUSIM_EINVAL;
     if ((flags & MMUSIM_PTE_NX) && !m->pae)
@@ -234,7 +234,7 @@ int mmusim__pt_map(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t pa,
     int rc;
     if (!m)
         return MMUSIM_EINVAL;
-    if ((rc = check_space(m, cr3)) != MMUSIM_OK || (rc = check_map_args(m, va, pa, size, flags)) != MMUSIM_OK)
+    if ((rc = check_space(m, cr3)) != MMUSIM_OK || (rc = mmusim__pt_check_map(m, va, pa, size, flags)) != MMUSIM_OK)
         return rc;
     cr3 = space_for(m, cr3, va);
     uint64_t pde_pa = mmusim__pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
