@@ -236,7 +236,8 @@ enum mmusim_report_kind { MMUSIM_REPORT_WARN, MMUSIM_REPORT_BUG };
 struct mmusim_report {
     enum mmusim_report_kind kind;
     unsigned cpu;
-    uint64_t cycle;
+    uint64_t cycle;   /* the CPU's clock when the check failed */
+    uint64_t address; /* the virtual address the report is about (for a flush, the start of the range asked for); 0 when none */
     const char *what; /* a static sentence naming the kernel check, e.g. "smp_call_function with irqs disabled" */
 };
 

@@ -8,7 +8,7 @@
 #include "cpu/cpu_impl.h"
 #include "mmusim/error.h"
 
-void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what)
+void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what, uint64_t address)
 {
     struct machine_smp *s = cpu->sys->smp;
     if (s->nreports < MAX_REPORTS) {
@@ -16,6 +16,7 @@ void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, co
         r->kind = kind;
         r->cpu = cpu->id;
         r->cycle = cpu->cycles;
+        r->address = address;
         r->what = what;
     }
     s->nreports++;

@@ -199,8 +199,9 @@ void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu);
 /* Another CPU (or the caller) changed what cpu will do next: recompute its next event. */
 void mmusim__smp_touch(struct mmusim_cpu *cpu);
 
-/* Record a BUG or WARN on cpu at its clock. */
-void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what);
+/* Record a BUG or WARN on cpu at its clock. what: a static sentence naming the
+ * kernel check; address: the virtual address the report is about, 0 if none. */
+void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what, uint64_t address);
 
 /* Queue an interrupt on target (engine.c). */
 int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p);
