@@ -241,8 +241,21 @@ struct mmusim_report {
     const char *what; /* a static sentence naming the kernel check, e.g. "smp_call_function with irqs disabled" */
 };
 
+/*
+ * A kernel BUG() or WARN() on cpu, recorded at its clock like the library's
+ * own checks, and counted in its bugs or warns: for the layers above (kmap)
+ * and for users' scenarios. what names the check and must have static
+ * storage (a string literal): the record keeps the pointer, which is read
+ * until the machine is destroyed. address: the virtual address concerned, 0
+ * if none. Callable from a step, from a handler or outside a run. A NULL cpu
+ * or what does nothing.
+ */
+MMUSIM_API void mmusim_report_bug(mmusim_cpu *cpu, const char *what, uint64_t address);
+MMUSIM_API void mmusim_report_warn(mmusim_cpu *cpu, const char *what, uint64_t address);
+
 /* Copies up to max reports (the first 1024 kept) into buf; returns how many were recorded in all. */
 MMUSIM_API uint64_t mmusim_machine_reports(const mmusim_machine *m, struct mmusim_report *buf, size_t max);
+/* Forget the recorded reports (the count starts again at 0); the CPUs' bugs and warns counters are stats, reset by mmusim_cpu_stats_reset. */
 MMUSIM_API void mmusim_machine_reports_reset(mmusim_machine *m);
 
 #ifdef __cplusplus

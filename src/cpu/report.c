@@ -1,6 +1,9 @@
 /*
  * mmusim — reports (include/mmusim/smp.h): kernel-style BUG and WARN
- * conditions, recorded with CPU and cycle, never fatal.
+ * conditions, recorded with CPU, cycle and address, never fatal; the
+ * library's own checks and those of the layers above and of users
+ * (mmusim_report_bug, mmusim_report_warn) all come through
+ * mmusim__smp_report.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,22 @@ void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, co
         r->what = what;
     }
     s->nreports++;
+    if (kind == MMUSIM_REPORT_BUG)
+        cpu->stats.bugs++;
+    else
+        cpu->stats.warns++;
+}
+
+void mmusim_report_bug(mmusim_cpu *cpu, const char *what, uint64_t address)
+{
+    if (cpu && what)
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, what, address);
+}
+
+void mmusim_report_warn(mmusim_cpu *cpu, const char *what, uint64_t address)
+{
+    if (cpu && what)
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, what, address);
 }
 
 uint64_t mmusim__machine_reports(const struct cpu_sys *m, struct mmusim_report *buf, size_t max)
