@@ -14,19 +14,32 @@
 void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what, uint64_t address)
 {
     struct machine_smp *s = cpu->sys->smp;
-    if (s->nreports < MAX_REPORTS) {
-        struct mmusim_report *r = &s->reports[s->nreports];
-        r->kind = kind;
-        r->cpu = cpu->id;
-        r->cycle = cpu->cycles;
-        r->address = address;
-        r->what = what;
+    struct mmusim_report rec;
+    rec.kind = kind;
+    rec.cpu = cpu->id;
+    rec.cycle = cpu->cycles;
+    rec.address = address;
+    rec.what = what;
+    uint64_t index = s->nreports++;
+    const struct mmusim_report *r = &rec;
+    if (index < MAX_REPORTS) {
+        s->reports[index] = rec;
+        r = &s->reports[index];
     }
-    s->nreports++;
     if (kind == MMUSIM_REPORT_BUG)
         cpu->stats.bugs++;
     else
         cpu->stats.warns++;
+    /* The engine looks at stop after each step (engine.c); outside a run, a BUG only records. */
+    if (kind == MMUSIM_REPORT_BUG && s->policy == MMUSIM_REPORT_STOP_ON_BUG && s->running && !s->stop) {
+        s->stop = 1;
+        s->stop_index = index;
+    }
+    if (s->report_fn && !s->in_report_fn) {
+        s->in_report_fn = 1;
+        s->report_fn(s->report_ctx, r);
+        s->in_report_fn = 0;
+    }
 }
 
 void mmusim_report_bug(mmusim_cpu *cpu, const char *what, uint64_t address)
@@ -56,4 +69,18 @@ void mmusim__machine_reports_reset(struct cpu_sys *m)
 {
     if (m && m->smp)
         m->smp->nreports = 0;
+}
+
+void mmusim__machine_set_report_policy(struct cpu_sys *m, enum mmusim_report_policy policy)
+{
+    if (m && m->smp && (policy == MMUSIM_REPORT_CONTINUE || policy == MMUSIM_REPORT_STOP_ON_BUG))
+        m->smp->policy = policy;
+}
+
+void mmusim__machine_set_report_callback(struct cpu_sys *m, mmusim_report_fn fn, void *ctx)
+{
+    if (m && m->smp) {
+        m->smp->report_fn = fn;
+        m->smp->report_ctx = fn ? ctx : NULL;
+    }
 }

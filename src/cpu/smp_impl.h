@@ -179,6 +179,12 @@ struct machine_smp {
     size_t nmms, mms_cap;
     struct mmusim_report *reports;  /* the first MAX_REPORTS */
     uint64_t nreports;
+    enum mmusim_report_policy policy;
+    mmusim_report_fn report_fn;     /* mmusim_machine_set_report_callback */
+    void *report_ctx;
+    int in_report_fn;               /* report_fn is running: a report it makes is not passed to it again */
+    int stop;                       /* STOP_ON_BUG: a BUG in this run; the engine returns after the current step */
+    uint64_t stop_index;            /* that BUG's index among the reports */
     /* Each CPU's next event, kept between steps: only the CPU that ran and
      * those another CPU touched (an IPI, an ack, a lock hand-over, a wake-up)
      * are recomputed, and the tournament tree win[] gives the earliest. */
