@@ -269,10 +269,11 @@ MMUSIM_API void mmusim_report_warn(mmusim_cpu *cpu, const char *what, uint64_t a
  * What a BUG does to a run. MMUSIM_REPORT_CONTINUE (the default): nothing,
  * the run goes on. MMUSIM_REPORT_STOP_ON_BUG: mmusim_machine_run returns
  * once the step (or the engine's own action: an interrupt taken, a task
- * switched in) during which the first BUG of the run was reported is over,
- * with stopped_on_bug and bug_index set; no other CPU moves past that point.
- * The machine can then be inspected, and calling mmusim_machine_run again
- * continues the run. Outside a run a BUG is only recorded. WARNs never stop.
+ * switched in, an operation done at its turn) during which the first BUG of
+ * the run was reported is over, with stopped_on_bug and bug_index set; no
+ * other CPU moves past that point. The machine can then be inspected, and
+ * calling mmusim_machine_run again continues the run. Outside a run a BUG
+ * is only recorded. WARNs never stop.
  */
 enum mmusim_report_policy { MMUSIM_REPORT_CONTINUE, MMUSIM_REPORT_STOP_ON_BUG };
 
