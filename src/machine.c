@@ -246,6 +246,18 @@ void mmusim_machine_reports_reset(mmusim_machine *m)
         mmusim__machine_reports_reset(&m->cpus);
 }
 
+void mmusim_machine_set_report_policy(mmusim_machine *m, enum mmusim_report_policy policy)
+{
+    if (m)
+        mmusim__machine_set_report_policy(&m->cpus, policy);
+}
+
+void mmusim_machine_set_report_callback(mmusim_machine *m, mmusim_report_fn fn, void *ctx)
+{
+    if (m)
+        mmusim__machine_set_report_callback(&m->cpus, fn, ctx);
+}
+
 uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3)
 {
     return m ? mmusim__mm_cpu_mask(&m->cpus, cr3) : 0;

@@ -185,12 +185,17 @@ struct mmusim_run_result {
     uint64_t end_cycle;   /* the highest CPU clock at the end */
     int finished;         /* 1 if every task is done and nothing is pending */
     int deadlock;         /* 1 if work remained but no CPU could proceed */
+    int stopped_on_bug;   /* 1 if the run stopped at a BUG (MMUSIM_REPORT_STOP_ON_BUG) */
+    uint64_t bug_index;   /* then, that BUG's index among the reports since the last reset
+                             (in mmusim_machine_reports's buf when below 1024); 0 otherwise */
 };
 
 /*
- * Run until every task is done and every interrupt handled, or until the
- * next event lies beyond cycle_limit (0 = no limit). MMUSIM_EINRUN if called
- * from inside a step. Can be called again to continue.
+ * Run until every task is done and every interrupt handled, until the next
+ * event lies beyond cycle_limit (0 = no limit), or, under
+ * MMUSIM_REPORT_STOP_ON_BUG, until a BUG is reported (see the policy below).
+ * MMUSIM_EINRUN if called from inside a step. Can be called again to
+ * continue.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out);
 
@@ -231,17 +236,65 @@ MMUSIM_API uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3);
 
 /* ---- reports: kernel-style BUG/WARN conditions, recorded, never fatal ---- */
 
+/*
+ * A check that fails in the kernel (a BUG_ON, a WARN_ON) is a report here:
+ * the operation does what the comment at its declaration says (usually
+ * nothing, with an error code), and a record with the CPU, its clock, the
+ * address concerned and the check's name is kept. The machine stays usable
+ * whatever the policy. docs/smp.md, "Reports".
+ */
 enum mmusim_report_kind { MMUSIM_REPORT_WARN, MMUSIM_REPORT_BUG };
 
 struct mmusim_report {
     enum mmusim_report_kind kind;
     unsigned cpu;
-    uint64_t cycle;
+    uint64_t cycle;   /* the CPU's clock when the check failed */
+    uint64_t address; /* the virtual address the report is about (for a flush, the start of the range asked for); 0 when none */
     const char *what; /* a static sentence naming the kernel check, e.g. "smp_call_function with irqs disabled" */
 };
 
+/*
+ * A kernel BUG() or WARN() on cpu, recorded at its clock like the library's
+ * own checks, and counted in its bugs or warns: for the layers above (kmap)
+ * and for users' scenarios. what names the check and must have static
+ * storage (a string literal): the record keeps the pointer, which is read
+ * until the machine is destroyed. address: the virtual address concerned, 0
+ * if none. Callable from a step, from a handler or outside a run. A NULL cpu
+ * or what does nothing.
+ */
+MMUSIM_API void mmusim_report_bug(mmusim_cpu *cpu, const char *what, uint64_t address);
+MMUSIM_API void mmusim_report_warn(mmusim_cpu *cpu, const char *what, uint64_t address);
+
+/*
+ * What a BUG does to a run. MMUSIM_REPORT_CONTINUE (the default): nothing,
+ * the run goes on. MMUSIM_REPORT_STOP_ON_BUG: mmusim_machine_run returns
+ * once the step (or the engine's own action: an interrupt taken, a task
+ * switched in, an operation done at its turn) during which the first BUG of
+ * the run was reported is over, with stopped_on_bug and bug_index set; no
+ * other CPU moves past that point. The machine can then be inspected, and
+ * calling mmusim_machine_run again continues the run. Outside a run a BUG
+ * is only recorded. WARNs never stop.
+ */
+enum mmusim_report_policy { MMUSIM_REPORT_CONTINUE, MMUSIM_REPORT_STOP_ON_BUG };
+
+/* Set the policy; a value outside the enum is ignored. Takes effect at the next report, also from a step. */
+MMUSIM_API void mmusim_machine_set_report_policy(mmusim_machine *m, enum mmusim_report_policy policy);
+
+/*
+ * fn(ctx, r) at each report, after the record is made: r points to it (in
+ * the kept reports, or to a copy beyond the first 1024) and is valid only
+ * during the call. Reports come in the order they are recorded, which is
+ * their index order in mmusim_machine_reports. fn runs inside whatever made
+ * the report (often a step, during mmusim_machine_run): it must not call
+ * into the machine or its CPUs except read-only getters (a report it makes
+ * anyway is recorded but not passed to fn). A NULL fn removes the callback.
+ */
+typedef void (*mmusim_report_fn)(void *ctx, const struct mmusim_report *r);
+MMUSIM_API void mmusim_machine_set_report_callback(mmusim_machine *m, mmusim_report_fn fn, void *ctx);
+
 /* Copies up to max reports (the first 1024 kept) into buf; returns how many were recorded in all. */
 MMUSIM_API uint64_t mmusim_machine_reports(const mmusim_machine *m, struct mmusim_report *buf, size_t max);
+/* Forget the recorded reports (the count starts again at 0); the CPUs' bugs and warns counters are stats, reset by mmusim_cpu_stats_reset. */
 MMUSIM_API void mmusim_machine_reports_reset(mmusim_machine *m);
 
 #ifdef __cplusplus

@@ -61,7 +61,9 @@ extern "C" {
     XX(context_switches, "task switches")                                      \
     XX(context_switch_cycles, "cycles charged for them (CR3 writes counted under cr3_cycles)") \
     XX(idle_cycles, "cycles with nothing to run")                              \
-    XX(compute_cycles, "plain work charged by mmusim_cpu_spend")
+    XX(compute_cycles, "plain work charged by mmusim_cpu_spend")              \
+    XX(bugs, "BUG reports made on this CPU, beyond the 1024 kept too (mmusim_machine_reports)") \
+    XX(warns, "WARN reports made on this CPU, likewise")
 
 struct mmusim_cpu_stats {
 #define MMUSIM_STAT_FIELD_(name, doc) uint64_t name;

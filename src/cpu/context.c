@@ -61,7 +61,7 @@ void mmusim_local_irq_enable(mmusim_cpu *cpu)
      * 2.6.32's handle_IRQ_event when a handler returns with them on). */
     enum mmusim_context ctx = mmusim_cpu_context(cpu);
     if (ctx == MMUSIM_CTX_HARDIRQ || ctx == MMUSIM_CTX_NMI) {
-        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "local_irq_enable in hardirq context");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "local_irq_enable in hardirq context", 0);
         return;
     }
     cpu->smp.irqs_off = 0;
@@ -79,7 +79,7 @@ void mmusim_preempt_enable(mmusim_cpu *cpu)
     if (!cpu)
         return;
     if (!(cpu->smp.preempt_count & MMUSIM_PREEMPT_MASK)) {
-        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "preempt_enable without preempt_disable (preempt count underflow)");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "preempt_enable without preempt_disable (preempt count underflow)", 0);
         return;
     }
     cpu->smp.preempt_count--;
@@ -98,7 +98,7 @@ struct frame *mmusim__smp_push(struct mmusim_cpu *cpu, enum mmusim_context ctx)
 {
     struct cpu_smp *c = &cpu->smp;
     if (c->depth == MAX_NEST) {
-        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt nesting deeper than mmusim's context stack");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt nesting deeper than mmusim's context stack", 0);
         return NULL;
     }
     struct frame *f = &c->stack[c->depth++];

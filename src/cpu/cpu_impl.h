@@ -80,6 +80,8 @@ void mmusim__machine_coherence_reset(struct cpu_sys *m);
 void mmusim__machine_stats(const struct cpu_sys *m, struct mmusim_cpu_stats *out);
 uint64_t mmusim__machine_reports(const struct cpu_sys *m, struct mmusim_report *buf, size_t max);
 void mmusim__machine_reports_reset(struct cpu_sys *m);
+void mmusim__machine_set_report_policy(struct cpu_sys *m, enum mmusim_report_policy policy);
+void mmusim__machine_set_report_callback(struct cpu_sys *m, mmusim_report_fn fn, void *ctx);
 uint64_t mmusim__mm_cpu_mask(const struct cpu_sys *m, uint64_t cr3);
 int mmusim__pte_last_writer(const struct cpu_sys *m, uint32_t va, unsigned *cpu, uint64_t *cycle);
 int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);

@@ -333,6 +333,7 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
     if (s->running)
         return MMUSIM_EINRUN;
     s->running = 1;
+    s->stop = 0;
     uint64_t steps = 0;
     int stalled = 0;
     s->dirty = m->ncpus == 64 ? ~0ull : (1ull << m->ncpus) - 1; /* anything may have changed between runs */
@@ -359,6 +360,8 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
             break;
         advance(&m->cpus[best], bt, &steps);
         s->dirty |= 1ull << best;
+        if (s->stop) /* a BUG under MMUSIM_REPORT_STOP_ON_BUG (report.c): stop with this step done */
+            break;
     }
     s->running = 0;
     if (out) {
@@ -368,6 +371,9 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
             out->end_cycle = max64(out->end_cycle, m->cpus[i].cycles);
         out->finished = all_done(m);
         out->deadlock = stalled && !out->finished;
+        out->stopped_on_bug = s->stop;
+        out->bug_index = s->stop ? s->stop_index : 0;
     }
+    s->stop = 0;
     return MMUSIM_OK;
 }

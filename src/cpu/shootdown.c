@@ -73,7 +73,7 @@ uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const stru
         if (mmusim__smp_post_irq(&m->cpus[d], &p) != MMUSIM_OK) {
             /* Out of host memory: the IPI is lost, as the report says; an
              * initiator waiting for it is released by this false ack. */
-            mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "IPI lost: out of host memory");
+            mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "IPI lost: out of host memory", 0);
             if (req->fn != FN_RESCHED)
                 mmusim__smp_ack(cpu, p.at);
         }
@@ -111,7 +111,7 @@ static void leave_mm(struct mmusim_cpu *cpu)
     if (mask)
         *mask &= ~(1ull << cpu->id);
     if (mmusim_cpu_write_cr3(cpu, m->mmu->swapper_cr3, NULL) != MMUSIM_OK) /* swapper's PDPTEs are well formed */
-        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "leave_mm: swapper_pg_dir refused by CR3");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "leave_mm: swapper_pg_dir refused by CR3", 0);
     cpu->stats.leave_mm++;
 }
 
@@ -148,8 +148,9 @@ void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
     }
 }
 
-/* Checks common to every SMP flush; the frame to wait in, or NULL with *rc set. */
-static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
+/* Checks common to every SMP flush; the frame to wait in, or NULL with *rc set.
+ * va: the start of the range asked for (0 for flush_tlb_all, flush_tlb_mm), for a report. */
+static struct frame *flush_frame(struct mmusim_cpu *cpu, uint32_t va, int *rc)
 {
     if (!cpu) {
         *rc = MMUSIM_EINVAL;
@@ -161,7 +162,8 @@ static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
     if (cpu->smp.irqs_off || mmusim_cpu_in_interrupt(cpu)) {
         /* smp_call_function's WARN_ON(irqs_disabled()); with interrupts off
          * two CPUs flushing each other would deadlock. */
-        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "smp_call_function with irqs disabled or in interrupt context");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "smp_call_function with irqs disabled or in interrupt context",
+                           va);
         *rc = MMUSIM_ECONTEXT;
         return NULL;
     }
@@ -215,7 +217,7 @@ static int on_each_cpu(struct mmusim_cpu *cpu, struct frame *f, const struct flu
 int mmusim_flush_tlb_all_smp(mmusim_cpu *cpu)
 {
     int rc;
-    struct frame *f = flush_frame(cpu, &rc);
+    struct frame *f = flush_frame(cpu, 0, &rc);
     if (!f)
         return rc;
     struct flush_req r;
@@ -244,7 +246,7 @@ int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t 
     if (!cpu || page_range(start, end, &r, &pages) != MMUSIM_OK)
         return MMUSIM_EINVAL;
     int rc;
-    struct frame *f = flush_frame(cpu, &rc);
+    struct frame *f = flush_frame(cpu, start, &rc);
     if (!f)
         return rc;
     unsigned ceiling = cpu->sys->layout->flush_ceiling; /* the era's when cfg says auto */
@@ -273,7 +275,7 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
     r.cr3 = cr3;
     r.initiator = cpu->id;
     int rc;
-    struct frame *f = flush_frame(cpu, &rc);
+    struct frame *f = flush_frame(cpu, start, &rc);
     if (!f)
         return rc;
     cpu->stats.shootdowns++;

@@ -179,6 +179,12 @@ struct machine_smp {
     size_t nmms, mms_cap;
     struct mmusim_report *reports;  /* the first MAX_REPORTS */
     uint64_t nreports;
+    enum mmusim_report_policy policy;
+    mmusim_report_fn report_fn;     /* mmusim_machine_set_report_callback */
+    void *report_ctx;
+    int in_report_fn;               /* report_fn is running: a report it makes is not passed to it again */
+    int stop;                       /* STOP_ON_BUG: a BUG in this run; the engine returns after the current step */
+    uint64_t stop_index;            /* that BUG's index among the reports */
     /* Each CPU's next event, kept between steps: only the CPU that ran and
      * those another CPU touched (an IPI, an ack, a lock hand-over, a wake-up)
      * are recomputed, and the tournament tree win[] gives the earliest. */
@@ -199,8 +205,9 @@ void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu);
 /* Another CPU (or the caller) changed what cpu will do next: recompute its next event. */
 void mmusim__smp_touch(struct mmusim_cpu *cpu);
 
-/* Record a BUG or WARN on cpu at its clock. */
-void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what);
+/* Record a BUG or WARN on cpu at its clock. what: a static sentence naming the
+ * kernel check; address: the virtual address the report is about, 0 if none. */
+void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, const char *what, uint64_t address);
 
 /* Queue an interrupt on target (engine.c). */
 int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p);

@@ -91,7 +91,7 @@ int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l)
     if (l->owner == (int)cpu->id || spinning_frame(cpu, l)) {
         /* The CPU holds it, or a context it interrupted is spinning on it:
          * in the kernel this CPU would spin forever. */
-        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spinlock recursion: lock already held or awaited by this CPU");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spinlock recursion: lock already held or awaited by this CPU", 0);
         return MMUSIM_EDEADLK;
     }
     cpu->smp.preempt_count++; /* spin_lock: preempt_disable() first */
@@ -124,7 +124,7 @@ int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
     if (!cpu || !l || l->sys != cpu->sys)
         return MMUSIM_EINVAL;
     if (l->owner != (int)cpu->id) {
-        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spin_unlock of a lock this CPU does not hold");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spin_unlock of a lock this CPU does not hold", 0);
         return MMUSIM_EINVAL;
     }
     charge_lock_op(cpu);
@@ -195,11 +195,11 @@ int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q)
     if (!f)
         return rc;
     if (f->ctx != MMUSIM_CTX_TASK) {
-        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "sleeping outside task context");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "sleeping outside task context", 0);
         return MMUSIM_ECONTEXT;
     }
     if (cpu->smp.preempt_count & MMUSIM_PREEMPT_MASK) {
-        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: sleeping with preemption disabled");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: sleeping with preemption disabled", 0);
         return MMUSIM_ECONTEXT;
     }
     /* Going to sleep needs no turn in global time: a wake-up, which does

@@ -131,7 +131,7 @@ void mmusim__smp_switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
             if (pm)
                 *pm &= ~(1ull << cpu->id); /* switch_mm clears the CPU from the old mm's mask */
             if (mmusim_cpu_write_cr3(cpu, t->cr3, NULL) != MMUSIM_OK) /* a created pgd: its PDPTEs are well formed */
-                mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "switch_mm: the task's page directory refused by CR3");
+                mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "switch_mm: the task's page directory refused by CR3", 0);
         }
         uint64_t *nm = mmusim__smp_mm_mask(m, t->cr3);
         if (nm)
@@ -147,13 +147,13 @@ void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_
 {
     if (f->ctx != MMUSIM_CTX_TASK) {
         if (r == MMUSIM_STEP_BLOCK)
-            mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: a handler blocked");
+            mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: a handler blocked", 0);
         mmusim__smp_pop(cpu);
         return;
     }
     struct mmusim_task *t = f->task;
     if (r == MMUSIM_STEP_BLOCK && t->state != MMUSIM_TASK_SLEEPING) {
-        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "task step blocked without sleeping on a wait queue");
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "task step blocked without sleeping on a wait queue", 0);
         t->state = MMUSIM_TASK_RUNNABLE;
         t->ready_at = cpu->cycles;
         mmusim__smp_runq_append(cpu, t);
