@@ -319,6 +319,93 @@ static void test_wake_up_passes_over_later_sleeper(void **state)
     assert_int_equal(r.deadlock, 1);
 }
 
+/* ==== page-table stores in time order ==== */
+
+struct pte_storer {
+    uint32_t va;
+    uint64_t pa;
+    int phase, rc;
+    uint64_t old, at;
+};
+
+/* Spends 1,000 cycles, then stores a present entry for va, all in one step. */
+static enum mmusim_step pte_store_step(mmusim_cpu *cpu, void *arg)
+{
+    struct pte_storer *p = arg;
+    if (p->phase++ == 0) {
+        mmusim_cpu_spend(cpu, 1000);
+        p->at = mmusim_cpu_cycles(cpu);
+        p->old = 0xdead;
+        p->rc = mmusim_set_pte(cpu, p->va, p->pa, MMUSIM_PAGE_KERNEL, &p->old);
+        return MMUSIM_STEP_MORE;
+    }
+    return MMUSIM_STEP_DONE;
+}
+
+struct pte_reader {
+    uint32_t va;
+    uint64_t gap[2]; /* cycles before each access */
+    int phase, fault[2];
+    uint64_t at[2];
+};
+
+/* Spend gap[i] in one step, then access in the next: each access starts a step of its own. */
+static enum mmusim_step pte_read_step(mmusim_cpu *cpu, void *arg)
+{
+    struct pte_reader *r = arg;
+    int k = r->phase++, i = k / 2;
+    if (i == 2)
+        return MMUSIM_STEP_DONE;
+    if (k % 2 == 0) {
+        mmusim_cpu_spend(cpu, r->gap[i]);
+        return MMUSIM_STEP_MORE;
+    }
+    r->at[i] = mmusim_cpu_cycles(cpu);
+    struct mmusim_access a;
+    uint32_t v;
+    assert_int_equal(mmusim_cpu_access(cpu, r->va, MMUSIM_ACC_READ, 4, &v, &a), MMUSIM_OK);
+    r->fault[i] = a.fault;
+    return MMUSIM_STEP_MORE;
+}
+
+/*
+ * CPU 0's step spends 1,000 cycles and then stores a present pkmap entry:
+ * the store is pending until its turn at t0 + 1,000. CPU 1 reads through
+ * the address in a step that starts at t0 + 500, after CPU 0's step ran:
+ * it must see the entry as it was then, not present (a fault); in a step
+ * that starts after t0 + 1,000, present. *old is filled at the turn with
+ * the entry as it was: none. (Reads are not put in turn: a read inside a
+ * step that began before the store's turn sees the entry as it was at the
+ * step's start, the one-step bound of docs/smp.md.)
+ */
+static void test_pte_store_in_time_order(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    const struct mmusim_costs *c = ts_costs(m);
+    uint64_t pfn;
+    assert_int_equal(mmusim_frame_alloc(m, MMUSIM_ZONE_HIGHMEM, &pfn), MMUSIM_OK);
+    uint32_t va = mmusim_machine_layout(m)->pkmap_base + 5 * 4096u;
+    struct pte_storer w = {.va = va, .pa = pfn << 12};
+    struct pte_reader r = {.va = va, .gap = {500, 2000}};
+    ts_spawn(m, 0, 0, pte_store_step, &w);
+    ts_spawn(m, 1, 0, pte_read_step, &r);
+    ts_run_all(m);
+
+    uint64_t t0 = c->ctx_switch;
+    assert_int_equal(w.at, t0 + 1000);
+    assert_int_equal(w.rc, MMUSIM_PENDING);
+    assert_int_equal(w.old, 0);
+    assert_int_equal(r.at[0], t0 + 500);
+    assert_int_equal(r.fault[0], 1);
+    assert_true(r.at[1] > w.at);
+    assert_int_equal(r.fault[1], 0);
+    unsigned cpu;
+    uint64_t cycle;
+    assert_int_equal(mmusim_pte_last_writer(m, va, &cpu, &cycle), MMUSIM_OK);
+    assert_int_equal(cpu, 0);
+    assert_int_equal(cycle, t0 + 1000);
+}
+
 /* ==== a library-carried continuation ==== */
 
 /*
@@ -486,6 +573,7 @@ int main(void)
         TS_TEST(test_second_operation_after_pending_is_refused),
         TS_TEST(test_wake_up_finds_sleeper_that_slept_earlier_in_time),
         TS_TEST(test_wake_up_passes_over_later_sleeper),
+        TS_TEST(test_pte_store_in_time_order),
         TS_TEST(test_continuation_is_one_pending_call),
         TS_TEST(test_continuation_completing_at_once_returns_ok),
         TS_TEST(test_continuation_outside_run_is_refused),

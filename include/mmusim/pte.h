@@ -22,11 +22,13 @@
  *     "already mapped" refusal (kmap_atomic before 2.6.20 overwrites its slot
  *     without clearing it first), and *old receives the entry as it was.
  *
- * The store takes effect when the call is made: these calls never return
- * MMUSIM_PENDING and do not wait for their turn in global simulated time, as
- * locks, IPI sends and wake-ups do (docs/smp.md, Global time order). Inside
- * a run, stores land in the order of the steps that make them, which may put
- * one up to a step's length out of time order with another CPU's accesses.
+ * Another CPU's walk reads the entry, so inside a run the store takes effect
+ * in global simulated-time order, as locks, IPI sends and wake-ups do
+ * (docs/smp.md, Global time order): MMUSIM_OK when it was stored in the
+ * call; MMUSIM_PENDING when it comes later than another CPU's next event,
+ * and the engine stores it at its turn (the step must return; *old is
+ * filled with what the entry held then, when the step is called again).
+ * Outside a run, and on a one-CPU machine, it is always stored at once.
  *
  * Only kernel addresses (va >= PAGE_OFFSET) are accepted, in the shared
  * kernel page tables (every address space sees the same entry), and only

@@ -77,8 +77,8 @@ int mmusim__smp_in_order(struct mmusim_cpu *cpu)
 {
     struct cpu_sys *m = cpu->sys;
     struct machine_smp *s = m->smp;
-    if (!s->running)
-        return 1;
+    if (!s->running || m->ncpus == 1)
+        return 1; /* nobody else to observe it */
     /* Bring the other CPUs' next events up to date (this step may have
      * posted an IPI or handed over a lock), then ask the tree for the
      * earliest of them with this CPU left out. */
@@ -212,6 +212,9 @@ static void run_ordered(struct mmusim_cpu *cpu, struct frame *f)
             *f->order_woken = n;
         break;
     }
+    case OP_PTE:
+        mmusim__pte_store_at_turn(cpu, f);
+        break;
     }
     if (f->wait == WAIT_NONE)
         finish_wait(cpu, f);

@@ -116,7 +116,33 @@ static int kernel_entry(const struct cpu_sys *s, uint32_t va, struct mmusim_pte_
     return rc;
 }
 
-/* set_pte (clear 0) or pte_clear (clear 1) of the entry for va, arguments checked. */
+/* The store itself, its record and its cost; *old gets what the entry held. */
+static int store_now(struct mmusim_cpu *cpu, uint64_t entry_pa, uint64_t v, int clear, uint64_t raw, uint64_t *old)
+{
+    struct cpu_sys *s = cpu->sys;
+    /* Both halves of a PAE entry lie in one frame: if the first 32-bit store
+     * finds no host memory for it, nothing is stored; the second cannot fail. */
+    int rc = clear ? mmusim__pt_clear(s->mmu, entry_pa) : mmusim__pt_set(s->mmu, entry_pa, v);
+    if (rc != MMUSIM_OK)
+        return rc;
+    writers_put(&s->writers, entry_pa, cpu->id, cpu->cycles);
+    uint64_t c = s->cfg->costs.pte_write;
+    cpu->cycles += c;
+    cpu->stats.pte_writes++;
+    cpu->stats.pte_write_cycles += c;
+    if (old)
+        *old = raw;
+    return MMUSIM_OK;
+}
+
+/*
+ * set_pte (clear 0) or pte_clear (clear 1) of the entry for va, arguments
+ * checked. Another CPU's walk reads the entry, so the store takes effect in
+ * global time order (src/cpu/smp_impl.h): out of turn, it waits for its
+ * turn and the call is pending; *old is filled when the step is called
+ * again. The record's room is reserved first, so the store at its turn
+ * cannot fail for it.
+ */
 static int pte_store(struct mmusim_cpu *cpu, uint32_t va, uint64_t v, int clear, uint64_t *old)
 {
     struct cpu_sys *s = cpu->sys;
@@ -124,21 +150,28 @@ static int pte_store(struct mmusim_cpu *cpu, uint32_t va, uint64_t v, int clear,
     int rc = kernel_entry(s, va, &info);
     if (rc != MMUSIM_OK)
         return rc;
+    struct frame *f = NULL;
+    if (s->smp->running && !(f = mmusim__smp_op_frame(cpu, &rc)))
+        return rc;
     if ((rc = writers_reserve(&s->writers)) != MMUSIM_OK)
         return rc;
-    /* Both halves of a PAE entry lie in one frame: if the first 32-bit store
-     * finds no host memory for it, nothing is stored; the second cannot fail. */
-    rc = clear ? mmusim__pt_clear(s->mmu, info.entry_pa) : mmusim__pt_set(s->mmu, info.entry_pa, v);
-    if (rc != MMUSIM_OK)
-        return rc;
-    writers_put(&s->writers, info.entry_pa, cpu->id, cpu->cycles);
-    uint64_t c = s->cfg->costs.pte_write;
-    cpu->cycles += c;
-    cpu->stats.pte_writes++;
-    cpu->stats.pte_write_cycles += c;
-    if (old)
-        *old = info.raw;
-    return MMUSIM_OK;
+    if (f && !mmusim__smp_in_order(cpu)) {
+        f->order_entry = info.entry_pa;
+        f->order_value = v;
+        f->order_clear = clear;
+        f->order_raw = info.raw;
+        f->order_old = old;
+        return mmusim__smp_defer(cpu, f, OP_PTE);
+    }
+    return store_now(cpu, info.entry_pa, v, clear, info.raw, old);
+}
+
+void mmusim__pte_store_at_turn(struct mmusim_cpu *cpu, struct frame *f)
+{
+    /* What the entry holds now: another CPU may have stored to it since the call. */
+    uint64_t raw = pt_read(cpu->sys->mmu, f->order_entry);
+    if (store_now(cpu, f->order_entry, f->order_value, f->order_clear, raw, f->order_old) != MMUSIM_OK)
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "set_pte: out of host memory for a page-table frame", 0);
 }
 
 int mmusim_set_pte(mmusim_cpu *cpu, uint32_t va, uint64_t pa, uint64_t flags, uint64_t *old)

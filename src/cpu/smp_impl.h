@@ -36,7 +36,8 @@ enum wait_kind {
 enum order_op {
     OP_LOCK, /* acquire frame.lock */
     OP_SEND, /* send order_req to order_mask and wait for the acknowledgements */
-    OP_WAKE  /* wake every task sleeping on order_queue since before now */
+    OP_WAKE, /* wake every task sleeping on order_queue since before now */
+    OP_PTE   /* store order_value to the kernel entry at order_entry (set_pte), or clear it */
 };
 
 /*
@@ -87,6 +88,9 @@ struct frame {
     uint64_t order_mask;
     struct mmusim_wait_queue *order_queue;
     unsigned *order_woken;      /* OP_WAKE: where the step wants the count */
+    uint64_t order_entry, order_value, order_raw; /* OP_PTE: the entry's pa, what to store, what it held */
+    int order_clear;
+    uint64_t *order_old;        /* OP_PTE: where the step wants the old entry */
     /* A continuation in progress, and whether it is the one running now. */
     mmusim__cont_fn cont;
     void *cont_state;
@@ -255,6 +259,7 @@ void mmusim__smp_lock_acquire(struct mmusim_cpu *cpu, struct frame *f, struct mm
 void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
                                int after_local);
 unsigned mmusim__smp_wake_queue(struct mmusim_cpu *cpu, struct mmusim_wait_queue *q);
+void mmusim__pte_store_at_turn(struct mmusim_cpu *cpu, struct frame *f);
 /*
  * Run the continuation fn(cpu, state) from a step: at once, and if it
  * returns MMUSIM_PENDING, on cpu's top frame until it returns anything
