@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "mmusim/error.h"
+#include "mmusim/layout.h"
 
 #define KIB 1024ull
 #define MIB (1024ull * KIB)
@@ -20,7 +21,6 @@
 #define MMUSIM_MIN_MEM (16 * MIB) /* smallest machine: room for boot page tables and a DMA zone */
 #define MMUSIM_MAX_MEM_2LEVEL (4 * GIB)  /* 32-bit physical addresses */
 #define MMUSIM_MAX_MEM_PAE (64 * GIB)    /* 36-bit physical addresses (MAXPHYADDR 36) */
-#define MMUSIM_MAX_CPUS 64
 #define MMUSIM_MAX_NR_CPUS 256          /* beyond this the fixmap no longer fits below 4 GiB */
 #define MMUSIM_MAX_KM_TYPES 64
 
@@ -180,7 +180,7 @@ static int check_geometry(uint32_t entries, uint32_t ways)
 
 static int validate_memory(const struct mmusim_config *cfg)
 {
-    if (cfg->mem_bytes % 4096 != 0)
+    if (cfg->mem_bytes % MMUSIM_PAGE_SIZE != 0)
         return MMUSIM_EMEMALIGN;
     if (cfg->mem_bytes < MMUSIM_MIN_MEM)
         return MMUSIM_EMEMSIZE;
@@ -263,7 +263,7 @@ int mmusim_config_validate(const struct mmusim_config *cfg)
         return MMUSIM_EINVAL;
     if ((cfg->features & MMUSIM_FEAT_NX) && cfg->paging != MMUSIM_PAGING_PAE)
         return MMUSIM_ENXNOPAE; /* XD is bit 63 of a 64-bit entry: PAE only */
-    if (cfg->vmalloc_bytes % 4096 != 0)
+    if (cfg->vmalloc_bytes % MMUSIM_PAGE_SIZE != 0)
         return MMUSIM_EVMALLOC;
     if (cfg->nr_cpus != 0 && (cfg->nr_cpus < cfg->ncpus || cfg->nr_cpus > MMUSIM_MAX_NR_CPUS))
         return MMUSIM_ENRCPUS;

@@ -103,7 +103,7 @@ int mmusim_phys_write32(mmusim_machine *m, uint64_t pa, uint32_t value)
 
 uint64_t mmusim_phys_resident_bytes(const mmusim_machine *m)
 {
-    return m ? m->mmu.pm.resident * 4096 : 0;
+    return m ? m->mmu.pm.resident * MMUSIM_PAGE_SIZE : 0;
 }
 
 int mmusim_frame_alloc(mmusim_machine *m, enum mmusim_zone zone, uint64_t *pfn)

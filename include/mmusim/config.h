@@ -26,6 +26,13 @@
 extern "C" {
 #endif
 
+/*
+ * The most CPUs a machine may have. CPU sets are 64-bit masks (bit n = CPU
+ * n: mmusim_mm_cpu_mask, the engine's event tree), so this cannot grow past
+ * 64 without changing them.
+ */
+#define MMUSIM_MAX_CPUS 64
+
 /* i686 paging modes: 32-bit two-level, or PAE's three levels (SDM Vol. 3A §4.3, §4.4). */
 enum mmusim_paging {
     MMUSIM_PAGING_2LEVEL,

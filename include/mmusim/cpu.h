@@ -34,6 +34,8 @@ extern "C" {
 #define MMUSIM_ACC_WRITE 0x1u
 #define MMUSIM_ACC_EXEC  0x2u
 #define MMUSIM_ACC_USER  0x4u
+/* The kind of an access (read, write or execute), without MMUSIM_ACC_USER. */
+#define MMUSIM_ACC_KIND(a) ((a) & 0x3u)
 
 /* #PF error code bits (SDM Vol. 3A §4.7). */
 #define MMUSIM_PF_P    0x01u /* 0: not present; 1: protection or reserved bit */

@@ -22,6 +22,10 @@ extern "C" {
 
 #define MMUSIM_PAGE_SHIFT 12
 #define MMUSIM_PAGE_SIZE  4096u
+/* Linux's PAGE_MASK, 64 bits wide so that it keeps the high bits of a PAE physical address. */
+#define MMUSIM_PAGE_MASK  (~(uint64_t)(MMUSIM_PAGE_SIZE - 1))
+/* The offset inside a page. */
+#define MMUSIM_PAGE_OFFSET_MASK (MMUSIM_PAGE_SIZE - 1)
 
 /* Memory zones, as Linux derives them on i386 (DMA below 16 MiB). */
 enum mmusim_zone {

@@ -27,7 +27,7 @@ void mmusim__cpu_update_hit_masks(struct mmusim_cpu *cpu)
 {
     int wp = (cpu->regs.cr0 & MMUSIM_CR0_WP) != 0;
     for (unsigned a = 0; a < 8; a++) {
-        unsigned kind = a & 3u, user = a & MMUSIM_ACC_USER;
+        unsigned kind = MMUSIM_ACC_KIND(a), user = a & MMUSIM_ACC_USER;
         uint32_t want = user ? TLBE_U : 0, forbid = 0;
         if (kind == MMUSIM_ACC_WRITE)
             want |= TLBE_D | ((user || wp) ? TLBE_W : 0);
@@ -150,7 +150,7 @@ static void fill_after_walk(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, c
                             const struct walk_pde *pde)
 {
     struct tlbset *t = &cpu->tlb;
-    unsigned kind = acc & 3u;
+    unsigned kind = MMUSIM_ACC_KIND(acc);
     uint32_t flags = (w->writable ? TLBE_W : 0) | (w->user ? TLBE_U : 0) | (w->nx ? TLBE_NX : 0) |
                      (w->global ? TLBE_G : 0) | ((w->leaf & MMUSIM_PTE_D) ? TLBE_D : 0);
     struct tlb_array *l1_4k = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_4K : TS_DTLB_4K];
@@ -162,11 +162,11 @@ static void fill_after_walk(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, c
         } else {
             /* No large array of this kind: keep the 4 KiB piece, remembered as a fragment. */
             t->fragments = 1;
-            tlb_array_insert(l1_4k, va, w->pa & ~0xfffull, w->leaf_pa, flags | TLBE_LARGE);
+            tlb_array_insert(l1_4k, va, w->pa & MMUSIM_PAGE_MASK, w->leaf_pa, flags | TLBE_LARGE);
         }
         return;
     }
-    uint64_t page = w->pa & ~0xfffull;
+    uint64_t page = w->pa & MMUSIM_PAGE_MASK;
     tlb_array_insert(l1_4k, va, page, w->leaf_pa, flags);
     tlb_array_insert(&t->a[TS_STLB], va, page, w->leaf_pa, flags);
     if (kind == MMUSIM_ACC_READ)
@@ -183,7 +183,7 @@ MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, 
 {
     struct tlbset *t = &cpu->tlb;
     const struct mmusim_costs *costs = &cpu->sys->cfg->costs;
-    unsigned kind = acc & 3u;
+    unsigned kind = MMUSIM_ACC_KIND(acc);
     struct tlb_array *l1_4k = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_4K : TS_DTLB_4K];
     struct tlb_array *l1_large = &t->a[kind == MMUSIM_ACC_EXEC ? TS_ITLB_LARGE : TS_DTLB_LARGE];
     struct tlb_entry *e;
@@ -243,7 +243,7 @@ MMUSIM_NOINLINE static void translate_slow(struct mmusim_cpu *cpu, uint32_t va, 
  */
 static void translate_from(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x, struct tlb_entry *e)
 {
-    struct tlb_array *first = cpu->first[acc & 3u];
+    struct tlb_array *first = cpu->first[MMUSIM_ACC_KIND(acc)];
     x->pa = 0; /* what a fault reports */
     x->cycles = 0;
     x->walked = 0;
@@ -259,7 +259,7 @@ static void translate_from(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, st
 
 static void translate(struct mmusim_cpu *cpu, uint32_t va, unsigned acc, struct xlate *x)
 {
-    translate_from(cpu, va, acc, x, tlb_array_lookup(cpu->first[acc & 3u], va));
+    translate_from(cpu, va, acc, x, tlb_array_lookup(cpu->first[MMUSIM_ACC_KIND(acc)], va));
 }
 
 /* ---- data ---- */
@@ -272,7 +272,7 @@ static inline int data_op(struct mmusim_cpu *cpu, uint64_t pa, unsigned n, void 
         return MMUSIM_EPHYS; /* a raw entry may point past RAM */
     if (!data)
         return MMUSIM_OK;
-    uint8_t *f = write ? mmusim__physmem_frame_rw(pm, pa >> 12) : physmem_frame(pm, pa >> 12);
+    uint8_t *f = write ? mmusim__physmem_frame_rw(pm, pa >> MMUSIM_PAGE_SHIFT) : physmem_frame(pm, pa >> MMUSIM_PAGE_SHIFT);
     if (MMUSIM_UNLIKELY(!f)) {
         if (write)
             return MMUSIM_ENOMEM;
@@ -280,9 +280,9 @@ static inline int data_op(struct mmusim_cpu *cpu, uint64_t pa, unsigned n, void 
         return MMUSIM_OK;
     }
     if (write)
-        memcpy(f + (pa & 0xfff), data, n);
+        memcpy(f + (pa & MMUSIM_PAGE_OFFSET_MASK), data, n);
     else
-        memcpy(data, f + (pa & 0xfff), n);
+        memcpy(data, f + (pa & MMUSIM_PAGE_OFFSET_MASK), n);
     return MMUSIM_OK;
 }
 
@@ -314,13 +314,13 @@ MMUSIM_NOINLINE static int access_slow(struct mmusim_cpu *cpu, uint32_t va, unsi
     out->fault = 0;
     out->walked = x.walked;
     out->pa = x.pa;
-    unsigned first = 4096u - (va & 0xfffu);
+    unsigned first = MMUSIM_PAGE_SIZE - (va & MMUSIM_PAGE_OFFSET_MASK);
     if (first >= size) {
         int rc = MMUSIM_OK;
         if (x.walk.fault)
             report_fault(out, &x);
         else
-            rc = data_op(cpu, x.pa, size, data, (access & 3u) == MMUSIM_ACC_WRITE);
+            rc = data_op(cpu, x.pa, size, data, MMUSIM_ACC_KIND(access) == MMUSIM_ACC_WRITE);
         finish(cpu, out, x.cycles);
         return rc;
     }
@@ -339,7 +339,7 @@ MMUSIM_NOINLINE static int access_slow(struct mmusim_cpu *cpu, uint32_t va, unsi
     } else if (y.walk.fault) {
         report_fault(out, &y);
     } else {
-        int write = (access & 3u) == MMUSIM_ACC_WRITE;
+        int write = MMUSIM_ACC_KIND(access) == MMUSIM_ACC_WRITE;
         uint8_t *bytes = data;
         rc = data_op(cpu, x.pa, first, bytes, write);
         if (rc == MMUSIM_OK)
@@ -362,10 +362,10 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
 {
     if (MMUSIM_UNLIKELY(!cpu || !out || size - 1u > 7u || access > 7u || !((valid_access[size - 1u] >> access) & 1u)))
         return MMUSIM_EINVAL;
-    struct tlb_array *a = cpu->first[access & 3u];
+    struct tlb_array *a = cpu->first[MMUSIM_ACC_KIND(access)];
     struct tlb_entry *e = tlb_array_lookup(a, va);
     if (MMUSIM_UNLIKELY(e == NULL || (e->flags & cpu->hit_mask[access]) != cpu->hit_want[access] ||
-                        cpu->sys->check || (va & 0xfffu) + size > 4096u))
+                        cpu->sys->check || (va & MMUSIM_PAGE_OFFSET_MASK) + size > MMUSIM_PAGE_SIZE))
         return access_slow(cpu, va, access, size, data, out, e);
     uint64_t pa = e->pa + (va & ((1u << a->shift) - 1u));
     out->fault = 0;
@@ -373,7 +373,7 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
     out->pa = pa;
     out->cycles = 0;
     cpu->stats.accesses++;
-    return data_op(cpu, pa, size, data, (access & 3u) == MMUSIM_ACC_WRITE);
+    return data_op(cpu, pa, size, data, MMUSIM_ACC_KIND(access) == MMUSIM_ACC_WRITE);
 }
 
 /* ---- flush primitives ---- */

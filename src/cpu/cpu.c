@@ -218,7 +218,7 @@ int mmusim_cpu_write_efer(mmusim_cpu *cpu, uint64_t efer)
 
 int mmusim_cpu_walk(mmusim_cpu *cpu, uint32_t va, unsigned access, struct mmusim_walk *out)
 {
-    if (!cpu || !out || (access & ~7u) || (access & 3u) == 3u)
+    if (!cpu || !out || (access & ~7u) || MMUSIM_ACC_KIND(access) == 3u)
         return MMUSIM_EINVAL;
     struct mmu_ctx c = cpu_mmu_ctx(cpu);
     mmusim__mmu_walk(&c, va, access, WALK_SET_AD, out, NULL);

@@ -303,13 +303,15 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
 }
 
 /*
- * Picking the CPU with the earliest event is a tournament over 64 leaves:
+ * Picking the CPU with the earliest event is a tournament over MMUSIM_MAX_CPUS (64) leaves:
  * a changed CPU replays its six matches up to the root, so a step costs the
  * same with 64 CPUs as with 2. A tie goes to the left, lower-numbered, CPU.
  */
+_Static_assert(MMUSIM_MAX_CPUS == 64, "the event tree, the dirty mask and CPU masks are 64-bit words");
+
 static void tree_update(struct machine_smp *s, unsigned cpu)
 {
-    for (unsigned n = (64 + cpu) >> 1; n >= 1; n >>= 1) {
+    for (unsigned n = (MMUSIM_MAX_CPUS + cpu) >> 1; n >= 1; n >>= 1) {
         uint8_t a = s->win[2 * n], b = s->win[2 * n + 1];
         s->win[n] = s->next[b] < s->next[a] ? b : a;
     }
@@ -339,12 +341,12 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
     s->stop = 0;
     uint64_t steps = 0;
     int stalled = 0;
-    s->dirty = m->ncpus == 64 ? ~0ull : (1ull << m->ncpus) - 1; /* anything may have changed between runs */
-    for (unsigned i = 0; i < 64; i++) { /* CPUs that do not exist never win */
+    s->dirty = m->ncpus == MMUSIM_MAX_CPUS ? ~0ull : (1ull << m->ncpus) - 1; /* anything may have changed between runs */
+    for (unsigned i = 0; i < MMUSIM_MAX_CPUS; i++) { /* CPUs that do not exist never win */
         s->next[i] = NEVER;
-        s->win[64 + i] = (uint8_t)i;
+        s->win[MMUSIM_MAX_CPUS + i] = (uint8_t)i;
     }
-    for (unsigned n = 63; n >= 1; n--)
+    for (unsigned n = MMUSIM_MAX_CPUS - 1; n >= 1; n--)
         s->win[n] = s->win[2 * n];
     for (;;) {
         for (uint64_t d = s->dirty; d; d &= d - 1) {

@@ -117,7 +117,7 @@ static void leave_mm(struct mmusim_cpu *cpu)
 
 static void flush_pages(struct mmusim_cpu *cpu, uint64_t start, uint64_t end)
 {
-    for (uint64_t va = start; va < end; va += 4096)
+    for (uint64_t va = start; va < end; va += MMUSIM_PAGE_SIZE)
         mmusim_flush_tlb_one(cpu, (uint32_t)va);
 }
 
@@ -172,7 +172,7 @@ static struct frame *flush_frame(struct mmusim_cpu *cpu, uint32_t va, int *rc)
 
 static uint64_t others(const struct mmusim_cpu *cpu)
 {
-    uint64_t all = cpu->sys->ncpus == 64 ? ~0ull : (1ull << cpu->sys->ncpus) - 1;
+    uint64_t all = cpu->sys->ncpus == MMUSIM_MAX_CPUS ? ~0ull : (1ull << cpu->sys->ncpus) - 1;
     return all & ~(1ull << cpu->id);
 }
 
@@ -232,8 +232,8 @@ static int page_range(uint32_t start, uint32_t end, struct flush_req *r, uint64_
 {
     if (end <= start)
         return MMUSIM_EINVAL;
-    r->start = start & ~0xfffull;
-    r->end = ((uint64_t)end + 0xfff) & ~0xfffull; /* up to 2^32: the top page included */
+    r->start = start & MMUSIM_PAGE_MASK;
+    r->end = ((uint64_t)end + MMUSIM_PAGE_OFFSET_MASK) & MMUSIM_PAGE_MASK; /* up to 2^32: the top page included */
     *pages = (r->end - r->start) >> 12;
     return MMUSIM_OK;
 }

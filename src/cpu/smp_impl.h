@@ -146,7 +146,7 @@ struct mmusim_spinlock {
     int owner;              /* CPU id, -1 when free */
     uint64_t free_at;       /* when it was last released */
     int last_owner;
-    unsigned waiters[64];   /* CPUs spinning, in arrival (ticket) order: at most one per CPU */
+    unsigned waiters[MMUSIM_MAX_CPUS];   /* CPUs spinning, in arrival (ticket) order: at most one per CPU */
     unsigned nwaiters;
     struct mmusim_spinlock *next_all;
 };
@@ -192,9 +192,9 @@ struct machine_smp {
     /* Each CPU's next event, kept between steps: only the CPU that ran and
      * those another CPU touched (an IPI, an ack, a lock hand-over, a wake-up)
      * are recomputed, and the tournament tree win[] gives the earliest. */
-    uint64_t next[64];
+    uint64_t next[MMUSIM_MAX_CPUS];
     uint64_t dirty;                 /* bit n: next[n] must be recomputed */
-    uint8_t win[128];               /* tournament tree over next[]: win[1] is the earliest CPU (ties: lowest) */
+    uint8_t win[2 * MMUSIM_MAX_CPUS];               /* tournament tree over next[]: win[1] is the earliest CPU (ties: lowest) */
 };
 
 #define MAX_REPORTS 1024

@@ -67,7 +67,7 @@ uint64_t mmusim__pt_pde_addr(const struct mmu *m, uint64_t cr3, uint32_t va)
 
 static uint64_t pte_addr(const struct mmu *m, uint64_t pde, uint32_t va)
 {
-    uint64_t idx = m->pae ? (va >> 12) & 0x1ff : (va >> 12) & 0x3ff;
+    uint64_t idx = m->pae ? (va >> MMUSIM_PAGE_SHIFT) & 0x1ff : (va >> MMUSIM_PAGE_SHIFT) & 0x3ff;
     return (pde & pt_frame_mask(m)) + (idx << (m->pae ? 3 : 2));
 }
 
@@ -87,8 +87,8 @@ static int alloc_table(struct mmu *m, uint64_t *pa)
 
 static void free_table(struct mmu *m, uint64_t pa)
 {
-    mmusim__physmem_discard(&m->pm, pa >> 12);
-    (void)mmusim__frame_alloc_put(&m->fa, pa >> 12);
+    mmusim__physmem_discard(&m->pm, pa >> MMUSIM_PAGE_SHIFT);
+    (void)mmusim__frame_alloc_put(&m->fa, pa >> MMUSIM_PAGE_SHIFT);
 }
 
 /*
@@ -214,7 +214,7 @@ static uint64_t space_for(const struct mmu *m, uint64_t cr3, uint32_t va)
 int mmusim__pt_check_map(const struct mmu *m, uint32_t va, uint64_t pa, enum mmusim_page_size size,
                          uint64_t flags)
 {
-    uint64_t bytes = size == MMUSIM_PAGE_4K ? 4096 : 1ull << pt_large_shift(m);
+    uint64_t bytes = size == MMUSIM_PAGE_4K ? MMUSIM_PAGE_SIZE : 1ull << pt_large_shift(m);
     if (size != MMUSIM_PAGE_4K && size != MMUSIM_PAGE_LARGE)
         return MMUSIM_EPAGESIZE;
     if ((va | pa) & (bytes - 1))
@@ -353,7 +353,7 @@ static int map_lowmem(struct mmu *m)
     if (m->cfg->features & MMUSIM_FEAT_PGE)
         flags |= MMUSIM_PTE_G; /* __PAGE_KERNEL gains _PAGE_GLOBAL on PGE CPUs */
     int large_ok = m->pae || (m->cfg->features & MMUSIM_FEAT_PSE);
-    uint64_t end = m->layout->max_low_pfn << 12, large = 1ull << pt_large_shift(m);
+    uint64_t end = m->layout->max_low_pfn << MMUSIM_PAGE_SHIFT, large = 1ull << pt_large_shift(m);
     uint64_t pa = 0;
     int rc = MMUSIM_OK;
     while (pa < end && rc == MMUSIM_OK) {
@@ -363,7 +363,7 @@ static int map_lowmem(struct mmu *m)
             pa += large;
         } else {
             rc = mmusim__pt_map(m, m->swapper_cr3, va, pa, MMUSIM_PAGE_4K, flags);
-            pa += 4096;
+            pa += MMUSIM_PAGE_SIZE;
         }
     }
     return rc;

@@ -35,7 +35,7 @@ uint8_t *mmusim__physmem_frame_rw(struct physmem *pm, uint64_t pfn)
         return NULL;
     uint8_t **frame = &(*slot)[pfn & (PM_CHUNK - 1)];
     if (!*frame) {
-        if (!(*frame = calloc(1, 4096)))
+        if (!(*frame = calloc(1, MMUSIM_PAGE_SIZE)))
             return NULL;
         pm->resident++;
     }
@@ -54,10 +54,10 @@ void mmusim__physmem_discard(struct physmem *pm, uint64_t pfn)
 
 int mmusim__physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v)
 {
-    uint8_t *f = mmusim__physmem_frame_rw(pm, pa >> 12);
+    uint8_t *f = mmusim__physmem_frame_rw(pm, pa >> MMUSIM_PAGE_SHIFT);
     if (!f)
         return MMUSIM_ENOMEM;
-    memcpy(f + (pa & 0xfff), &v, 4);
+    memcpy(f + (pa & MMUSIM_PAGE_OFFSET_MASK), &v, 4);
     if (MMUSIM_UNLIKELY(pm->hook != NULL))
         pm->hook(pm->hook_ctx, pa, v);
     return MMUSIM_OK;
@@ -67,10 +67,10 @@ void mmusim__physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size
 {
     uint8_t *out = buf;
     while (len > 0) {
-        size_t off = (size_t)(pa & 0xfff), n = 4096 - off;
+        size_t off = (size_t)(pa & MMUSIM_PAGE_OFFSET_MASK), n = MMUSIM_PAGE_SIZE - off;
         if (n > len)
             n = len;
-        const uint8_t *f = physmem_frame(pm, pa >> 12);
+        const uint8_t *f = physmem_frame(pm, pa >> MMUSIM_PAGE_SHIFT);
         if (f)
             memcpy(out, f + off, n);
         else
@@ -83,14 +83,14 @@ int mmusim__physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size
 {
     const uint8_t *in = buf;
     /* Allocate every frame first, so a failure writes nothing. */
-    for (uint64_t p = pa >> 12; len && p <= (pa + len - 1) >> 12; p++)
+    for (uint64_t p = pa >> MMUSIM_PAGE_SHIFT; len && p <= (pa + len - 1) >> MMUSIM_PAGE_SHIFT; p++)
         if (!mmusim__physmem_frame_rw(pm, p))
             return MMUSIM_ENOMEM;
     while (len > 0) {
-        size_t off = (size_t)(pa & 0xfff), n = 4096 - off;
+        size_t off = (size_t)(pa & MMUSIM_PAGE_OFFSET_MASK), n = MMUSIM_PAGE_SIZE - off;
         if (n > len)
             n = len;
-        memcpy(physmem_frame(pm, pa >> 12) + off, in, n);
+        memcpy(physmem_frame(pm, pa >> MMUSIM_PAGE_SHIFT) + off, in, n);
         in += n, pa += n, len -= n;
     }
     return MMUSIM_OK;

@@ -232,7 +232,7 @@ have_pde:
     }
     uint64_t leaf = pde;
     if (!large) {
-        uint64_t pte_index = (va >> 12) & (pae ? 0x1ffu : 0x3ffu);
+        uint64_t pte_index = (va >> MMUSIM_PAGE_SHIFT) & (pae ? 0x1ffu : 0x3ffu);
         pte_pa = (pde & (pae ? PAE_FRAME : PT2_FRAME)) + (pte_index << (pae ? 3 : 2));
         pte = walk_read(&w, pte_pa);
         if (!(pte & MMUSIM_PTE_P)) {
@@ -270,7 +270,7 @@ have_pde:
         hint->pa = pde_pa;
         hint->value = pde;
     }
-    uint64_t offset_mask = large ? (pae ? 0x1fffff : 0x3fffff) : 0xfff;
+    uint64_t offset_mask = large ? (pae ? 0x1fffff : 0x3fffff) : MMUSIM_PAGE_OFFSET_MASK;
     uint64_t frame_mask = large ? (pae ? PAE_LARGE : PT2_LARGE) : (pae ? PAE_FRAME : PT2_FRAME);
     out->pa = (leaf & frame_mask) | (va & offset_mask);
     out->size = large ? MMUSIM_PAGE_LARGE : MMUSIM_PAGE_4K;
@@ -375,7 +375,7 @@ static WALK_INLINE int walk_fast(const struct mmu_ctx *c, uint32_t va, unsigned 
     out->fault = 0;
     out->error_code = 0;
     out->cr2 = 0;
-    out->pa = (pte & frame) | (va & 0xfffu);
+    out->pa = (pte & frame) | (va & MMUSIM_PAGE_OFFSET_MASK);
     out->size = MMUSIM_PAGE_4K;
     out->leaf = pte;
     out->leaf_pa = pte_pa;
