@@ -61,7 +61,9 @@ extern "C" {
     XX(EGP, "general-protection fault: reserved bit in a PAE PDPTE")          \
     XX(EFEATURE, "CPU feature not enabled in the configuration")               \
     XX(ETLBGEOM, "cache geometry: entries must be a multiple of ways, sets a power of two") \
-    XX(ECOST, "cost table: cpu_mhz must be non-zero")
+    XX(ECOST, "cost table: cpu_mhz must be non-zero")                         \
+    XX(ECLOSED, "registration closed: a task exists or the machine has run")  \
+    XX(EFULL, "no room left in a fixed-size table")
 
 /*
  * Codes are small non-negative integers: MMUSIM_OK is 0. MMUSIM_PENDING (1)

@@ -112,6 +112,8 @@ enum mmusim_task_state {
 MMUSIM_API MMUSIM_NODISCARD int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
                        mmusim_task **out);
 MMUSIM_API enum mmusim_task_state mmusim_task_state(const mmusim_task *t);
+/* The task's id: 1, 2, ... in the order the machine's tasks were created; 0 for NULL. */
+MMUSIM_API unsigned mmusim_task_id(const mmusim_task *t);
 /* The simulated cycle at which the task last started running (after any context switch). */
 MMUSIM_API uint64_t mmusim_task_resumed_at(const mmusim_task *t);
 /* The cycle at which it finished (MMUSIM_STEP_DONE); 0 before. */

@@ -127,7 +127,10 @@ struct frame *mmusim__smp_push(struct mmusim_cpu *cpu, enum mmusim_context ctx)
 void mmusim__smp_pop(struct mmusim_cpu *cpu)
 {
     struct cpu_smp *c = &cpu->smp;
-    struct frame *f = &c->stack[--c->depth];
+    struct frame *f = &c->stack[c->depth - 1];
+    if (f->ctx != MMUSIM_CTX_TASK)
+        mmusim__smp_fire_handler_end(cpu, f->ctx); /* the handler returns: still in its context */
+    c->depth--;
     switch (f->ctx) {
     case MMUSIM_CTX_TASK:
         return;

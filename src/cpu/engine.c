@@ -37,6 +37,7 @@ void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu)
     free(cpu->smp.irqs);
     free(cpu->smp.sources);
     free(cpu->smp.softirqs);
+    free(cpu->smp.ext);
     memset(&cpu->smp, 0, sizeof(cpu->smp));
 }
 
@@ -245,7 +246,10 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
         return;
     }
     unsigned idx = cpu->smp.depth - 1;
+    struct machine_smp *s = cpu->sys->smp;
+    s->stepping = cpu;
     enum mmusim_step r = f->step(cpu, f->arg);
+    s->stepping = NULL;
     f = &cpu->smp.stack[idx];
     if (r == MMUSIM_STEP_MORE && f->ctx == MMUSIM_CTX_TASK && f->task->state == MMUSIM_TASK_SLEEPING)
         r = MMUSIM_STEP_BLOCK; /* the sleep was pending: the step returned, which is all it must do */
@@ -261,7 +265,6 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
 /* Advance cpu to its event at time t and do one thing there. */
 static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
 {
-    struct cpu_smp *c = &cpu->smp;
     struct frame *f = mmusim__smp_top(cpu);
     if (t > cpu->cycles) {
         uint64_t d = t - cpu->cycles;
@@ -284,16 +287,7 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
     if (mmusim__smp_take_interrupt(cpu) || mmusim__smp_run_softirq(cpu))
         return;
     if (!f) {
-        struct mmusim_task *k = mmusim__smp_runq_take(c, cpu->cycles);
-        if (k) {
-            struct frame *tf = mmusim__smp_push(cpu, MMUSIM_CTX_TASK);
-            if (tf) {
-                tf->task = k;
-                tf->step = k->step;
-                tf->arg = k->arg;
-                mmusim__smp_switch_to(cpu, k);
-            }
-        }
+        (void)mmusim__smp_pick(cpu);
         return;
     }
     if (f->wait == WAIT_NONE) {
@@ -339,6 +333,7 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
         return MMUSIM_EINRUN;
     s->running = 1;
     s->stop = 0;
+    s->sealed = 1; /* no hooks or extension areas once the machine has run */
     uint64_t steps = 0;
     int stalled = 0;
     s->dirty = m->ncpus == MMUSIM_MAX_CPUS ? ~0ull : (1ull << m->ncpus) - 1; /* anything may have changed between runs */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/hooks.h"
 #include "mmusim/smp.h"
 
 #define NEVER UINT64_MAX
@@ -122,6 +123,7 @@ struct softirq {
 
 struct mmusim_task {
     struct cpu_sys *sys;
+    unsigned id;            /* 1, 2, ... in creation order */
     unsigned cpu;
     uint64_t cr3;           /* 0: a kernel thread */
     mmusim_step_fn step;
@@ -133,6 +135,7 @@ struct mmusim_task {
     struct mmusim_task *next_run;  /* run queue link */
     struct mmusim_task *next_wait; /* wait-queue link */
     struct mmusim_task *next_all;  /* every task, for destroy */
+    /* The layers' extension area follows, aligned (hooks.c). */
 };
 
 struct mmusim_wait_queue {
@@ -165,6 +168,7 @@ struct cpu_smp {
     struct softirq *softirqs;       /* FIFO */
     size_t nsoftirqs, softirqs_cap;
     int lazy;                       /* running a kernel thread (or idle) on a borrowed mm */
+    unsigned char *ext;             /* the layers' per-CPU extension area (hooks.c) */
 };
 
 struct mm_mask {
@@ -195,6 +199,13 @@ struct machine_smp {
     uint64_t next[MMUSIM_MAX_CPUS];
     uint64_t dirty;                 /* bit n: next[n] must be recomputed */
     uint8_t win[2 * MMUSIM_MAX_CPUS];               /* tournament tree over next[]: win[1] is the earliest CPU (ties: lowest) */
+    /* What the layers above registered (cpu/hooks.h). */
+    struct mmusim__hooks hooks[MMUSIM__MAX_HOOKS];
+    unsigned nhooks;
+    size_t task_ext_size, cpu_ext_size;
+    int sealed;                     /* a task exists or a run started: registration is closed */
+    unsigned ntasks;                /* tasks created: the last id */
+    struct mmusim_cpu *stepping;    /* the CPU whose step is running, NULL between steps */
 };
 
 #define MAX_REPORTS 1024
@@ -234,6 +245,14 @@ uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const stru
 
 /* wake_up of one task, from cpu at its clock (engine.c). */
 void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t);
+
+/* The registered hooks, in their order (hooks.c); the size of a task with its extension area. */
+void mmusim__smp_fire_switch_out(struct mmusim_cpu *cpu, struct mmusim_task *prev);
+void mmusim__smp_fire_switch_in(struct mmusim_cpu *cpu, struct mmusim_task *next);
+void mmusim__smp_fire_handler_end(struct mmusim_cpu *cpu, enum mmusim_context kind);
+void mmusim__smp_fire_task_end(struct mmusim_cpu *cpu, struct mmusim_task *t);
+void mmusim__smp_fire_fork(struct cpu_sys *m, struct mmusim_task *child);
+size_t mmusim__smp_task_alloc_size(const struct cpu_sys *m);
 
 static inline uint64_t max64(uint64_t a, uint64_t b)
 {
@@ -284,8 +303,8 @@ int mmusim__smp_run_softirq(struct mmusim_cpu *cpu);
 void mmusim__smp_runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t);
 struct mmusim_task *mmusim__smp_runq_take(struct cpu_smp *c, uint64_t now);
 uint64_t mmusim__smp_runq_earliest(const struct cpu_smp *c);
-/* context_switch() to t on cpu. */
-void mmusim__smp_switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t);
+/* An idle cpu switches to the first task of its run queue ready by now; 1 if there was one. */
+int mmusim__smp_pick(struct mmusim_cpu *cpu);
 /* The top frame's step returned r (DONE or BLOCK): the handler returns, or the task ends or sleeps. */
 void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_step r);
 

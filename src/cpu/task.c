@@ -33,10 +33,12 @@ int mmusim__task_create(struct cpu_sys *m, unsigned cpu, uint64_t cr3, mmusim_st
         return MMUSIM_ECPU;
     if (cr3 && !mmusim__mmu_is_pgd(m->mmu, cr3))
         return MMUSIM_ENOTPGD;
-    struct mmusim_task *t = calloc(1, sizeof(*t));
+    struct mmusim_task *t = calloc(1, mmusim__smp_task_alloc_size(m)); /* the extension area zeroed too */
     if (!t)
         return MMUSIM_ENOMEM;
+    m->smp->sealed = 1; /* every task has the same extension area */
     t->sys = m;
+    t->id = ++m->smp->ntasks;
     t->cpu = cpu;
     t->cr3 = cr3;
     t->step = step;
@@ -45,9 +47,15 @@ int mmusim__task_create(struct cpu_sys *m, unsigned cpu, uint64_t cr3, mmusim_st
     t->ready_at = m->cpus[cpu].cycles;
     t->next_all = m->smp->tasks;
     m->smp->tasks = t;
+    mmusim__smp_fire_fork(m, t);
     mmusim__smp_runq_append(&m->cpus[cpu], t);
     *out = t;
     return MMUSIM_OK;
+}
+
+unsigned mmusim_task_id(const mmusim_task *t)
+{
+    return t ? t->id : 0;
 }
 
 enum mmusim_task_state mmusim_task_state(const mmusim_task *t)
@@ -114,11 +122,18 @@ uint64_t mmusim__smp_runq_earliest(const struct cpu_smp *c)
     return t;
 }
 
-/* context_switch(): switch_mm (a CR3 write unless the mm is the loaded one, or a kernel thread borrows it), switch_to. */
-void mmusim__smp_switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
+/*
+ * context_switch() to t on cpu, which has no task on its stack: the
+ * schedule() path runs with interrupts off; switch_mm (a CR3 write unless
+ * the mm is the loaded one, or a kernel thread borrows it), switch_to, then
+ * finish_task_switch(): the switch_in hooks, and interrupts on again
+ * (spin_unlock_irq of the run queue), whatever the previous task left.
+ */
+static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
     struct cpu_sys *m = cpu->sys;
     uint64_t c = m->cfg->costs.ctx_switch;
+    cpu->smp.irqs_off = 1;
     cpu->cycles += c;
     cpu->stats.context_switches++;
     cpu->stats.context_switch_cycles += c;
@@ -139,8 +154,38 @@ void mmusim__smp_switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
         cpu->smp.lazy = 0;
     }
     t->state = MMUSIM_TASK_RUNNING;
-    t->resumed_at = cpu->cycles;
     cpu->smp.current = t;
+    mmusim__smp_fire_switch_in(cpu, t);
+    t->resumed_at = cpu->cycles;
+    cpu->smp.irqs_off = 0;
+}
+
+/* Put t on cpu's empty stack and switch to it. */
+static void run_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
+{
+    struct frame *tf = mmusim__smp_push(cpu, MMUSIM_CTX_TASK);
+    if (!tf)
+        return;
+    tf->task = t;
+    tf->step = t->step;
+    tf->arg = t->arg;
+    switch_to(cpu, t);
+}
+
+int mmusim__smp_pick(struct mmusim_cpu *cpu)
+{
+    struct mmusim_task *k = mmusim__smp_runq_take(&cpu->smp, cpu->cycles);
+    if (!k)
+        return 0;
+    run_task(cpu, k);
+    return 1;
+}
+
+/* prepare_task_switch() for prev, the current task: interrupts off, the switch_out hooks. */
+static void switch_out(struct mmusim_cpu *cpu, struct mmusim_task *prev)
+{
+    cpu->smp.irqs_off = 1;
+    mmusim__smp_fire_switch_out(cpu, prev);
 }
 
 void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_step r)
@@ -152,19 +197,22 @@ void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_
         return;
     }
     struct mmusim_task *t = f->task;
-    if (r == MMUSIM_STEP_BLOCK && t->state != MMUSIM_TASK_SLEEPING) {
+    if (r == MMUSIM_STEP_DONE)
+        mmusim__smp_fire_task_end(cpu, t); /* do_exit */
+    else if (t->state != MMUSIM_TASK_SLEEPING)
         mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "task step blocked without sleeping on a wait queue", 0);
-        t->state = MMUSIM_TASK_RUNNABLE;
-        t->ready_at = cpu->cycles;
-        mmusim__smp_runq_append(cpu, t);
-    } else if (r == MMUSIM_STEP_DONE) {
+    switch_out(cpu, t);
+    if (r == MMUSIM_STEP_DONE) {
         t->state = MMUSIM_TASK_DONE;
         t->done_at = cpu->cycles;
+    } else if (t->state != MMUSIM_TASK_SLEEPING) {
+        t->state = MMUSIM_TASK_RUNNABLE; /* the WARN above: it runs again */
+        t->ready_at = cpu->cycles;
+        mmusim__smp_runq_append(cpu, t);
     }
     mmusim__smp_pop(cpu);
     cpu->smp.current = NULL;
     cpu->smp.lazy = 1; /* the idle task borrows the mm until the next switch */
-    /* Every switch ends in finish_task_switch(), which unlocks the runqueue
-     * with spin_unlock_irq(): interrupts are on again whatever the task left. */
+    /* The switch to idle ends in finish_task_switch() too: interrupts on. */
     cpu->smp.irqs_off = 0;
 }

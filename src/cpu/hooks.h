@@ -1,0 +1,91 @@
+/*
+ * mmusim — what the cpu layer offers the layers above it (src/kmap/,
+ * src/trace/): hooks into the scheduler and the interrupt path, and
+ * extension areas in each task and each CPU. DESIGN.md, "Layers": a lower
+ * layer lets a higher one act through a hook that the higher one registers
+ * at machine creation. This header is the whole contract: it shows no
+ * engine structure, only the opaque cpu part (struct cpu_sys), CPUs and
+ * tasks. docs/smp.md, "Hooks", says when each hook fires.
+ *
+ * Registration is open from the creation of the cpu part until the first
+ * task is created or the first mmusim_machine_run starts; after that every
+ * registration call answers MMUSIM_ECLOSED. So a layer registers in its own
+ * init, which the machine runs right after the cpu part's.
+ */
+#ifndef MMUSIM_CPU_HOOKS_H
+#define MMUSIM_CPU_HOOKS_H
+
+#include <stddef.h>
+
+#include "mmusim/smp.h"
+
+struct cpu_sys;
+
+/* How many layers may register hooks. */
+#define MMUSIM__MAX_HOOKS 4
+
+/*
+ * One layer's hooks; any may be NULL. ctx is handed back to each. With
+ * several layers registered, the hooks that set up state (switch_in, fork)
+ * run in registration order and those that tear it down (switch_out,
+ * handler_end, task_end) in reverse registration order, as destructors undo
+ * constructors: the layer registered last sees its state built last and
+ * torn down first.
+ */
+struct mmusim__hooks {
+    void *ctx;
+    /*
+     * prepare_task_switch(): prev leaves cpu — it blocks, is preempted,
+     * yields, or ends (after task_end). Interrupts are off, prev is still
+     * mmusim_cpu_current(cpu) and its address space still loaded.
+     */
+    void (*switch_out)(void *ctx, mmusim_cpu *cpu, mmusim_task *prev);
+    /*
+     * finish_task_switch(): next has just been switched in (the switch and
+     * any CR3 write charged, next is mmusim_cpu_current(cpu)); interrupts
+     * are still off and are turned on right after the hooks return.
+     */
+    void (*switch_in)(void *ctx, mmusim_cpu *cpu, mmusim_task *next);
+    /*
+     * A softirq, hardirq (a device interrupt, an IPI, the tick) or NMI
+     * handler returns: called just before its frame is popped, so the
+     * context is still `kind` and preempt_count still counts it.
+     */
+    void (*handler_end)(void *ctx, mmusim_cpu *cpu, enum mmusim_context kind);
+    /*
+     * t's step returned MMUSIM_STEP_DONE (do_exit): t is still current, in
+     * the state its last step left (interrupts, preempt_count); switch_out
+     * follows.
+     */
+    void (*task_end)(void *ctx, mmusim_cpu *cpu, mmusim_task *t);
+    /*
+     * mmusim_task_create made child (its id assigned, its extension areas
+     * zeroed, not yet run). Called from a step, cpu is the CPU running it
+     * and parent that CPU's current task (NULL if it has none); otherwise
+     * both are NULL.
+     */
+    void (*fork)(void *ctx, mmusim_cpu *cpu, mmusim_task *parent, mmusim_task *child);
+};
+
+/* The cpu part a CPU belongs to, for code that holds only the CPU. */
+struct cpu_sys *mmusim__cpu_part(mmusim_cpu *cpu);
+
+/* Register a copy of h. MMUSIM_EINVAL for NULL, MMUSIM_EFULL when
+ * MMUSIM__MAX_HOOKS layers have registered, MMUSIM_ECLOSED once closed. */
+int mmusim__hooks_register(struct cpu_sys *s, const struct mmusim__hooks *h);
+
+/*
+ * Reserve size bytes in every task (task_ext) or every CPU (cpu_ext);
+ * *off is where they start, aligned for any type. The areas are zeroed when
+ * the task or the machine is created and freed with the machine.
+ * MMUSIM_EINVAL for a size of 0 or a NULL off, MMUSIM_ENOMEM, MMUSIM_ECLOSED
+ * once closed. Pointers to an area are stable once registration is closed.
+ */
+int mmusim__task_ext_reserve(struct cpu_sys *s, size_t size, size_t *off);
+int mmusim__cpu_ext_reserve(struct cpu_sys *s, size_t size, size_t *off);
+
+/* The area reserved at off in task t or CPU cpu (both non-NULL). */
+void *mmusim__task_ext(mmusim_task *t, size_t off);
+void *mmusim__cpu_ext(mmusim_cpu *cpu, size_t off);
+
+#endif /* MMUSIM_CPU_HOOKS_H */
