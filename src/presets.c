@@ -56,6 +56,7 @@ static const struct mmusim_costs costs_p3 = {
     .ctx_switch = 1500,         /* [E] no source: ~1.5 us, an lmbench-style lat_ctx of the P6 era */
     .lock_op = 25,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 150,        /* [E] as ipi_ack: one FSB cache-to-cache transfer */
+    .tick_handler = 4000,       /* [E] ~4 us: Tsafrir 2007 (5-15 us a tick in all); a slow CPU pays more of it directly */
 };
 
 /* Core 2-like (Conroe/Merom), 2.4 GHz, FSB 1066, xAPIC over the FSB. */
@@ -82,6 +83,7 @@ static const struct mmusim_costs costs_core2 = {
     .ctx_switch = 2400,         /* [E] no source: ~1 us */
     .lock_op = 20,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack: one cache-line transfer on the die */
+    .tick_handler = 2400,       /* [E] ~1 us: the direct part of Tsafrir 2007's 5-15 us a tick */
 };
 
 /* Atom-like (Bonnell: Diamondville/Silverthorne), 1.6 GHz, FSB 533. */
@@ -108,6 +110,7 @@ static const struct mmusim_costs costs_atom = {
     .ctx_switch = 2400,         /* [E] no source: ~1.5 us at 1.6 GHz */
     .lock_op = 15,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack */
+    .tick_handler = 2400,       /* [E] ~1.5 us at 1.6 GHz: the direct part of Tsafrir 2007's 5-15 us a tick */
 };
 
 /*
@@ -139,6 +142,7 @@ static const struct mmusim_costs costs_haswell = {
     .ctx_switch = 2400,         /* [E] no source: ~1 us, as core2 */
     .lock_op = 20,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack */
+    .tick_handler = 2400,       /* [E] as core2, not fitted */
 };
 
 static const struct mmusim_costs *const costs_table[MMUSIM_PRESET_COUNT_] = {

@@ -548,6 +548,686 @@ static void test_extension_areas(void **state)
     ts_run_all(m);
 }
 
+/* ==== 3. the scheduler tick ==== */
+
+/*
+ * The tick timing model (docs/smp.md, "Tick and preemption"):
+ *   - period P = cpu_mhz * 10^6 / HZ cycles; ticks fall on multiples of P;
+ *   - a CPU takes ticks only while it has a task (current), with interrupts
+ *     on, at its first step boundary at or after the tick's time; each costs
+ *     tick_handler; the next is the first multiple of P after the one taken;
+ *   - a CPU that picks a task after being idle restarts its tick at the first
+ *     multiple of P after its clock.
+ * The tests use steps of S cycles with ctx_switch, tick_handler and P all
+ * multiples of S, so every multiple of P is a step boundary of a running
+ * task and each tick is taken exactly at k * P.
+ */
+
+/* Which task ran, step by step, as a list of runs: A A B A -> {A, B, A}. */
+struct runs {
+    unsigned who[64];
+    unsigned n;
+};
+
+/* A CPU-bound task: `steps` steps of `spend` cycles, with optional preemption or interrupts off for some steps. */
+struct hog {
+    unsigned tag;
+    unsigned steps, done;
+    uint64_t spend;
+    struct runs *runs;
+    unsigned preempt_off_at, preempt_on_at; /* 1-based step numbers; 0 = never */
+    unsigned irq_off_at, irq_on_at;
+    int resched;                            /* call cond_resched after the work of each step but the last */
+    int rc[8];
+    unsigned nrc;
+    uint64_t first_at, last_step_at;
+};
+
+static enum mmusim_step hog_step(mmusim_cpu *cpu, void *arg)
+{
+    struct hog *h = arg;
+    unsigned n = h->done + 1;
+    if (h->runs && (h->runs->n == 0 || h->runs->who[h->runs->n - 1] != h->tag)) {
+        assert_true(h->runs->n < 64);
+        h->runs->who[h->runs->n++] = h->tag;
+    }
+    if (h->done == 0)
+        h->first_at = mmusim_cpu_cycles(cpu);
+    h->last_step_at = mmusim_cpu_cycles(cpu);
+    if (n == h->preempt_off_at)
+        mmusim_preempt_disable(cpu);
+    if (n == h->irq_off_at)
+        mmusim_local_irq_disable(cpu);
+    mmusim_cpu_spend(cpu, h->spend);
+    if (n == h->preempt_on_at)
+        mmusim_preempt_enable(cpu);
+    if (n == h->irq_on_at)
+        mmusim_local_irq_enable(cpu);
+    h->done = n;
+    if (h->done == h->steps)
+        return MMUSIM_STEP_DONE;
+    if (h->resched) {
+        int rc = mmusim_cond_resched(cpu);
+        if (h->nrc < 8)
+            h->rc[h->nrc++] = rc;
+    }
+    return MMUSIM_STEP_MORE;
+}
+
+static void hog_init(struct hog *h, unsigned tag, unsigned steps, uint64_t spend, struct runs *runs)
+{
+    memset(h, 0, sizeof(*h));
+    h->tag = tag;
+    h->steps = steps;
+    h->spend = spend;
+    h->runs = runs;
+}
+
+/* The tick period of m, as the model defines it. */
+static uint64_t period_of(const mmusim_machine *m)
+{
+    const struct mmusim_config *cfg = mmusim_machine_config(m);
+    return (uint64_t)cfg->costs.cpu_mhz * 1000000u / mmusim_config_hz(cfg);
+}
+
+/* The step length S of these tests: every cost the runs charge, and P, are multiples of it. */
+#define S 800u
+
+static void check_multiples(const mmusim_machine *m)
+{
+    const struct mmusim_costs *c = ts_costs(m);
+    assert_int_equal(c->ctx_switch % S, 0);
+    assert_int_equal(c->tick_handler % S, 0);
+    assert_int_equal(period_of(m) % S, 0);
+}
+
+static const char *const hz1000[] = {"hz", "1000", NULL};
+
+/*
+ * One task on one CPU, 3.5 periods of work from the switch in: ticks at
+ * P, 2P, 3P exactly (the next, 4P, falls after its end), each tick_handler
+ * long, its handler_end (a hardirq) at k * P + tick_handler. The task ends
+ * at ctx_switch + work + 3 * tick_handler.
+ */
+static void test_tick_count_and_cycles(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, hz1000);
+    const struct mmusim_costs *c = ts_costs(m);
+    check_multiples(m);
+    const uint64_t P = period_of(m);
+    assert_int_equal(P, (uint64_t)c->cpu_mhz * 1000u); /* 1 ms */
+    static struct log log;
+    struct layer l;
+    memset(&log, 0, sizeof(log));
+    add_layer(m, &l, &log, 0);
+    struct hog h;
+    const unsigned n = (unsigned)(7 * P / 2 / S);
+    hog_init(&h, 1, n, S, NULL);
+    mmusim_task *t = spawn(m, 0, hog_step, &h);
+    struct mmusim_run_result r = ts_run_all(m);
+
+    uint64_t end = c->ctx_switch + (uint64_t)n * S + 3 * c->tick_handler;
+    assert_true(end < 4 * P);
+    struct mmusim_cpu_stats s = ts_stats(m, 0);
+    assert_int_equal(s.ticks, 3);
+    assert_int_equal(s.tick_cycles, 3 * (uint64_t)c->tick_handler);
+    assert_int_equal(s.preemptions, 0);
+    assert_int_equal(s.context_switches, 1);
+    assert_int_equal(s.irqs, 0); /* ticks are counted apart from device interrupts */
+    assert_int_equal(s.irq_entry_cycles, 0);
+    assert_int_equal(mmusim_task_done_at(t), end);
+    assert_int_equal(r.end_cycle, end);
+    assert_int_equal(r.steps, n);
+    unsigned k = 0;
+    for (unsigned i = 0; i < log.n; i++) {
+        if (log.ev[i].kind != EV_HANDLER_END)
+            continue;
+        k++;
+        assert_int_equal(log.ev[i].kind_arg, MMUSIM_CTX_HARDIRQ);
+        assert_int_equal(log.ev[i].cycle, k * P + c->tick_handler);
+        assert_int_equal(log.ev[i].current, mmusim_task_id(t));
+        assert_int_equal(log.ev[i].preempt, MMUSIM_HARDIRQ_OFFSET);
+    }
+    assert_int_equal(k, 3);
+    /* the clock the machine reports agrees with the counters */
+    assert_int_equal(s.compute_cycles + s.context_switch_cycles + s.tick_cycles, end);
+}
+
+/* The era's HZ: 250 for 2.6.32 (P = 9.6 M cycles on core2), 1000 for 5.11; two and a half periods: two ticks. */
+static void test_tick_era_default_hz(void **state)
+{
+    static const char *const e5[] = {"era", "5.11", NULL};
+    mmusim_machine *ms[2] = {ts_machine(state, 1, NULL), ts_machine(state, 1, e5)};
+    assert_int_equal(mmusim_config_hz(mmusim_machine_config(ms[0])), 250);
+    assert_int_equal(mmusim_config_hz(mmusim_machine_config(ms[1])), 1000);
+    struct hog h[2];
+    for (unsigned i = 0; i < 2; i++) {
+        mmusim_machine *m = ms[i];
+        check_multiples(m);
+        const uint64_t P = period_of(m);
+        hog_init(&h[i], 1, (unsigned)(5 * P / 2 / S), S, NULL);
+        spawn(m, 0, hog_step, &h[i]);
+        ts_run_all(m);
+        assert_int_equal(ts_stats(m, 0).ticks, 2);
+        assert_int_equal(ts_stats(m, 0).tick_cycles, 2 * (uint64_t)ts_costs(m)->tick_handler);
+    }
+}
+
+/*
+ * An idle CPU takes no tick (NO_HZ idle), and ticks are no work: a machine
+ * without tasks finishes at once; one whose only task is done finishes.
+ */
+static void test_tick_idle_cpu_takes_none(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, hz1000);
+    const uint64_t P = period_of(m);
+    struct hog h;
+    hog_init(&h, 1, (unsigned)(7 * P / 2 / S), S, NULL);
+    spawn(m, 0, hog_step, &h);
+    struct mmusim_run_result r = ts_run_all(m);
+    assert_int_equal(ts_stats(m, 0).ticks, 3);
+    assert_int_equal(ts_stats(m, 1).ticks, 0);
+    assert_int_equal(ts_clock(m, 1), 0);
+    assert_int_equal(r.end_cycle, ts_clock(m, 0));
+
+    mmusim_machine *e = ts_machine(state, 2, hz1000);
+    r = ts_run_all(e);
+    assert_int_equal(r.end_cycle, 0);
+    assert_int_equal(ts_stats(e, 0).ticks + ts_stats(e, 1).ticks, 0);
+}
+
+/*
+ * A tick that cannot end a wait does not keep a stuck machine running: CPU 0
+ * takes a lock and ends without releasing it; CPU 1 spins on it with
+ * interrupts on. The run stops in deadlock, CPU 1 far before its first tick.
+ */
+struct grab {
+    mmusim_spinlock *l;
+    uint64_t delay;
+    int phase, rc;
+};
+
+static enum mmusim_step grab_step(mmusim_cpu *cpu, void *arg)
+{
+    struct grab *g = arg;
+    if (g->phase++ == 0) {
+        mmusim_cpu_spend(cpu, g->delay);
+        g->rc = mmusim_spin_lock(cpu, g->l);
+        return MMUSIM_STEP_MORE;
+    }
+    return MMUSIM_STEP_DONE; /* the lock is never released */
+}
+
+static void test_tick_no_work_in_deadlock(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, hz1000);
+    const uint64_t P = period_of(m);
+    mmusim_spinlock *l = NULL;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    struct grab a = {l, 0, 0, -1}, b = {l, 1000, 0, -1};
+    spawn(m, 0, grab_step, &a);
+    spawn(m, 1, grab_step, &b);
+    struct mmusim_run_result r;
+    assert_int_equal(mmusim_machine_run(m, 100 * P, &r), MMUSIM_OK);
+    assert_false(mmusim_is_error(a.rc)); /* taken, at once or at its turn in time order */
+    assert_int_equal(b.rc, MMUSIM_PENDING);
+    assert_int_equal(r.finished, 0);
+    assert_int_equal(r.deadlock, 1);
+    assert_true(r.end_cycle < P);
+    assert_int_equal(ts_stats(m, 1).ticks, 0);
+}
+
+/*
+ * Interrupts off mask the tick: a task turns them off at its first step and
+ * on again at the end of the step that ends at 5P/2. The ticks of P and 2P
+ * are one pending tick, taken at that boundary; the next is at 3P. Work of
+ * 7P/2 in all: 2 ticks, not 3.
+ */
+static void test_tick_masked_by_irqs_off(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, hz1000);
+    const struct mmusim_costs *c = ts_costs(m);
+    check_multiples(m);
+    const uint64_t P = period_of(m);
+    static struct log log;
+    struct layer l;
+    memset(&log, 0, sizeof(log));
+    add_layer(m, &l, &log, 0);
+    struct hog h;
+    hog_init(&h, 1, (unsigned)(7 * P / 2 / S), S, NULL);
+    h.irq_off_at = 1;
+    h.irq_on_at = (unsigned)((5 * P / 2 - c->ctx_switch) / S); /* its step ends at 5P/2 */
+    spawn(m, 0, hog_step, &h);
+    ts_run_all(m);
+    assert_int_equal(ts_stats(m, 0).ticks, 2);
+    unsigned k = 0;
+    const uint64_t want[2] = {5 * P / 2 + c->tick_handler, 3 * P + c->tick_handler};
+    for (unsigned i = 0; i < log.n; i++)
+        if (log.ev[i].kind == EV_HANDLER_END) {
+            assert_true(k < 2);
+            assert_int_equal(log.ev[i].cycle, want[k++]);
+        }
+    assert_int_equal(k, 2);
+}
+
+/* ==== 4. preemption ==== */
+
+/*
+ * preempt=full, two CPU-bound tasks A and B on one CPU, N steps each. Every
+ * tick ends the running task's slice (one tick long) and B or A is ready:
+ * the task is switched out at k * P + tick_handler, goes to the tail of the
+ * queue, and the other runs. A's first slice holds (P - ctx_switch) / S
+ * steps, every later slice (P - tick_handler - ctx_switch) / S. With N =
+ * 6,000 A ends in its third slice, B then runs its rest without a tick.
+ */
+static void test_preempt_full_switches_at_slice_end(void **state)
+{
+    static const char *const kv[] = {"hz", "1000", "preempt", "full", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    check_multiples(m);
+    const uint64_t P = period_of(m), th = c->tick_handler, cs = c->ctx_switch;
+    static struct log log;
+    struct layer l;
+    memset(&log, 0, sizeof(log));
+    add_layer(m, &l, &log, 0);
+    struct runs runs = {{0}, 0};
+    struct hog a, b;
+    const unsigned n = 6000;
+    hog_init(&a, 1, n, S, &runs);
+    hog_init(&b, 2, n, S, &runs);
+    mmusim_task *ta = spawn(m, 0, hog_step, &a), *tb = spawn(m, 0, hog_step, &b);
+    ts_run_all(m);
+
+    const uint64_t first = (P - cs) / S, slice = (P - th - cs) / S;
+    assert_true(n > first + slice && n - first - slice < slice && n > 2 * slice && n - 2 * slice < slice);
+    uint64_t done_a = 4 * P + th + cs + (n - first - slice) * S;
+    uint64_t done_b = done_a + cs + (n - 2 * slice) * S;
+    assert_true(done_b < 5 * P);
+    assert_int_equal(mmusim_task_done_at(ta), done_a);
+    assert_int_equal(mmusim_task_done_at(tb), done_b);
+
+    struct mmusim_cpu_stats s = ts_stats(m, 0);
+    assert_int_equal(s.ticks, 4);
+    assert_int_equal(s.preemptions, 4);
+    assert_int_equal(s.context_switches, 6); /* A; four preemptions; B after A's end */
+    assert_int_equal(s.context_switch_cycles, 6 * cs);
+    assert_int_equal(s.yields, 0);
+    assert_int_equal(runs.n, 6);
+    for (unsigned i = 0; i < 6; i++)
+        assert_int_equal(runs.who[i], i % 2 ? 2u : 1u);
+
+    char buf[512];
+    events_of(&log, 0, buf, sizeof(buf));
+    assert_string_equal(buf, "fork:1 fork:2 in:1 hend:0 out:1 in:2 hend:0 out:2 in:1 hend:0 out:1 in:2 hend:0 out:2 "
+                             "in:1 end:1 out:1 in:2 end:2 out:2");
+    unsigned k = 0;
+    for (unsigned i = 0; i < log.n; i++) {
+        const struct ev *e = &log.ev[i];
+        if (e->kind != EV_OUT || k == 4)
+            continue;
+        k++;
+        assert_int_equal(e->cycle, k * P + th); /* switched out right after the tick's return */
+        assert_int_equal(e->irqs_off, 1);
+        assert_int_equal(e->current, e->task);
+        assert_int_equal(e->preempt, 0);
+        assert_int_equal(log.ev[i + 1].kind, EV_IN);
+        assert_int_equal(log.ev[i + 1].cycle, k * P + th + cs);
+    }
+    assert_int_equal(k, 4);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+/* The same two tasks, preempt none or voluntary: no tick preemption; A runs to its end, then B. */
+static void no_tick_preemption(void **state, const char *model)
+{
+    const char *const kv[] = {"hz", "1000", "preempt", model, NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    struct runs runs = {{0}, 0};
+    struct hog a, b;
+    hog_init(&a, 1, 6000, S, &runs);
+    hog_init(&b, 2, 6000, S, &runs);
+    mmusim_task *ta = spawn(m, 0, hog_step, &a), *tb = spawn(m, 0, hog_step, &b);
+    ts_run_all(m);
+    struct mmusim_cpu_stats s = ts_stats(m, 0);
+    assert_true(s.ticks >= 4);
+    assert_int_equal(s.preemptions, 0);
+    assert_int_equal(s.context_switches, 2);
+    assert_int_equal(runs.n, 2);
+    assert_int_equal(b.first_at, mmusim_task_done_at(ta) + c->ctx_switch);
+    assert_true(mmusim_task_done_at(tb) > mmusim_task_done_at(ta));
+}
+
+static void test_preempt_none_no_tick_preemption(void **state)
+{
+    no_tick_preemption(state, "none");
+}
+
+static void test_preempt_voluntary_no_tick_preemption(void **state)
+{
+    no_tick_preemption(state, "voluntary");
+}
+
+static void test_preempt_auto_is_voluntary(void **state)
+{
+    no_tick_preemption(state, "auto");
+}
+
+/*
+ * preempt=full, but A keeps preemption disabled from its first step to its
+ * last: the ticks come (need_resched is set) but A is not switched out; B
+ * runs after A's end. Likewise with interrupts off (no tick is even taken
+ * while A runs).
+ */
+static void not_preempted(void **state, int irqs)
+{
+    static const char *const kv[] = {"hz", "1000", "preempt", "full", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    struct runs runs = {{0}, 0};
+    struct hog a, b;
+    hog_init(&a, 1, 6000, S, &runs);
+    hog_init(&b, 2, 100, S, &runs);
+    if (irqs) {
+        a.irq_off_at = 1;
+        a.irq_on_at = 6000;
+    } else {
+        a.preempt_off_at = 1;
+        a.preempt_on_at = 6000;
+    }
+    static struct log log;
+    struct layer l;
+    memset(&log, 0, sizeof(log));
+    add_layer(m, &l, &log, 0);
+    mmusim_task *ta = spawn(m, 0, hog_step, &a);
+    spawn(m, 0, hog_step, &b);
+    ts_run_all(m);
+    struct mmusim_cpu_stats s = ts_stats(m, 0);
+    assert_int_equal(s.preemptions, 0);
+    assert_int_equal(s.context_switches, 2);
+    assert_int_equal(runs.n, 2);
+    unsigned ticks_during_a = 0;
+    for (unsigned i = 0; i < log.n; i++)
+        if (log.ev[i].kind == EV_HANDLER_END && log.ev[i].cycle <= mmusim_task_done_at(ta))
+            ticks_during_a++;
+    assert_int_equal(ticks_during_a, irqs ? 0 : 2); /* 6000 steps of S: two periods and a bit */
+    assert_int_equal(mmusim_cpu_preempt_count(ts_cpu(m, 0)), 0);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+static void test_preempt_full_not_with_preempt_count(void **state)
+{
+    not_preempted(state, 0);
+}
+
+static void test_preempt_full_not_with_irqs_off(void **state)
+{
+    not_preempted(state, 1);
+}
+
+/*
+ * need_resched waits for the first boundary that allows it: A disables
+ * preemption at its first step and enables it at the end of the step that
+ * ends at 3P/2. The tick at P ended its slice; A is switched out at 3P/2,
+ * the boundary right after preempt_enable (preempt_schedule), not at 2P.
+ */
+static void test_preempt_full_at_preempt_enable(void **state)
+{
+    static const char *const kv[] = {"hz", "1000", "preempt", "full", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    check_multiples(m);
+    const uint64_t P = period_of(m);
+    static struct log log;
+    struct layer l;
+    memset(&log, 0, sizeof(log));
+    add_layer(m, &l, &log, 0);
+    struct hog a, b;
+    hog_init(&a, 1, 6000, S, NULL);
+    hog_init(&b, 2, 10, S, NULL);
+    a.preempt_off_at = 1;
+    a.preempt_on_at = (unsigned)((3 * P / 2 - c->ctx_switch - c->tick_handler) / S); /* ends at 3P/2 */
+    spawn(m, 0, hog_step, &a);
+    spawn(m, 0, hog_step, &b);
+    ts_run_all(m);
+    const struct ev *out = NULL;
+    for (unsigned i = 0; i < log.n && !out; i++)
+        if (log.ev[i].kind == EV_OUT)
+            out = &log.ev[i];
+    assert_non_null(out);
+    assert_int_equal(out->task, 1);
+    assert_int_equal(out->cycle, 3 * P / 2);
+    assert_int_equal(b.first_at, 3 * P / 2 + c->ctx_switch);
+    assert_int_equal(ts_stats(m, 0).preemptions, 1);
+}
+
+/* ==== 5. cond_resched ==== */
+
+/*
+ * preempt voluntary: A calls cond_resched after each step's work. With B
+ * ready, the first call yields (PENDING): A is switched out at its next
+ * boundary, B runs to its end, A comes back and its step is called again;
+ * with nothing else ready, cond_resched returns OK.
+ */
+static void cond_resched_yields(void **state, const char *model)
+{
+    const char *const kv[] = {"preempt", model, NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    const uint64_t cs = c->ctx_switch;
+    static struct log log;
+    struct layer l;
+    memset(&log, 0, sizeof(log));
+    add_layer(m, &l, &log, 0);
+    struct runs runs = {{0}, 0};
+    struct hog a, b;
+    hog_init(&a, 1, 3, S, &runs);
+    hog_init(&b, 2, 2, S, &runs);
+    a.resched = 1;
+    mmusim_task *ta = spawn(m, 0, hog_step, &a), *tb = spawn(m, 0, hog_step, &b);
+    ts_run_all(m);
+    assert_int_equal(a.nrc, 2);
+    assert_int_equal(a.rc[0], MMUSIM_PENDING);
+    assert_int_equal(a.rc[1], MMUSIM_OK);
+    assert_int_equal(runs.n, 3);
+    assert_int_equal(b.first_at, cs + S + cs);
+    assert_int_equal(mmusim_task_done_at(tb), 2 * cs + 3 * S);
+    assert_int_equal(mmusim_task_done_at(ta), 3 * cs + 5 * S);
+    struct mmusim_cpu_stats s = ts_stats(m, 0);
+    assert_int_equal(s.yields, 1);
+    assert_int_equal(s.preemptions, 0);
+    assert_int_equal(s.context_switches, 3);
+    char buf[256];
+    events_of(&log, 0, buf, sizeof(buf));
+    assert_string_equal(buf, "fork:1 fork:2 in:1 out:1 in:2 end:2 out:2 in:1 end:1 out:1");
+    assert_int_equal(log.ev[3].cycle, cs + S); /* switched out at the boundary after the yielding step */
+    assert_int_equal(log.ev[3].irqs_off, 1);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+static void test_cond_resched_voluntary_yields(void **state)
+{
+    cond_resched_yields(state, "voluntary");
+}
+
+static void test_cond_resched_full_yields(void **state)
+{
+    cond_resched_yields(state, "full");
+}
+
+/* Alone on its CPU (another task on another CPU does not count), cond_resched never yields. */
+static void test_cond_resched_alone_does_not_yield(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    struct hog a, b;
+    hog_init(&a, 1, 5, S, NULL);
+    hog_init(&b, 2, 5, S, NULL);
+    a.resched = 1;
+    spawn(m, 0, hog_step, &a);
+    spawn(m, 1, hog_step, &b);
+    ts_run_all(m);
+    assert_int_equal(a.nrc, 4);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(a.rc[i], MMUSIM_OK);
+    assert_int_equal(ts_stats(m, 0).yields, 0);
+    assert_int_equal(ts_stats(m, 0).context_switches, 1);
+}
+
+/* preempt=none: cond_resched does not yield, even with another task ready. */
+static void test_cond_resched_none_does_not_yield(void **state)
+{
+    static const char *const kv[] = {"preempt", "none", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    struct runs runs = {{0}, 0};
+    struct hog a, b;
+    hog_init(&a, 1, 3, S, &runs);
+    hog_init(&b, 2, 2, S, &runs);
+    a.resched = 1;
+    spawn(m, 0, hog_step, &a);
+    spawn(m, 0, hog_step, &b);
+    ts_run_all(m);
+    assert_int_equal(a.rc[0], MMUSIM_OK);
+    assert_int_equal(a.rc[1], MMUSIM_OK);
+    assert_int_equal(runs.n, 2);
+    assert_int_equal(ts_stats(m, 0).yields, 0);
+}
+
+/*
+ * The refusals: outside a run (ENOSTEP); a second pending call of the same
+ * step (ESTEP); with preemption disabled or in a hardirq handler (a WARN
+ * report and ECONTEXT); NULL (EINVAL).
+ */
+struct misuse {
+    int phase;
+    int rc_twice[2], rc_atomic, rc_irq;
+};
+
+static enum mmusim_step misuse_irq(mmusim_cpu *cpu, void *arg)
+{
+    struct misuse *u = arg;
+    u->rc_irq = mmusim_cond_resched(cpu);
+    return MMUSIM_STEP_DONE;
+}
+
+static enum mmusim_step misuse_step(mmusim_cpu *cpu, void *arg)
+{
+    struct misuse *u = arg;
+    switch (u->phase++) {
+    case 0:
+        mmusim_preempt_disable(cpu);
+        u->rc_atomic = mmusim_cond_resched(cpu);
+        mmusim_preempt_enable(cpu);
+        return MMUSIM_STEP_MORE;
+    case 1:
+        u->rc_twice[0] = mmusim_cond_resched(cpu);
+        u->rc_twice[1] = mmusim_cond_resched(cpu);
+        return MMUSIM_STEP_MORE;
+    default:
+        return MMUSIM_STEP_DONE;
+    }
+}
+
+static void test_cond_resched_refusals(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    assert_int_equal(mmusim_cond_resched(NULL), MMUSIM_EINVAL);
+    assert_int_equal(mmusim_cond_resched(ts_cpu(m, 0)), MMUSIM_ENOSTEP);
+    struct misuse u;
+    memset(&u, 0, sizeof(u));
+    struct hog other;
+    hog_init(&other, 2, 1, S, NULL);
+    spawn(m, 0, misuse_step, &u);
+    spawn(m, 0, hog_step, &other);
+    assert_int_equal(mmusim_irq_at(m, 0, 100000, misuse_irq, &u), MMUSIM_OK);
+    ts_run_all(m);
+    assert_int_equal(u.rc_atomic, MMUSIM_ECONTEXT);
+    assert_int_equal(u.rc_twice[0], MMUSIM_PENDING);
+    assert_int_equal(u.rc_twice[1], MMUSIM_ESTEP);
+    assert_int_equal(u.rc_irq, MMUSIM_ECONTEXT);
+    struct mmusim_report rep[4];
+    assert_int_equal(mmusim_machine_reports(m, rep, 4), 2);
+    assert_int_equal(rep[0].kind, MMUSIM_REPORT_WARN);
+    assert_int_equal(rep[1].kind, MMUSIM_REPORT_WARN);
+    assert_int_equal(ts_stats(m, 0).yields, 1);
+}
+
+/*
+ * An interrupt taken between the yielding step and the switch runs first,
+ * and may operate (the yield is the task's, not the handler's): A yields at
+ * its first step's end (ctx_switch + S), a hardirq that arrived during that
+ * step takes and releases a spinlock, then A is switched out.
+ */
+struct irq_locker {
+    mmusim_spinlock *l;
+    int rc_lock, rc_unlock;
+};
+
+static enum mmusim_step irq_lock_step(mmusim_cpu *cpu, void *arg)
+{
+    struct irq_locker *k = arg;
+    k->rc_lock = mmusim_spin_lock(cpu, k->l);
+    k->rc_unlock = mmusim_spin_unlock(cpu, k->l);
+    return MMUSIM_STEP_DONE;
+}
+
+static void test_cond_resched_yield_after_interrupt(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    const struct mmusim_costs *c = ts_costs(m);
+    struct irq_locker k = {NULL, -1, -1};
+    assert_int_equal(mmusim_spinlock_create(m, &k.l), MMUSIM_OK);
+    struct runs runs = {{0}, 0};
+    struct hog a, b;
+    hog_init(&a, 1, 2, S, &runs);
+    hog_init(&b, 2, 1, S, &runs);
+    a.resched = 1;
+    spawn(m, 0, hog_step, &a);
+    spawn(m, 0, hog_step, &b);
+    assert_int_equal(mmusim_irq_at(m, 0, c->ctx_switch + S / 2, irq_lock_step, &k), MMUSIM_OK);
+    ts_run_all(m);
+    assert_int_equal(a.rc[0], MMUSIM_PENDING);
+    assert_int_equal(k.rc_lock, MMUSIM_OK);
+    assert_int_equal(k.rc_unlock, MMUSIM_OK);
+    assert_int_equal(runs.n, 3);
+    assert_int_equal(ts_stats(m, 0).yields, 1);
+    assert_int_equal(b.first_at, 2 * c->ctx_switch + S + c->ipi_handler + 2 * c->lock_op);
+}
+
+/* ==== 6. determinism ==== */
+
+/*
+ * Two machines from one configuration (preempt=full, HZ 1000, seeded device
+ * interrupts on both CPUs, two hogs per CPU, one calling cond_resched) end
+ * with identical counters and clocks.
+ */
+static void test_tick_deterministic(void **state)
+{
+    static const char *const kv[] = {"hz", "1000", "preempt", "full", "seed", "7", NULL};
+    struct mmusim_cpu_stats s[2][2];
+    uint64_t end[2];
+    static struct hog h[2][4];
+    for (unsigned k = 0; k < 2; k++) {
+        mmusim_machine *m = ts_machine(state, 2, kv);
+        for (unsigned c = 0; c < 2; c++) {
+            assert_int_equal(mmusim_irq_random(m, c, 50000, 6000000, handler_done, NULL), MMUSIM_OK);
+            for (unsigned j = 0; j < 2; j++) {
+                struct hog *x = &h[k][2 * c + j];
+                hog_init(x, j + 1, 4000 + 1000 * c, 700 + 100 * j, NULL);
+                x->resched = j;
+                spawn(m, c, hog_step, x);
+            }
+        }
+        struct mmusim_run_result r = ts_run_all(m);
+        end[k] = r.end_cycle;
+        for (unsigned c = 0; c < 2; c++)
+            s[k][c] = ts_stats(m, c);
+        assert_true(s[k][0].ticks > 0 && s[k][0].preemptions > 0 && s[k][0].irqs > 0);
+    }
+    assert_int_equal(end[0], end[1]);
+    assert_memory_equal(&s[0][0], &s[1][0], sizeof(s[0][0]));
+    assert_memory_equal(&s[0][1], &s[1][1], sizeof(s[0][1]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +1240,25 @@ int main(void)
         TS_TEST(test_hooks_fork_parent),
         TS_TEST(test_task_ids),
         TS_TEST(test_extension_areas),
+        TS_TEST(test_tick_count_and_cycles),
+        TS_TEST(test_tick_era_default_hz),
+        TS_TEST(test_tick_idle_cpu_takes_none),
+        TS_TEST(test_tick_no_work_in_deadlock),
+        TS_TEST(test_tick_masked_by_irqs_off),
+        TS_TEST(test_preempt_full_switches_at_slice_end),
+        TS_TEST(test_preempt_none_no_tick_preemption),
+        TS_TEST(test_preempt_voluntary_no_tick_preemption),
+        TS_TEST(test_preempt_auto_is_voluntary),
+        TS_TEST(test_preempt_full_not_with_preempt_count),
+        TS_TEST(test_preempt_full_not_with_irqs_off),
+        TS_TEST(test_preempt_full_at_preempt_enable),
+        TS_TEST(test_cond_resched_voluntary_yields),
+        TS_TEST(test_cond_resched_full_yields),
+        TS_TEST(test_cond_resched_alone_does_not_yield),
+        TS_TEST(test_cond_resched_none_does_not_yield),
+        TS_TEST(test_cond_resched_refusals),
+        TS_TEST(test_cond_resched_yield_after_interrupt),
+        TS_TEST(test_tick_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

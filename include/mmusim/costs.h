@@ -45,7 +45,8 @@ extern "C" {
     XX(apic_bus_msg, "cycles one short APIC-bus message occupies the bus (21 bus clocks)") \
     XX(ctx_switch, "a task switch: schedule() and switch_to(), the CR3 write excluded") \
     XX(lock_op, "an uncontended spin_lock or spin_unlock (one locked read-modify-write)") \
-    XX(lock_handoff, "a released spinlock's cache line reaching the next spinning CPU")
+    XX(lock_handoff, "a released spinlock's cache line reaching the next spinning CPU") \
+    XX(tick_handler, "one scheduler tick: timer interrupt entry and return, scheduler_tick and the timer bookkeeping")
 
 struct mmusim_costs {
 #define MMUSIM_COST_FIELD_(name, doc) uint32_t name;

@@ -121,6 +121,19 @@ MMUSIM_API uint64_t mmusim_task_done_at(const mmusim_task *t);
 /* The task running on cpu (NULL when idle or before the first run). */
 MMUSIM_API mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu);
 
+/*
+ * cond_resched(), from a step of cpu's current task. With preempt voluntary
+ * or full (not none) and another task ready on cpu's run queue, the task
+ * yields: MMUSIM_PENDING, and the step must return (MMUSIM_STEP_MORE); the
+ * task goes to the tail of the run queue, the first ready task runs (a
+ * context switch), and the step is called again when the task runs next.
+ * MMUSIM_OK when it does not yield (nothing else ready, preempt none).
+ * In interrupt context, with preemption or interrupts disabled: a WARN
+ * report (might_sleep) and MMUSIM_ECONTEXT. MMUSIM_ENOSTEP outside a step
+ * of cpu, MMUSIM_ESTEP after a pending call of the same step.
+ */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cond_resched(mmusim_cpu *cpu);
+
 /* ---- wait queues ---- */
 
 typedef struct mmusim_wait_queue mmusim_wait_queue;

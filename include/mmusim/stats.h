@@ -53,13 +53,17 @@ extern "C" {
     XX(irqs, "hardirqs taken (IPIs excluded)")                                 \
     XX(nmis, "NMIs taken")                                                     \
     XX(softirqs, "softirq handlers run")                                       \
-    XX(irq_entry_cycles, "interrupt entry and return cycles of hardirqs and NMIs (IPIs excluded)") \
+    XX(irq_entry_cycles, "interrupt entry and return cycles of hardirqs and NMIs (IPIs and ticks excluded)") \
     XX(lock_acquires, "spinlocks taken")                                       \
     XX(lock_contended, "of those, found held by another CPU")                  \
     XX(lock_cycles, "cycles of lock and unlock operations, hand-offs of free locks included") \
     XX(spin_cycles, "cycles spun on held spinlocks, up to and including the hand-over")                           \
     XX(context_switches, "task switches")                                      \
     XX(context_switch_cycles, "cycles charged for them (CR3 writes counted under cr3_cycles)") \
+    XX(ticks, "scheduler ticks taken")                                        \
+    XX(tick_cycles, "cycles charged for them (tick_handler each)")             \
+    XX(preemptions, "tasks switched out because the tick ended their slice (preempt=full)") \
+    XX(yields, "tasks switched out by mmusim_cond_resched")                   \
     XX(idle_cycles, "cycles with nothing to run")                              \
     XX(compute_cycles, "plain work charged by mmusim_cpu_spend")              \
     XX(bugs, "BUG reports made on this CPU, beyond the 1024 kept too (mmusim_machine_reports)") \

@@ -273,11 +273,41 @@ int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
     return MMUSIM_OK;
 }
 
+/*
+ * The scheduler tick, as one unit like an IPI: timer interrupt entry,
+ * scheduler_tick(), return. The next tick is the first period boundary
+ * after now (missed ticks are not queued: one pending timer interrupt, then
+ * hrtimer_forward). With preempt=full the tick ends the running task's slice
+ * (one tick long) if another task is ready: need_resched, acted on at the
+ * first step boundary that may preempt (engine.c).
+ */
+static void take_tick(struct mmusim_cpu *cpu)
+{
+    struct cpu_smp *c = &cpu->smp;
+    const struct machine_smp *s = cpu->sys->smp;
+    uint64_t at = cpu->cycles, k = cpu->sys->cfg->costs.tick_handler;
+    c->next_tick = (at / s->tick_period + 1) * s->tick_period;
+    if (!mmusim__smp_push(cpu, MMUSIM_CTX_HARDIRQ))
+        return;
+    cpu->cycles += k;
+    cpu->stats.ticks++;
+    cpu->stats.tick_cycles += k;
+    if (s->preempt == MMUSIM_PREEMPT_FULL && mmusim__smp_other_ready(cpu))
+        c->need_resched = 1;
+    mmusim__smp_pop(cpu);
+}
+
 int mmusim__smp_take_interrupt(struct mmusim_cpu *cpu)
 {
     struct cpu_smp *c = &cpu->smp;
     size_t i = mmusim__smp_first_takeable(cpu);
-    if (i == c->nirqs || c->irqs[i].at > cpu->cycles)
+    int irq = i < c->nirqs && c->irqs[i].at <= cpu->cycles;
+    /* The tick is due; an interrupt that arrived first goes first, and one at the same time too. */
+    if (c->current && !c->irqs_off && c->next_tick <= cpu->cycles && (!irq || c->next_tick < c->irqs[i].at)) {
+        take_tick(cpu);
+        return 1;
+    }
+    if (!irq)
         return 0;
     struct pending_irq p = c->irqs[i];
     remove_irq(c, i);

@@ -29,6 +29,11 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
         return MMUSIM_ENOMEM;
     for (unsigned i = 0; i < m->ncpus; i++)
         m->cpus[i].smp.lazy = 1; /* booted CPUs idle on swapper_pg_dir */
+    /* The tick period in whole cycles (cpu_mhz * 10^6 / HZ: 9,600,000 for core2 at 250 Hz). */
+    m->smp->tick_period = (uint64_t)m->cfg->costs.cpu_mhz * 1000000u / mmusim_config_hz(m->cfg);
+    if (m->smp->tick_period == 0)
+        m->smp->tick_period = 1;
+    m->smp->preempt = mmusim_config_preempt(m->cfg);
     return MMUSIM_OK;
 }
 
@@ -106,7 +111,8 @@ struct frame *mmusim__smp_op_frame(struct mmusim_cpu *cpu, int *rc)
         *rc = MMUSIM_ENOSTEP;
         return NULL;
     }
-    if (f->wait != WAIT_NONE || (f->cont && !f->in_cont)) {
+    /* A wait, a continuation under way, or the task's cond_resched yield (not a handler's business). */
+    if (f->wait != WAIT_NONE || (f->cont && !f->in_cont) || (f->ctx == MMUSIM_CTX_TASK && cpu->smp.yield)) {
         *rc = MMUSIM_ESTEP;
         return NULL;
     }
@@ -156,7 +162,7 @@ int mmusim__smp_softirq_runnable(const struct mmusim_cpu *cpu)
     return cpu->smp.nsoftirqs && !cpu->smp.irqs_off && !mmusim_cpu_in_interrupt(cpu);
 }
 
-static uint64_t next_event(const struct mmusim_cpu *cpu)
+static uint64_t event_other_than_tick(const struct mmusim_cpu *cpu)
 {
     const struct cpu_smp *c = &cpu->smp;
     size_t i = mmusim__smp_first_takeable(cpu);
@@ -176,6 +182,25 @@ static uint64_t next_event(const struct mmusim_cpu *cpu)
     if (r != NEVER)
         r = max64(r, cpu->cycles);
     return r < irq ? r : irq;
+}
+
+/*
+ * The tick counts only beside another event: a CPU whose only event would
+ * be its tick (spinning on a lock nobody will release, waiting for an
+ * acknowledgement not yet sent) takes no tick until something else is due,
+ * then takes the ticks it missed in order, at their times. A tick cannot
+ * end such a wait, so a machine with nothing but ticks left is done (or
+ * deadlocked), not running forever.
+ */
+static uint64_t next_event(const struct mmusim_cpu *cpu)
+{
+    uint64_t e = event_other_than_tick(cpu);
+    if (e != NEVER && cpu->smp.current && !cpu->smp.irqs_off) {
+        uint64_t tick = max64(cpu->smp.next_tick, cpu->cycles);
+        if (tick < e)
+            e = tick;
+    }
+    return e;
 }
 
 /* The wait of f is over: a shootdown's local part, if it was deferred, runs now. */
@@ -291,6 +316,23 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
         return;
     }
     if (f->wait == WAIT_NONE) {
+        struct cpu_smp *c = &cpu->smp;
+        if ((c->yield || c->need_resched) && c->depth == 1) {
+            /* The task's own boundary: a cond_resched yield (its step has returned), or a
+             * tick that ended the slice (preempt=full: irq return, or the first boundary after
+             * preempt_enable or local_irq_enable). The switch is in global time order, as
+             * this CPU is the earliest. A yield that may not happen now is dropped. */
+            int yield = c->yield;
+            c->yield = 0;
+            if (mmusim__smp_may_switch(cpu)) {
+                if (yield)
+                    cpu->stats.yields++;
+                else
+                    cpu->stats.preemptions++;
+                mmusim__smp_preempt(cpu);
+                return;
+            }
+        }
         (*steps)++;
         run_step(cpu, f);
     }

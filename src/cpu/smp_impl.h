@@ -169,6 +169,10 @@ struct cpu_smp {
     size_t nsoftirqs, softirqs_cap;
     int lazy;                       /* running a kernel thread (or idle) on a borrowed mm */
     unsigned char *ext;             /* the layers' per-CPU extension area (hooks.c) */
+    /* The scheduler tick: taken while the CPU has a task (NO_HZ idle otherwise). */
+    uint64_t next_tick;             /* a multiple of the tick period */
+    int need_resched;               /* a tick ended the slice: preempt at the next boundary that allows it */
+    int yield;                      /* mmusim_cond_resched: switch out when the step returns */
 };
 
 struct mm_mask {
@@ -206,6 +210,8 @@ struct machine_smp {
     int sealed;                     /* a task exists or a run started: registration is closed */
     unsigned ntasks;                /* tasks created: the last id */
     struct mmusim_cpu *stepping;    /* the CPU whose step is running, NULL between steps */
+    uint64_t tick_period;           /* cycles between ticks: cpu_mhz * 10^6 / hz */
+    enum mmusim_preempt preempt;    /* the configured model, AUTO resolved */
 };
 
 #define MAX_REPORTS 1024
@@ -305,6 +311,13 @@ struct mmusim_task *mmusim__smp_runq_take(struct cpu_smp *c, uint64_t now);
 uint64_t mmusim__smp_runq_earliest(const struct cpu_smp *c);
 /* An idle cpu switches to the first task of its run queue ready by now; 1 if there was one. */
 int mmusim__smp_pick(struct mmusim_cpu *cpu);
+/* Whether a task other than the current one is ready on cpu's run queue. */
+int mmusim__smp_other_ready(const struct mmusim_cpu *cpu);
+/* Whether the current task may be switched out now: its frame alone on the stack and not waiting,
+ * preempt_count 0, interrupts on, and another task ready. */
+int mmusim__smp_may_switch(const struct mmusim_cpu *cpu);
+/* The current task goes to the tail of the run queue and the first ready task runs (a context switch). */
+void mmusim__smp_preempt(struct mmusim_cpu *cpu);
 /* The top frame's step returned r (DONE or BLOCK): the handler returns, or the task ends or sleeps. */
 void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_step r);
 

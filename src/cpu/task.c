@@ -122,6 +122,18 @@ uint64_t mmusim__smp_runq_earliest(const struct cpu_smp *c)
     return t;
 }
 
+int mmusim__smp_other_ready(const struct mmusim_cpu *cpu)
+{
+    return mmusim__smp_runq_earliest(&cpu->smp) <= cpu->cycles;
+}
+
+int mmusim__smp_may_switch(const struct mmusim_cpu *cpu)
+{
+    const struct cpu_smp *c = &cpu->smp;
+    return c->depth == 1 && c->stack[0].wait == WAIT_NONE && !c->stack[0].cont && c->preempt_count == 0 &&
+           !c->irqs_off && mmusim__smp_other_ready(cpu);
+}
+
 /*
  * context_switch() to t on cpu, which has no task on its stack: the
  * schedule() path runs with interrupts off; switch_mm (a CR3 write unless
@@ -133,7 +145,13 @@ static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
     struct cpu_sys *m = cpu->sys;
     uint64_t c = m->cfg->costs.ctx_switch;
+    if (!cpu->smp.current) {
+        /* Out of NO_HZ idle: the tick restarts at the next period boundary (hrtimer_forward to now). */
+        uint64_t p = m->smp->tick_period;
+        cpu->smp.next_tick = (cpu->cycles / p + 1) * p;
+    }
     cpu->smp.irqs_off = 1;
+    cpu->smp.need_resched = 0;
     cpu->cycles += c;
     cpu->stats.context_switches++;
     cpu->stats.context_switch_cycles += c;
@@ -185,7 +203,42 @@ int mmusim__smp_pick(struct mmusim_cpu *cpu)
 static void switch_out(struct mmusim_cpu *cpu, struct mmusim_task *prev)
 {
     cpu->smp.irqs_off = 1;
+    cpu->smp.need_resched = 0;
+    cpu->smp.yield = 0;
     mmusim__smp_fire_switch_out(cpu, prev);
+}
+
+void mmusim__smp_preempt(struct mmusim_cpu *cpu)
+{
+    struct mmusim_task *prev = cpu->smp.current;
+    switch_out(cpu, prev);
+    mmusim__smp_pop(cpu);
+    prev->state = MMUSIM_TASK_RUNNABLE;
+    prev->ready_at = cpu->cycles;
+    mmusim__smp_runq_append(cpu, prev);
+    /* The first ready task, which is not prev: another was ready ahead of it (mmusim__smp_may_switch). */
+    run_task(cpu, mmusim__smp_runq_take(&cpu->smp, cpu->cycles));
+}
+
+int mmusim_cond_resched(mmusim_cpu *cpu)
+{
+    if (!cpu)
+        return MMUSIM_EINVAL;
+    int rc;
+    if (!mmusim__smp_op_frame(cpu, &rc))
+        return rc; /* ENOSTEP outside a step, ESTEP after a pending call of this step */
+    if (cpu->sys->smp->stepping != cpu)
+        return MMUSIM_ENOSTEP; /* a step of another CPU */
+    struct cpu_smp *c = &cpu->smp;
+    if (mmusim_cpu_context(cpu) != MMUSIM_CTX_TASK || c->preempt_count || c->irqs_off) {
+        /* __might_sleep() in cond_resched(): "sleeping function called from invalid context". */
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "cond_resched in atomic context", 0);
+        return MMUSIM_ECONTEXT;
+    }
+    if (cpu->sys->smp->preempt == MMUSIM_PREEMPT_NONE || !mmusim__smp_may_switch(cpu))
+        return MMUSIM_OK;
+    c->yield = 1; /* done by the engine at the task's next boundary (engine.c, advance) */
+    return MMUSIM_PENDING;
 }
 
 void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_step r)
