@@ -1004,64 +1004,126 @@ static void test_preempt_full_at_preempt_enable(void **state)
 /* ==== 5. cond_resched ==== */
 
 /*
- * preempt voluntary: A calls cond_resched after each step's work. With B
- * ready, the first call yields (PENDING): A is switched out at its next
- * boundary, B runs to its end, A comes back and its step is called again;
- * with nothing else ready, cond_resched returns OK.
+ * cond_resched() yields when should_resched(): the tick has ended the slice
+ * and another task is ready (need_resched), in every preemption model. The
+ * tests run at HZ 10,000 (period P = cpu_mhz x 100 cycles) so that a tick
+ * falls inside a step of P cycles.
  */
-static void cond_resched_yields(void **state, const char *model)
+
+/*
+ * A (3 steps of P, cond_resched after each but the last) and B (2 steps of
+ * S) on one CPU, preempt none or voluntary (the tick does not preempt). A's
+ * first cond_resched, at ctx_switch + P, comes before any tick: OK. The
+ * tick at P is taken at that boundary and sets need_resched (B is ready);
+ * A's second step ends at cs + 2P + th and its cond_resched yields
+ * (PENDING). The tick at 2P, due during that step, is taken at its end, then
+ * A is switched out: B starts at cs + 2P + 2 th + cs, ends 2 S later, and A
+ * comes back for its last step of P.
+ */
+static void cond_resched_yields_after_tick(void **state, const char *model)
 {
-    const char *const kv[] = {"preempt", model, NULL};
+    const char *const kv[] = {"preempt", model, "hz", "10000", NULL};
     mmusim_machine *m = ts_machine(state, 1, kv);
     const struct mmusim_costs *c = ts_costs(m);
-    const uint64_t cs = c->ctx_switch;
+    const uint64_t cs = c->ctx_switch, th = c->tick_handler, P = period_of(m);
+    assert_int_equal(P, (uint64_t)c->cpu_mhz * 100u);
     static struct log log;
     struct layer l;
     memset(&log, 0, sizeof(log));
     add_layer(m, &l, &log, 0);
     struct runs runs = {{0}, 0};
     struct hog a, b;
-    hog_init(&a, 1, 3, S, &runs);
+    hog_init(&a, 1, 3, P, &runs);
     hog_init(&b, 2, 2, S, &runs);
     a.resched = 1;
     mmusim_task *ta = spawn(m, 0, hog_step, &a), *tb = spawn(m, 0, hog_step, &b);
     ts_run_all(m);
     assert_int_equal(a.nrc, 2);
-    assert_int_equal(a.rc[0], MMUSIM_PENDING);
-    assert_int_equal(a.rc[1], MMUSIM_OK);
+    assert_int_equal(a.rc[0], MMUSIM_OK);
+    assert_int_equal(a.rc[1], MMUSIM_PENDING);
     assert_int_equal(runs.n, 3);
-    assert_int_equal(b.first_at, cs + S + cs);
-    assert_int_equal(mmusim_task_done_at(tb), 2 * cs + 3 * S);
-    assert_int_equal(mmusim_task_done_at(ta), 3 * cs + 5 * S);
-    struct mmusim_cpu_stats s = ts_stats(m, 0);
-    assert_int_equal(s.yields, 1);
-    assert_int_equal(s.preemptions, 0);
-    assert_int_equal(s.context_switches, 3);
+    assert_int_equal(b.first_at, cs + 2 * P + 2 * th + cs);
+    assert_int_equal(mmusim_task_done_at(tb), 2 * cs + 2 * P + 2 * th + 2 * S);
+    assert_int_equal(mmusim_task_done_at(ta), 3 * cs + 3 * P + 2 * th + 2 * S);
+    struct mmusim_cpu_stats st = ts_stats(m, 0);
+    assert_int_equal(st.yields, 1);
+    assert_int_equal(st.preemptions, 0);
+    assert_int_equal(st.ticks, 2);
+    assert_int_equal(st.context_switches, 3);
     char buf[256];
     events_of(&log, 0, buf, sizeof(buf));
-    assert_string_equal(buf, "fork:1 fork:2 in:1 out:1 in:2 end:2 out:2 in:1 end:1 out:1");
-    assert_int_equal(log.ev[3].cycle, cs + S); /* switched out at the boundary after the yielding step */
-    assert_int_equal(log.ev[3].irqs_off, 1);
+    assert_string_equal(buf, "fork:1 fork:2 in:1 hend:0 hend:0 out:1 in:2 end:2 out:2 in:1 end:1 out:1");
     assert_int_equal(ts_nreports(m), 0);
 }
 
-static void test_cond_resched_voluntary_yields(void **state)
+static void test_cond_resched_voluntary_yields_after_tick(void **state)
 {
-    cond_resched_yields(state, "voluntary");
+    cond_resched_yields_after_tick(state, "voluntary");
 }
 
-static void test_cond_resched_full_yields(void **state)
+/* PREEMPT_NONE kernels have cond_resched too: it yields just the same. */
+static void test_cond_resched_none_yields_after_tick(void **state)
 {
-    cond_resched_yields(state, "full");
+    cond_resched_yields_after_tick(state, "none");
 }
 
-/* Alone on its CPU (another task on another CPU does not count), cond_resched never yields. */
+/*
+ * preempt=full: the tick at P, taken at A's first boundary, preempts A
+ * there (cs + P + th); its cond_resched calls never find need_resched (the
+ * switch cleared it, and after B's end nothing else is ready): no yield.
+ */
+static void test_cond_resched_full_preempted_before_yield(void **state)
+{
+    static const char *const kv[] = {"preempt", "full", "hz", "10000", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    const uint64_t cs = c->ctx_switch, th = c->tick_handler, P = period_of(m);
+    struct runs runs = {{0}, 0};
+    struct hog a, b;
+    hog_init(&a, 1, 3, P, &runs);
+    hog_init(&b, 2, 2, S, &runs);
+    a.resched = 1;
+    mmusim_task *tb = spawn(m, 0, hog_step, &a);
+    tb = spawn(m, 0, hog_step, &b);
+    ts_run_all(m);
+    assert_int_equal(a.rc[0], MMUSIM_OK);
+    assert_int_equal(a.rc[1], MMUSIM_OK);
+    assert_int_equal(b.first_at, cs + P + th + cs);
+    assert_int_equal(mmusim_task_done_at(tb), 2 * cs + P + th + 2 * S);
+    struct mmusim_cpu_stats st = ts_stats(m, 0);
+    assert_int_equal(st.yields, 0);
+    assert_int_equal(st.preemptions, 1);
+}
+
+/* Another task ready but no tick yet (steps of S, far shorter than a period): cond_resched never yields. */
+static void test_cond_resched_before_tick_does_not_yield(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    struct runs runs = {{0}, 0};
+    struct hog a, b;
+    hog_init(&a, 1, 5, S, &runs);
+    hog_init(&b, 2, 2, S, &runs);
+    a.resched = 1;
+    spawn(m, 0, hog_step, &a);
+    spawn(m, 0, hog_step, &b);
+    ts_run_all(m);
+    assert_int_equal(a.nrc, 4);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(a.rc[i], MMUSIM_OK);
+    assert_int_equal(runs.n, 2);
+    assert_int_equal(ts_stats(m, 0).ticks, 0);
+    assert_int_equal(ts_stats(m, 0).yields, 0);
+}
+
+/* Alone on its CPU (another task on another CPU does not count), cond_resched never yields, ticks or not. */
 static void test_cond_resched_alone_does_not_yield(void **state)
 {
-    mmusim_machine *m = ts_machine(state, 2, NULL);
+    static const char *const kv[] = {"hz", "10000", NULL};
+    mmusim_machine *m = ts_machine(state, 2, kv);
+    const uint64_t P = period_of(m);
     struct hog a, b;
-    hog_init(&a, 1, 5, S, NULL);
-    hog_init(&b, 2, 5, S, NULL);
+    hog_init(&a, 1, 5, P, NULL);
+    hog_init(&b, 2, 5, P, NULL);
     a.resched = 1;
     spawn(m, 0, hog_step, &a);
     spawn(m, 1, hog_step, &b);
@@ -1069,36 +1131,20 @@ static void test_cond_resched_alone_does_not_yield(void **state)
     assert_int_equal(a.nrc, 4);
     for (unsigned i = 0; i < 4; i++)
         assert_int_equal(a.rc[i], MMUSIM_OK);
+    assert_true(ts_stats(m, 0).ticks >= 4);
     assert_int_equal(ts_stats(m, 0).yields, 0);
     assert_int_equal(ts_stats(m, 0).context_switches, 1);
-}
-
-/* preempt=none: cond_resched does not yield, even with another task ready. */
-static void test_cond_resched_none_does_not_yield(void **state)
-{
-    static const char *const kv[] = {"preempt", "none", NULL};
-    mmusim_machine *m = ts_machine(state, 1, kv);
-    struct runs runs = {{0}, 0};
-    struct hog a, b;
-    hog_init(&a, 1, 3, S, &runs);
-    hog_init(&b, 2, 2, S, &runs);
-    a.resched = 1;
-    spawn(m, 0, hog_step, &a);
-    spawn(m, 0, hog_step, &b);
-    ts_run_all(m);
-    assert_int_equal(a.rc[0], MMUSIM_OK);
-    assert_int_equal(a.rc[1], MMUSIM_OK);
-    assert_int_equal(runs.n, 2);
-    assert_int_equal(ts_stats(m, 0).yields, 0);
 }
 
 /*
  * The refusals: outside a run (ENOSTEP); a second pending call of the same
  * step (ESTEP); with preemption disabled or in a hardirq handler (a WARN
- * report and ECONTEXT); NULL (EINVAL).
+ * report and ECONTEXT); NULL (EINVAL). The first step spends a period, so
+ * that the tick has set need_resched before the calls.
  */
 struct misuse {
     int phase;
+    uint64_t period;
     int rc_twice[2], rc_atomic, rc_irq;
 };
 
@@ -1114,11 +1160,14 @@ static enum mmusim_step misuse_step(mmusim_cpu *cpu, void *arg)
     struct misuse *u = arg;
     switch (u->phase++) {
     case 0:
+        mmusim_cpu_spend(cpu, u->period);
+        return MMUSIM_STEP_MORE;
+    case 1:
         mmusim_preempt_disable(cpu);
         u->rc_atomic = mmusim_cond_resched(cpu);
         mmusim_preempt_enable(cpu);
         return MMUSIM_STEP_MORE;
-    case 1:
+    case 2:
         u->rc_twice[0] = mmusim_cond_resched(cpu);
         u->rc_twice[1] = mmusim_cond_resched(cpu);
         return MMUSIM_STEP_MORE;
@@ -1129,16 +1178,18 @@ static enum mmusim_step misuse_step(mmusim_cpu *cpu, void *arg)
 
 static void test_cond_resched_refusals(void **state)
 {
-    mmusim_machine *m = ts_machine(state, 1, NULL);
+    static const char *const kv[] = {"hz", "10000", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
     assert_int_equal(mmusim_cond_resched(NULL), MMUSIM_EINVAL);
     assert_int_equal(mmusim_cond_resched(ts_cpu(m, 0)), MMUSIM_ENOSTEP);
     struct misuse u;
     memset(&u, 0, sizeof(u));
+    u.period = period_of(m);
     struct hog other;
     hog_init(&other, 2, 1, S, NULL);
     spawn(m, 0, misuse_step, &u);
     spawn(m, 0, hog_step, &other);
-    assert_int_equal(mmusim_irq_at(m, 0, 100000, misuse_irq, &u), MMUSIM_OK);
+    assert_int_equal(mmusim_irq_at(m, 0, u.period / 2, misuse_irq, &u), MMUSIM_OK);
     ts_run_all(m);
     assert_int_equal(u.rc_atomic, MMUSIM_ECONTEXT);
     assert_int_equal(u.rc_twice[0], MMUSIM_PENDING);
@@ -1153,9 +1204,11 @@ static void test_cond_resched_refusals(void **state)
 
 /*
  * An interrupt taken between the yielding step and the switch runs first,
- * and may operate (the yield is the task's, not the handler's): A yields at
- * its first step's end (ctx_switch + S), a hardirq that arrived during that
- * step takes and releases a spinlock, then A is switched out.
+ * and may operate (the yield is the task's, not the handler's): A's first
+ * step of P takes the tick after it (need_resched: B is ready); its second
+ * step of P yields at its end, cs + 2P + th. A hardirq that arrived during
+ * that step takes and releases a spinlock, the tick at 2P follows (it
+ * arrived later), then A is switched out.
  */
 struct irq_locker {
     mmusim_spinlock *l;
@@ -1172,25 +1225,30 @@ static enum mmusim_step irq_lock_step(mmusim_cpu *cpu, void *arg)
 
 static void test_cond_resched_yield_after_interrupt(void **state)
 {
-    mmusim_machine *m = ts_machine(state, 1, NULL);
+    static const char *const kv[] = {"hz", "10000", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
     const struct mmusim_costs *c = ts_costs(m);
+    const uint64_t cs = c->ctx_switch, th = c->tick_handler, P = period_of(m);
     struct irq_locker k = {NULL, -1, -1};
     assert_int_equal(mmusim_spinlock_create(m, &k.l), MMUSIM_OK);
     struct runs runs = {{0}, 0};
     struct hog a, b;
-    hog_init(&a, 1, 2, S, &runs);
+    hog_init(&a, 1, 3, P, &runs);
     hog_init(&b, 2, 1, S, &runs);
     a.resched = 1;
     spawn(m, 0, hog_step, &a);
     spawn(m, 0, hog_step, &b);
-    assert_int_equal(mmusim_irq_at(m, 0, c->ctx_switch + S / 2, irq_lock_step, &k), MMUSIM_OK);
+    uint64_t irq_at = cs + P + th + P / 2;
+    assert_true(irq_at < 2 * P);
+    assert_int_equal(mmusim_irq_at(m, 0, irq_at, irq_lock_step, &k), MMUSIM_OK);
     ts_run_all(m);
-    assert_int_equal(a.rc[0], MMUSIM_PENDING);
+    assert_int_equal(a.rc[0], MMUSIM_OK);
+    assert_int_equal(a.rc[1], MMUSIM_PENDING);
     assert_int_equal(k.rc_lock, MMUSIM_OK);
     assert_int_equal(k.rc_unlock, MMUSIM_OK);
     assert_int_equal(runs.n, 3);
     assert_int_equal(ts_stats(m, 0).yields, 1);
-    assert_int_equal(b.first_at, 2 * c->ctx_switch + S + c->ipi_handler + 2 * c->lock_op);
+    assert_int_equal(b.first_at, cs + 2 * P + th + c->ipi_handler + 2 * c->lock_op + th + cs);
 }
 
 /* ==== 6. determinism ==== */
@@ -1252,10 +1310,11 @@ int main(void)
         TS_TEST(test_preempt_full_not_with_preempt_count),
         TS_TEST(test_preempt_full_not_with_irqs_off),
         TS_TEST(test_preempt_full_at_preempt_enable),
-        TS_TEST(test_cond_resched_voluntary_yields),
-        TS_TEST(test_cond_resched_full_yields),
+        TS_TEST(test_cond_resched_voluntary_yields_after_tick),
+        TS_TEST(test_cond_resched_none_yields_after_tick),
+        TS_TEST(test_cond_resched_full_preempted_before_yield),
+        TS_TEST(test_cond_resched_before_tick_does_not_yield),
         TS_TEST(test_cond_resched_alone_does_not_yield),
-        TS_TEST(test_cond_resched_none_does_not_yield),
         TS_TEST(test_cond_resched_refusals),
         TS_TEST(test_cond_resched_yield_after_interrupt),
         TS_TEST(test_tick_deterministic),

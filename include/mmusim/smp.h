@@ -122,12 +122,13 @@ MMUSIM_API uint64_t mmusim_task_done_at(const mmusim_task *t);
 MMUSIM_API mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu);
 
 /*
- * cond_resched(), from a step of cpu's current task. With preempt voluntary
- * or full (not none) and another task ready on cpu's run queue, the task
- * yields: MMUSIM_PENDING, and the step must return (MMUSIM_STEP_MORE); the
- * task goes to the tail of the run queue, the first ready task runs (a
- * context switch), and the step is called again when the task runs next.
- * MMUSIM_OK when it does not yield (nothing else ready, preempt none).
+ * cond_resched(), from a step of cpu's current task. When the tick has ended
+ * the task's slice with another task ready on cpu's run queue
+ * (need_resched; in every preemption model, as Linux's should_resched()),
+ * the task yields: MMUSIM_PENDING, and the step must return
+ * (MMUSIM_STEP_MORE); the task goes to the tail of the run queue, the first
+ * ready task runs (a context switch), and the step is called again when the
+ * task runs next. MMUSIM_OK when it does not yield.
  * In interrupt context, with preemption or interrupts disabled: a WARN
  * report (might_sleep) and MMUSIM_ECONTEXT. MMUSIM_ENOSTEP outside a step
  * of cpu, MMUSIM_ESTEP after a pending call of the same step.

@@ -277,9 +277,11 @@ int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
  * The scheduler tick, as one unit like an IPI: timer interrupt entry,
  * scheduler_tick(), return. The next tick is the first period boundary
  * after now (missed ticks are not queued: one pending timer interrupt, then
- * hrtimer_forward). With preempt=full the tick ends the running task's slice
- * (one tick long) if another task is ready: need_resched, acted on at the
- * first step boundary that may preempt (engine.c).
+ * hrtimer_forward). The tick ends the running task's slice (one tick long):
+ * if another task is ready it sets need_resched, in every preemption model
+ * as scheduler_tick() does. With preempt=full the engine acts on it at the
+ * first step boundary that may preempt (engine.c); otherwise only a
+ * voluntary point does (mmusim_cond_resched).
  */
 static void take_tick(struct mmusim_cpu *cpu)
 {
@@ -292,7 +294,7 @@ static void take_tick(struct mmusim_cpu *cpu)
     cpu->cycles += k;
     cpu->stats.ticks++;
     cpu->stats.tick_cycles += k;
-    if (s->preempt == MMUSIM_PREEMPT_FULL && mmusim__smp_other_ready(cpu))
+    if (mmusim__smp_other_ready(cpu))
         c->need_resched = 1;
     mmusim__smp_pop(cpu);
 }

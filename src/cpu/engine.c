@@ -317,7 +317,7 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
     }
     if (f->wait == WAIT_NONE) {
         struct cpu_smp *c = &cpu->smp;
-        if ((c->yield || c->need_resched) && c->depth == 1) {
+        if ((c->yield || (c->need_resched && cpu->sys->smp->preempt == MMUSIM_PREEMPT_FULL)) && c->depth == 1) {
             /* The task's own boundary: a cond_resched yield (its step has returned), or a
              * tick that ended the slice (preempt=full: irq return, or the first boundary after
              * preempt_enable or local_irq_enable). The switch is in global time order, as

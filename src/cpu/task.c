@@ -235,7 +235,9 @@ int mmusim_cond_resched(mmusim_cpu *cpu)
         mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "cond_resched in atomic context", 0);
         return MMUSIM_ECONTEXT;
     }
-    if (cpu->sys->smp->preempt == MMUSIM_PREEMPT_NONE || !mmusim__smp_may_switch(cpu))
+    /* should_resched(): only once the tick has ended the slice (need_resched),
+     * in every preemption model (_cond_resched exists without CONFIG_PREEMPT). */
+    if (!c->need_resched || !mmusim__smp_may_switch(cpu))
         return MMUSIM_OK;
     c->yield = 1; /* done by the engine at the task's next boundary (engine.c, advance) */
     return MMUSIM_PENDING;
