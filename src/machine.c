@@ -13,7 +13,7 @@
  */
 #include <stdlib.h>
 
-#include "cpu/cpu_impl.h"
+#include "cpu/cpu_sys.h"
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
 #include "mmusim/pte.h"
@@ -76,7 +76,7 @@ unsigned mmusim_machine_ncpus(const mmusim_machine *m)
 
 mmusim_cpu *mmusim_machine_cpu(mmusim_machine *m, unsigned i)
 {
-    return (m && i < m->cpus.ncpus) ? &m->cpus.cpus[i] : NULL;
+    return (m && i < m->cpus.ncpus) ? mmusim__cpu_sys_cpu(&m->cpus, i) : NULL;
 }
 
 /* ---- physical memory and frames (the mmu part) ---- */
@@ -143,22 +143,13 @@ int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3)
     return m ? mmusim__pgd_create(&m->mmu, cr3) : MMUSIM_EINVAL;
 }
 
-/* A CPU's CR3, or a task's address space, still naming cr3. */
-static int pgd_in_use(const mmusim_machine *m, uint64_t cr3)
-{
-    for (unsigned c = 0; c < m->cpus.ncpus; c++)
-        if (m->cpus.cpus[c].regs.cr3 == cr3)
-            return 1;
-    return 0;
-}
-
 int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
 {
     if (!m)
         return MMUSIM_EINVAL;
     /* A loaded directory is always a known one, and swapper_pg_dir answers
      * EKERNEL below: the order of the codes is the mmu layer's. */
-    if (cr3 != m->mmu.swapper_cr3 && pgd_in_use(m, cr3))
+    if (cr3 != m->mmu.swapper_cr3 && mmusim__cpu_sys_cr3_loaded(&m->cpus, cr3))
         return MMUSIM_EBUSY;
     return mmusim__pgd_destroy(&m->mmu, cr3);
 }

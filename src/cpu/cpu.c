@@ -55,6 +55,19 @@ void mmusim__cpu_fini(struct mmusim_cpu *cpu)
     mmusim__ptcache_fini(&cpu->ptc);
 }
 
+mmusim_cpu *mmusim__cpu_sys_cpu(struct cpu_sys *s, unsigned i)
+{
+    return &s->cpus[i];
+}
+
+int mmusim__cpu_sys_cr3_loaded(const struct cpu_sys *s, uint64_t cr3)
+{
+    for (unsigned c = 0; c < s->ncpus; c++)
+        if (s->cpus[c].regs.cr3 == cr3)
+            return 1;
+    return 0;
+}
+
 int mmusim__cpu_sys_init(struct cpu_sys *s, mmusim_machine *owner, const struct mmusim_config *cfg,
                          const struct mmusim_layout *layout, struct mmu *mmu)
 {
