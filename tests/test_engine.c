@@ -122,6 +122,57 @@ static void test_irq_waits_for_enable(void **state)
 }
 
 /*
+ * preempt_count follows the era's layout (include/linux/hardirq.h of
+ * 2.6.18, preempt.h of 5.11; struct mmusim_preempt_bits): a hardirq is
+ * entered, an NMI that arrived by then nests on it before the handler's
+ * first step, and a second NMI arriving during the first is taken after the
+ * first returns, nested on the hardirq again. 2.6.18: HARDIRQ_OFFSET
+ * 0x10000, no NMI count (nmi_enter is irq_enter), so an NMI shows
+ * 2 x 0x10000, and the hardirq mask is 12 bits (0x0fff0000). 5.11: HARDIRQ
+ * 0x10000, NMI_OFFSET 0x100000, and nmi_enter adds both.
+ */
+static void era_preempt_count(void **state, const char *era, unsigned hardirq, unsigned nmi_adds)
+{
+    const char *const kv[] = {"era", era, NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    struct ts_script task = {0};
+    ts_script_add(&task, TS_OP_SPEND, 1000, 3);
+    struct ts_handler irq = {.spend = 400}, nmi1 = {.spend = 400}, nmi2 = {.spend = 10};
+    uint64_t t0 = c->ctx_switch;
+    ts_spawn(m, 0, 0, ts_script_step, &task);
+    assert_int_equal(mmusim_irq_at(m, 0, t0 + 500, ts_handler_step, &irq), MMUSIM_OK);
+    uint64_t irq_entry = t0 + 1000 + c->ipi_handler;
+    /* NMI1 arrives as the hardirq is entered, NMI2 during NMI1's step. */
+    assert_int_equal(mmusim_nmi_at(m, 0, irq_entry, ts_handler_step, &nmi1), MMUSIM_OK);
+    uint64_t nmi1_entry = irq_entry + c->ipi_handler;
+    assert_int_equal(mmusim_nmi_at(m, 0, nmi1_entry + 100, ts_handler_step, &nmi2), MMUSIM_OK);
+    ts_run_all(m);
+
+    const struct mmusim_preempt_bits *b = &mmusim_machine_layout(m)->preempt_bits;
+    assert_int_equal(b->hardirq_offset, hardirq);
+    ts_check_snap(&nmi1.snap, nmi1_entry, MMUSIM_CTX_NMI, 1, 1, 3, hardirq + nmi_adds);
+    uint64_t nmi2_entry = nmi1_entry + nmi1.spend + c->ipi_handler;
+    ts_check_snap(&nmi2.snap, nmi2_entry, MMUSIM_CTX_NMI, 1, 1, 3, hardirq + nmi_adds);
+    ts_check_snap(&irq.snap, nmi2_entry + nmi2.spend, MMUSIM_CTX_HARDIRQ, 1, 1, 2, hardirq);
+    assert_int_equal(ts_stats(m, 0).nmis, 2);
+    assert_int_equal(mmusim_cpu_preempt_count(ts_cpu(m, 0)), 0);
+}
+
+static void test_preempt_count_layout_2_6_18(void **state)
+{
+    era_preempt_count(state, "2.6.18", 0x10000u, 0x10000u);
+    mmusim_machine *m = ts_machine(state, 1, (const char *const[]){"era", "2.6.18", NULL});
+    assert_int_equal(mmusim_machine_layout(m)->preempt_bits.hardirq_mask, 0x0fff0000u);
+    assert_int_equal(mmusim_machine_layout(m)->preempt_bits.nmi_offset, 0);
+}
+
+static void test_preempt_count_layout_5_11(void **state)
+{
+    era_preempt_count(state, "5.11", 0x10000u, 0x100000u + 0x10000u);
+}
+
+/*
  * NMIs do not nest on NMIs: NMI1 (at t0 + 500, taken at the boundary
  * t0 + 1000) runs two 300-cycle steps; NMI2 arrives 100 into the first and
  * is taken only when NMI1 returns, at n1_end = t0 + 1000 + ipi_handler + 600.
@@ -658,6 +709,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TS_TEST(test_nested_contexts),
         TS_TEST(test_irq_waits_for_enable),
+        TS_TEST(test_preempt_count_layout_2_6_18),
+        TS_TEST(test_preempt_count_layout_5_11),
         TS_TEST(test_nmi_not_nested_in_nmi),
         TS_TEST(test_task_switch_enables_irqs),
         TS_TEST(test_softirq_while_spinning),

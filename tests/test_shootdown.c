@@ -653,6 +653,86 @@ static void test_flush_all_lazy_cpu(void **state)
     assert_int_equal(ts_stats(m, 0).leave_mm, 0); /* CPU0's kernel thread borrowed swapper: nothing to leave */
 }
 
+/*
+ * The same in 5.11 (arch/x86/mm/tlb.c, do_flush_tlb_all): __flush_tlb_all()
+ * alone, no leave_mm. CPU1's handler is ipi_handler + pge_toggle; A stays
+ * loaded and CPU1 stays in A's mask.
+ */
+static void test_flush_all_lazy_cpu_5_11_keeps_mm(void **state)
+{
+    static const char *const kv[] = {"era", "5.11", NULL};
+    mmusim_machine *m = ts_machine(state, 2, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    struct lazy_shared sh;
+    memset(&sh, 0, sizeof(sh));
+    sh.m = m;
+    sh.cr3 = ts_address_space(m, TS_USER_VA, 1, MMUSIM_PTE_RW | MMUSIM_PTE_US, NULL);
+    struct ts_flusher f = {.delay = 20000};
+    ts_spawn(m, 1, sh.cr3, lazy_user, &sh);
+    ts_spawn(m, 0, 0, ts_flush_all_once, &f);
+    ts_run_all(m);
+
+    uint64_t t0 = c->ctx_switch;
+    uint64_t arrival = t0 + f.delay + c->ipi_send + c->ipi_deliver;
+    uint64_t handler = c->ipi_handler + c->pge_toggle;
+    struct mmusim_cpu_stats s1 = ts_stats(m, 1);
+    assert_int_equal(s1.leave_mm, 0);
+    assert_int_equal(s1.ipi_handler_cycles, handler);
+    assert_int_equal(ts_clock(m, 1), arrival + handler);
+    assert_int_equal(mmusim_mm_cpu_mask(m, sh.cr3), 0x2);
+    struct mmusim_cpu_regs r;
+    mmusim_cpu_regs(ts_cpu(m, 1), &r);
+    assert_int_equal(r.cr3, sh.cr3);
+}
+
+/*
+ * 5.11's flush_tlb_kernel_range (arch/x86/mm/tlb.c): up to
+ * tlb_single_page_flush_ceiling (33) pages, an INVLPG per page on every
+ * CPU; above, a full flush. The era's default ceiling is 33 (layout.md).
+ */
+struct krange_once {
+    uint32_t start, pages;
+    int rc, done;
+};
+
+static enum mmusim_step krange_once_step(mmusim_cpu *cpu, void *arg)
+{
+    struct krange_once *k = arg;
+    if (k->done++)
+        return MMUSIM_STEP_DONE;
+    k->rc = mmusim_flush_tlb_kernel_range_smp(cpu, k->start, k->start + k->pages * 4096u);
+    return MMUSIM_STEP_MORE;
+}
+
+static void krange_5_11(void **state, unsigned pages, int per_page)
+{
+    static const char *const kv[] = {"era", "5.11", NULL};
+    mmusim_machine *m = ts_machine(state, 2, kv);
+    assert_int_equal(mmusim_machine_layout(m)->flush_ceiling, 33);
+    struct krange_once k = {.start = mmusim_machine_layout(m)->pkmap_base, .pages = pages};
+    struct ts_script busy = {0};
+    ts_script_add(&busy, TS_OP_SPEND, 1000, 30);
+    ts_spawn(m, 1, 0, ts_script_step, &busy);
+    ts_spawn(m, 0, 0, krange_once_step, &k);
+    ts_run_all(m);
+    assert_int_equal(k.rc, MMUSIM_PENDING);
+    for (unsigned i = 0; i < 2; i++) {
+        struct mmusim_cpu_stats s = ts_stats(m, i);
+        assert_int_equal(s.invlpg, per_page ? pages : 0);
+        assert_int_equal(s.global_flushes, per_page ? 0 : 1);
+    }
+}
+
+static void test_kernel_range_5_11_per_page_up_to_33(void **state)
+{
+    krange_5_11(state, 33, 1);
+}
+
+static void test_kernel_range_5_11_full_above_33(void **state)
+{
+    krange_5_11(state, 34, 0);
+}
+
 /* ==== 5. The P6 serial APIC bus ==== */
 
 /*
@@ -747,6 +827,9 @@ int main(void)
         TS_TEST(test_user_range_ceiling),
         TS_TEST(test_flush_range_lazy_cpu),
         TS_TEST(test_flush_all_lazy_cpu),
+        TS_TEST(test_flush_all_lazy_cpu_5_11_keeps_mm),
+        TS_TEST(test_kernel_range_5_11_per_page_up_to_33),
+        TS_TEST(test_kernel_range_5_11_full_above_33),
         TS_TEST(test_p3_apic_bus),
         TS_TEST(test_p3_single_sender),
         TS_TEST(test_flush_tlb_all_smp_refuses_outside_run),

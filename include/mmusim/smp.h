@@ -57,7 +57,13 @@ enum mmusim_step {
 
 typedef enum mmusim_step (*mmusim_step_fn)(mmusim_cpu *cpu, void *arg);
 
-/* ---- contexts (Linux include/linux/hardirq.h, 2.6.32 layout) ---- */
+/*
+ * ---- contexts (Linux include/linux/hardirq.h) ----
+ * The MMUSIM_*_OFFSET and _MASK constants below are the 2.6.32 layout (the
+ * default era, and 2.6.37's). A machine counts preempt_count in its own
+ * era's layout: mmusim_machine_layout(m)->preempt_bits (2.6.18 has 12
+ * hardirq bits and no NMI count; 5.11 has 4 hardirq bits and an NMI field).
+ */
 
 enum mmusim_context {
     MMUSIM_CTX_TASK,

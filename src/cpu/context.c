@@ -30,9 +30,18 @@ unsigned mmusim_cpu_preempt_count(const mmusim_cpu *cpu)
     return cpu ? cpu->smp.preempt_count : 0;
 }
 
+/* The era's preempt_count layout (include/mmusim/layout.h, struct mmusim_preempt_bits). */
+static const struct mmusim_preempt_bits *bits(const struct mmusim_cpu *cpu)
+{
+    return &cpu->sys->layout->preempt_bits;
+}
+
 int mmusim_cpu_in_interrupt(const mmusim_cpu *cpu)
 {
-    return cpu && (cpu->smp.preempt_count & (MMUSIM_HARDIRQ_MASK | MMUSIM_SOFTIRQ_MASK | MMUSIM_NMI_OFFSET)) != 0;
+    if (!cpu)
+        return 0;
+    const struct mmusim_preempt_bits *b = bits(cpu);
+    return (cpu->smp.preempt_count & (b->hardirq_mask | b->softirq_mask | b->nmi_mask)) != 0;
 }
 
 int mmusim_cpu_irqs_disabled(const mmusim_cpu *cpu)
@@ -78,7 +87,7 @@ void mmusim_preempt_enable(mmusim_cpu *cpu)
 {
     if (!cpu)
         return;
-    if (!(cpu->smp.preempt_count & MMUSIM_PREEMPT_MASK)) {
+    if (!(cpu->smp.preempt_count & bits(cpu)->preempt_mask)) {
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "preempt_enable without preempt_disable (preempt count underflow)", 0);
         return;
     }
@@ -94,6 +103,28 @@ void mmusim_cpu_spend(mmusim_cpu *cpu, uint64_t cycles)
 }
 
 /* Push a frame; NULL (and a BUG report) if the stack is full. */
+/*
+ * What entering ctx adds to preempt_count in the machine's era: a softirq
+ * SOFTIRQ_OFFSET (__do_softirq), a hardirq HARDIRQ_OFFSET (irq_enter), an
+ * NMI NMI_OFFSET + HARDIRQ_OFFSET (nmi_enter; 2.6.18 has no NMI count and
+ * its nmi_enter is irq_enter: HARDIRQ_OFFSET alone).
+ */
+static uint32_t context_offset(const struct mmusim_cpu *cpu, enum mmusim_context ctx)
+{
+    const struct mmusim_preempt_bits *b = bits(cpu);
+    switch (ctx) {
+    case MMUSIM_CTX_SOFTIRQ:
+        return b->softirq_offset;
+    case MMUSIM_CTX_HARDIRQ:
+        return b->hardirq_offset;
+    case MMUSIM_CTX_NMI:
+        return b->nmi_offset + b->hardirq_offset;
+    case MMUSIM_CTX_TASK:
+        break;
+    }
+    return 0;
+}
+
 struct frame *mmusim__smp_push(struct mmusim_cpu *cpu, enum mmusim_context ctx)
 {
     struct cpu_smp *c = &cpu->smp;
@@ -105,19 +136,19 @@ struct frame *mmusim__smp_push(struct mmusim_cpu *cpu, enum mmusim_context ctx)
     memset(f, 0, sizeof(*f));
     f->ctx = ctx;
     f->irqs_were_off = c->irqs_off;
+    f->count_added = context_offset(cpu, ctx);
+    c->preempt_count += f->count_added;
     switch (ctx) {
     case MMUSIM_CTX_TASK:
         break;
     case MMUSIM_CTX_SOFTIRQ:
-        c->preempt_count += MMUSIM_SOFTIRQ_OFFSET;
         c->irqs_off = 0; /* __do_softirq runs handlers with interrupts on */
         break;
     case MMUSIM_CTX_HARDIRQ:
-        c->preempt_count += MMUSIM_HARDIRQ_OFFSET;
         c->irqs_off = 1; /* handlers run with interrupts off (IRQF_DISABLED; always since 2.6.35) */
         break;
     case MMUSIM_CTX_NMI:
-        c->preempt_count += MMUSIM_NMI_OFFSET + MMUSIM_HARDIRQ_OFFSET; /* nmi_enter() adds both */
+        c->nmi_depth++; /* the CPU blocks further NMIs until the handler's iret */
         c->irqs_off = 1;
         break;
     }
@@ -131,19 +162,11 @@ void mmusim__smp_pop(struct mmusim_cpu *cpu)
     if (f->ctx != MMUSIM_CTX_TASK)
         mmusim__smp_fire_handler_end(cpu, f->ctx); /* the handler returns: still in its context */
     c->depth--;
-    switch (f->ctx) {
-    case MMUSIM_CTX_TASK:
+    if (f->ctx == MMUSIM_CTX_TASK)
         return;
-    case MMUSIM_CTX_SOFTIRQ:
-        c->preempt_count -= MMUSIM_SOFTIRQ_OFFSET;
-        break;
-    case MMUSIM_CTX_HARDIRQ:
-        c->preempt_count -= MMUSIM_HARDIRQ_OFFSET;
-        break;
-    case MMUSIM_CTX_NMI:
-        c->preempt_count -= MMUSIM_NMI_OFFSET + MMUSIM_HARDIRQ_OFFSET;
-        break;
-    }
+    c->preempt_count -= f->count_added;
+    if (f->ctx == MMUSIM_CTX_NMI)
+        c->nmi_depth--;
     c->irqs_off = f->irqs_were_off; /* iret restores EFLAGS.IF */
 }
 
@@ -171,7 +194,7 @@ int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
 static int takeable(const struct mmusim_cpu *cpu, const struct pending_irq *p)
 {
     if (p->nmi)
-        return !(cpu->smp.preempt_count & MMUSIM_NMI_OFFSET); /* NMIs do not nest on NMIs */
+        return cpu->smp.nmi_depth == 0; /* NMIs are blocked until the NMI handler's iret (SDM §6.7.1) */
     return !cpu->smp.irqs_off;
 }
 

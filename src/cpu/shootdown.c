@@ -7,7 +7,7 @@
  *   flush_tlb_all()   on_each_cpu(do_flush_tlb_all, wait): the other CPUs
  *                     by IPI first, waiting for all; then the local call.
  *                     do_flush_tlb_all is __flush_tlb_all(), plus leave_mm()
- *                     on a CPU in lazy TLB mode.
+ *                     on a CPU in lazy TLB mode (not in 5.11).
  *   flush_tlb_kernel_range()  2.6.x: flush_tlb_all(), whatever the range.
  *                     With a flush ceiling (later kernels' tlb.c): per-page
  *                     INVLPG on every CPU up to the ceiling, else the same
@@ -126,7 +126,10 @@ void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
     switch (r->fn) {
     case FN_FLUSH_ALL:
         mmusim_flush_tlb_all(cpu);
-        if (cpu->smp.lazy)
+        /* do_flush_tlb_all: in 2.6.18-2.6.37 a lazy CPU also leaves the
+         * borrowed mm (leave_mm); 5.11's is __flush_tlb_all() alone
+         * (arch/x86/mm/tlb.c), a lazy CPU catching up at its next switch. */
+        if (cpu->smp.lazy && cpu->sys->cfg->era != MMUSIM_ERA_5_11)
             leave_mm(cpu);
         break;
     case FN_FLUSH_KRANGE:

@@ -74,6 +74,7 @@ struct frame {
     void *arg;
     struct mmusim_task *task;   /* task frames */
     int irqs_were_off;          /* interrupt frames: the state to restore on return */
+    uint32_t count_added;       /* what entering this context added to preempt_count */
     struct flush_req req;       /* internal handlers */
     /* The wait, if any. */
     enum wait_kind wait;
@@ -158,6 +159,7 @@ struct cpu_smp {
     struct frame stack[MAX_NEST];
     unsigned depth;         /* 0: idle (no task chosen) */
     unsigned preempt_count;
+    unsigned nmi_depth;             /* NMI frames on the stack (0 or 1: NMIs do not nest) */
     int irqs_off;
     struct mmusim_task *current;
     struct mmusim_task *runq_head, *runq_tail;

@@ -128,7 +128,7 @@ int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
         return MMUSIM_EINVAL;
     }
     charge_lock_op(cpu);
-    if (cpu->smp.preempt_count & MMUSIM_PREEMPT_MASK)
+    if (cpu->smp.preempt_count & cpu->sys->layout->preempt_bits.preempt_mask)
         cpu->smp.preempt_count--;
     if (l->nwaiters) {
         unsigned next = l->waiters[0];
@@ -198,7 +198,7 @@ int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q)
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "sleeping outside task context", 0);
         return MMUSIM_ECONTEXT;
     }
-    if (cpu->smp.preempt_count & MMUSIM_PREEMPT_MASK) {
+    if (cpu->smp.preempt_count & cpu->sys->layout->preempt_bits.preempt_mask) {
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "scheduling while atomic: sleeping with preemption disabled", 0);
         return MMUSIM_ECONTEXT;
     }
