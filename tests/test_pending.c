@@ -24,40 +24,25 @@
 
 /*
  * A task that waits until `start` (one step of spending from its first
- * clock), then in one step spends `work` cycles and takes the lock, holds
- * it `hold` cycles and releases it.
+ * clock), then runs ts_lock_atomic: in one step it spends `delay` cycles
+ * and takes the lock, holds it `hold` cycles and releases it.
  */
 struct late_locker {
-    mmusim_spinlock *l;
-    uint64_t start, work, hold;
-    int phase, rc_lock, rc_unlock;
-    uint64_t reached, acquired, released;
+    uint64_t start;
+    int started;
+    struct ts_locker lk;
+    uint64_t reached; /* the clock at the spin_lock call */
 };
 
 static enum mmusim_step late_lock_step(mmusim_cpu *cpu, void *arg)
 {
     struct late_locker *t = arg;
-    switch (t->phase++) {
-    case 0:
+    if (!t->started++) {
         mmusim_cpu_spend(cpu, t->start - mmusim_cpu_cycles(cpu));
+        t->reached = t->start + t->lk.delay;
         return MMUSIM_STEP_MORE;
-    case 1:
-        mmusim_cpu_spend(cpu, t->work);
-        t->reached = mmusim_cpu_cycles(cpu);
-        t->rc_lock = mmusim_spin_lock(cpu, t->l);
-        if (t->rc_lock == MMUSIM_PENDING)
-            return MMUSIM_STEP_MORE;
-        t->phase++; /* the lock is ours */
-        /* fall through */
-    case 2:
-        t->acquired = mmusim_cpu_cycles(cpu);
-        mmusim_cpu_spend(cpu, t->hold);
-        t->rc_unlock = mmusim_spin_unlock(cpu, t->l);
-        t->released = mmusim_cpu_cycles(cpu);
-        return MMUSIM_STEP_MORE;
-    default:
-        return MMUSIM_STEP_DONE;
     }
+    return ts_lock_atomic(cpu, &t->lk);
 }
 
 /*
@@ -74,22 +59,22 @@ static void test_lock_taken_in_time_order_not_step_order(void **state)
     const struct mmusim_costs *c = ts_costs(m);
     mmusim_spinlock *l;
     assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
-    struct late_locker a = {.l = l, .start = 2400, .work = 1000, .hold = 100};
-    struct late_locker b = {.l = l, .start = 2450, .work = 0, .hold = 300};
+    struct late_locker a = {.start = 2400, .lk = {.l = l, .delay = 1000, .hold = 100}};
+    struct late_locker b = {.start = 2450, .lk = {.l = l, .delay = 0, .hold = 300}};
     ts_spawn(m, 0, 0, late_lock_step, &a);
     ts_spawn(m, 1, 0, late_lock_step, &b);
     ts_run_all(m);
 
     assert_int_equal(a.reached, 3400);
     assert_int_equal(b.reached, 2450);
-    assert_int_equal(b.rc_lock, MMUSIM_OK); /* its turn: CPU 0's next event is 3,400 */
-    assert_int_equal(b.acquired, 2450 + c->lock_op);
-    assert_int_equal(b.released, 2450 + c->lock_op + 300 + c->lock_op);
-    assert_int_equal(a.rc_lock, MMUSIM_PENDING);
-    assert_true(b.released < a.reached);
-    assert_int_equal(a.acquired, 3400 + c->lock_op + c->lock_handoff);
-    assert_int_equal(a.rc_unlock, MMUSIM_OK);
-    assert_int_equal(b.rc_unlock, MMUSIM_OK);
+    assert_int_equal(b.lk.rc_lock, MMUSIM_OK); /* its turn: CPU 0's next event is 3,400 */
+    assert_int_equal(b.lk.acquired, 2450 + c->lock_op);
+    assert_int_equal(b.lk.released, 2450 + c->lock_op + 300 + c->lock_op);
+    assert_int_equal(a.lk.rc_lock, MMUSIM_PENDING);
+    assert_true(b.lk.released < a.reached);
+    assert_int_equal(a.lk.acquired, 3400 + c->lock_op + c->lock_handoff);
+    assert_int_equal(a.lk.rc_unlock, MMUSIM_OK);
+    assert_int_equal(b.lk.rc_unlock, MMUSIM_OK);
     struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1);
     assert_int_equal(s0.lock_contended, 0); /* free at its turn */
     assert_int_equal(s1.lock_contended, 0);
@@ -108,16 +93,16 @@ static void test_lock_pending_spins_until_time_ordered_release(void **state)
     const struct mmusim_costs *c = ts_costs(m);
     mmusim_spinlock *l;
     assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
-    struct late_locker a = {.l = l, .start = 2400, .work = 1000, .hold = 100};
-    struct late_locker b = {.l = l, .start = 2450, .work = 0, .hold = 2000};
+    struct late_locker a = {.start = 2400, .lk = {.l = l, .delay = 1000, .hold = 100}};
+    struct late_locker b = {.start = 2450, .lk = {.l = l, .delay = 0, .hold = 2000}};
     ts_spawn(m, 0, 0, late_lock_step, &a);
     ts_spawn(m, 1, 0, late_lock_step, &b);
     ts_run_all(m);
 
     uint64_t rel1 = 2450 + c->lock_op + 2000 + c->lock_op;
-    assert_int_equal(b.released, rel1);
-    assert_int_equal(a.rc_lock, MMUSIM_PENDING);
-    assert_int_equal(a.acquired, rel1 + c->lock_handoff);
+    assert_int_equal(b.lk.released, rel1);
+    assert_int_equal(a.lk.rc_lock, MMUSIM_PENDING);
+    assert_int_equal(a.lk.acquired, rel1 + c->lock_handoff);
     struct mmusim_cpu_stats s0 = ts_stats(m, 0);
     assert_int_equal(s0.lock_contended, 1);
     assert_int_equal(s0.spin_cycles, rel1 + c->lock_handoff - (3400 + c->lock_op));
