@@ -1,0 +1,30 @@
+# The README's library example is a complete program: extract the first C
+# block after "## Using the library", compile it against the built library
+# with warnings as errors, and run it. Run with -DREADME=... -DCC=...
+# -DINCLUDE=... -DLIB=... -DOUT=... [-DFLAGS=...] (the sanitizers the library was built with).
+file(READ "${README}" text)
+string(FIND "${text}" "## Using the library" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "README has no '## Using the library' section")
+endif()
+string(SUBSTRING "${text}" ${at} -1 text)
+string(FIND "${text}" "```c\n" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "no C block in the README's library section")
+endif()
+math(EXPR start "${start} + 5")
+string(SUBSTRING "${text}" ${start} -1 text)
+string(FIND "${text}" "```" end)
+string(SUBSTRING "${text}" 0 ${end} code)
+file(WRITE "${OUT}.c" "${code}")
+separate_arguments(flags UNIX_COMMAND "${FLAGS}")
+execute_process(COMMAND "${CC}" -std=c11 -Wall -Wextra -Werror ${flags} -I "${INCLUDE}" "${OUT}.c" "${LIB}" -o "${OUT}"
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the README example does not compile:\n${err}")
+endif()
+execute_process(COMMAND "${OUT}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the README example failed (${rc}):\n${out}${err}")
+endif()
+message(STATUS "README example: ${out}")
