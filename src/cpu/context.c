@@ -325,10 +325,13 @@ static void take_tick(struct mmusim_cpu *cpu)
 int mmusim__smp_take_interrupt(struct mmusim_cpu *cpu)
 {
     struct cpu_smp *c = &cpu->smp;
+    int tick_due = c->current && !c->irqs_off && c->next_tick <= cpu->cycles;
+    if (c->nirqs == 0 && !tick_due)
+        return 0; /* the common case: nothing pending */
     size_t i = mmusim__smp_first_takeable(cpu);
     int irq = i < c->nirqs && c->irqs[i].at <= cpu->cycles;
     /* The tick is due; an interrupt that arrived first goes first, and one at the same time too. */
-    if (c->current && !c->irqs_off && c->next_tick <= cpu->cycles && (!irq || c->next_tick < c->irqs[i].at)) {
+    if (tick_due && (!irq || c->next_tick < c->irqs[i].at)) {
         take_tick(cpu);
         return 1;
     }

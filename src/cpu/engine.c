@@ -162,22 +162,32 @@ int mmusim__smp_softirq_runnable(const struct mmusim_cpu *cpu)
     return cpu->smp.nsoftirqs && !cpu->smp.irqs_off && !mmusim_cpu_in_interrupt(cpu);
 }
 
-static uint64_t event_other_than_tick(const struct mmusim_cpu *cpu)
+/* When the first interrupt cpu may take arrives (its clock at the earliest); NEVER if none. */
+static uint64_t first_irq(const struct mmusim_cpu *cpu)
 {
     const struct cpu_smp *c = &cpu->smp;
     size_t i = mmusim__smp_first_takeable(cpu);
-    uint64_t irq = i < c->nirqs ? max64(c->irqs[i].at, cpu->cycles) : NEVER;
+    return i < c->nirqs ? max64(c->irqs[i].at, cpu->cycles) : NEVER;
+}
+
+static uint64_t event_other_than_tick(const struct mmusim_cpu *cpu)
+{
+    const struct cpu_smp *c = &cpu->smp;
     if (c->depth) {
         const struct frame *f = &c->stack[c->depth - 1];
-        if (f->wait == WAIT_ORDER) /* the operation belongs to the step: before any interrupt */
+        /* A frame that can run (the common case, and the operation waiting
+         * for its turn, which belongs to the step) goes at the clock. */
+        if (f->wait == WAIT_NONE || f->wait == WAIT_ORDER)
             return cpu->cycles;
-        if (f->wait == WAIT_NONE || mmusim__smp_softirq_runnable(cpu)) /* a spinning CPU runs softirqs too */
+        if (mmusim__smp_softirq_runnable(cpu)) /* a spinning CPU runs softirqs too */
             return cpu->cycles;
+        uint64_t irq = first_irq(cpu);
         uint64_t t = wait_resolved(cpu, f) ? max64(f->wait_until, cpu->cycles) : NEVER;
         return t < irq ? t : irq;
     }
     if (mmusim__smp_softirq_runnable(cpu))
         return cpu->cycles;
+    uint64_t irq = first_irq(cpu);
     uint64_t r = mmusim__smp_runq_earliest(c);
     if (r != NEVER)
         r = max64(r, cpu->cycles);
@@ -195,7 +205,7 @@ static uint64_t event_other_than_tick(const struct mmusim_cpu *cpu)
 static uint64_t next_event(const struct mmusim_cpu *cpu)
 {
     uint64_t e = event_other_than_tick(cpu);
-    if (e != NEVER && cpu->smp.current && !cpu->smp.irqs_off) {
+    if (e > cpu->cycles && e != NEVER && cpu->smp.current && !cpu->smp.irqs_off) { /* at the clock, nothing is earlier */
         uint64_t tick = max64(cpu->smp.next_tick, cpu->cycles);
         if (tick < e)
             e = tick;
@@ -276,10 +286,11 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
     enum mmusim_step r = f->step(cpu, f->arg);
     s->stepping = NULL;
     f = &cpu->smp.stack[idx];
-    if (r == MMUSIM_STEP_MORE && f->ctx == MMUSIM_CTX_TASK && f->task->state == MMUSIM_TASK_SLEEPING)
+    if (MMUSIM_LIKELY(r == MMUSIM_STEP_MORE)) {
+        if (MMUSIM_LIKELY(f->ctx != MMUSIM_CTX_TASK || f->task->state != MMUSIM_TASK_SLEEPING))
+            return;
         r = MMUSIM_STEP_BLOCK; /* the sleep was pending: the step returned, which is all it must do */
-    if (r == MMUSIM_STEP_MORE)
-        return;
+    }
     if (f->wait != WAIT_NONE || f->cont) {
         f->end_after_wait = (int)r; /* e.g. a task whose last act is a shootdown: it ends once acknowledged */
         return;
@@ -290,7 +301,8 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
 /* Advance cpu to its event at time t and do one thing there. */
 static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
 {
-    struct frame *f = mmusim__smp_top(cpu);
+    struct cpu_smp *c = &cpu->smp;
+    struct frame *f = c->depth ? &c->stack[c->depth - 1] : NULL;
     if (t > cpu->cycles) {
         uint64_t d = t - cpu->cycles;
         if (!f)
@@ -309,15 +321,18 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
         finish_wait(cpu, f);
         return;
     }
-    if (mmusim__smp_take_interrupt(cpu) || mmusim__smp_run_softirq(cpu))
+    /* Pending interrupts, a due tick or softirqs: the calls look closer (the common case has none). */
+    if ((c->nirqs || (c->next_tick <= cpu->cycles && c->current)) && mmusim__smp_take_interrupt(cpu))
+        return;
+    if (c->nsoftirqs && mmusim__smp_run_softirq(cpu))
         return;
     if (!f) {
         (void)mmusim__smp_pick(cpu);
         return;
     }
     if (f->wait == WAIT_NONE) {
-        struct cpu_smp *c = &cpu->smp;
-        if ((c->yield || (c->need_resched && cpu->sys->smp->preempt == MMUSIM_PREEMPT_FULL)) && c->depth == 1) {
+        if (MMUSIM_UNLIKELY(c->yield | c->need_resched) &&
+            (c->yield || cpu->sys->smp->preempt == MMUSIM_PREEMPT_FULL) && c->depth == 1) {
             /* The task's own boundary: a cond_resched yield (its step has returned), or a
              * tick that ended the slice (preempt=full: irq return, or the first boundary after
              * preempt_enable or local_irq_enable). The switch is in global time order, as
