@@ -67,6 +67,40 @@ struct mmusim__hooks {
     void (*fork)(void *ctx, mmusim_cpu *cpu, mmusim_task *parent, mmusim_task *child);
 };
 
+/*
+ * A library-carried continuation (DESIGN.md, Time): a composite kernel path
+ * (lock, work, a flush under the lock, unlock; later kmap_high) run as a
+ * small state machine on the frame of the step that called it. It returns
+ * MMUSIM_PENDING while one of its operations waits, and anything else when
+ * the path is over; the engine calls it again instead of the step until
+ * then, so the step sees one call that completed or is pending.
+ */
+typedef int (*mmusim__cont_fn)(mmusim_cpu *cpu, void *state);
+
+/*
+ * Run the continuation fn(cpu, state) from a step: at once, and if it
+ * returns MMUSIM_PENDING, on cpu's top frame until it returns anything
+ * else. Returns what fn returned first (MMUSIM_PENDING: the step must
+ * return). ENOSTEP/ESTEP as mmusim__smp_op_frame.
+ */
+int mmusim__smp_cont_start(mmusim_cpu *cpu, mmusim__cont_fn fn, void *state);
+
+/*
+ * Kernel page-table stores for a layer above that orders them itself (the
+ * kmap layer's per-CPU slots are walked by their own CPU only; the pkmap
+ * entries are written under kmap_lock): the store is made now, not at a
+ * turn in global time, and is charged, counted and recorded as
+ * mmusim_set_pte's is (include/mmusim/pte.h). entry_pa is the entry's
+ * physical address (mmusim__kernel_pte_pa). *old (may be NULL) gets what
+ * it held. MMUSIM_ENOMEM leaves everything as it was.
+ */
+int mmusim__pte_store_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value, uint64_t *old);
+int mmusim__pte_clear_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t *old);
+/* The physical address of the 4 KiB kernel entry for va (its table must exist); MMUSIM_ENOTMAPPED, MMUSIM_ELARGE. */
+int mmusim__kernel_pte_pa(struct cpu_sys *s, uint32_t va, uint64_t *entry_pa);
+/* The entry at entry_pa as it is now. */
+uint64_t mmusim__pte_read(struct cpu_sys *s, uint64_t entry_pa);
+
 /* The cpu part a CPU belongs to, for code that holds only the CPU. */
 struct cpu_sys *mmusim__cpu_part(mmusim_cpu *cpu);
 

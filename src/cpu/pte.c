@@ -166,6 +166,40 @@ static int pte_store(struct mmusim_cpu *cpu, uint32_t va, uint64_t v, int clear,
     return store_now(cpu, info.entry_pa, v, clear, info.raw, old);
 }
 
+/* ---- for the layers above (cpu/hooks.h) ---- */
+
+int mmusim__kernel_pte_pa(struct cpu_sys *s, uint32_t va, uint64_t *entry_pa)
+{
+    struct mmusim_pte_info info;
+    int rc = kernel_entry(s, va, &info);
+    if (rc == MMUSIM_OK)
+        *entry_pa = info.entry_pa;
+    return rc;
+}
+
+uint64_t mmusim__pte_read(struct cpu_sys *s, uint64_t entry_pa)
+{
+    return pt_read(s->mmu, entry_pa);
+}
+
+static int store_now_reserved(struct mmusim_cpu *cpu, uint64_t entry_pa, uint64_t v, int clear, uint64_t *old)
+{
+    int rc = writers_reserve(&cpu->sys->writers);
+    if (rc != MMUSIM_OK)
+        return rc;
+    return store_now(cpu, entry_pa, v, clear, pt_read(cpu->sys->mmu, entry_pa), old);
+}
+
+int mmusim__pte_store_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value, uint64_t *old)
+{
+    return store_now_reserved(cpu, entry_pa, value, 0, old);
+}
+
+int mmusim__pte_clear_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t *old)
+{
+    return store_now_reserved(cpu, entry_pa, 0, 1, old);
+}
+
 void mmusim__pte_store_at_turn(struct mmusim_cpu *cpu, struct frame *f)
 {
     /* What the entry holds now: another CPU may have stored to it since the call. */

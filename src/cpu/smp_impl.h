@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cpu/hooks.h"
+#include "cpu/hooks.h"
 #include "mmusim/smp.h"
 
 #define NEVER UINT64_MAX
@@ -41,15 +42,7 @@ enum order_op {
     OP_PTE   /* store order_value to the kernel entry at order_entry (set_pte), or clear it */
 };
 
-/*
- * A library-carried continuation (DESIGN.md, Time): a composite kernel path
- * (lock, work, a flush under the lock, unlock; later kmap_high) run as a
- * small state machine on the frame of the step that called it. It returns
- * MMUSIM_PENDING while one of its operations waits, and anything else when
- * the path is over; the engine calls it again instead of the step until
- * then, so the step sees one call that completed or is pending.
- */
-typedef int (*mmusim__cont_fn)(struct mmusim_cpu *cpu, void *state);
+/* Continuations (mmusim__cont_fn, mmusim__smp_cont_start) are declared in cpu/hooks.h. */
 
 /* Work an internal handler does (an IPI's function); FN_STEP is a user step. */
 enum frame_fn {
@@ -287,13 +280,7 @@ void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t
                                int after_local);
 unsigned mmusim__smp_wake_queue(struct mmusim_cpu *cpu, struct mmusim_wait_queue *q);
 void mmusim__pte_store_at_turn(struct mmusim_cpu *cpu, struct frame *f);
-/*
- * Run the continuation fn(cpu, state) from a step: at once, and if it
- * returns MMUSIM_PENDING, on cpu's top frame until it returns anything
- * else. Returns what fn returned first (MMUSIM_PENDING: the step must
- * return). ENOSTEP/ESTEP as mmusim__smp_op_frame.
- */
-int mmusim__smp_cont_start(struct mmusim_cpu *cpu, mmusim__cont_fn fn, void *state);
+
 
 /* ---- between the engine's files (engine.c, context.c, task.c) ---- */
 
