@@ -20,5 +20,6 @@
 #include "mmusim/cpu.h"
 #include "mmusim/pte.h"
 #include "mmusim/smp.h"
+#include "mmusim/kmap.h"
 
 #endif /* MMUSIM_H */

@@ -41,6 +41,19 @@ static inline unsigned mmusim__ctz64(uint64_t x)
 #endif
 }
 
+/* Index of the highest set bit of a nonzero word (floor of log2). */
+static inline unsigned mmusim__log2_64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return 63u - (unsigned)__builtin_clzll(x);
+#else
+    unsigned n = 0;
+    while (x >>= 1)
+        n++;
+    return n;
+#endif
+}
+
 /*
  * Bit i set where t[i] == v, for i < n <= 64: the tag compare of a whole
  * set. With SSE2, four compares and one movemask per step (a 16-way set in

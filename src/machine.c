@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "cpu/cpu_sys.h"
+#include "kmap/kmap_sys.h"
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
 #include "mmusim/pte.h"
@@ -23,6 +24,7 @@ struct mmusim_machine {
     struct mmusim_layout layout;
     struct mmu mmu;       /* src/mmu/ */
     struct cpu_sys cpus;  /* src/cpu/ (TLBs live in each CPU: src/tlb/) */
+    mmusim_kmap_layer *kmap; /* src/kmap/, once mmusim_kmap_create made it */
 };
 
 int mmusim_machine_create(const struct mmusim_config *cfg, mmusim_machine **out)
@@ -54,6 +56,7 @@ void mmusim_machine_destroy(mmusim_machine *m)
 {
     if (!m)
         return;
+    mmusim__kmap_destroy(m->kmap);
     mmusim__cpu_sys_fini(&m->cpus);
     mmusim__mmu_fini(&m->mmu);
     free(m);
@@ -289,4 +292,19 @@ int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out)
 int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out)
 {
     return m ? mmusim__machine_run(&m->cpus, cycle_limit, out) : MMUSIM_EINVAL;
+}
+
+/* ---- the kmap layer ---- */
+
+int mmusim_kmap_create(mmusim_machine *m, const struct mmusim_kmap_opts *opts, mmusim_kmap_layer **out)
+{
+    if (!m || !opts || !out)
+        return MMUSIM_EINVAL;
+    *out = NULL;
+    if (m->kmap)
+        return MMUSIM_EEXIST;
+    int rc = mmusim__kmap_create(&m->cpus, m, opts, &m->kmap);
+    if (rc == MMUSIM_OK)
+        *out = m->kmap;
+    return rc;
 }

@@ -63,7 +63,14 @@ extern "C" {
     XX(ETLBGEOM, "cache geometry: entries must be a multiple of ways, sets a power of two") \
     XX(ECOST, "cost table: cpu_mhz must be non-zero")                         \
     XX(ECLOSED, "registration closed: a task exists or the machine has run")  \
-    XX(EFULL, "no room left in a fixed-size table")
+    XX(EFULL, "no room left in a fixed-size table")                           \
+    XX(EEXIST, "the machine already has a kmap layer")                         \
+    XX(EKMAPDEBUG, "kmap debug switch disagrees with the machine's debug_highmem (its fixmap guard slots)") \
+    XX(EKMAPFIT, "the machine's fixmap has fewer kmap slots per CPU than this variant needs (km_type_nr)") \
+    XX(EKMTYPE, "km_type not in this variant's era or beyond the machine's kmap slots") \
+    XX(EKMAPBUG, "refused: the kernel would BUG here (recorded as a report)")  \
+    XX(ENOWINDOW, "no free run of that many pages in the CPU's kmap window")   \
+    XX(EKMAPVARIANT, "this call is not part of the kmap layer's variant")
 
 /*
  * Codes are small non-negative integers: MMUSIM_OK is 0. MMUSIM_PENDING (1)

@@ -153,6 +153,8 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_wait_queue_create(mmusim_machine *m, mmus
  * report); MMUSIM_ENOSTEP outside a step.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_wait_queue *q);
+/* waitqueue_active(): some task sleeps on q. */
+MMUSIM_API int mmusim_wait_queue_active(const mmusim_wait_queue *q);
 /*
  * wake_up(): every task that went to sleep on q at or before cpu's current
  * time becomes runnable then; *woken (if not NULL) gets how many. Pending

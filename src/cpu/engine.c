@@ -264,8 +264,20 @@ static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
     int rc = f->cont(cpu, f->cont_state);
     f = &cpu->smp.stack[idx];
     f->in_cont = 0;
-    if (rc == MMUSIM_PENDING)
+    if (rc == MMUSIM_PENDING) {
+        if (f->ctx == MMUSIM_CTX_TASK && f->task->state == MMUSIM_TASK_SLEEPING && f->wait == WAIT_NONE) {
+            /* The path sleeps (a kmap waiting for a free slot): the task blocks,
+             * keeping the continuation until it runs again. */
+            struct mmusim_task *t = f->task;
+            t->cont = f->cont;
+            t->cont_state = f->cont_state;
+            t->cont_end = f->end_after_wait;
+            f->cont = NULL;
+            f->end_after_wait = 0;
+            mmusim__smp_end_frame(cpu, f, MMUSIM_STEP_BLOCK);
+        }
         return;
+    }
     f->cont = NULL;
     if (f->end_after_wait && f->wait == WAIT_NONE) {
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;

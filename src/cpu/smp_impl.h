@@ -125,6 +125,12 @@ struct mmusim_task {
     enum mmusim_task_state state;
     uint64_t ready_at;      /* runnable from this cycle */
     uint64_t slept_at;      /* when it last went to sleep on a wait queue */
+    /* A continuation that put the task to sleep (kmap_high waiting for a
+     * slot): kept here while the task is off the CPU, back on its frame
+     * when it runs again (engine.c run_cont, task.c run_task). */
+    mmusim__cont_fn cont;
+    void *cont_state;
+    int cont_end;           /* the step's DONE or BLOCK still to apply once it is over */
     uint64_t resumed_at, done_at;
     struct mmusim_task *next_run;  /* run queue link */
     struct mmusim_task *next_wait; /* wait-queue link */

@@ -261,3 +261,8 @@ int mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q, unsigned *woken)
         *woken = n;
     return MMUSIM_OK;
 }
+
+int mmusim_wait_queue_active(const mmusim_wait_queue *q)
+{
+    return q && q->head != NULL;
+}

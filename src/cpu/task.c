@@ -187,6 +187,14 @@ static void run_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
     tf->task = t;
     tf->step = t->step;
     tf->arg = t->arg;
+    if (t->cont) { /* a continuation that slept goes on where it stopped */
+        tf->cont = t->cont;
+        tf->cont_state = t->cont_state;
+        tf->end_after_wait = t->cont_end;
+        t->cont = NULL;
+        t->cont_state = NULL;
+        t->cont_end = 0;
+    }
     switch_to(cpu, t);
 }
 

@@ -1,0 +1,332 @@
+/*
+ * mmusim — kmap_atomic in its slot form (a slot per km_type and CPU;
+ * 2.6.12-2.6.19 set and flush at map, 2.6.20-2.6.36 set at map and clear
+ * and flush at unmap) and its stack form (2.6.37: a per-CPU stack,
+ * __kmap_atomic_idx). ../shared/docs/linux-highmem.md §3 and §4; docs/kmap.md.
+ *
+ * A BUG the kernel would hit is recorded as a report and the call refuses
+ * with MMUSIM_EKMAPBUG, undoing what it had raised (the preemption count,
+ * the stack): the machine stays usable. A WARN is recorded and the call
+ * goes on, as the kernel does.
+ */
+#include "kmap/kmap_impl.h"
+#include "mmusim/error.h"
+
+/* ---- the slot form ---- */
+
+/*
+ * The fixmap slot of km_type type: type itself, or with DEBUG_HIGHMEM's
+ * fences (a __KM_FENCE_n before every type) 2 type + 1. UINT32_MAX if the
+ * variant's era has no such type or the machine's slots end before it.
+ */
+static uint32_t slot_of_type(const mmusim_kmap_layer *k, enum mmusim_km_type type)
+{
+    if ((uint32_t)type >= k->ntypes)
+        return UINT32_MAX;
+    uint32_t i = k->opts.debug ? 2u * (uint32_t)type + 1u : (uint32_t)type;
+    return i < k->slots_per_cpu ? i : UINT32_MAX;
+}
+
+static int is_irq_type(enum mmusim_km_type t)
+{
+    return t == MMUSIM_KM_IRQ0 || t == MMUSIM_KM_IRQ1 || t == MMUSIM_KM_BOUNCE_READ || t == MMUSIM_KM_BIO_SRC_IRQ ||
+           t == MMUSIM_KM_BIO_DST_IRQ || t == MMUSIM_KM_IRQ_PTE || t == MMUSIM_KM_NMI || t == MMUSIM_KM_NMI_PTE;
+}
+
+/* The types a context may use (2.6.32 mm/highmem.c, debug_kmap_atomic; linux-highmem.md §3). */
+static int type_allowed_in(enum mmusim_context ctx, int irqs_off, enum mmusim_km_type t)
+{
+    switch (ctx) {
+    case MMUSIM_CTX_NMI:
+        return t == MMUSIM_KM_NMI || t == MMUSIM_KM_NMI_PTE;
+    case MMUSIM_CTX_HARDIRQ:
+        return t == MMUSIM_KM_IRQ0 || t == MMUSIM_KM_IRQ1 || t == MMUSIM_KM_BIO_SRC_IRQ ||
+               t == MMUSIM_KM_BIO_DST_IRQ || t == MMUSIM_KM_BOUNCE_READ || t == MMUSIM_KM_IRQ_PTE;
+    case MMUSIM_CTX_SOFTIRQ:
+        if (irqs_off)
+            return 1; /* the softirq rule is for a softirq running with interrupts on */
+        return t == MMUSIM_KM_IRQ0 || t == MMUSIM_KM_IRQ1 || t == MMUSIM_KM_SOFTIRQ0 || t == MMUSIM_KM_SOFTIRQ1 ||
+               t == MMUSIM_KM_SKB_SUNRPC_DATA || t == MMUSIM_KM_SKB_DATA_SOFTIRQ || t == MMUSIM_KM_BOUNCE_READ;
+    case MMUSIM_CTX_TASK:
+        break;
+    }
+    return 1;
+}
+
+/*
+ * debug_kmap_atomic(type), 2.6.32 with DEBUG_HIGHMEM: a WARN when a type is
+ * used in a context it is not for, or an interrupt type with interrupts on,
+ * at most 10 times in all (its static countdown).
+ */
+static void debug_kmap_atomic(mmusim_kmap_layer *k, mmusim_cpu *cpu, enum mmusim_km_type t, uint32_t va)
+{
+    if (!k->debug_warns_left)
+        return;
+    enum mmusim_context ctx = mmusim_cpu_context(cpu);
+    int irqs_off = mmusim_cpu_irqs_disabled(cpu);
+    const char *why = NULL;
+    if (mmusim_cpu_in_interrupt(cpu) && !type_allowed_in(ctx, irqs_off, t))
+        why = "debug_kmap_atomic: km_type used in the wrong context";
+    else if (is_irq_type(t) && !irqs_off)
+        why = "debug_kmap_atomic: interrupt km_type with interrupts enabled";
+    else if ((t == MMUSIM_KM_SOFTIRQ0 || t == MMUSIM_KM_SOFTIRQ1) && !mmusim_cpu_in_interrupt(cpu) && !irqs_off)
+        why = "debug_kmap_atomic: softirq km_type outside interrupt context with interrupts enabled";
+    if (why) {
+        k->debug_warns_left--;
+        mmusim__kmap_warn(k, cpu, why, va);
+    }
+}
+
+static int slot_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
+                    enum mmusim_km_type type, struct mmusim_kaddr *out, int flush_at_map)
+{
+    uint32_t i = slot_of_type(k, type);
+    if (i == UINT32_MAX)
+        return MMUSIM_EKMTYPE;
+    /* inc_preempt_count (2.6.19) / pagefault_disable (2.6.20 on): even for lowmem, so unmap can always undo it. */
+    mmusim__kmap_pagefault_disable(k, cpu);
+    if (!highmem) {
+        out->va = kmap_lowmem_va(k, pfn);
+        return MMUSIM_OK;
+    }
+    unsigned c = mmusim_cpu_id(cpu);
+    uint32_t va = mmusim__kmap_slot_va(k, c, i);
+    uint64_t pte = kmap_slot_pte(k, c, i);
+    if (k->opts.debug && !flush_at_map)
+        debug_kmap_atomic(k, cpu, type, va);
+    /* Not none: a BUG under DEBUG_HIGHMEM before 2.6.20, always from 2.6.20 (linux-highmem.md §3). */
+    if ((k->opts.debug || !flush_at_map) && mmusim__pte_read(k->sys, pte) != 0) {
+        mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
+        mmusim__kmap_pagefault_enable(k, cpu);
+        return MMUSIM_EKMAPBUG;
+    }
+    int rc = mmusim__kmap_set(k, cpu, pte, (pfn << MMUSIM_PAGE_SHIFT) | prot);
+    if (rc != MMUSIM_OK) {
+        mmusim__kmap_pagefault_enable(k, cpu);
+        return rc;
+    }
+    if (flush_at_map)
+        mmusim__kmap_invlpg(k, cpu, va); /* __flush_tlb_one: whatever the slot held before goes */
+    out->va = va;
+    return MMUSIM_OK;
+}
+
+static int lowmem_va(const mmusim_kmap_layer *k, uint32_t va)
+{
+    return va >= k->layout->page_offset && va < k->layout->high_memory;
+}
+
+/* 2.6.12-2.6.19: set and flush at map; unmap only lowers the count (and, with DEBUG, clears and flushes). */
+static int slot19_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
+                      enum mmusim_km_type type, struct mmusim_kaddr *out)
+{
+    return slot_map(k, cpu, pfn, highmem, prot, type, out, 1);
+}
+
+static int slot19_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr, enum mmusim_km_type type)
+{
+    uint32_t i = slot_of_type(k, type);
+    if (i == UINT32_MAX)
+        return MMUSIM_EKMTYPE;
+    uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
+    if (k->opts.debug && va >= k->layout->fixaddr_start) {
+        unsigned c = mmusim_cpu_id(cpu);
+        uint32_t slot = mmusim__kmap_slot_va(k, c, i);
+        if (va != slot) {
+            mmusim__kmap_bug(k, cpu, "kunmap_atomic: address is not the slot of this km_type", addr.va);
+            return MMUSIM_EKMAPBUG;
+        }
+        /* With DEBUG_HIGHMEM the slot is cleared and flushed (2.6.18 arch/i386/mm/highmem.c). */
+        int rc = mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, i));
+        if (rc != MMUSIM_OK)
+            return rc;
+        if (!k->opts.no_unmap_flush)
+            mmusim__kmap_invlpg(k, cpu, va);
+    }
+    /* Without DEBUG the PTE stays: the next map of the slot flushes it. */
+    mmusim__kmap_pagefault_enable(k, cpu);
+    return MMUSIM_OK;
+}
+
+/* 2.6.20-2.6.36: set at map (BUG if the slot is in use), clear and flush at unmap. */
+static int slot36_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
+                      enum mmusim_km_type type, struct mmusim_kaddr *out)
+{
+    return slot_map(k, cpu, pfn, highmem, prot, type, out, 0);
+}
+
+static int slot36_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr, enum mmusim_km_type type)
+{
+    uint32_t i = slot_of_type(k, type);
+    if (i == UINT32_MAX)
+        return MMUSIM_EKMTYPE;
+    unsigned c = mmusim_cpu_id(cpu);
+    uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
+    if (va == mmusim__kmap_slot_va(k, c, i)) {
+        /* kpte_clear_flush: pte_clear, then __flush_tlb_one. */
+        int rc = mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, i));
+        if (rc != MMUSIM_OK)
+            return rc;
+        if (!k->opts.no_unmap_flush)
+            mmusim__kmap_invlpg(k, cpu, va);
+    } else if (k->opts.debug && !lowmem_va(k, va)) {
+        mmusim__kmap_bug(k, cpu, "kunmap_atomic: address is neither this km_type's slot nor lowmem", addr.va);
+        return MMUSIM_EKMAPBUG;
+    }
+    /* Another address without DEBUG: nothing is cleared, the slot's PTE stays set
+     * and the next kmap_atomic of that type hits the BUG (linux-highmem.md §3). */
+    mmusim__kmap_pagefault_enable(k, cpu);
+    return MMUSIM_OK;
+}
+
+const struct kmap_variant_ops mmusim__kmap_slot19_ops = {slot19_map, slot19_unmap};
+const struct kmap_variant_ops mmusim__kmap_slot36_ops = {slot36_map, slot36_unmap};
+
+/* ---- the stack form (2.6.37 arch/x86/mm/highmem_32.c, include/linux/highmem.h) ---- */
+
+/*
+ * The PTE of CPU c's stack position i, which may lie outside the CPU's
+ * slots when the stack over- or underflows without a check stopping it
+ * (then it is another CPU's slot, or another fixmap entry). 0 and a BUG
+ * report when not even the fixmap's tables cover it.
+ */
+static uint64_t stack_slot_pte(mmusim_kmap_layer *k, mmusim_cpu *cpu, int i, uint32_t *va)
+{
+    unsigned c = mmusim_cpu_id(cpu);
+    if (i >= 0 && (uint32_t)i < k->slots_per_cpu) {
+        *va = mmusim__kmap_slot_va(k, c, (uint32_t)i);
+        return kmap_slot_pte(k, c, (uint32_t)i);
+    }
+    int64_t fix = (int64_t)k->layout->fix_kmap_begin + i + (int64_t)k->slots_per_cpu * c;
+    uint64_t pa;
+    *va = fix >= 0 ? mmusim_fix_to_virt(k->layout, (uint32_t)fix) : 0; /* __fix_to_virt(FIX_KMAP_BEGIN + idx) */
+    if (fix < 0 || *va < k->layout->fixaddr_boot_start || mmusim__kernel_pte_pa(k->sys, *va, &pa) != MMUSIM_OK) {
+        mmusim__kmap_bug(k, cpu, "kmap_atomic stack beyond the fixmap: unable to handle paging request", *va);
+        return 0;
+    }
+    return pa;
+}
+
+static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
+                     enum mmusim_km_type type, struct mmusim_kaddr *out)
+{
+    (void)type; /* 2.6.37 keeps the argument and ignores it */
+    mmusim__kmap_pagefault_disable(k, cpu);
+    if (!highmem) {
+        out->va = kmap_lowmem_va(k, pfn);
+        return MMUSIM_OK;
+    }
+    struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+    /* kmap_atomic_idx_push: the old value, post-incremented. */
+    int i = kc->atomic_idx++;
+    if (k->opts.debug) {
+        if (mmusim_cpu_context(cpu) == MMUSIM_CTX_HARDIRQ && !mmusim_cpu_irqs_disabled(cpu))
+            mmusim__kmap_warn(k, cpu, "kmap_atomic_idx_push: in hardirq with interrupts enabled", 0);
+        /* BUG_ON(idx > KM_TYPE_NR): 2.6.37's check is off by one (> where >= is
+         * needed), so the push to position KM_TYPE_NR passes (linux-highmem.md §4). */
+        if ((uint32_t)kc->atomic_idx > k->depth) {
+            kc->atomic_idx--;
+            mmusim__kmap_bug(k, cpu, "kmap_atomic_idx_push: kmap_atomic stack overflow", 0);
+            mmusim__kmap_pagefault_enable(k, cpu);
+            return MMUSIM_EKMAPBUG;
+        }
+    }
+    uint32_t va;
+    uint64_t pte = stack_slot_pte(k, cpu, i, &va);
+    if (!pte || mmusim__pte_read(k->sys, pte) != 0) {
+        if (pte)
+            mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
+        kc->atomic_idx--;
+        mmusim__kmap_pagefault_enable(k, cpu);
+        return MMUSIM_EKMAPBUG;
+    }
+    int rc = mmusim__kmap_set(k, cpu, pte, (pfn << MMUSIM_PAGE_SHIFT) | prot);
+    if (rc != MMUSIM_OK) {
+        kc->atomic_idx--;
+        mmusim__kmap_pagefault_enable(k, cpu);
+        return rc;
+    }
+    out->va = va;
+    return MMUSIM_OK;
+}
+
+/* kmap_atomic_idx_pop: pre-decrement; BUG_ON(idx < 0) under DEBUG. 0, or EKMAPBUG with the pop undone. */
+static int stack_pop(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_cpu *kc)
+{
+    kc->atomic_idx--;
+    if (k->opts.debug && kc->atomic_idx < 0) {
+        kc->atomic_idx++;
+        mmusim__kmap_bug(k, cpu, "kmap_atomic_idx_pop: kmap_atomic stack underflow", 0);
+        return MMUSIM_EKMAPBUG;
+    }
+    return MMUSIM_OK;
+}
+
+/*
+ * The first 2.6.37 version's unmap after its pop: the clear, as a
+ * continuation whose first run (in the unmap call) only returns pending, so
+ * that the clear comes at the CPU's next boundary, after any interrupt that
+ * arrived meanwhile (the engine takes interrupts before it runs a step).
+ */
+static int late_clear(mmusim_cpu *cpu, void *state)
+{
+    struct kmap_late_clear *lc = state;
+    if (!lc->started) {
+        lc->started = 1;
+        return MMUSIM_PENDING;
+    }
+    lc->started = 0;
+    int rc = mmusim__kmap_clear(lc->k, cpu, lc->pte);
+    if (rc == MMUSIM_OK && !lc->k->opts.no_unmap_flush)
+        mmusim__kmap_invlpg(lc->k, cpu, lc->va);
+    mmusim__kmap_pagefault_enable(lc->k, cpu);
+    return rc;
+}
+
+static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr, enum mmusim_km_type type)
+{
+    (void)type;
+    const struct mmusim_layout *l = k->layout;
+    uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
+    uint32_t lo = mmusim_kmap_slot_vaddr(l, l->fix_kmap_end - l->fix_kmap_begin);
+    uint32_t hi = mmusim_kmap_slot_vaddr(l, 0);
+    if (va >= lo && va <= hi) {
+        struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+        int top = kc->atomic_idx - 1; /* kmap_atomic_idx(): the top, not yet popped */
+        uint32_t slot_va;
+        uint64_t pte = stack_slot_pte(k, cpu, top, &slot_va);
+        if (k->opts.debug && va != slot_va)
+            mmusim__kmap_warn(k, cpu, "__kunmap_atomic: address is not the top of the kmap_atomic stack", addr.va);
+        if (!pte)
+            return MMUSIM_EKMAPBUG;
+        if (k->opts.pop_before_clear) {
+            /* The version before the Oct 2010 fix: pop, then clear. An interrupt
+             * taken in between pushes onto the popped slot and finds its PTE set. */
+            int rc = stack_pop(k, cpu, kc);
+            if (rc != MMUSIM_OK)
+                return rc;
+            struct kmap_late_clear *lc = &kc->late;
+            lc->k = k;
+            lc->pte = pte;
+            lc->va = va;
+            lc->started = 0;
+            return mmusim__smp_cont_start(cpu, late_clear, lc);
+        }
+        /* kpte_clear_flush(kmap_pte - idx, vaddr): the top slot's PTE is cleared,
+         * and the address passed is the one flushed (the slot's, when they agree). */
+        int rc = mmusim__kmap_clear(k, cpu, pte);
+        if (rc != MMUSIM_OK)
+            return rc;
+        if (!k->opts.no_unmap_flush)
+            mmusim__kmap_invlpg(k, cpu, va);
+        if ((rc = stack_pop(k, cpu, kc)) != MMUSIM_OK)
+            return rc;
+    } else if (k->opts.debug && !lowmem_va(k, va)) {
+        mmusim__kmap_bug(k, cpu, "__kunmap_atomic: address is neither a kmap slot nor lowmem", addr.va);
+        return MMUSIM_EKMAPBUG;
+    }
+    mmusim__kmap_pagefault_enable(k, cpu);
+    return MMUSIM_OK;
+}
+
+const struct kmap_variant_ops mmusim__kmap_stack_ops = {stack_map, stack_unmap};

@@ -1,0 +1,484 @@
+/*
+ * mmusim — the kmap layer: creation, the variants' dispatch, pages and
+ * addresses, statistics and latency histograms (include/mmusim/kmap.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "kmap/kmap_impl.h"
+#include "mmusim/error.h"
+
+/* ---- names ---- */
+
+static const char *const variant_names[MMUSIM_KMAP_VARIANT_COUNT_] = {
+    "slot-2.6.19", "slot-2.6.36", "stack-2.6.37", "local-5.11", "heap"};
+
+const char *mmusim_kmap_variant_name(enum mmusim_kmap_variant v)
+{
+    return (unsigned)v < MMUSIM_KMAP_VARIANT_COUNT_ ? variant_names[v] : "?";
+}
+
+int mmusim_kmap_variant_from_name(const char *name, enum mmusim_kmap_variant *out)
+{
+    if (!name || !out)
+        return MMUSIM_EINVAL;
+    for (unsigned v = 0; v < MMUSIM_KMAP_VARIANT_COUNT_; v++)
+        if (strcmp(name, variant_names[v]) == 0) {
+            *out = (enum mmusim_kmap_variant)v;
+            return MMUSIM_OK;
+        }
+    return MMUSIM_EINVAL;
+}
+
+static const char *const km_type_names[MMUSIM_KM_TYPE_COUNT_] = {
+    "KM_BOUNCE_READ", "KM_SKB_SUNRPC_DATA", "KM_SKB_DATA_SOFTIRQ", "KM_USER0",      "KM_USER1",
+    "KM_BIO_SRC_IRQ", "KM_BIO_DST_IRQ",     "KM_PTE0",             "KM_PTE1",       "KM_IRQ0",
+    "KM_IRQ1",        "KM_SOFTIRQ0",        "KM_SOFTIRQ1",         "KM_SYNC_ICACHE", "KM_SYNC_DCACHE",
+    "KM_UML_USERCOPY", "KM_IRQ_PTE",        "KM_NMI",              "KM_NMI_PTE",    "KM_KDB"};
+
+const char *mmusim_km_type_name(enum mmusim_km_type t)
+{
+    return (unsigned)t < MMUSIM_KM_TYPE_COUNT_ ? km_type_names[t] : "?";
+}
+
+/* ---- options ---- */
+
+/* Each variant's own era: the kernel its kmap_atomic comes from, and so its pkmap rules by default. */
+static const enum mmusim_era variant_era[MMUSIM_KMAP_VARIANT_COUNT_] = {
+    MMUSIM_ERA_2_6_18, /* slot-2.6.19: the flush-at-map form, as 2.6.18 has it */
+    MMUSIM_ERA_2_6_32, /* slot-2.6.36: the flush-at-unmap form, as 2.6.32 has it */
+    MMUSIM_ERA_2_6_37,
+    MMUSIM_ERA_5_11,
+    MMUSIM_ERA_2_6_37, /* heap: measured against the stack form, so on its era's pkmap */
+};
+
+/* The km_types of the slot forms' eras (include/asm-generic/kmap_types.h, linux-highmem.md §3). */
+#define KM_TYPES_2_6_18 13u
+#define KM_TYPES_2_6_32 19u
+
+void mmusim_kmap_opts_init(struct mmusim_kmap_opts *opts, enum mmusim_kmap_variant v)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof(*opts));
+    opts->variant = v;
+    opts->debug = MMUSIM_KMAP_DEBUG_MACHINE;
+    opts->pkmap_era = MMUSIM_KMAP_ERA_OF_VARIANT;
+}
+
+static const struct kmap_variant_ops *variant_ops(enum mmusim_kmap_variant v)
+{
+    switch (v) {
+    case MMUSIM_KMAP_SLOT_2_6_19:
+        return &mmusim__kmap_slot19_ops;
+    case MMUSIM_KMAP_SLOT_2_6_36:
+        return &mmusim__kmap_slot36_ops;
+    case MMUSIM_KMAP_STACK_2_6_37:
+        return &mmusim__kmap_stack_ops;
+    case MMUSIM_KMAP_LOCAL_5_11:
+    case MMUSIM_KMAP_HEAP:
+    case MMUSIM_KMAP_VARIANT_COUNT_:
+        break;
+    }
+    return NULL;
+}
+
+/* opts checked against the machine and resolved into k->opts and the window's geometry. */
+static int resolve(mmusim_kmap_layer *k, const struct mmusim_kmap_opts *opts)
+{
+    const struct mmusim_layout *l = k->layout;
+    if ((unsigned)opts->variant >= MMUSIM_KMAP_VARIANT_COUNT_)
+        return MMUSIM_EINVAL;
+    if (!variant_ops(opts->variant))
+        return MMUSIM_EKMAPVARIANT;
+    if (opts->pkmap_era != MMUSIM_KMAP_ERA_OF_VARIANT && (unsigned)opts->pkmap_era >= MMUSIM_ERA_COUNT_)
+        return MMUSIM_EERA;
+    int machine_debug = k->cfg->debug_highmem != 0;
+    if (opts->debug != MMUSIM_KMAP_DEBUG_MACHINE && (opts->debug != 0) != machine_debug)
+        return MMUSIM_EKMAPDEBUG;
+    k->opts = *opts;
+    k->opts.debug = machine_debug;
+    if (opts->pkmap_era == MMUSIM_KMAP_ERA_OF_VARIANT)
+        k->opts.pkmap_era = variant_era[opts->variant];
+    k->slots_per_cpu = l->kmap_slots_per_cpu;
+    k->incr = 1;
+    switch (opts->variant) {
+    case MMUSIM_KMAP_SLOT_2_6_19:
+        k->ntypes = KM_TYPES_2_6_18;
+        break;
+    case MMUSIM_KMAP_SLOT_2_6_36:
+        k->ntypes = KM_TYPES_2_6_32;
+        break;
+    case MMUSIM_KMAP_STACK_2_6_37:
+    case MMUSIM_KMAP_HEAP:
+        /* The stack is as deep as the machine's slots per CPU (KM_TYPE_NR, fences
+         * included: 2.6.37 pushes through all of them, §4); the heap window is
+         * the same size, capped at KMAP_HEAP_MAX pages. */
+        k->depth = k->slots_per_cpu;
+        if (opts->variant == MMUSIM_KMAP_HEAP && k->depth > KMAP_HEAP_MAX)
+            k->depth = KMAP_HEAP_MAX;
+        break;
+    case MMUSIM_KMAP_LOCAL_5_11:
+        /* KM_MAX_IDX 16, or 33 with DEBUG_KMAP_LOCAL, whose even slots are guards (KM_INCR 2). */
+        k->depth = k->opts.debug ? 33u : 16u;
+        k->incr = k->opts.debug ? 2u : 1u;
+        if (k->slots_per_cpu < k->depth)
+            return MMUSIM_EKMAPFIT;
+        break;
+    case MMUSIM_KMAP_VARIANT_COUNT_:
+        return MMUSIM_EINVAL;
+    }
+    return MMUSIM_OK;
+}
+
+/* kmap_prot: PAGE_KERNEL (P RW A D), global on PGE CPUs, NX where the machine enables it (linux-highmem.md §2). */
+static uint64_t kmap_prot_of(const struct mmusim_config *cfg)
+{
+    uint64_t prot = MMUSIM_PAGE_KERNEL;
+    if (cfg->features & MMUSIM_FEAT_PGE)
+        prot |= MMUSIM_PTE_G;
+    if ((cfg->features & MMUSIM_FEAT_NX) && cfg->paging == MMUSIM_PAGING_PAE)
+        prot |= MMUSIM_PTE_NX;
+    return prot;
+}
+
+uint32_t mmusim__kmap_slot_va(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i)
+{
+    return mmusim_kmap_slot_vaddr(k->layout, mmusim_kmap_idx(k->layout, cpu, i));
+}
+
+/* Every kmap slot's PTE address, as kmap_init computes kmap_pte once. */
+static int find_slot_ptes(mmusim_kmap_layer *k)
+{
+    size_t n = (size_t)k->ncpus * k->slots_per_cpu;
+    if (!(k->slot_pte = calloc(n ? n : 1, sizeof(*k->slot_pte))))
+        return MMUSIM_ENOMEM;
+    for (unsigned c = 0; c < k->ncpus; c++)
+        for (uint32_t i = 0; i < k->slots_per_cpu; i++) {
+            int rc = mmusim__kernel_pte_pa(k->sys, mmusim__kmap_slot_va(k, c, i),
+                                           &k->slot_pte[(size_t)c * k->slots_per_cpu + i]);
+            if (rc != MMUSIM_OK)
+                return rc; /* the fixmap tables are allocated at boot: cannot happen */
+        }
+    return MMUSIM_OK;
+}
+
+int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct mmusim_kmap_opts *opts,
+                        mmusim_kmap_layer **out)
+{
+    if (!sys || !opts || !out)
+        return MMUSIM_EINVAL;
+    *out = NULL;
+    mmusim_kmap_layer *k = calloc(1, sizeof(*k));
+    if (!k)
+        return MMUSIM_ENOMEM;
+    k->sys = sys;
+    k->cfg = mmusim_machine_config(owner);
+    k->layout = mmusim_machine_layout(owner);
+    k->ncpus = mmusim_machine_ncpus(owner);
+    k->kmap_prot = kmap_prot_of(k->cfg);
+    k->debug_warns_left = 10;
+    int rc = resolve(k, opts);
+    if (rc == MMUSIM_OK)
+        rc = mmusim__cpu_ext_reserve(sys, sizeof(struct kmap_cpu), &k->cpu_off);
+    if (rc == MMUSIM_OK)
+        rc = mmusim__task_ext_reserve(sys, sizeof(struct kmap_task), &k->task_off);
+    if (rc == MMUSIM_OK)
+        rc = find_slot_ptes(k);
+    if (rc == MMUSIM_OK)
+        rc = mmusim__pkmap_init(k);
+    if (rc != MMUSIM_OK) {
+        mmusim__kmap_destroy(k);
+        return rc;
+    }
+    *out = k;
+    return MMUSIM_OK;
+}
+
+void mmusim__kmap_destroy(mmusim_kmap_layer *k)
+{
+    if (!k)
+        return;
+    mmusim__pkmap_fini(k);
+    free(k->slot_pte);
+    free(k);
+}
+
+const struct mmusim_kmap_opts *mmusim_kmap_options(const mmusim_kmap_layer *k)
+{
+    return k ? &k->opts : NULL;
+}
+
+/* ---- pages and addresses ---- */
+
+struct mmusim_page mmusim_page_of_pfn(const mmusim_machine *m, uint64_t pfn)
+{
+    struct mmusim_page p = {pfn, MMUSIM_ZONE_NORMAL};
+    if (m)
+        p.zone = mmusim_layout_zone_of(mmusim_machine_layout(m), pfn);
+    return p;
+}
+
+int mmusim_page_is_highmem(struct mmusim_page page)
+{
+    return page.zone == MMUSIM_ZONE_HIGHMEM;
+}
+
+struct mmusim_kaddr mmusim_page_address(const mmusim_kmap_layer *k, struct mmusim_page page)
+{
+    struct mmusim_kaddr a = {0};
+    if (!k || page.pfn >= k->layout->max_pfn)
+        return a;
+    a.va = mmusim_page_is_highmem(page) ? mmusim__pkmap_page_address(k, page.pfn) : kmap_lowmem_va(k, page.pfn);
+    return a;
+}
+
+/* ---- what every path shares ---- */
+
+void mmusim__kmap_bug(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *what, uint32_t address)
+{
+    kmap_cpu_of(k, cpu)->st.bugs++;
+    mmusim_report_bug(cpu, what, address);
+}
+
+void mmusim__kmap_warn(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *what, uint32_t address)
+{
+    kmap_cpu_of(k, cpu)->st.warns++;
+    mmusim_report_warn(cpu, what, address);
+}
+
+int mmusim__kmap_set(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value)
+{
+    int rc = mmusim__pte_store_now(cpu, entry_pa, value, NULL);
+    if (rc == MMUSIM_OK)
+        kmap_cpu_of(k, cpu)->st.pte_writes++;
+    return rc;
+}
+
+int mmusim__kmap_clear(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa)
+{
+    int rc = mmusim__pte_clear_now(cpu, entry_pa, NULL);
+    if (rc == MMUSIM_OK)
+        kmap_cpu_of(k, cpu)->st.pte_writes++;
+    return rc;
+}
+
+void mmusim__kmap_invlpg(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t va)
+{
+    kmap_cpu_of(k, cpu)->st.invlpgs++;
+    (void)mmusim_flush_tlb_one(cpu, va); /* __flush_tlb_one: the cycles are charged to the clock */
+}
+
+void mmusim__kmap_pagefault_disable(const mmusim_kmap_layer *k, mmusim_cpu *cpu)
+{
+    mmusim_task *t;
+    if (k->opts.variant == MMUSIM_KMAP_LOCAL_5_11 && (t = mmusim_cpu_current(cpu)) != NULL)
+        kmap_task_of(k, t)->pagefault_disabled++; /* 5.11: current->pagefault_disabled */
+    else
+        mmusim_preempt_disable(cpu); /* 2.6: inc_preempt_count, then pagefault_disable's */
+}
+
+void mmusim__kmap_pagefault_enable(const mmusim_kmap_layer *k, mmusim_cpu *cpu)
+{
+    mmusim_task *t;
+    if (k->opts.variant == MMUSIM_KMAP_LOCAL_5_11 && (t = mmusim_cpu_current(cpu)) != NULL)
+        kmap_task_of(k, t)->pagefault_disabled--;
+    else
+        mmusim_preempt_enable(cpu);
+}
+
+/* ---- the kmap_atomic family: arguments checked here, the variant does the rest ---- */
+
+/* The checks every atomic map makes; the frame's highmem-ness in *highmem. */
+static int atomic_args(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                       const struct mmusim_kaddr *out, int *highmem)
+{
+    if (!k || !cpu || !out || (unsigned)type >= MMUSIM_KM_TYPE_COUNT_)
+        return MMUSIM_EINVAL;
+    if (mmusim__cpu_part(cpu) != k->sys)
+        return MMUSIM_EINVAL; /* a CPU of another machine */
+    if (pfn >= k->layout->max_pfn)
+        return MMUSIM_EPHYS;
+    *highmem = mmusim_layout_zone_of(k->layout, pfn) == MMUSIM_ZONE_HIGHMEM;
+    return MMUSIM_OK;
+}
+
+static int atomic_map(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, int force_slot, enum mmusim_km_type type,
+                      uint64_t prot, struct mmusim_kaddr *out)
+{
+    int highmem;
+    int rc = atomic_args(k, cpu, pfn, type, out, &highmem);
+    if (rc != MMUSIM_OK)
+        return rc;
+    uint64_t t0 = mmusim_cpu_cycles(cpu);
+    rc = variant_ops(k->opts.variant)->map(k, cpu, pfn, highmem || force_slot, prot, type, out);
+    if (!mmusim_is_error(rc)) {
+        uint64_t d = mmusim_cpu_cycles(cpu) - t0;
+        struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+        kc->st.atomic_maps++;
+        kc->st.map_cycles += d;
+        mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_MAP, d);
+    }
+    return rc;
+}
+
+int mmusim_kmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page page, enum mmusim_km_type type,
+                       struct mmusim_kaddr *out)
+{
+    return atomic_map(cpu, k, page.pfn, 0, type, k ? k->kmap_prot : 0, out);
+}
+
+int mmusim_kmap_atomic_pfn(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, enum mmusim_km_type type,
+                           struct mmusim_kaddr *out)
+{
+    return atomic_map(cpu, k, pfn, 1, type, k ? k->kmap_prot : 0, out); /* no PageHighMem test: always a slot */
+}
+
+int mmusim_kmap_atomic_prot(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page page, enum mmusim_km_type type,
+                            uint64_t prot, struct mmusim_kaddr *out)
+{
+    /* The flags mmusim_set_pte accepts, P implied; no PS (a 4 KiB slot). */
+    const uint64_t ok = MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_US | MMUSIM_PTE_PWT | MMUSIM_PTE_PCD |
+                        MMUSIM_PTE_A | MMUSIM_PTE_D | MMUSIM_PTE_G | MMUSIM_PTE_NX;
+    if (prot & ~ok)
+        return MMUSIM_EINVAL;
+    if (k && (prot & MMUSIM_PTE_NX) && k->cfg->paging != MMUSIM_PAGING_PAE)
+        return MMUSIM_EFEATURE;
+    return atomic_map(cpu, k, page.pfn, 0, type, prot | MMUSIM_PTE_P, out);
+}
+
+int mmusim_kunmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_kaddr addr, enum mmusim_km_type type)
+{
+    if (!k || !cpu || (unsigned)type >= MMUSIM_KM_TYPE_COUNT_ || mmusim__cpu_part(cpu) != k->sys)
+        return MMUSIM_EINVAL;
+    uint64_t t0 = mmusim_cpu_cycles(cpu);
+    int rc = variant_ops(k->opts.variant)->unmap(k, cpu, addr, type);
+    if (!mmusim_is_error(rc)) {
+        uint64_t d = mmusim_cpu_cycles(cpu) - t0;
+        struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+        kc->st.atomic_unmaps++;
+        kc->st.unmap_cycles += d;
+        mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_UNMAP, d);
+    }
+    return rc;
+}
+
+int mmusim_kmap_atomic_to_page(const mmusim_kmap_layer *k, struct mmusim_kaddr addr, struct mmusim_page *out)
+{
+    if (!k || !out)
+        return MMUSIM_EINVAL;
+    const struct mmusim_layout *l = k->layout;
+    uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
+    uint64_t pfn;
+    if (va < l->fixaddr_start) {
+        /* virt_to_page: lowmem only. */
+        if (va < l->page_offset || va >= l->high_memory)
+            return MMUSIM_EINVAL;
+        pfn = (uint64_t)(va - l->page_offset) >> MMUSIM_PAGE_SHIFT;
+    } else {
+        uint32_t first = mmusim__kmap_slot_va(k, 0, 0), last = mmusim__kmap_slot_va(k, k->ncpus - 1, k->slots_per_cpu - 1);
+        if (va > first || va < last)
+            return MMUSIM_EINVAL; /* not a kmap slot */
+        uint32_t idx = (first - va) >> MMUSIM_PAGE_SHIFT;
+        uint64_t pte = mmusim__pte_read(k->sys, k->slot_pte[idx]);
+        if (!(pte & MMUSIM_PTE_P))
+            return MMUSIM_ENOTMAPPED;
+        pfn = (pte & pt_frame_mask(k->sys->mmu)) >> MMUSIM_PAGE_SHIFT;
+    }
+    out->pfn = pfn;
+    out->zone = mmusim_layout_zone_of(l, pfn);
+    return MMUSIM_OK;
+}
+
+/* ---- statistics ---- */
+
+int mmusim_kmap_stats(const mmusim_kmap_layer *k, int cpu, struct mmusim_kmap_stats *out)
+{
+    if (!k || !out)
+        return MMUSIM_EINVAL;
+    if (cpu >= 0) {
+        if ((unsigned)cpu >= k->ncpus)
+            return MMUSIM_ECPU;
+        *out = kmap_cpu_of(k, mmusim__cpu_sys_cpu(k->sys, (unsigned)cpu))->st;
+        return MMUSIM_OK;
+    }
+    if (cpu != -1)
+        return MMUSIM_ECPU;
+    memset(out, 0, sizeof(*out));
+    for (unsigned i = 0; i < k->ncpus; i++) {
+        const struct mmusim_kmap_stats *s = &kmap_cpu_of(k, mmusim__cpu_sys_cpu(k->sys, i))->st;
+#define MMUSIM_KMAP_SUM_(name, doc) out->name += s->name;
+        MMUSIM_KMAP_STATS(MMUSIM_KMAP_SUM_)
+#undef MMUSIM_KMAP_SUM_
+    }
+    return MMUSIM_OK;
+}
+
+void mmusim_kmap_stats_reset(mmusim_kmap_layer *k)
+{
+    if (!k)
+        return;
+    for (unsigned i = 0; i < k->ncpus; i++)
+        memset(&kmap_cpu_of(k, mmusim__cpu_sys_cpu(k->sys, i))->st, 0, sizeof(struct mmusim_kmap_stats));
+    memset(k->hist, 0, sizeof(k->hist));
+}
+
+/* Bucket of v: exact below 16, then 16 per power of two (the top 4 bits after the leading one). */
+static unsigned hist_bucket(uint64_t v)
+{
+    if (v < KMAP_HIST_SUB)
+        return (unsigned)v;
+    unsigned e = mmusim__log2_64(v); /* >= 4 */
+    unsigned mant = (unsigned)(v >> (e - 4)) & (KMAP_HIST_SUB - 1);
+    return KMAP_HIST_SUB * (e - 3) + mant;
+}
+
+/* The smallest value of bucket b. */
+static uint64_t hist_floor(unsigned b)
+{
+    if (b < KMAP_HIST_SUB)
+        return b;
+    unsigned e = b / KMAP_HIST_SUB + 3, mant = b % KMAP_HIST_SUB;
+    return ((uint64_t)(KMAP_HIST_SUB + mant)) << (e - 4);
+}
+
+void mmusim__kmap_hist_add(mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, uint64_t cycles)
+{
+    struct kmap_hist *h = &k->hist[kind];
+    h->n++;
+    h->b[hist_bucket(cycles)]++;
+}
+
+uint64_t mmusim_kmap_percentile(const mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, double p)
+{
+    if (!k || (unsigned)kind >= MMUSIM_KMAP_HIST_COUNT_ || !(p > 0.0) || p > 100.0)
+        return 0;
+    const struct kmap_hist *h = &k->hist[kind];
+    if (!h->n)
+        return 0;
+    /* The sample of rank ceil(p% of n), counted from 1. */
+    uint64_t rank = (uint64_t)((double)h->n * p / 100.0);
+    if ((double)rank < (double)h->n * p / 100.0)
+        rank++;
+    if (rank == 0)
+        rank = 1;
+    uint64_t seen = 0;
+    for (unsigned b = 0; b < KMAP_HIST_BUCKETS; b++) {
+        seen += h->b[b];
+        if (seen >= rank)
+            return hist_floor(b);
+    }
+    return 0;
+}
+
+uint64_t mmusim_kmap_samples(const mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind)
+{
+    return (k && (unsigned)kind < MMUSIM_KMAP_HIST_COUNT_) ? k->hist[kind].n : 0;
+}
+
+void mmusim_kmap_record_pair(mmusim_kmap_layer *k, uint64_t cycles)
+{
+    if (k)
+        mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_PAIR, cycles);
+}

@@ -1,0 +1,201 @@
+/*
+ * mmusim — the kmap layer's private state (include/mmusim/kmap.h). The
+ * layer sits on the cpu layer: it reaches it through cpu/cpu_sys.h and
+ * cpu/hooks.h only (its locks, wait queue, PTE stores, continuations,
+ * hooks and the extension areas that hold its per-CPU and per-task state).
+ */
+#ifndef MMUSIM_KMAP_IMPL_H
+#define MMUSIM_KMAP_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/cpu_sys.h"
+#include "cpu/hooks.h"
+#include "kmap/kmap_sys.h"
+#include "mmusim/kmap.h"
+#include "mmusim/smp.h"
+
+/* KM_MAX_IDX with CONFIG_DEBUG_KMAP_LOCAL: the deepest per-task stack (asm-generic/kmap_size.h). */
+#define KMAP_LOCAL_MAX 33
+
+/* The heap window holds at most this many pages (one 64-bit word of bits). */
+#define KMAP_HEAP_MAX 64
+
+/* PA_HASH_ORDER 7: page_address_htable[128] (mm/highmem.c). */
+#define PA_HASH_BUCKETS 128
+
+/* Latency histograms: 16 log-linear buckets per power of two (kmap.h). */
+#define KMAP_HIST_SUB 16
+#define KMAP_HIST_BUCKETS (64 * KMAP_HIST_SUB)
+
+struct kmap_hist {
+    uint64_t n;
+    uint64_t b[KMAP_HIST_BUCKETS];
+};
+
+/* kmap_high's continuation (pkmap.c): one per task, as only tasks may kmap. */
+struct kmap_high_state {
+    struct mmusim_kmap_layer *k;
+    int pc;                   /* where the path stands (pkmap.c) */
+    int busy;                 /* a path is under way */
+    int unmap;                /* kunmap_high, not kmap_high */
+    int flush_unused;         /* kmap_flush_unused */
+    struct mmusim_page page;
+    struct mmusim_kaddr *out;
+    uint32_t vaddr;
+    uint32_t count;           /* map_new_virtual's countdown */
+    uint32_t n;               /* a slot index being worked on (the wrap's sweep) */
+    int need_flush;
+    int need_wakeup;
+    unsigned flags;           /* spin_lock_irqsave's saved state */
+    uint64_t wpfn;            /* the sweep: the frame a cleared slot mapped */
+    int entry;                /* a page_address_maps[] entry being moved */
+    uint64_t ipis_before;     /* the wrap flush: the CPU's ipis_sent before it */
+    uint64_t started;         /* the clock at the call, for kmap_cycles */
+    uint64_t slept_at;
+    uint64_t spin_from;
+};
+
+/* The stack form's clear after a pop-before-clear unmap (opts.pop_before_clear; atomic.c). */
+struct kmap_late_clear {
+    struct mmusim_kmap_layer *k;
+    uint64_t pte;
+    uint32_t va;
+    int started;
+};
+
+/* Per CPU, in the cpu layer's per-CPU extension area. */
+struct kmap_cpu {
+    struct mmusim_kmap_stats st;
+    int atomic_idx;             /* __kmap_atomic_idx: the stack form's depth */
+    struct kmap_late_clear late;
+    uint64_t heap_used;         /* heap: bit i set = window page i in use */
+    uint8_t heap_run[KMAP_HEAP_MAX]; /* heap: length of the run that starts at page i (0: none) */
+};
+
+/* Per task, in the cpu layer's per-task extension area. */
+struct kmap_task {
+    /* 5.11 struct kmap_ctrl (task_struct.kmap_ctrl): the per-task stack. */
+    int idx;
+    uint64_t pteval[KMAP_LOCAL_MAX];
+    /* 5.11: current->pagefault_disabled, apart from preempt_count since ~4.2. */
+    int pagefault_disabled;
+    struct kmap_high_state high;
+};
+
+/* An entry of the page_address table (struct page_address_map). */
+struct pa_map {
+    uint64_t pfn;
+    uint32_t vaddr;
+    int next;                 /* the bucket's (or the free pool's) next entry; -1 ends */
+};
+
+struct mmusim_kmap_layer {
+    struct cpu_sys *sys;
+    const struct mmusim_config *cfg;
+    const struct mmusim_layout *layout;
+    struct mmusim_kmap_opts opts; /* resolved: debug 0 or 1, pkmap_era a real era */
+    size_t cpu_off, task_off;     /* the extension areas */
+    unsigned ncpus;
+
+    /* The fixmap kmap slots (kmap_atomic, kmap_local, the heap window). */
+    uint32_t slots_per_cpu;   /* the machine's kmap_slots_per_cpu */
+    uint32_t ntypes;          /* slot forms: the km_types of the variant's era (13 or 19) */
+    uint32_t depth;           /* stack forms: the stack's depth; heap: the window's pages */
+    uint32_t incr;            /* KM_INCR: 2 for local-5.11 with debug (guard slots), else 1 */
+    uint64_t *slot_pte;       /* [ncpus * slots_per_cpu]: each slot's PTE (kmap_pte - idx) */
+    uint64_t kmap_prot;       /* PAGE_KERNEL: P RW A D, G on PGE CPUs, NX where enabled */
+
+    /* pkmap (pkmap.c). */
+    uint32_t last_pkmap;
+    int *pkmap_count;         /* [last_pkmap] */
+    uint32_t last_pkmap_nr;
+    uint64_t *pkmap_pte;      /* [last_pkmap]: each slot's PTE */
+    mmusim_spinlock *kmap_lock;
+    mmusim_wait_queue *pkmap_map_wait;
+    struct pa_map *maps;      /* page_address_maps[LAST_PKMAP] */
+    int pa_head[PA_HASH_BUCKETS];
+    mmusim_spinlock *pa_lock[PA_HASH_BUCKETS];
+    int pool_head;            /* page_address_pool (2.6.18-2.6.32); -1 when empty */
+    mmusim_spinlock *pool_lock;
+
+    /* debug_kmap_atomic's "at most 10 warnings" (2.6.32 mm/highmem.c: a static countdown). */
+    unsigned debug_warns_left;
+
+    struct kmap_hist hist[MMUSIM_KMAP_HIST_COUNT_];
+};
+
+/* ---- kmap.c (creation: kmap_sys.h) ---- */
+
+static inline struct kmap_cpu *kmap_cpu_of(const mmusim_kmap_layer *k, mmusim_cpu *cpu)
+{
+    return (struct kmap_cpu *)mmusim__cpu_ext(cpu, k->cpu_off);
+}
+
+static inline struct kmap_task *kmap_task_of(const mmusim_kmap_layer *k, mmusim_task *t)
+{
+    return (struct kmap_task *)mmusim__task_ext(t, k->task_off);
+}
+
+/* The PTE of CPU cpu's kmap slot i (a km_type, a stack position, a window page). */
+static inline uint64_t kmap_slot_pte(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i)
+{
+    return k->slot_pte[(size_t)cpu * k->slots_per_cpu + i];
+}
+
+/* The address of CPU cpu's kmap slot i: __fix_to_virt(FIX_KMAP_BEGIN + i + slots_per_cpu * cpu). */
+uint32_t mmusim__kmap_slot_va(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i);
+
+/* Record a BUG or WARN at the CPU's clock, counted in the layer's statistics. */
+void mmusim__kmap_bug(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *what, uint32_t address);
+void mmusim__kmap_warn(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *what, uint32_t address);
+
+/* Add a latency sample. */
+void mmusim__kmap_hist_add(mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, uint64_t cycles);
+
+/* The direct-map address of a lowmem frame (page_address of a lowmem page: __va). */
+static inline uint32_t kmap_lowmem_va(const mmusim_kmap_layer *k, uint64_t pfn)
+{
+    return (uint32_t)(k->layout->page_offset + (pfn << MMUSIM_PAGE_SHIFT));
+}
+
+/* A PTE store or clear by this layer, counted in its statistics; MMUSIM_ENOMEM as the cpu layer's. */
+int mmusim__kmap_set(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value);
+int mmusim__kmap_clear(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa);
+/* A local INVLPG by this layer (skipped, for tests, with opts.no_unmap_flush when unmapping). */
+void mmusim__kmap_invlpg(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t va);
+
+/* pagefault_disable / pagefault_enable of the variant's era (preempt_count before 5.11; per task in 5.11). */
+void mmusim__kmap_pagefault_disable(const mmusim_kmap_layer *k, mmusim_cpu *cpu);
+void mmusim__kmap_pagefault_enable(const mmusim_kmap_layer *k, mmusim_cpu *cpu);
+
+/* ---- the variants' map and unmap (atomic.c, local.c, heap.c) ---- */
+
+/*
+ * kmap_atomic of frame pfn with PTE flags prot; highmem 0 is a lowmem page
+ * (the direct map after the counts are raised). type is the km_type
+ * (slot forms) or ignored. Called with the arguments checked.
+ */
+typedef int (*kmap_map_fn)(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
+                           enum mmusim_km_type type, struct mmusim_kaddr *out);
+typedef int (*kmap_unmap_fn)(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr, enum mmusim_km_type type);
+
+struct kmap_variant_ops {
+    kmap_map_fn map;
+    kmap_unmap_fn unmap;
+};
+
+extern const struct kmap_variant_ops mmusim__kmap_slot19_ops, mmusim__kmap_slot36_ops, mmusim__kmap_stack_ops,
+    mmusim__kmap_local_ops, mmusim__kmap_heap_ops;
+
+/* The hooks each variant needs (local.c: the context switch; kmap.c: tasks and handlers ending). */
+extern const struct mmusim__hooks mmusim__kmap_local_hooks;
+
+/* pkmap.c: set up and tear down the pool and the page_address table. */
+int mmusim__pkmap_init(mmusim_kmap_layer *k);
+void mmusim__pkmap_fini(mmusim_kmap_layer *k);
+/* page_address of a highmem page, read without its locks (mmusim_page_address). */
+uint32_t mmusim__pkmap_page_address(const mmusim_kmap_layer *k, uint64_t pfn);
+
+#endif /* MMUSIM_KMAP_IMPL_H */
