@@ -57,6 +57,7 @@ static const struct mmusim_costs costs_p3 = {
     .lock_op = 25,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 150,        /* [E] as ipi_ack: one FSB cache-to-cache transfer */
     .tick_handler = 4000,       /* [E] ~4 us: Tsafrir 2007 (5-15 us a tick in all); a slow CPU pays more of it directly */
+    .irq_save_restore = 20,     /* [E] no source: pushf, cli and a microcoded popf */
 };
 
 /* Core 2-like (Conroe/Merom), 2.4 GHz, FSB 1066, xAPIC over the FSB. */
@@ -84,6 +85,7 @@ static const struct mmusim_costs costs_core2 = {
     .lock_op = 20,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack: one cache-line transfer on the die */
     .tick_handler = 2400,       /* [E] ~1 us: the direct part of Tsafrir 2007's 5-15 us a tick */
+    .irq_save_restore = 25,     /* [P] Vlasenko 2016 (LKML): ~24.6 cycles per push+popf on a later core */
 };
 
 /* Atom-like (Bonnell: Diamondville/Silverthorne), 1.6 GHz, FSB 533. */
@@ -111,6 +113,7 @@ static const struct mmusim_costs costs_atom = {
     .lock_op = 15,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack */
     .tick_handler = 2400,       /* [E] ~1.5 us at 1.6 GHz: the direct part of Tsafrir 2007's 5-15 us a tick */
+    .irq_save_restore = 25,     /* [E] no source: as core2 */
 };
 
 /*
@@ -143,6 +146,7 @@ static const struct mmusim_costs costs_haswell = {
     .lock_op = 20,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack */
     .tick_handler = 2400,       /* [E] as core2, not fitted */
+    .irq_save_restore = 25,     /* [P] Vlasenko 2016 (LKML): ~24.6 cycles per push+popf on a later core */
 };
 
 static const struct mmusim_costs *const costs_table[MMUSIM_PRESET_COUNT_] = {
