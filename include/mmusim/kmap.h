@@ -201,8 +201,22 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_kmap_atomic_to_page(const mmusim_kmap_lay
 
 /* ---- kmap_local (5.11) ---- */
 
+/*
+ * kmap_local_page(page): lowmem, the direct map at once; highmem, the next
+ * position of the current task's stack (a handler's pushes go on the task
+ * it interrupted, or on the idle task's with no task current), set without
+ * a flush. Preemption stays enabled. Never pending. A stack overflow is a
+ * BUG report and MMUSIM_EKMAPBUG. MMUSIM_EKMAPVARIANT unless the layer's
+ * variant is local-5.11.
+ */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_kmap_local(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page page,
                                                   struct mmusim_kaddr *out);
+/*
+ * kunmap_local(addr): the top position cleared, addr flushed (one local
+ * INVLPG), popped; an address that is not the top's is a WARN (the top is
+ * still the one cleared); an underflow a BUG and MMUSIM_EKMAPBUG. A lowmem
+ * address needs no work.
+ */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_kunmap_local(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_kaddr addr);
 
 /* ---- the heap window (beyond Linux) ---- */

@@ -77,6 +77,7 @@ static const struct kmap_variant_ops *variant_ops(enum mmusim_kmap_variant v)
     case MMUSIM_KMAP_STACK_2_6_37:
         return &mmusim__kmap_stack_ops;
     case MMUSIM_KMAP_LOCAL_5_11:
+        return &mmusim__kmap_local_ops;
     case MMUSIM_KMAP_HEAP:
     case MMUSIM_KMAP_VARIANT_COUNT_:
         break;
@@ -188,6 +189,14 @@ int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct
         rc = find_slot_ptes(k);
     if (rc == MMUSIM_OK)
         rc = mmusim__pkmap_init(k);
+    if (rc == MMUSIM_OK && k->opts.variant == MMUSIM_KMAP_LOCAL_5_11) {
+        /* kmap_local's context-switch, fork, task-end and handler-end hooks
+         * (local.c); last, so that no failure after it leaves them pointing
+         * at a freed layer (a hook cannot be unregistered). */
+        struct mmusim__hooks h = mmusim__kmap_local_hooks;
+        h.ctx = k;
+        rc = mmusim__hooks_register(sys, &h);
+    }
     if (rc != MMUSIM_OK) {
         mmusim__kmap_destroy(k);
         return rc;

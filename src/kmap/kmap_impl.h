@@ -65,20 +65,37 @@ struct kmap_late_clear {
     int started;
 };
 
+/* 5.11 struct kmap_ctrl (task_struct.kmap_ctrl): kmap_local's per-task stack (local.c). */
+struct kmap_ctrl {
+    int idx;                          /* pushes so far, times KM_INCR */
+    uint64_t pteval[KMAP_LOCAL_MAX];  /* the PTE each live position holds, for the switch-in */
+};
+
+/* How deep a CPU's contexts nest (task, softirq, hardirq, NMI), with room to spare. */
+#define KMAP_NEST_MAX 8
+
 /* Per CPU, in the cpu layer's per-CPU extension area. */
 struct kmap_cpu {
     struct mmusim_kmap_stats st;
     int atomic_idx;             /* __kmap_atomic_idx: the stack form's depth */
     struct kmap_late_clear late;
-    uint64_t heap_used;         /* heap: bit i set = window page i in use */
-    uint8_t heap_run[KMAP_HEAP_MAX]; /* heap: length of the run that starts at page i (0: none) */
+    /*
+     * heap: window page p (p = 0 the lowest address, docs/kmap.md) in use
+     * when bit p is set; heap_run[p] the length of the run that starts at p
+     * (0: none starts there).
+     */
+    uint64_t heap_used;
+    uint8_t heap_run[KMAP_HEAP_MAX];
+    /* local-5.11: the idle task's kmap_ctrl (swapper/N), used by handlers that find no task current. */
+    struct kmap_ctrl idle_ctrl;
+    /* local-5.11: the stack's idx when the handler at nesting level n first used it (bit n of handler_seen). */
+    int handler_idx[KMAP_NEST_MAX];
+    unsigned handler_seen;
 };
 
 /* Per task, in the cpu layer's per-task extension area. */
 struct kmap_task {
-    /* 5.11 struct kmap_ctrl (task_struct.kmap_ctrl): the per-task stack. */
-    int idx;
-    uint64_t pteval[KMAP_LOCAL_MAX];
+    struct kmap_ctrl ctrl;
     /* 5.11: current->pagefault_disabled, apart from preempt_count since ~4.2. */
     int pagefault_disabled;
     struct kmap_high_state high;
@@ -122,6 +139,8 @@ struct mmusim_kmap_layer {
 
     /* debug_kmap_atomic's "at most 10 warnings" (2.6.32 mm/highmem.c: a static countdown). */
     unsigned debug_warns_left;
+    /* local-5.11: the WARN_ON_ONCE sites that have fired (a bit each, local.c). */
+    unsigned local_warned;
 
     struct kmap_hist hist[MMUSIM_KMAP_HIST_COUNT_];
 };
