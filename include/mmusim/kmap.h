@@ -223,8 +223,13 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_kunmap_local(mmusim_cpu *cpu, mmusim_kmap
 
 /*
  * npages (1 to the window's size) contiguous pages of the CPU's window,
- * first fit, mapped to pages[0..npages-1]; released in any order with
- * mmusim_kunmap_heap. MMUSIM_ENOWINDOW when no run of npages is free.
+ * first fit from the window's lowest address, mapped to pages[0..npages-1]
+ * at ascending addresses: *out is the run's lowest address and maps
+ * pages[0], out->va + i * MMUSIM_PAGE_SIZE maps pages[i]. Every page goes
+ * through the window, lowmem ones too. Preemption stays disabled until the
+ * run is released, in any order, with mmusim_kunmap_heap (from any context
+ * of the same CPU). MMUSIM_ENOWINDOW when no run of npages is free;
+ * MMUSIM_EKMAPVARIANT unless the layer's variant is heap.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_kmap_heap(mmusim_cpu *cpu, mmusim_kmap_layer *k, const struct mmusim_page *pages,
                                                  unsigned npages, struct mmusim_kaddr *out);
@@ -254,10 +259,11 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_kunmap_heap(mmusim_cpu *cpu, mmusim_kmap_
     XX(atomic_unmaps, "kunmap_atomic calls")                                                        \
     XX(local_maps, "kmap_local calls")                                                              \
     XX(local_unmaps, "kunmap_local calls")                                                          \
-    XX(heap_maps, "kmap_heap calls that got a run")                                                 \
-    XX(heap_unmaps, "kunmap_heap calls")                                                            \
-    XX(heap_refused, "kmap_heap calls refused: no free run")                                        \
+    XX(heap_maps, "runs of the heap window handed out (kmap_heap; kmap_atomic on the heap variant)") \
+    XX(heap_unmaps, "runs given back (kunmap_heap; kunmap_atomic on the heap variant)")             \
+    XX(heap_refused, "heap window requests refused: no free run")                                   \
     XX(heap_fragmented, "of those, refused although enough pages were free")                       \
+    XX(heap_irq_cycles, "cycles of the heap allocator's local_irq_save/restore (irq_save_restore)") \
     XX(map_cycles, "cycles inside the atomic, local and heap maps")                                 \
     XX(unmap_cycles, "cycles inside their unmaps")                                                  \
     XX(pte_writes, "PTE stores by this layer (sets and clears)")                                    \

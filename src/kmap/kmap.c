@@ -79,6 +79,7 @@ static const struct kmap_variant_ops *variant_ops(enum mmusim_kmap_variant v)
     case MMUSIM_KMAP_LOCAL_5_11:
         return &mmusim__kmap_local_ops;
     case MMUSIM_KMAP_HEAP:
+        return &mmusim__kmap_heap_ops;
     case MMUSIM_KMAP_VARIANT_COUNT_:
         break;
     }
