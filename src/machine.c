@@ -165,7 +165,7 @@ int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
 static int forget_writer(mmusim_machine *m, uint64_t cr3, uint32_t va, int rc)
 {
     struct mmusim_pte_info info;
-    if (rc == MMUSIM_OK && m->cpus.writers.n != 0 && mmusim__pt_get(&m->mmu, cr3, va, &info) == MMUSIM_OK)
+    if (rc == MMUSIM_OK && m->cpus.writers.n_written != 0 && mmusim__pt_get(&m->mmu, cr3, va, &info) == MMUSIM_OK)
         mmusim__pte_writer_forget(&m->cpus.writers, info.entry_pa);
     return rc;
 }

@@ -75,6 +75,7 @@ int mmusim__cpu_sys_init(struct cpu_sys *s, mmusim_machine *owner, const struct 
     s->cfg = cfg;
     s->layout = layout;
     s->mmu = mmu;
+    s->writers.shift = mmu->pae ? 3u : 2u; /* 8-byte PAE entries, 4-byte 2-level ones */
     if (!(s->cpus = calloc(cfg->ncpus, sizeof(*s->cpus))))
         return MMUSIM_ENOMEM;
     for (unsigned i = 0; i < cfg->ncpus; i++) {

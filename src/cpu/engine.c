@@ -42,7 +42,8 @@ void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu)
     free(cpu->smp.irqs);
     free(cpu->smp.sources);
     free(cpu->smp.softirqs);
-    free(cpu->smp.ext);
+    free(cpu->ext);
+    cpu->ext = NULL;
     memset(&cpu->smp, 0, sizeof(cpu->smp));
 }
 

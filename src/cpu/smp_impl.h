@@ -83,7 +83,7 @@ struct frame {
     uint64_t order_mask;
     struct mmusim_wait_queue *order_queue;
     unsigned *order_woken;      /* OP_WAKE: where the step wants the count */
-    uint64_t order_entry, order_value, order_raw; /* OP_PTE: the entry's pa, what to store, what it held */
+    uint64_t order_entry, order_value; /* OP_PTE: the entry's pa, what to store */
     int order_clear;
     uint64_t *order_old;        /* OP_PTE: where the step wants the old entry */
     /* A continuation in progress, and whether it is the one running now. */
@@ -169,7 +169,6 @@ struct cpu_smp {
     struct softirq *softirqs;       /* FIFO */
     size_t nsoftirqs, softirqs_cap;
     int lazy;                       /* running a kernel thread (or idle) on a borrowed mm */
-    unsigned char *ext;             /* the layers' per-CPU extension area (hooks.c) */
     /* The scheduler tick: taken while the CPU has a task (NO_HZ idle otherwise). */
     uint64_t next_tick;             /* a multiple of the tick period */
     int need_resched;               /* a tick ended the slice: preempt at the next boundary that allows it */
