@@ -185,8 +185,26 @@ MMUSIM_API int mmusim_spin_is_owner(const mmusim_cpu *cpu, const mmusim_spinlock
 
 /* ---- interrupts ---- */
 
-/* A hardirq on cpu at cycle `at`, running handler in hardirq context (interrupts off) until it returns DONE. */
+/*
+ * request_irq() flags of a device interrupt. MMUSIM_IRQF_DISABLED is Linux's
+ * IRQF_DISABLED (2.6.18 also calls it SA_INTERRUPT): the handler runs with
+ * interrupts off. Without it the era decides, as handle_IRQ_event did: up to
+ * 2.6.34 (the 2.6.18 and 2.6.32 eras) the handler runs with interrupts on,
+ * so another interrupt (not one of its own line) may nest on it; from 2.6.35
+ * (2.6.37, 5.11) every handler runs with them off, whatever the flag. IPI
+ * handlers and the scheduler tick always run with interrupts off.
+ */
+#define MMUSIM_IRQF_DISABLED 0x00000020u
+
+/*
+ * A device interrupt on cpu at cycle `at`, running handler in hardirq context
+ * until it returns DONE, with interrupts as the era runs a handler requested
+ * without IRQF_DISABLED (on in 2.6.18 and 2.6.32, off in 2.6.37 and 5.11).
+ */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+/* The same with request_irq flags (0 or MMUSIM_IRQF_DISABLED; another bit is MMUSIM_EINVAL). */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_at_flags(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler,
+                                                    void *arg, unsigned flags);
 /* An NMI at cycle `at`: taken even with interrupts disabled, nests on any context. */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 /*
@@ -197,6 +215,9 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, u
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
                       void *arg);
+/* The same with request_irq flags, as mmusim_irq_at_flags. The source is one IRQ line: its handler never nests on itself. */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_random_flags(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until,
+                                                        mmusim_step_fn handler, void *arg, unsigned flags);
 /* raise_softirq(): handler runs in softirq context when cpu next leaves hardirq context, or at once from a task. */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg);
 

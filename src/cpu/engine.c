@@ -34,6 +34,20 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
     if (m->smp->tick_period == 0)
         m->smp->tick_period = 1;
     m->smp->preempt = mmusim_config_preempt(m->cfg);
+    /*
+     * Device interrupt handlers. Up to 2.6.34, handle_IRQ_event
+     * (kernel/irq/handle.c) turns interrupts on before the handlers unless
+     * the first action has IRQF_DISABLED (2.6.18 also accepts its old name
+     * SA_INTERRUPT), and off again after them; from 2.6.35 (commit
+     * e58aa3d2d0cc, "genirq: Run irq handlers with interrupts disabled")
+     * they always run with interrupts off. A handler that turns them on
+     * itself draws no warning up to 2.6.37; later kernels WARN_ONCE and turn
+     * them off when it returns (commit b738a50a2026, "genirq: Warn when
+     * handler enables interrupts"; 5.11's __handle_irq_event_percpu).
+     */
+    enum mmusim_era era = m->cfg->era;
+    m->smp->irq_handlers_irqs_on = era == MMUSIM_ERA_2_6_18 || era == MMUSIM_ERA_2_6_32;
+    m->smp->irq_enable_warn = era == MMUSIM_ERA_5_11;
     return MMUSIM_OK;
 }
 

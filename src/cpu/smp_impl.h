@@ -74,6 +74,8 @@ struct frame {
     void *arg;
     struct mmusim_task *task;   /* task frames */
     int irqs_were_off;          /* interrupt frames: the state to restore on return */
+    int device_irq;             /* a device interrupt's handler (mmusim_irq_at*, mmusim_irq_random*) */
+    int source;                 /* its mmusim_irq_random source, plus 1; 0 for none */
     uint32_t count_added;       /* what entering this context added to preempt_count */
     struct flush_req req;       /* internal handlers */
     /* The wait, if any. */
@@ -106,6 +108,7 @@ struct pending_irq {
     uint64_t seq;       /* arrival order among equal times */
     int nmi;
     int source;         /* mmusim_irq_random source index, -1 if none */
+    unsigned irqf;      /* a device interrupt's request_irq flags (MMUSIM_IRQF_*) */
     mmusim_step_fn step;    /* a device interrupt's handler (req.fn == FN_STEP) */
     void *arg;
     struct flush_req req;   /* an IPI's work (req.fn != FN_STEP) */
@@ -115,6 +118,8 @@ struct irq_source {     /* mmusim_irq_random */
     uint64_t mean, until, rng;
     mmusim_step_fn step;
     void *arg;
+    unsigned irqf;      /* request_irq flags (MMUSIM_IRQF_*) */
+    int in_progress;    /* its handler is on the CPU's stack: the line does not nest on itself */
 };
 
 struct softirq {
@@ -213,6 +218,10 @@ struct machine_smp {
     unsigned ntasks;                /* tasks created: the last id */
     struct mmusim_cpu *stepping;    /* the CPU whose step is running, NULL between steps */
     uint64_t tick_period;           /* cycles between ticks: cpu_mhz * 10^6 / hz */
+    /* What the era's interrupt code does (engine.c, mmusim__smp_machine_init). */
+    int irq_handlers_irqs_on;       /* device handlers without IRQF_DISABLED run with interrupts on (before 2.6.35) */
+    int irq_enable_warn;            /* WARN_ONCE when a device handler returns with interrupts on (5.11) */
+    int irq_enable_warned;          /* that WARN_ONCE has fired on this machine */
     enum mmusim_preempt preempt;    /* the configured model, AUTO resolved */
 };
 
