@@ -161,7 +161,15 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_wait_queue_sleep(mmusim_cpu *cpu, mmusim_
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q, unsigned *woken);
 
-/* ---- spinlocks (ticket order: waiters acquire in the order they arrived) ---- */
+/*
+ * ---- spinlocks ----
+ * Ticket locks in the 2.6.32, 2.6.37 and 5.11 eras: waiters acquire in the
+ * order they arrived. 2.6.18's byte locks are unfair: at a release, the CPU
+ * polling whose attempt succeeds first gets the lock (ties: the lowest CPU
+ * number), the releaser itself if it locks again at once; a spinner in an
+ * interrupt handler tries again when the handler returns (docs/smp.md,
+ * "Per era").
+ */
 
 typedef struct mmusim_spinlock mmusim_spinlock;
 
@@ -171,11 +179,18 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_spinlock_create(mmusim_machine *m, mmusim
  * global time: taken, MMUSIM_OK. Otherwise MMUSIM_PENDING: the CPU spins (or
  * waits for its turn) and the engine calls the step again once the lock is
  * its own, its clock advanced past the spin. Held or awaited by this CPU
- * (in the kernel, a CPU spinning forever): MMUSIM_EDEADLK and a BUG report.
- * Outside a step: MMUSIM_ENOSTEP.
+ * (in the kernel, a CPU spinning forever): MMUSIM_EDEADLK and a BUG report;
+ * in 2.6.18 only held, as a byte lock that a context this CPU interrupted
+ * spins on is no deadlock. Outside a step: MMUSIM_ENOSTEP.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l);
-/* spin_lock_irqsave(): local interrupts off first, their state saved in *flags; returns as spin_lock. */
+/*
+ * spin_lock_irqsave(): local interrupts off first, their state saved in
+ * *flags; returns as spin_lock. In 2.6.18, if they were on, the CPU spins
+ * with them on (an interrupt or IPI can reach it) and turns them off again
+ * once the lock is its own; from 2.6.25 (the other eras) it spins with them
+ * off.
+ */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_lock_irqsave(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned *flags);
 /* MMUSIM_EINVAL if cpu does not hold l (a BUG report too). */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l);

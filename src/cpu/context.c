@@ -129,6 +129,8 @@ struct frame *mmusim__smp_push(struct mmusim_cpu *cpu, enum mmusim_context ctx)
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt nesting deeper than mmusim's context stack", 0);
         return NULL;
     }
+    if (c->depth && c->stack[c->depth - 1].wait == WAIT_LOCK && cpu->sys->smp->byte_locks)
+        mmusim__smp_lock_interrupted(cpu, &c->stack[c->depth - 1]); /* it stops polling its byte lock */
     struct frame *f = &c->stack[c->depth++];
     memset(f, 0, sizeof(*f));
     f->ctx = ctx;

@@ -83,6 +83,7 @@ struct frame {
     unsigned acks_left;
     uint64_t wait_from, wait_until; /* WAIT_LOCK: when the spin began; both: when it is over, once known */
     struct mmusim_spinlock *lock; /* WAIT_LOCK: the lock */
+    int spin_irqs_on;           /* 2.6.18 spin_lock_irqsave with interrupts on before it: on while it spins */
     int end_after_wait;         /* the step returned DONE or BLOCK while its wait was pending: that result, applied once the wait ends */
     int after_local;            /* a shootdown's local flush still to do once acknowledged */
     struct flush_req local;
@@ -155,8 +156,8 @@ struct mmusim_spinlock {
     int owner;              /* CPU id, -1 when free */
     uint64_t free_at;       /* when it was last released */
     int last_owner;
-    unsigned waiters[MMUSIM_MAX_CPUS];   /* CPUs spinning, in arrival (ticket) order: at most one per CPU */
-    unsigned nwaiters;
+    unsigned waiters[MMUSIM_MAX_CPUS];   /* ticket locks: CPUs spinning, in arrival (ticket) order, at most one per CPU */
+    unsigned nwaiters;                   /* (byte locks keep no list: a spinner is a frame waiting on the lock) */
     struct mmusim_spinlock *next_all;
 };
 
@@ -222,6 +223,7 @@ struct machine_smp {
     int irq_handlers_irqs_on;       /* device handlers without IRQF_DISABLED run with interrupts on (before 2.6.35) */
     int irq_enable_warn;            /* WARN_ONCE when a device handler returns with interrupts on (5.11) */
     int irq_enable_warned;          /* that WARN_ONCE has fired on this machine */
+    int byte_locks;                 /* 2.6.18: spinlocks are unfair byte locks (sync.c), not ticket locks */
     enum mmusim_preempt preempt;    /* the configured model, AUTO resolved */
 };
 
@@ -292,6 +294,19 @@ struct frame *mmusim__smp_op_frame(struct mmusim_cpu *cpu, int *rc);
 int mmusim__smp_defer(struct mmusim_cpu *cpu, struct frame *f, enum order_op op);
 /* The operations themselves, done at their turn (sync.c, shootdown.c). */
 void mmusim__smp_lock_acquire(struct mmusim_cpu *cpu, struct frame *f, struct mmusim_spinlock *l);
+/*
+ * Byte locks (2.6.18): f, cpu's top frame, spins on its lock without having
+ * been chosen (wait_until NEVER). lock_poll: cpu's clock if a poll now would
+ * take the lock (it is free, or its hand-over to another spinner would
+ * complete later than this CPU's own attempt), else NEVER. lock_repoll: that
+ * attempt, at cpu's turn.
+ */
+uint64_t mmusim__smp_lock_poll(const struct mmusim_cpu *cpu, const struct frame *f);
+void mmusim__smp_lock_repoll(struct mmusim_cpu *cpu, struct frame *f);
+/* Byte locks: f, cpu's top frame spinning on its lock, is interrupted (a
+ * handler is pushed above it) and stops polling: a hand-over to it not yet
+ * complete is undone, and the other spinners poll again. */
+void mmusim__smp_lock_interrupted(struct mmusim_cpu *cpu, struct frame *f);
 void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
                                int after_local);
 unsigned mmusim__smp_wake_queue(struct mmusim_cpu *cpu, struct mmusim_wait_queue *q);
