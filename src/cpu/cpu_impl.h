@@ -40,6 +40,14 @@ struct mmusim_cpu {
 void mmusim__cpu_update_hit_masks(struct mmusim_cpu *cpu);
 /* Drop entries as a CR3 write (keep_global) or PGE change does, counting them. */
 void mmusim__cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global);
+/*
+ * n loads of the PDPTE registers from CR3 under PAE (SDM Vol. 3A §4.4.1), as
+ * n MOVs that reload them would do (__flush_tlb_global's two CR4 writes):
+ * pdpte_loads += n, *extra = n * mov_cr3_pae_extra, for the caller to
+ * charge. MMUSIM_EGP on a reserved bit in a present PDPTE, and then nothing
+ * changes. Without PAE (or n 0): nothing, *extra 0.
+ */
+int mmusim__cpu_pdpte_reload(struct mmusim_cpu *cpu, unsigned n, uint64_t *extra);
 
 /* The record of the last store to the entry at pa, or NULL (src/cpu/pte.c). */
 const struct pte_writer *mmusim__pte_writer_find(const struct pte_writers *w, uint64_t pa);

@@ -84,10 +84,10 @@ void mmusim__machine_set_report_policy(struct cpu_sys *m, enum mmusim_report_pol
 void mmusim__machine_set_report_callback(struct cpu_sys *m, mmusim_report_fn fn, void *ctx);
 uint64_t mmusim__mm_cpu_mask(const struct cpu_sys *m, uint64_t cr3);
 int mmusim__pte_last_writer(const struct cpu_sys *m, uint32_t va, unsigned *cpu, uint64_t *cycle);
-int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg, unsigned irqf);
 int mmusim__nmi_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
-                       void *arg);
+                       void *arg, unsigned irqf);
 int mmusim__task_create(struct cpu_sys *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
                         mmusim_task **out);
 int mmusim__spinlock_create(struct cpu_sys *m, mmusim_spinlock **out);
