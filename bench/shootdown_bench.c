@@ -15,7 +15,8 @@
  *     initiator more, against Hansen 2014's table (crossing between 3 and 4).
  *
  * With --irq-gap N every CPU also takes device interrupts at a seeded random
- * rate (mean gap N cycles, each handler IRQ_WORK cycles with interrupts off),
+ * rate (mean gap N cycles, each handler IRQ_WORK cycles with interrupts off:
+ * requested with IRQF_DISABLED, which keeps them off in every era),
  * so an IPI may find its target in a handler and wait for it: the costs then
  * depend on the seed (--set seed=S).
  *
@@ -226,7 +227,8 @@ static struct point run_one(struct mmusim_config cfg, unsigned cpus, unsigned ce
         bench_check(mmusim_task_create(m, i, task_cr3, busy_step, &b[i], &t), "task_create");
     }
     for (unsigned i = 0; irq_gap && i < cpus; i++)
-        bench_check(mmusim_irq_random(m, i, irq_gap, IRQ_UNTIL, irq_step, NULL), "irq_random");
+        bench_check(mmusim_irq_random_flags(m, i, irq_gap, IRQ_UNTIL, irq_step, NULL, MMUSIM_IRQF_DISABLED),
+                    "irq_random");
 
     struct mmusim_run_result r;
     bench_check(mmusim_machine_run(m, 0, &r), "machine_run");

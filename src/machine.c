@@ -165,7 +165,7 @@ int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3)
 static int forget_writer(mmusim_machine *m, uint64_t cr3, uint32_t va, int rc)
 {
     struct mmusim_pte_info info;
-    if (rc == MMUSIM_OK && m->cpus.writers.n != 0 && mmusim__pt_get(&m->mmu, cr3, va, &info) == MMUSIM_OK)
+    if (rc == MMUSIM_OK && m->cpus.writers.n_written != 0 && mmusim__pt_get(&m->mmu, cr3, va, &info) == MMUSIM_OK)
         mmusim__pte_writer_forget(&m->cpus.writers, info.entry_pa);
     return rc;
 }
@@ -259,7 +259,13 @@ uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3)
 
 int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
 {
-    return m ? mmusim__irq_at(&m->cpus, cpu, at, handler, arg) : MMUSIM_EINVAL;
+    return m ? mmusim__irq_at(&m->cpus, cpu, at, handler, arg, 0) : MMUSIM_EINVAL;
+}
+
+int mmusim_irq_at_flags(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg,
+                        unsigned flags)
+{
+    return m ? mmusim__irq_at(&m->cpus, cpu, at, handler, arg, flags) : MMUSIM_EINVAL;
 }
 
 int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
@@ -270,7 +276,13 @@ int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn h
 int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
                       void *arg)
 {
-    return m ? mmusim__irq_random(&m->cpus, cpu, mean_gap, until, handler, arg) : MMUSIM_EINVAL;
+    return m ? mmusim__irq_random(&m->cpus, cpu, mean_gap, until, handler, arg, 0) : MMUSIM_EINVAL;
+}
+
+int mmusim_irq_random_flags(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until,
+                            mmusim_step_fn handler, void *arg, unsigned flags)
+{
+    return m ? mmusim__irq_random(&m->cpus, cpu, mean_gap, until, handler, arg, flags) : MMUSIM_EINVAL;
 }
 
 int mmusim_task_create(mmusim_machine *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,

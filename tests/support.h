@@ -40,7 +40,10 @@
  *     reload or leave_mm) and acknowledges ipi_ack after its handler ends.
  *   - flush_tlb_all / flush_tlb_kernel_range: local flush after the last ack;
  *     flush_tlb_range: local flush first.
- *   - Hardirqs and NMIs charge ipi_handler on entry (irq_entry_cycles).
+ *   - Hardirqs and NMIs charge ipi_handler on entry (irq_entry_cycles). A
+ *     device handler runs with interrupts on in the 2.6.18 and 2.6.32 eras
+ *     (the default) unless requested with MMUSIM_IRQF_DISABLED, so another
+ *     interrupt may be taken at its step boundaries; off in 2.6.37 and 5.11.
  *   - spin_lock / spin_unlock charge lock_op; a held lock passes to the next
  *     waiter at (release) + lock_handoff.
  *   - A cross-CPU wake-up of a task whose CPU is idle: the waker pays

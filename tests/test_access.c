@@ -556,6 +556,162 @@ static void test_flush_tlb_pae_pdpte_gp_flushes_nothing(void **state)
     fx_free(f);
 }
 
+/*
+ * Intel SDM Vol. 3A §4.4.1 (PDPTE registers): with PAE paging in use after
+ * it, a MOV to CR4 that modifies CR4.PAE, PGE or PSE loads the four PDPTEs
+ * from CR3, as a MOV to CR3 does. Linux 2.6.32,
+ * arch/x86/include/asm/tlbflush.h, __native_flush_tlb_global: two CR4
+ * writes, PGE cleared then restored. So under PAE each write reloads the
+ * registers: a PDPTE cleared in memory (P = 0) takes effect at the first
+ * write (the walk then faults, not present), and its repair at the second.
+ * Each such write costs pge_toggle / 2 + mov_cr3_pae_extra (the CR3 write's
+ * cost of the same loads) and counts one pdpte_loads; a CR4 write that
+ * changes nothing loads nothing.
+ */
+static void test_cr4_pge_toggle_pae_reloads_pdptes(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"preset", "core2", NULL};
+    struct fx *f = fx_new("pae", sets);
+    const struct mmusim_costs *c = costs(f);
+    uint32_t va = 0x08048000u; /* PDPTE 0 */
+    map4k(f, va, frame(f), USER_RW_AD);
+    unsigned uk = MMUSIM_ACC_READ | MMUSIM_ACC_USER;
+    assert_int_equal(acc(f->cpu, va, uk, 4, NULL).walked, 1);
+    struct mmusim_cpu_regs r;
+    mmusim_cpu_regs(f->cpu, &r);
+    uint64_t pdpt = f->cr3 & ~0x1full;
+    uint32_t pdpte0 = phys32(f, pdpt);
+    assert_int_equal(r.pdpte[0] & 0xffffffffu, pdpte0);
+
+    /* A write that changes nothing: no PDPTE load. */
+    struct mmusim_cpu_stats s0 = cstats(f->cpu);
+    uint64_t cyc = 0;
+    assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r.cr4, &cyc), MMUSIM_OK);
+    assert_int_equal(cyc, c->pge_toggle / 2);
+    assert_int_equal(cstats(f->cpu).pdpte_loads, s0.pdpte_loads);
+
+    /* PDPTE 0 not present in memory: the registers still hold it until a load. */
+    assert_int_equal(mmusim_phys_write32(f->m, pdpt, pdpte0 & ~MMUSIM_PTE_P), MMUSIM_OK);
+    s0 = cstats(f->cpu);
+    uint64_t clk0 = mmusim_cpu_cycles(f->cpu);
+    assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r.cr4 & ~MMUSIM_CR4_PGE, &cyc), MMUSIM_OK);
+    struct mmusim_cpu_stats s1 = cstats(f->cpu);
+    assert_int_equal(cyc, c->pge_toggle / 2 + c->mov_cr3_pae_extra);
+    assert_int_equal(mmusim_cpu_cycles(f->cpu) - clk0, cyc);
+    assert_int_equal(s1.cr4_cycles - s0.cr4_cycles, cyc);
+    assert_int_equal(s1.pdpte_loads - s0.pdpte_loads, 1);
+    assert_int_equal(s1.cr3_writes, s0.cr3_writes);
+    struct mmusim_cpu_regs r1;
+    mmusim_cpu_regs(f->cpu, &r1);
+    assert_int_equal(r1.pdpte[0] & MMUSIM_PTE_P, 0);
+    struct mmusim_access a = acc(f->cpu, va, uk, 4, NULL);
+    assert_int_equal(a.fault, 1);
+    assert_int_equal(a.error_code & MMUSIM_PF_P, 0); /* not present: the register's P is clear */
+
+    /* Repaired in memory; the second write of the pair loads it again. */
+    assert_int_equal(mmusim_phys_write32(f->m, pdpt, pdpte0), MMUSIM_OK);
+    assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r.cr4, &cyc), MMUSIM_OK);
+    assert_int_equal(cyc, c->pge_toggle / 2 + c->mov_cr3_pae_extra);
+    struct mmusim_cpu_stats s2 = cstats(f->cpu);
+    assert_int_equal(s2.pdpte_loads - s0.pdpte_loads, 2); /* __flush_tlb_global's two writes: two loads */
+    assert_int_equal(s2.global_flushes - s0.global_flushes, 2);
+    mmusim_cpu_regs(f->cpu, &r1);
+    assert_int_equal(r1.pdpte[0] & 0xffffffffu, pdpte0);
+    a = acc(f->cpu, va, uk, 4, NULL);
+    assert_int_equal(a.fault, 0);
+    assert_int_equal(a.walked, 1);
+    fx_free(f);
+}
+
+/*
+ * SDM Vol. 3A §4.4.1: if a PDPTE that the load reads sets P and a reserved
+ * bit, the MOV to CR4 is a #GP(0) and the PDPTEs are not loaded; as any
+ * faulting instruction it then does nothing. So a PGE toggle under PAE over
+ * a PDPT that gained a reserved bit is MMUSIM_EGP and changes nothing: CR4
+ * and the PDPTE registers, the TLBs (the cached translation still hits),
+ * the clock and every counter. mmusim_flush_tlb_global (Linux 2.6.32
+ * __native_flush_tlb_global, whose first CR4 write would fault) returns 0
+ * and changes nothing either.
+ */
+static void test_cr4_write_pae_pdpte_gp_changes_nothing(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("pae", NULL);
+    uint32_t va = 0x08048000u; /* PDPTE 0 */
+    map4k(f, va, frame(f), USER_RW_AD);
+    unsigned uk = MMUSIM_ACC_READ | MMUSIM_ACC_USER;
+    assert_int_equal(acc(f->cpu, va, uk, 4, NULL).walked, 1);
+    uint32_t valid = tlbst(f->cpu, MMUSIM_TLB_DTLB_4K).valid;
+    uint64_t pdpt = f->cr3 & ~0x1full;
+    uint32_t pdpte0 = phys32(f, pdpt);
+    /* Bit 1 is reserved in a PAE PDPTE (SDM §4.4.1). */
+    assert_int_equal(mmusim_phys_write32(f->m, pdpt, pdpte0 | 0x2u), MMUSIM_OK);
+
+    struct mmusim_cpu_regs r0, r1;
+    mmusim_cpu_regs(f->cpu, &r0);
+    struct mmusim_cpu_stats s0 = cstats(f->cpu);
+    uint64_t clk0 = mmusim_cpu_cycles(f->cpu), cyc = 77;
+    assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r0.cr4 & ~MMUSIM_CR4_PGE, &cyc), MMUSIM_EGP);
+    assert_int_equal(cyc, 77); /* nothing charged, nothing written back */
+    assert_int_equal(mmusim_flush_tlb_global(f->cpu), 0);
+    mmusim_cpu_regs(f->cpu, &r1);
+    struct mmusim_cpu_stats s1 = cstats(f->cpu);
+    assert_memory_equal(&r0, &r1, sizeof(r0));
+    assert_memory_equal(&s0, &s1, sizeof(s0));
+    assert_int_equal(mmusim_cpu_cycles(f->cpu), clk0);
+    assert_int_equal(tlbst(f->cpu, MMUSIM_TLB_DTLB_4K).valid, valid);
+    assert_int_equal(acc(f->cpu, va, uk, 4, NULL).walked, 0); /* still cached */
+
+    /* Repaired: the toggle works again. */
+    assert_int_equal(mmusim_phys_write32(f->m, pdpt, pdpte0), MMUSIM_OK);
+    assert_int_equal(mmusim_cpu_write_cr4(f->cpu, r0.cr4 & ~MMUSIM_CR4_PGE, NULL), MMUSIM_OK);
+    assert_int_equal(cstats(f->cpu).pdpte_loads, s0.pdpte_loads + 1);
+    fx_free(f);
+}
+
+/*
+ * pdpte_loads counts one load of the four registers per MOV that loads them
+ * (SDM Vol. 3A §4.4.1): a CR3 write under PAE (Linux __flush_tlb's reload,
+ * a context switch's) is one; mmusim_flush_tlb_global under PAE (Linux
+ * 2.6.32 arch/x86/include/asm/tlbflush.h, __native_flush_tlb_global: two
+ * CR4 writes) is two, charged 2 * mov_cr3_pae_extra on top of pge_toggle,
+ * in global_flush_cycles. Without PAE there are no PDPTE registers: nothing
+ * is counted and nothing added.
+ */
+static void pdpte_loads_case(const char *paging, int pae)
+{
+    static const char *const sets[] = {"preset", "p3", NULL};
+    struct fx *f = fx_new(paging, sets);
+    const struct mmusim_costs *c = costs(f);
+    mmusim_cpu_stats_reset(f->cpu);
+    uint64_t extra = pae ? c->mov_cr3_pae_extra : 0;
+    assert_int_equal(mmusim_flush_tlb(f->cpu), c->mov_cr3 + extra);
+    assert_int_equal(cstats(f->cpu).pdpte_loads, pae ? 1 : 0);
+    assert_int_equal(mmusim_flush_tlb_global(f->cpu), c->pge_toggle + 2 * extra);
+    struct mmusim_cpu_stats s = cstats(f->cpu);
+    assert_int_equal(s.pdpte_loads, pae ? 3 : 0);
+    assert_int_equal(s.global_flush_cycles, c->pge_toggle + 2 * extra);
+    assert_int_equal(s.global_flushes, 1);
+    assert_int_equal(s.cr4_writes, 0);
+    /* __flush_tlb_all with PGE is __flush_tlb_global: two loads more. */
+    assert_int_equal(mmusim_flush_tlb_all(f->cpu), c->pge_toggle + 2 * extra);
+    assert_int_equal(cstats(f->cpu).pdpte_loads, pae ? 5 : 0);
+    fx_free(f);
+}
+
+static void test_pdpte_loads_counted_pae(void **state)
+{
+    (void)state;
+    pdpte_loads_case("pae", 1);
+}
+
+static void test_pdpte_loads_none_without_pae(void **state)
+{
+    (void)state;
+    pdpte_loads_case("2level", 0);
+}
+
 /* ---- 6. PDE cache ---- */
 
 static void test_pde_cache_hit_and_invalidation(void **state)
@@ -1226,6 +1382,10 @@ int main(void)
         cmocka_unit_test(test_flush_tlb_all_without_pge_is_cr3),
         cmocka_unit_test(test_cr4_write_cycles_recorded_in_cr4_cycles),
         cmocka_unit_test(test_flush_tlb_pae_pdpte_gp_flushes_nothing),
+        cmocka_unit_test(test_cr4_pge_toggle_pae_reloads_pdptes),
+        cmocka_unit_test(test_cr4_write_pae_pdpte_gp_changes_nothing),
+        cmocka_unit_test(test_pdpte_loads_counted_pae),
+        cmocka_unit_test(test_pdpte_loads_none_without_pae),
         cmocka_unit_test(test_pde_cache_hit_and_invalidation),
         cmocka_unit_test(test_write_through_clean_entry_walks_to_set_dirty),
         cmocka_unit_test(test_protect_without_flush_stale_write),

@@ -237,15 +237,57 @@ static enum mmusim_step enable_irqs_in_hardirq(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
-/* local_irq_enable in a hardirq handler: a WARN, and interrupts stay off. */
-static void test_local_irq_enable_in_hardirq_is_warn(void **state)
+/*
+ * local_irq_enable in a hardirq handler requested with IRQF_DISABLED, per
+ * era. The sti always takes effect: no kernel checks it at the call.
+ * 2.6.18 and 2.6.32, kernel/irq/handle.c, handle_IRQ_event: a handler may
+ * run with interrupts on (those without IRQF_DISABLED always do), so there
+ * is no check at all: no report. 2.6.37, handle_IRQ_event: handlers run
+ * with interrupts off since 2.6.35 (commit e58aa3d2d0cc), still without a
+ * check: no report. 5.11, __handle_irq_event_percpu: WARN_ONCE("irq %u
+ * handler %pS enabled interrupts") and local_irq_disable() when the handler
+ * returns (commit b738a50a2026): one WARN at the handler's return
+ * (IRQ_AT + ipi_handler, it spends nothing), and a second such handler
+ * (at 2 IRQ_AT) makes none, WARN_ONCE having fired.
+ */
+static void irq_enable_in_hardirq(void **state, const char *era, int warns)
 {
-    mmusim_machine *m = ts_machine(state, 1, NULL);
-    struct rule r;
-    assert_int_equal(mmusim_irq_at(m, 0, IRQ_AT, enable_irqs_in_hardirq, rule_new(m, &r)), MMUSIM_OK);
+    const char *const kv[] = {"era", era, NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    struct rule r, r2;
+    assert_int_equal(mmusim_irq_at_flags(m, 0, IRQ_AT, enable_irqs_in_hardirq, rule_new(m, &r), MMUSIM_IRQF_DISABLED),
+                     MMUSIM_OK);
+    assert_int_equal(mmusim_irq_at_flags(m, 0, 2 * IRQ_AT, enable_irqs_in_hardirq, rule_new(m, &r2),
+                                         MMUSIM_IRQF_DISABLED),
+                     MMUSIM_OK);
     ts_run_all(m);
-    assert_int_equal(r.irqs_off, 1);
-    expect_one_report(m, MMUSIM_REPORT_WARN, 0, IRQ_AT + ts_costs(m)->ipi_handler);
+    assert_int_equal(r.irqs_off, 0);
+    assert_int_equal(r2.irqs_off, 0);
+    assert_int_equal(mmusim_cpu_irqs_disabled(ts_cpu(m, 0)), 0); /* the iret restored the idle CPU's IF */
+    if (warns)
+        expect_one_report(m, MMUSIM_REPORT_WARN, 0, IRQ_AT + ts_costs(m)->ipi_handler);
+    else
+        assert_int_equal(ts_nreports(m), 0);
+}
+
+static void test_local_irq_enable_in_hardirq_2_6_18_no_warn(void **state)
+{
+    irq_enable_in_hardirq(state, "2.6.18", 0);
+}
+
+static void test_local_irq_enable_in_hardirq_2_6_32_no_warn(void **state)
+{
+    irq_enable_in_hardirq(state, "2.6.32", 0);
+}
+
+static void test_local_irq_enable_in_hardirq_2_6_37_no_warn(void **state)
+{
+    irq_enable_in_hardirq(state, "2.6.37", 0);
+}
+
+static void test_local_irq_enable_in_hardirq_5_11_warns_once(void **state)
+{
+    irq_enable_in_hardirq(state, "5.11", 1);
 }
 
 /* ==== 2. How reports are recorded ==== */
@@ -367,7 +409,7 @@ static enum mmusim_step soft_flusher(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
-/* A hardirq handler that enables interrupts (a WARN, and they stay off), then raises soft_flusher. */
+/* A hardirq handler that enables interrupts (in 5.11 a WARN when it returns), then raises soft_flusher. */
 static enum mmusim_step irq_enabler(mmusim_cpu *cpu, void *arg)
 {
     mmusim_local_irq_enable(cpu);
@@ -378,14 +420,19 @@ static enum mmusim_step irq_enabler(mmusim_cpu *cpu, void *arg)
 /*
  * On one CPU, reports come in the order they happen: the task's two BUGs
  * (preempt_enable without preempt_disable; sleeping with a spinlock held),
- * then, at IRQ_AT + ipi_handler, the hardirq's WARN (local_irq_enable in a
- * hardirq) and its softirq's (flush_tlb_all from a softirq). The task ends
- * asleep with nobody to wake it: the run stops there (a deadlock,
- * test_engine's test_unwoken_sleeper_ends_run_in_deadlock).
+ * then, at IRQ_AT + ipi_handler, the hardirq's WARN (5.11's
+ * __handle_irq_event_percpu: a handler returned with interrupts on) and its
+ * softirq's (flush_tlb_all from a softirq). The task ends asleep with
+ * nobody to wake it: the run stops there (a deadlock, test_engine's
+ * test_unwoken_sleeper_ends_run_in_deadlock). The machine is of era 5.11:
+ * before, mmusim warned at local_irq_enable in every era, which no kernel
+ * does (test_local_irq_enable_in_hardirq_*), and 5.11 is the era whose
+ * kernel warns at the handler's return.
  */
 static void test_reports_keep_order_within_a_cpu(void **state)
 {
-    mmusim_machine *m = ts_machine(state, 1, NULL);
+    const char *const kv[] = {"era", "5.11", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
     struct err2 e;
     memset(&e, 0, sizeof(e));
     assert_int_equal(mmusim_spinlock_create(m, &e.l), MMUSIM_OK);
@@ -430,7 +477,10 @@ int main(void)
         TS_TEST(test_flush_tlb_all_smp_in_softirq_is_warn),
         TS_TEST(test_preempt_enable_without_disable_is_bug),
         TS_TEST(test_sleep_holding_spinlock_is_bug),
-        TS_TEST(test_local_irq_enable_in_hardirq_is_warn),
+        TS_TEST(test_local_irq_enable_in_hardirq_2_6_18_no_warn),
+        TS_TEST(test_local_irq_enable_in_hardirq_2_6_32_no_warn),
+        TS_TEST(test_local_irq_enable_in_hardirq_2_6_37_no_warn),
+        TS_TEST(test_local_irq_enable_in_hardirq_5_11_warns_once),
         TS_TEST(test_reports_keep_order_across_cpus),
         TS_TEST(test_reports_keep_order_within_a_cpu),
         TS_TEST(test_reports_reset_forgets_every_report),

@@ -214,6 +214,8 @@ static void wake_remote(void **state, const char *paging, int other_mm)
     assert_int_equal(s1.ipi_handler_cycles, c->ipi_handler);
     /* A's first switch, B's switch, A's switch back: 3 CR3 writes with B, 1 without. */
     assert_int_equal(s1.cr3_writes, other_mm ? 3 : 1);
+    /* Under PAE each CR3 write loads the four PDPTE registers once (SDM Vol. 3A §4.4.1). */
+    assert_int_equal(s1.pdpte_loads, strcmp(paging, "pae") == 0 ? s1.cr3_writes : 0);
     assert_int_equal(ts_nreports(m), 0);
 }
 

@@ -33,7 +33,7 @@ extern "C" {
     XX(stlb_hit, "extra cycles when the first level misses and the second-level TLB hits") \
     XX(invlpg, "INVLPG, local, one page (__flush_tlb_one)")                    \
     XX(mov_cr3, "MOV to CR3 without PAE, refill excluded (__flush_tlb)")       \
-    XX(mov_cr3_pae_extra, "extra for a MOV to CR3 under PAE (PDPTE loads)")    \
+    XX(mov_cr3_pae_extra, "one load of the four PAE PDPTE registers (a MOV to CR3, or to CR4 changing PGE or PSE)") \
     XX(pge_toggle, "CR4.PGE off and on again (__flush_tlb_global)")            \
     XX(pte_write, "one kernel store to a page-table entry (set_pte, pte_clear)") \
     XX(ipi_send, "sender's cost to issue one IPI (ICR write and wait for delivery status)") \

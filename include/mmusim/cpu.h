@@ -48,7 +48,7 @@ struct mmusim_cpu_regs {
     uint32_t cr0, cr2, cr4;
     uint64_t cr3;      /* physical address of the PGD (PAE: of the PDPT, 32-byte aligned) */
     uint64_t efer;
-    uint64_t pdpte[4]; /* PAE PDPTE registers, as loaded by the last CR3 write */
+    uint64_t pdpte[4]; /* PAE PDPTE registers, as loaded by the last CR3 write or PDPTE-loading CR4 write */
 };
 
 /* The result of a translation. A fault is a result, not an error. */
@@ -74,8 +74,9 @@ MMUSIM_API void mmusim_cpu_stats(const mmusim_cpu *cpu, struct mmusim_cpu_stats 
 MMUSIM_API void mmusim_cpu_stats_reset(mmusim_cpu *cpu);
 
 /*
- * MOV to CR3. Under PAE the four PDPTEs are loaded into the PDPTE registers;
- * a reserved bit in a present one is #GP (MMUSIM_EGP) and nothing changes.
+ * MOV to CR3. Under PAE the four PDPTEs are loaded into the PDPTE registers
+ * (counted in pdpte_loads, charged mov_cr3_pae_extra on top of mov_cr3); a
+ * reserved bit in a present one is #GP (MMUSIM_EGP) and nothing changes.
  * *cycles (may be NULL) receives what was charged.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles);
@@ -85,7 +86,10 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t c
  * change), WRMSR EFER (NXE). A bit the CPU lacks is MMUSIM_EFEATURE. Every
  * accepted CR4 write is charged pge_toggle / 2 (counted in cr4_writes and
  * cr4_cycles); one that changes PGE or PSE also flushes every TLB entry and
- * the PDE cache (a global flush).
+ * the PDE cache (a global flush) and, under PAE, reloads the PDPTE registers
+ * from CR3 as a CR3 write does (SDM Vol. 3A §4.4.1): mov_cr3_pae_extra more,
+ * one pdpte_loads, and MMUSIM_EGP on a reserved bit in a present PDPTE, the
+ * write then changing nothing (CR4, TLBs, clock, counters).
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles);
 MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_write_cr0(mmusim_cpu *cpu, uint32_t cr0);
@@ -136,7 +140,10 @@ MMUSIM_API uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va); /* __flu
  * it returns 0 and flushes nothing, as mmusim_cpu_write_cr3 changes nothing.
  */
 MMUSIM_API uint64_t mmusim_flush_tlb(mmusim_cpu *cpu);
-MMUSIM_API uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu);          /* __flush_tlb_global: CR4.PGE off and on */
+/* __flush_tlb_global: CR4.PGE off and on. Under PAE both writes reload the
+ * PDPTEs (two pdpte_loads, 2 * mov_cr3_pae_extra more); if that faults
+ * (#GP), it returns 0 and flushes nothing. */
+MMUSIM_API uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu);
 MMUSIM_API uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu);             /* __flush_tlb_all: global if PGE, else CR3 */
 
 /* ---- TLB statistics ---- */

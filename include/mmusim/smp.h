@@ -163,7 +163,15 @@ MMUSIM_API int mmusim_wait_queue_active(const mmusim_wait_queue *q);
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_wake_up(mmusim_cpu *cpu, mmusim_wait_queue *q, unsigned *woken);
 
-/* ---- spinlocks (ticket order: waiters acquire in the order they arrived) ---- */
+/*
+ * ---- spinlocks ----
+ * Ticket locks in the 2.6.32, 2.6.37 and 5.11 eras: waiters acquire in the
+ * order they arrived. 2.6.18's byte locks are unfair: at a release, the CPU
+ * polling whose attempt succeeds first gets the lock (ties: the lowest CPU
+ * number), the releaser itself if it locks again at once; a spinner in an
+ * interrupt handler tries again when the handler returns (docs/smp.md,
+ * "Per era").
+ */
 
 typedef struct mmusim_spinlock mmusim_spinlock;
 
@@ -173,11 +181,18 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_spinlock_create(mmusim_machine *m, mmusim
  * global time: taken, MMUSIM_OK. Otherwise MMUSIM_PENDING: the CPU spins (or
  * waits for its turn) and the engine calls the step again once the lock is
  * its own, its clock advanced past the spin. Held or awaited by this CPU
- * (in the kernel, a CPU spinning forever): MMUSIM_EDEADLK and a BUG report.
- * Outside a step: MMUSIM_ENOSTEP.
+ * (in the kernel, a CPU spinning forever): MMUSIM_EDEADLK and a BUG report;
+ * in 2.6.18 only held, as a byte lock that a context this CPU interrupted
+ * spins on is no deadlock. Outside a step: MMUSIM_ENOSTEP.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l);
-/* spin_lock_irqsave(): local interrupts off first, their state saved in *flags; returns as spin_lock. */
+/*
+ * spin_lock_irqsave(): local interrupts off first, their state saved in
+ * *flags; returns as spin_lock. In 2.6.18, if they were on, the CPU spins
+ * with them on (an interrupt or IPI can reach it) and turns them off again
+ * once the lock is its own; from 2.6.25 (the other eras) it spins with them
+ * off.
+ */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_lock_irqsave(mmusim_cpu *cpu, mmusim_spinlock *l, unsigned *flags);
 /* MMUSIM_EINVAL if cpu does not hold l (a BUG report too). */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l);
@@ -187,8 +202,26 @@ MMUSIM_API int mmusim_spin_is_owner(const mmusim_cpu *cpu, const mmusim_spinlock
 
 /* ---- interrupts ---- */
 
-/* A hardirq on cpu at cycle `at`, running handler in hardirq context (interrupts off) until it returns DONE. */
+/*
+ * request_irq() flags of a device interrupt. MMUSIM_IRQF_DISABLED is Linux's
+ * IRQF_DISABLED (2.6.18 also calls it SA_INTERRUPT): the handler runs with
+ * interrupts off. Without it the era decides, as handle_IRQ_event did: up to
+ * 2.6.34 (the 2.6.18 and 2.6.32 eras) the handler runs with interrupts on,
+ * so another interrupt (not one of its own line) may nest on it; from 2.6.35
+ * (2.6.37, 5.11) every handler runs with them off, whatever the flag. IPI
+ * handlers and the scheduler tick always run with interrupts off.
+ */
+#define MMUSIM_IRQF_DISABLED 0x00000020u
+
+/*
+ * A device interrupt on cpu at cycle `at`, running handler in hardirq context
+ * until it returns DONE, with interrupts as the era runs a handler requested
+ * without IRQF_DISABLED (on in 2.6.18 and 2.6.32, off in 2.6.37 and 5.11).
+ */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+/* The same with request_irq flags (0 or MMUSIM_IRQF_DISABLED; another bit is MMUSIM_EINVAL). */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_at_flags(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler,
+                                                    void *arg, unsigned flags);
 /* An NMI at cycle `at`: taken even with interrupts disabled, nests on any context. */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 /*
@@ -199,6 +232,9 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, u
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_random(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
                       void *arg);
+/* The same with request_irq flags, as mmusim_irq_at_flags. The source is one IRQ line: its handler never nests on itself. */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_random_flags(mmusim_machine *m, unsigned cpu, uint64_t mean_gap, uint64_t until,
+                                                        mmusim_step_fn handler, void *arg, unsigned flags);
 /* raise_softirq(): handler runs in softirq context when cpu next leaves hardirq context, or at once from a task. */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg);
 

@@ -34,9 +34,10 @@ extern "C" {
     XX(cr3_writes, "MOV to CR3")                                               \
     XX(cr3_cycles, "cycles charged for MOV to CR3")                            \
     XX(cr4_writes, "MOV to CR4 accepted by mmusim_cpu_write_cr4, flushing or not") \
-    XX(cr4_cycles, "cycles charged for them (pge_toggle / 2 each), their flushes included") \
+    XX(cr4_cycles, "cycles charged for them (pge_toggle / 2 each, + mov_cr3_pae_extra for a PDPTE load), their flushes included") \
+    XX(pdpte_loads, "loads of the four PAE PDPTE registers: one per MOV to CR3, one per MOV to CR4 changing PGE or PSE (two per __flush_tlb_global)") \
     XX(global_flushes, "flushes of all entries (CR4 writes changing PGE or PSE, mmusim_flush_tlb_global)") \
-    XX(global_flush_cycles, "cycles charged by mmusim_flush_tlb_global (a CR4 write's are in cr4_cycles)") \
+    XX(global_flush_cycles, "cycles charged by mmusim_flush_tlb_global, its PDPTE loads included (a CR4 write's are in cr4_cycles)") \
     XX(dropped_invlpg, "TLB entries dropped by INVLPG")                        \
     XX(dropped_cr3, "TLB entries dropped by CR3 writes")                       \
     XX(dropped_global, "TLB entries dropped by global flushes")                \

@@ -408,8 +408,13 @@ uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
 {
     /* CR4 written without PGE, then restored: everything goes, globals too.
      * CR4 itself is not written (cr4_writes, cr4_cycles stay as they are);
-     * the pair's cost is counted here, in global_flush_cycles, once. */
-    uint64_t c = cpu->sys->cfg->costs.pge_toggle;
+     * the pair's cost is counted here, in global_flush_cycles, once. Under
+     * PAE each of the two writes reloads the PDPTEs (SDM Vol. 3A §4.4.1); a
+     * #GP on the first means nothing happens, and 0 is returned. */
+    uint64_t extra;
+    if (mmusim__cpu_pdpte_reload(cpu, 2, &extra) != MMUSIM_OK)
+        return 0;
+    uint64_t c = cpu->sys->cfg->costs.pge_toggle + extra;
     mmusim__cpu_tlb_flush(cpu, 0);
     cpu->stats.global_flush_cycles += c;
     cpu->cycles += c;

@@ -66,13 +66,10 @@ void mmusim_local_irq_enable(mmusim_cpu *cpu)
 {
     if (!cpu)
         return;
-    /* Enabling interrupts inside a hardirq handler is a kernel bug (WARN in
-     * 2.6.32's handle_IRQ_event when a handler returns with them on). */
-    enum mmusim_context ctx = mmusim_cpu_context(cpu);
-    if (ctx == MMUSIM_CTX_HARDIRQ || ctx == MMUSIM_CTX_NMI) {
-        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "local_irq_enable in hardirq context", 0);
-        return;
-    }
+    /* sti, wherever it is: no kernel of the four eras checks it at the call.
+     * In a hardirq handler it is no bug before 2.6.35 (handle_IRQ_event ran
+     * handlers with interrupts on); 5.11 warns when the handler returns
+     * (mmusim__smp_pop). Another interrupt may then nest. */
     cpu->smp.irqs_off = 0;
     mmusim__smp_touch(cpu);
 }
@@ -132,6 +129,8 @@ struct frame *mmusim__smp_push(struct mmusim_cpu *cpu, enum mmusim_context ctx)
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt nesting deeper than mmusim's context stack", 0);
         return NULL;
     }
+    if (c->depth && c->stack[c->depth - 1].wait == WAIT_LOCK && cpu->sys->smp->byte_locks)
+        mmusim__smp_lock_interrupted(cpu, &c->stack[c->depth - 1]); /* it stops polling its byte lock */
     struct frame *f = &c->stack[c->depth++];
     memset(f, 0, sizeof(*f));
     f->ctx = ctx;
@@ -159,6 +158,20 @@ void mmusim__smp_pop(struct mmusim_cpu *cpu)
 {
     struct cpu_smp *c = &cpu->smp;
     struct frame *f = &c->stack[c->depth - 1];
+    if (f->device_irq) {
+        struct machine_smp *s = cpu->sys->smp;
+        /* 5.11's __handle_irq_event_percpu, after each handler: WARN_ONCE if it
+         * returned with interrupts on, then local_irq_disable(). */
+        if (s->irq_enable_warn && !c->irqs_off) {
+            if (!s->irq_enable_warned) {
+                s->irq_enable_warned = 1;
+                mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "irq handler enabled interrupts", 0);
+            }
+            c->irqs_off = 1;
+        }
+        if (f->source)
+            c->sources[f->source - 1].in_progress = 0; /* the line may interrupt again */
+    }
     if (f->ctx != MMUSIM_CTX_TASK)
         mmusim__smp_fire_handler_end(cpu, f->ctx); /* the handler returns: still in its context */
     c->depth--;
@@ -195,6 +208,8 @@ static int takeable(const struct mmusim_cpu *cpu, const struct pending_irq *p)
 {
     if (p->nmi)
         return cpu->smp.nmi_depth == 0; /* NMIs are blocked until the NMI handler's iret (SDM §6.7.1) */
+    if (p->source >= 0 && cpu->smp.sources[p->source].in_progress)
+        return 0; /* IRQ_INPROGRESS: a line's handler never nests on itself; the next one waits for its return */
     return !cpu->smp.irqs_off;
 }
 
@@ -213,10 +228,10 @@ static void remove_irq(struct cpu_smp *c, size_t i)
     c->nirqs--;
 }
 
-static int post_user_irq(struct cpu_sys *m, unsigned cpu, uint64_t at, int nmi, int source, mmusim_step_fn h,
-                         void *arg)
+static int post_user_irq(struct cpu_sys *m, unsigned cpu, uint64_t at, int nmi, int source, unsigned irqf,
+                         mmusim_step_fn h, void *arg)
 {
-    if (!m || !h)
+    if (!m || !h || (irqf & ~MMUSIM_IRQF_DISABLED))
         return MMUSIM_EINVAL;
     if (cpu >= m->ncpus)
         return MMUSIM_ECPU;
@@ -227,17 +242,18 @@ static int post_user_irq(struct cpu_sys *m, unsigned cpu, uint64_t at, int nmi, 
     p.step = h;
     p.arg = arg;
     p.source = source;
+    p.irqf = irqf;
     return mmusim__smp_post_irq(&m->cpus[cpu], &p);
 }
 
-int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
+int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg, unsigned irqf)
 {
-    return post_user_irq(m, cpu, at, 0, -1, handler, arg);
+    return post_user_irq(m, cpu, at, 0, -1, irqf, handler, arg);
 }
 
 int mmusim__nmi_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg)
 {
-    return post_user_irq(m, cpu, at, 1, -1, handler, arg);
+    return post_user_irq(m, cpu, at, 1, -1, 0, handler, arg);
 }
 
 /* A gap uniform in [1, 2 * mean - 1]: mean `mean`, integer arithmetic only (no libm: bit-for-bit everywhere). */
@@ -253,13 +269,13 @@ static int source_post(struct cpu_sys *m, unsigned cpu, int idx, uint64_t after)
     uint64_t at = after + next_gap(s);
     if (at > s->until)
         return MMUSIM_OK;
-    return post_user_irq(m, cpu, at, 0, idx, s->step, s->arg);
+    return post_user_irq(m, cpu, at, 0, idx, s->irqf, s->step, s->arg);
 }
 
 int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
-                      void *arg)
+                      void *arg, unsigned irqf)
 {
-    if (!m || !handler || mean_gap == 0)
+    if (!m || !handler || mean_gap == 0 || (irqf & ~MMUSIM_IRQF_DISABLED))
         return MMUSIM_EINVAL;
     if (cpu >= m->ncpus)
         return MMUSIM_ECPU;
@@ -274,6 +290,7 @@ int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint6
     s->until = until;
     s->step = handler;
     s->arg = arg;
+    s->irqf = irqf;
     /* One stream per CPU and source, all from the machine seed. */
     s->rng = m->cfg->seed ^ (0x5bd1e995ull * (cpu + 1)) ^ ((uint64_t)c->nsources << 40);
     int idx = (int)c->nsources++;
@@ -360,6 +377,17 @@ int mmusim__smp_take_interrupt(struct mmusim_cpu *cpu)
         return 1;
     f->step = p.step;
     f->arg = p.arg;
+    if (!p.nmi) {
+        f->device_irq = 1;
+        if (p.source >= 0) {
+            f->source = p.source + 1;
+            c->sources[p.source].in_progress = 1;
+        }
+        /* handle_IRQ_event up to 2.6.34: local_irq_enable_in_hardirq() unless IRQF_DISABLED.
+         * The IPIs and the tick are not device handlers: they run with interrupts off. */
+        if (cpu->sys->smp->irq_handlers_irqs_on && !(p.irqf & MMUSIM_IRQF_DISABLED))
+            c->irqs_off = 0;
+    }
     cpu->cycles += k->ipi_handler; /* interrupt entry and return: the same path an IPI takes */
     cpu->stats.irq_entry_cycles += k->ipi_handler;
     if (p.nmi)

@@ -75,6 +75,7 @@ int mmusim__cpu_sys_init(struct cpu_sys *s, mmusim_machine *owner, const struct 
     s->cfg = cfg;
     s->layout = layout;
     s->mmu = mmu;
+    s->writers.shift = mmu->pae ? 3u : 2u; /* 8-byte PAE entries, 4-byte 2-level ones */
     if (!(s->cpus = calloc(cfg->ncpus, sizeof(*s->cpus))))
         return MMUSIM_ENOMEM;
     for (unsigned i = 0; i < cfg->ncpus; i++) {
@@ -163,7 +164,11 @@ int mmusim_cpu_write_cr3(mmusim_cpu *cpu, uint64_t cr3, uint64_t *cycles)
     cpu->regs.cr3 = cr3;
     /* MOV to CR3 drops all but global entries, and the PDE cache (SDM §4.10.4.1). */
     mmusim__cpu_tlb_flush(cpu, 1);
-    uint64_t c = cpu->sys->cfg->costs.mov_cr3 + (cpu->sys->mmu->pae ? cpu->sys->cfg->costs.mov_cr3_pae_extra : 0);
+    uint64_t c = cpu->sys->cfg->costs.mov_cr3;
+    if (cpu->sys->mmu->pae) {
+        c += cpu->sys->cfg->costs.mov_cr3_pae_extra; /* the four PDPTE loads */
+        cpu->stats.pdpte_loads++;
+    }
     cpu->stats.cr3_writes++;
     cpu->stats.cr3_cycles += c;
     charge(cpu, c, cycles);
@@ -183,13 +188,33 @@ int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles)
         ((cr4 & MMUSIM_CR4_PGE) && !(cfg->features & MMUSIM_FEAT_PGE)))
         return MMUSIM_EFEATURE;
     uint32_t changed = cr4 ^ cpu->regs.cr4;
+    /*
+     * With PAE paging in use after it, a MOV to CR4 that modifies PAE, PGE or
+     * PSE loads the four PDPTE registers from CR3, as a MOV to CR3 does, with
+     * the same #GP on a reserved bit in a present PDPTE (SDM Vol. 3A §4.4.1).
+     * A faulting MOV does not happen: CR4, the registers, the TLBs, the clock
+     * and the counters stay as they were.
+     */
+    int load = cpu->sys->mmu->pae && (changed & (MMUSIM_CR4_PAE | MMUSIM_CR4_PGE | MMUSIM_CR4_PSE));
+    if (load) {
+        uint64_t pdpte[4];
+        int rc = load_pdptes(cpu, cpu->regs.cr3, pdpte);
+        if (rc != MMUSIM_OK)
+            return rc;
+        memcpy(cpu->regs.pdpte, pdpte, sizeof(pdpte));
+    }
     cpu->regs.cr4 = cr4;
     /*
      * One CR4 write is half of __flush_tlb_global's pair. Every accepted write
      * is charged and counted in cr4_cycles, flushing or not; a flush it causes
-     * counts in global_flushes, its cycles stay in cr4_cycles only.
+     * counts in global_flushes, its cycles stay in cr4_cycles only. A PDPTE
+     * load costs what the CR3 write pays for its own, mov_cr3_pae_extra.
      */
     uint64_t c = cfg->costs.pge_toggle / 2;
+    if (load) {
+        c += cfg->costs.mov_cr3_pae_extra;
+        cpu->stats.pdpte_loads++;
+    }
     cpu->stats.cr4_writes++;
     cpu->stats.cr4_cycles += c;
     if (changed & (MMUSIM_CR4_PGE | MMUSIM_CR4_PSE)) {
@@ -203,6 +228,21 @@ int mmusim_cpu_write_cr4(mmusim_cpu *cpu, uint32_t cr4, uint64_t *cycles)
         mmusim__cpu_tlb_flush(cpu, 0);
     }
     charge(cpu, c, cycles);
+    return MMUSIM_OK;
+}
+
+int mmusim__cpu_pdpte_reload(struct mmusim_cpu *cpu, unsigned n, uint64_t *extra)
+{
+    *extra = 0;
+    if (!cpu->sys->mmu->pae || n == 0)
+        return MMUSIM_OK;
+    uint64_t pdpte[4];
+    int rc = load_pdptes(cpu, cpu->regs.cr3, pdpte); /* every load reads the same CR3: the first decides */
+    if (rc != MMUSIM_OK)
+        return rc;
+    memcpy(cpu->regs.pdpte, pdpte, sizeof(pdpte));
+    cpu->stats.pdpte_loads += n;
+    *extra = (uint64_t)n * cpu->sys->cfg->costs.mov_cr3_pae_extra;
     return MMUSIM_OK;
 }
 

@@ -18,21 +18,29 @@
 struct machine_smp;
 
 /*
- * The last store through mmusim_set_pte or mmusim_pte_clear to each
- * page-table entry (src/cpu/pte.c): an open-addressing hash map with linear
- * probing, keyed by the entry's physical address, at most half full, grown
- * by doubling; a removal shifts the following run back (no tombstones).
+ * The last store through mmusim_set_pte, mmusim_pte_clear or a layer's
+ * kernel PTE store to each page-table entry (src/cpu/pte.c): one array of
+ * records per page-table frame ever stored to (the kernel's fixmap and
+ * pkmap tables, a few more), indexed by the entry's place in its frame, the
+ * frame found through a small list with the last one used cached, since a
+ * layer writes the same table over and over (kmap's slots).
  */
 struct pte_writer {
-    uint64_t key;      /* entry pa + 1; 0: an empty slot */
     uint64_t cycle;    /* the writer's clock when its store began */
-    unsigned cpu;
+    unsigned cpu;      /* MMUSIM_NO_WRITER: nobody since the record was made or forgotten */
+};
+
+struct pte_writer_table {
+    uint64_t pfn;               /* the page-table frame */
+    struct pte_writer *rec;     /* one per entry of the frame (1024, or 512 under PAE) */
 };
 
 struct pte_writers {
-    struct pte_writer *slots;
-    size_t cap;        /* a power of two, or 0 before the first store */
-    size_t n;
+    struct pte_writer_table *tables;
+    size_t n, cap;
+    size_t last;                /* the table the last store used */
+    unsigned shift;             /* log2 of an entry's size: 2, or 3 under PAE */
+    size_t n_written;           /* stores recorded since boot: 0 lets the machine skip forgetting */
 };
 
 /*
@@ -76,10 +84,10 @@ void mmusim__machine_set_report_policy(struct cpu_sys *m, enum mmusim_report_pol
 void mmusim__machine_set_report_callback(struct cpu_sys *m, mmusim_report_fn fn, void *ctx);
 uint64_t mmusim__mm_cpu_mask(const struct cpu_sys *m, uint64_t cr3);
 int mmusim__pte_last_writer(const struct cpu_sys *m, uint32_t va, unsigned *cpu, uint64_t *cycle);
-int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
+int mmusim__irq_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg, unsigned irqf);
 int mmusim__nmi_at(struct cpu_sys *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
-                       void *arg);
+                       void *arg, unsigned irqf);
 int mmusim__task_create(struct cpu_sys *m, unsigned cpu, uint64_t cr3, mmusim_step_fn step, void *arg,
                         mmusim_task **out);
 int mmusim__spinlock_create(struct cpu_sys *m, mmusim_spinlock **out);

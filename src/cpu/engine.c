@@ -34,6 +34,24 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
     if (m->smp->tick_period == 0)
         m->smp->tick_period = 1;
     m->smp->preempt = mmusim_config_preempt(m->cfg);
+    /*
+     * Device interrupt handlers. Up to 2.6.34, handle_IRQ_event
+     * (kernel/irq/handle.c) turns interrupts on before the handlers unless
+     * the first action has IRQF_DISABLED (2.6.18 also accepts its old name
+     * SA_INTERRUPT), and off again after them; from 2.6.35 (commit
+     * e58aa3d2d0cc, "genirq: Run irq handlers with interrupts disabled")
+     * they always run with interrupts off. A handler that turns them on
+     * itself draws no warning up to 2.6.37; later kernels WARN_ONCE and turn
+     * them off when it returns (commit b738a50a2026, "genirq: Warn when
+     * handler enables interrupts"; 5.11's __handle_irq_event_percpu).
+     */
+    enum mmusim_era era = m->cfg->era;
+    m->smp->irq_handlers_irqs_on = era == MMUSIM_ERA_2_6_18 || era == MMUSIM_ERA_2_6_32;
+    m->smp->irq_enable_warn = era == MMUSIM_ERA_5_11;
+    /* x86 spinlocks are byte locks without fairness up to 2.6.24 and ticket
+     * locks from 2.6.25 (commit 314cdbefd1fd, "x86: FIFO ticket spinlocks");
+     * 5.11's queued spinlocks also hand over in arrival order (sync.c). */
+    m->smp->byte_locks = era == MMUSIM_ERA_2_6_18;
     return MMUSIM_OK;
 }
 
@@ -42,7 +60,8 @@ void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu)
     free(cpu->smp.irqs);
     free(cpu->smp.sources);
     free(cpu->smp.softirqs);
-    free(cpu->smp.ext);
+    free(cpu->ext);
+    cpu->ext = NULL;
     memset(&cpu->smp, 0, sizeof(cpu->smp));
 }
 
@@ -183,6 +202,8 @@ static uint64_t event_other_than_tick(const struct mmusim_cpu *cpu)
             return cpu->cycles;
         uint64_t irq = first_irq(cpu);
         uint64_t t = wait_resolved(cpu, f) ? max64(f->wait_until, cpu->cycles) : NEVER;
+        if (t == NEVER && f->wait == WAIT_LOCK && f->wait_until == NEVER && cpu->sys->smp->byte_locks)
+            t = mmusim__smp_lock_poll(cpu, f); /* a byte lock freed while this CPU was in a handler */
         return t < irq ? t : irq;
     }
     if (mmusim__smp_softirq_runnable(cpu))
@@ -218,6 +239,11 @@ static void finish_wait(struct mmusim_cpu *cpu, struct frame *f)
 {
     enum wait_kind k = f->wait;
     f->wait = WAIT_NONE;
+    if (k == WAIT_LOCK && f->spin_irqs_on) {
+        /* 2.6.18 __raw_spin_lock_flags: cli once the lock is seen free, then the locked decb succeeds. */
+        f->spin_irqs_on = 0;
+        cpu->smp.irqs_off = 1;
+    }
     if (k == WAIT_ACKS && f->after_local) {
         f->after_local = 0;
         mmusim__smp_run_flush(cpu, &f->local);
@@ -331,6 +357,11 @@ static void advance(struct mmusim_cpu *cpu, uint64_t t, uint64_t *steps)
     }
     if (f && f->wait != WAIT_NONE && wait_resolved(cpu, f) && cpu->cycles >= f->wait_until) {
         finish_wait(cpu, f);
+        return;
+    }
+    if (f && f->wait == WAIT_LOCK && f->wait_until == NEVER && cpu->sys->smp->byte_locks &&
+        mmusim__smp_lock_poll(cpu, f) <= cpu->cycles) {
+        mmusim__smp_lock_repoll(cpu, f); /* the spin loop polls again, back from a handler */
         return;
     }
     /* Pending interrupts, a due tick or softirqs: the calls look closer (the common case has none). */

@@ -19,11 +19,6 @@
 #define ROUND_UP(x) (((x) + EXT_ALIGN - 1) & ~(size_t)(EXT_ALIGN - 1))
 #define TASK_EXT_BASE ROUND_UP(sizeof(struct mmusim_task))
 
-struct cpu_sys *mmusim__cpu_part(mmusim_cpu *cpu)
-{
-    return cpu ? cpu->sys : NULL;
-}
-
 static int open_for_registration(const struct cpu_sys *s)
 {
     return !s->smp->sealed;
@@ -81,7 +76,7 @@ int mmusim__cpu_ext_reserve(struct cpu_sys *s, size_t size, size_t *off)
     if (rc != MMUSIM_OK)
         return rc;
     for (unsigned i = 0; i < s->ncpus; i++) { /* each block grows, the new part zeroed */
-        struct cpu_smp *c = &s->cpus[i].smp;
+        struct mmusim_cpu *c = &s->cpus[i];
         unsigned char *p = realloc(c->ext, used);
         if (!p)
             return MMUSIM_ENOMEM; /* blocks grown so far only have room to spare */
@@ -96,11 +91,6 @@ int mmusim__cpu_ext_reserve(struct cpu_sys *s, size_t size, size_t *off)
 void *mmusim__task_ext(mmusim_task *t, size_t off)
 {
     return (unsigned char *)t + TASK_EXT_BASE + off;
-}
-
-void *mmusim__cpu_ext(mmusim_cpu *cpu, size_t off)
-{
-    return cpu->smp.ext + off;
 }
 
 /* ---- for the engine (smp_impl.h) ---- */

@@ -16,6 +16,7 @@
 #define MMUSIM_CPU_HOOKS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mmusim/smp.h"
 
@@ -101,8 +102,30 @@ int mmusim__kernel_pte_pa(struct cpu_sys *s, uint32_t va, uint64_t *entry_pa);
 /* The entry at entry_pa as it is now. */
 uint64_t mmusim__pte_read(struct cpu_sys *s, uint64_t entry_pa);
 
+/*
+ * What a layer above may read of a CPU without a call, on its hot paths
+ * (kmap_atomic): the first members of struct mmusim_cpu (cpu_impl.h puts
+ * this structure first, in a union with the same members by name, so the
+ * cpu layer's own code reads them as cpu->sys, cpu->id, cpu->cycles).
+ * Read only: the clock is charged by the cpu layer's calls.
+ */
+struct mmusim__cpu_head {
+    struct cpu_sys *sys;        /* the cpu part the CPU belongs to */
+    unsigned id;
+    uint64_t cycles;            /* the CPU's clock */
+    unsigned char *ext;         /* the layers' per-CPU extension area */
+};
+
+static inline const struct mmusim__cpu_head *mmusim__cpu_head(const mmusim_cpu *cpu)
+{
+    return (const struct mmusim__cpu_head *)(const void *)cpu;
+}
+
 /* The cpu part a CPU belongs to, for code that holds only the CPU. */
-struct cpu_sys *mmusim__cpu_part(mmusim_cpu *cpu);
+static inline struct cpu_sys *mmusim__cpu_part(const mmusim_cpu *cpu)
+{
+    return cpu ? mmusim__cpu_head(cpu)->sys : NULL;
+}
 
 /* Register a copy of h. MMUSIM_EINVAL for NULL, MMUSIM_EFULL when
  * MMUSIM__MAX_HOOKS layers have registered, MMUSIM_ECLOSED once closed. */
@@ -120,6 +143,9 @@ int mmusim__cpu_ext_reserve(struct cpu_sys *s, size_t size, size_t *off);
 
 /* The area reserved at off in task t or CPU cpu (both non-NULL). */
 void *mmusim__task_ext(mmusim_task *t, size_t off);
-void *mmusim__cpu_ext(mmusim_cpu *cpu, size_t off);
+static inline void *mmusim__cpu_ext(mmusim_cpu *cpu, size_t off)
+{
+    return mmusim__cpu_head(cpu)->ext + off;
+}
 
 #endif /* MMUSIM_CPU_HOOKS_H */

@@ -3,11 +3,12 @@
  * who made the last one (include/mmusim/pte.h).
  *
  * The entry is found in the shared kernel tables (swapper_pg_dir) and stored
- * through the mmu layer's mmusim__pt_set / mmusim__pt_clear, which keep the
+ * through the mmu layer's pt_set / pt_clear (src/mmu/mmu.h), which keep the
  * PAE half order. The record is the cpu layer's: the mmu layer stores
  * entries for everyone and knows no CPU.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/cpu_impl.h"
 #include "mmusim/error.h"
@@ -15,94 +16,92 @@
 
 /* ---- the record: entry pa -> (CPU, cycle) ---- */
 
-#define WRITERS_FIRST 64 /* slots at the first store; the pkmap area alone has 512 or 1024 entries */
-
-static size_t home_of(const struct pte_writers *w, uint64_t key)
+/* The table of page-table frame pfn, or NULL. */
+static struct pte_writer_table *table_of(const struct pte_writers *w, uint64_t pfn)
 {
-    /* Entries are 4 or 8 bytes apart: mix the bits (the splitmix64 finaliser) before masking. */
-    uint64_t z = key >> 2;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (size_t)(z ^ (z >> 31)) & (w->cap - 1);
+    if (w->n && w->tables[w->last].pfn == pfn)
+        return &w->tables[w->last];
+    for (size_t i = 0; i < w->n; i++)
+        if (w->tables[i].pfn == pfn)
+            return &w->tables[i];
+    return NULL;
 }
 
-/* The slot holding key, or the empty slot where it would go. The map is never full. */
-static size_t slot_of(const struct pte_writers *w, uint64_t key)
+/* The table of the frame holding the entry at pa, made if new (records all "nobody"); NULL if out of memory. */
+static struct pte_writer_table *table_for(struct pte_writers *w, uint64_t pa)
 {
-    size_t i = home_of(w, key);
-    while (w->slots[i].key != 0 && w->slots[i].key != key)
-        i = (i + 1) & (w->cap - 1);
-    return i;
+    uint64_t pfn = pa >> MMUSIM_PAGE_SHIFT;
+    struct pte_writer_table *t = table_of(w, pfn);
+    if (t) {
+        w->last = (size_t)(t - w->tables);
+        return t;
+    }
+    size_t entries = MMUSIM_PAGE_SIZE >> w->shift;
+    struct pte_writer *rec = malloc(entries * sizeof(*rec));
+    if (!rec)
+        return NULL;
+    struct pte_writer_table *grown = mmusim__grow(w->tables, w->n, &w->cap, sizeof(*grown), 4);
+    if (!grown) {
+        free(rec);
+        return NULL;
+    }
+    w->tables = grown;
+    for (size_t i = 0; i < entries; i++) {
+        rec[i].cpu = MMUSIM_NO_WRITER;
+        rec[i].cycle = 0;
+    }
+    w->tables[w->n].pfn = pfn;
+    w->tables[w->n].rec = rec;
+    w->last = w->n++;
+    return &w->tables[w->last];
 }
 
-/* Room for one more key, keeping the map at most half full. ENOMEM leaves it as it was. */
-static int writers_reserve(struct pte_writers *w)
+static size_t entry_index(const struct pte_writers *w, uint64_t pa)
 {
-    if (2 * (w->n + 1) <= w->cap)
-        return MMUSIM_OK;
-    size_t cap = w->cap ? 2 * w->cap : WRITERS_FIRST;
-    struct pte_writer *slots = calloc(cap, sizeof(*slots));
-    if (!slots)
-        return MMUSIM_ENOMEM;
-    struct pte_writers grown = {slots, cap, w->n};
-    for (size_t i = 0; i < w->cap; i++)
-        if (w->slots[i].key != 0)
-            grown.slots[slot_of(&grown, w->slots[i].key)] = w->slots[i];
-    free(w->slots);
-    *w = grown;
-    return MMUSIM_OK;
+    return (size_t)((pa & MMUSIM_PAGE_OFFSET_MASK) >> w->shift);
 }
 
-/* After writers_reserve: record (cpu, cycle) for the entry at pa. */
-static void writers_put(struct pte_writers *w, uint64_t pa, unsigned cpu, uint64_t cycle)
+/* The record of the entry at pa, its table made if new; NULL if out of memory. Inline for the common
+ * case: the same table as the last store (a layer writing its own slots). */
+static inline struct pte_writer *record_of(struct pte_writers *w, uint64_t pa)
 {
-    size_t i = slot_of(w, pa + 1);
-    if (w->slots[i].key == 0)
-        w->n++;
-    w->slots[i].key = pa + 1;
-    w->slots[i].cpu = cpu;
-    w->slots[i].cycle = cycle;
+    struct pte_writer_table *t;
+    if (MMUSIM_LIKELY(w->n != 0 && w->tables[w->last].pfn == pa >> MMUSIM_PAGE_SHIFT))
+        t = &w->tables[w->last];
+    else if (!(t = table_for(w, pa)))
+        return NULL;
+    return &t->rec[entry_index(w, pa)];
+}
+
+/* Room for the record of the entry at pa (its table made now): ENOMEM leaves everything as it was. */
+static int writers_reserve(struct pte_writers *w, uint64_t pa)
+{
+    return table_for(w, pa) ? MMUSIM_OK : MMUSIM_ENOMEM;
 }
 
 const struct pte_writer *mmusim__pte_writer_find(const struct pte_writers *w, uint64_t pa)
 {
-    if (w->n == 0)
+    const struct pte_writer_table *t = table_of(w, pa >> MMUSIM_PAGE_SHIFT);
+    if (!t)
         return NULL;
-    size_t i = slot_of(w, pa + 1);
-    return w->slots[i].key != 0 ? &w->slots[i] : NULL;
+    const struct pte_writer *r = &t->rec[entry_index(w, pa)];
+    return r->cpu != MMUSIM_NO_WRITER ? r : NULL;
 }
 
 void mmusim__pte_writer_forget(struct pte_writers *w, uint64_t pa)
 {
-    if (w->n == 0)
-        return;
-    size_t mask = w->cap - 1, i = slot_of(w, pa + 1), j = i;
-    if (w->slots[i].key == 0)
-        return;
-    /* Backward-shift deletion: empty slot i, then move back the first later
-     * entry of the run whose home is not in (i, j], and repeat from its slot. */
-    for (;;) {
-        w->slots[i].key = 0;
-        for (;;) {
-            j = (j + 1) & mask;
-            if (w->slots[j].key == 0) {
-                w->n--;
-                return;
-            }
-            size_t k = home_of(w, w->slots[j].key);
-            if (((j - k) & mask) >= ((j - i) & mask))
-                break;
-        }
-        w->slots[i] = w->slots[j];
-        i = j;
-    }
+    struct pte_writer_table *t = table_of(w, pa >> MMUSIM_PAGE_SHIFT);
+    if (t)
+        t->rec[entry_index(w, pa)].cpu = MMUSIM_NO_WRITER;
 }
 
 void mmusim__pte_writers_fini(struct pte_writers *w)
 {
-    free(w->slots);
-    w->slots = NULL;
-    w->cap = w->n = 0;
+    for (size_t i = 0; i < w->n; i++)
+        free(w->tables[i].rec);
+    free(w->tables);
+    w->tables = NULL;
+    w->n = w->cap = w->last = 0;
 }
 
 /* ---- the stores ---- */
@@ -116,16 +115,26 @@ static int kernel_entry(const struct cpu_sys *s, uint32_t va, struct mmusim_pte_
     return rc;
 }
 
-/* The store itself, its record and its cost; *old gets what the entry held. */
-static int store_now(struct mmusim_cpu *cpu, uint64_t entry_pa, uint64_t v, int clear, uint64_t raw, uint64_t *old)
+/*
+ * The store itself, its record and its cost; *old (may be NULL) gets what
+ * the entry held. The record's room is found (or made) first, so ENOMEM
+ * leaves everything as it was.
+ */
+static MMUSIM_NOINLINE int store_now(struct mmusim_cpu *cpu, uint64_t entry_pa, uint64_t v, int clear, uint64_t *old)
 {
     struct cpu_sys *s = cpu->sys;
+    struct pte_writer *r = record_of(&s->writers, entry_pa);
+    if (!r)
+        return MMUSIM_ENOMEM;
+    uint64_t raw = old ? pt_read(s->mmu, entry_pa) : 0;
     /* Both halves of a PAE entry lie in one frame: if the first 32-bit store
      * finds no host memory for it, nothing is stored; the second cannot fail. */
-    int rc = clear ? mmusim__pt_clear(s->mmu, entry_pa) : mmusim__pt_set(s->mmu, entry_pa, v);
+    int rc = clear ? pt_clear(s->mmu, entry_pa) : pt_set(s->mmu, entry_pa, v);
     if (rc != MMUSIM_OK)
         return rc;
-    writers_put(&s->writers, entry_pa, cpu->id, cpu->cycles);
+    r->cpu = cpu->id;
+    r->cycle = cpu->cycles;
+    s->writers.n_written++;
     uint64_t c = s->cfg->costs.pte_write;
     cpu->cycles += c;
     cpu->stats.pte_writes++;
@@ -153,17 +162,16 @@ static int pte_store(struct mmusim_cpu *cpu, uint32_t va, uint64_t v, int clear,
     struct frame *f = NULL;
     if (s->smp->running && !(f = mmusim__smp_op_frame(cpu, &rc)))
         return rc;
-    if ((rc = writers_reserve(&s->writers)) != MMUSIM_OK)
+    if ((rc = writers_reserve(&s->writers, info.entry_pa)) != MMUSIM_OK)
         return rc;
     if (f && !mmusim__smp_in_order(cpu)) {
         f->order_entry = info.entry_pa;
         f->order_value = v;
         f->order_clear = clear;
-        f->order_raw = info.raw;
         f->order_old = old;
         return mmusim__smp_defer(cpu, f, OP_PTE);
     }
-    return store_now(cpu, info.entry_pa, v, clear, info.raw, old);
+    return store_now(cpu, info.entry_pa, v, clear, old);
 }
 
 /* ---- for the layers above (cpu/hooks.h) ---- */
@@ -182,29 +190,53 @@ uint64_t mmusim__pte_read(struct cpu_sys *s, uint64_t entry_pa)
     return pt_read(s->mmu, entry_pa);
 }
 
-static int store_now_reserved(struct mmusim_cpu *cpu, uint64_t entry_pa, uint64_t v, int clear, uint64_t *old)
+/*
+ * The common case of a layer's store, kept short because kmap_atomic makes
+ * two per pair: a 2-level entry (one 32-bit store) in the frame the last
+ * store used, whose contents exist, with no store hook and no old value
+ * wanted. Anything else takes store_now. 1 if it stored.
+ */
+static inline int store_fast(struct mmusim_cpu *cpu, uint64_t entry_pa, uint32_t v)
 {
-    int rc = writers_reserve(&cpu->sys->writers);
-    if (rc != MMUSIM_OK)
-        return rc;
-    return store_now(cpu, entry_pa, v, clear, pt_read(cpu->sys->mmu, entry_pa), old);
+    struct cpu_sys *s = cpu->sys;
+    struct pte_writers *w = &s->writers;
+    struct mmu *m = s->mmu;
+    uint64_t pfn = entry_pa >> MMUSIM_PAGE_SHIFT;
+    if (m->pae || w->n == 0 || w->tables[w->last].pfn != pfn || m->pm.hook || pfn >= m->pm.nframes)
+        return 0;
+    uint8_t *f = physmem_frame(&m->pm, pfn);
+    if (!f)
+        return 0;
+    memcpy(f + (entry_pa & MMUSIM_PAGE_OFFSET_MASK), &v, 4);
+    struct pte_writer *r = &w->tables[w->last].rec[entry_index(w, entry_pa)];
+    r->cpu = cpu->id;
+    r->cycle = cpu->cycles;
+    w->n_written++;
+    uint64_t c = s->cfg->costs.pte_write;
+    cpu->cycles += c;
+    cpu->stats.pte_writes++;
+    cpu->stats.pte_write_cycles += c;
+    return 1;
 }
 
 int mmusim__pte_store_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value, uint64_t *old)
 {
-    return store_now_reserved(cpu, entry_pa, value, 0, old);
+    if (!old && value <= UINT32_MAX && store_fast(cpu, entry_pa, (uint32_t)value))
+        return MMUSIM_OK;
+    return store_now(cpu, entry_pa, value, 0, old);
 }
 
 int mmusim__pte_clear_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t *old)
 {
-    return store_now_reserved(cpu, entry_pa, 0, 1, old);
+    if (!old && store_fast(cpu, entry_pa, 0))
+        return MMUSIM_OK;
+    return store_now(cpu, entry_pa, 0, 1, old);
 }
 
 void mmusim__pte_store_at_turn(struct mmusim_cpu *cpu, struct frame *f)
 {
     /* What the entry holds now: another CPU may have stored to it since the call. */
-    uint64_t raw = pt_read(cpu->sys->mmu, f->order_entry);
-    if (store_now(cpu, f->order_entry, f->order_value, f->order_clear, raw, f->order_old) != MMUSIM_OK)
+    if (store_now(cpu, f->order_entry, f->order_value, f->order_clear, f->order_old) != MMUSIM_OK)
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "set_pte: out of host memory for a page-table frame", 0);
 }
 

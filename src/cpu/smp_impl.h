@@ -67,6 +67,8 @@ struct frame {
     void *arg;
     struct mmusim_task *task;   /* task frames */
     int irqs_were_off;          /* interrupt frames: the state to restore on return */
+    int device_irq;             /* a device interrupt's handler (mmusim_irq_at*, mmusim_irq_random*) */
+    int source;                 /* its mmusim_irq_random source, plus 1; 0 for none */
     uint32_t count_added;       /* what entering this context added to preempt_count */
     struct flush_req req;       /* internal handlers */
     /* The wait, if any. */
@@ -74,6 +76,7 @@ struct frame {
     unsigned acks_left;
     uint64_t wait_from, wait_until; /* WAIT_LOCK: when the spin began; both: when it is over, once known */
     struct mmusim_spinlock *lock; /* WAIT_LOCK: the lock */
+    int spin_irqs_on;           /* 2.6.18 spin_lock_irqsave with interrupts on before it: on while it spins */
     int end_after_wait;         /* the step returned DONE or BLOCK while its wait was pending: that result, applied once the wait ends */
     int after_local;            /* a shootdown's local flush still to do once acknowledged */
     struct flush_req local;
@@ -83,7 +86,7 @@ struct frame {
     uint64_t order_mask;
     struct mmusim_wait_queue *order_queue;
     unsigned *order_woken;      /* OP_WAKE: where the step wants the count */
-    uint64_t order_entry, order_value, order_raw; /* OP_PTE: the entry's pa, what to store, what it held */
+    uint64_t order_entry, order_value; /* OP_PTE: the entry's pa, what to store */
     int order_clear;
     uint64_t *order_old;        /* OP_PTE: where the step wants the old entry */
     /* A continuation in progress, and whether it is the one running now. */
@@ -99,6 +102,7 @@ struct pending_irq {
     uint64_t seq;       /* arrival order among equal times */
     int nmi;
     int source;         /* mmusim_irq_random source index, -1 if none */
+    unsigned irqf;      /* a device interrupt's request_irq flags (MMUSIM_IRQF_*) */
     mmusim_step_fn step;    /* a device interrupt's handler (req.fn == FN_STEP) */
     void *arg;
     struct flush_req req;   /* an IPI's work (req.fn != FN_STEP) */
@@ -108,6 +112,8 @@ struct irq_source {     /* mmusim_irq_random */
     uint64_t mean, until, rng;
     mmusim_step_fn step;
     void *arg;
+    unsigned irqf;      /* request_irq flags (MMUSIM_IRQF_*) */
+    int in_progress;    /* its handler is on the CPU's stack: the line does not nest on itself */
 };
 
 struct softirq {
@@ -149,8 +155,8 @@ struct mmusim_spinlock {
     int owner;              /* CPU id, -1 when free */
     uint64_t free_at;       /* when it was last released */
     int last_owner;
-    unsigned waiters[MMUSIM_MAX_CPUS];   /* CPUs spinning, in arrival (ticket) order: at most one per CPU */
-    unsigned nwaiters;
+    unsigned waiters[MMUSIM_MAX_CPUS];   /* ticket locks: CPUs spinning, in arrival (ticket) order, at most one per CPU */
+    unsigned nwaiters;                   /* (byte locks keep no list: a spinner is a frame waiting on the lock) */
     struct mmusim_spinlock *next_all;
 };
 
@@ -169,7 +175,6 @@ struct cpu_smp {
     struct softirq *softirqs;       /* FIFO */
     size_t nsoftirqs, softirqs_cap;
     int lazy;                       /* running a kernel thread (or idle) on a borrowed mm */
-    unsigned char *ext;             /* the layers' per-CPU extension area (hooks.c) */
     /* The scheduler tick: taken while the CPU has a task (NO_HZ idle otherwise). */
     uint64_t next_tick;             /* a multiple of the tick period */
     int need_resched;               /* a tick ended the slice: preempt at the next boundary that allows it */
@@ -212,6 +217,11 @@ struct machine_smp {
     unsigned ntasks;                /* tasks created: the last id */
     struct mmusim_cpu *stepping;    /* the CPU whose step is running, NULL between steps */
     uint64_t tick_period;           /* cycles between ticks: cpu_mhz * 10^6 / hz */
+    /* What the era's interrupt code does (engine.c, mmusim__smp_machine_init). */
+    int irq_handlers_irqs_on;       /* device handlers without IRQF_DISABLED run with interrupts on (before 2.6.35) */
+    int irq_enable_warn;            /* WARN_ONCE when a device handler returns with interrupts on (5.11) */
+    int irq_enable_warned;          /* that WARN_ONCE has fired on this machine */
+    int byte_locks;                 /* 2.6.18: spinlocks are unfair byte locks (sync.c), not ticket locks */
     enum mmusim_preempt preempt;    /* the configured model, AUTO resolved */
 };
 
@@ -282,6 +292,19 @@ struct frame *mmusim__smp_op_frame(struct mmusim_cpu *cpu, int *rc);
 int mmusim__smp_defer(struct mmusim_cpu *cpu, struct frame *f, enum order_op op);
 /* The operations themselves, done at their turn (sync.c, shootdown.c). */
 void mmusim__smp_lock_acquire(struct mmusim_cpu *cpu, struct frame *f, struct mmusim_spinlock *l);
+/*
+ * Byte locks (2.6.18): f, cpu's top frame, spins on its lock without having
+ * been chosen (wait_until NEVER). lock_poll: cpu's clock if a poll now would
+ * take the lock (it is free, or its hand-over to another spinner would
+ * complete later than this CPU's own attempt), else NEVER. lock_repoll: that
+ * attempt, at cpu's turn.
+ */
+uint64_t mmusim__smp_lock_poll(const struct mmusim_cpu *cpu, const struct frame *f);
+void mmusim__smp_lock_repoll(struct mmusim_cpu *cpu, struct frame *f);
+/* Byte locks: f, cpu's top frame spinning on its lock, is interrupted (a
+ * handler is pushed above it) and stops polling: a hand-over to it not yet
+ * complete is undone, and the other spinners poll again. */
+void mmusim__smp_lock_interrupted(struct mmusim_cpu *cpu, struct frame *f);
 void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
                                int after_local);
 unsigned mmusim__smp_wake_queue(struct mmusim_cpu *cpu, struct mmusim_wait_queue *q);

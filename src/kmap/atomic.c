@@ -89,13 +89,13 @@ static int slot_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hig
         out->va = kmap_lowmem_va(k, pfn);
         return MMUSIM_OK;
     }
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     uint32_t va = mmusim__kmap_slot_va(k, c, i);
     uint64_t pte = kmap_slot_pte(k, c, i);
     if (k->opts.debug && !flush_at_map)
         debug_kmap_atomic(k, cpu, type, va);
     /* Not none: a BUG under DEBUG_HIGHMEM before 2.6.20, always from 2.6.20 (linux-highmem.md §3). */
-    if ((k->opts.debug || !flush_at_map) && mmusim__pte_read(k->sys, pte) != 0) {
+    if ((k->opts.debug || !flush_at_map) && kmap_pte_read(k, pte) != 0) {
         mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
         mmusim__kmap_pagefault_enable(k, cpu);
         return MMUSIM_EKMAPBUG;
@@ -130,7 +130,7 @@ static int slot19_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kad
         return MMUSIM_EKMTYPE;
     uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
     if (k->opts.debug && va >= k->layout->fixaddr_start) {
-        unsigned c = mmusim_cpu_id(cpu);
+        unsigned c = mmusim__cpu_head(cpu)->id;
         uint32_t slot = mmusim__kmap_slot_va(k, c, i);
         if (va != slot) {
             mmusim__kmap_bug(k, cpu, "kunmap_atomic: address is not the slot of this km_type", addr.va);
@@ -160,7 +160,7 @@ static int slot36_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kad
     uint32_t i = slot_of_type(k, type);
     if (i == UINT32_MAX)
         return MMUSIM_EKMTYPE;
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
     if (va == mmusim__kmap_slot_va(k, c, i)) {
         /* kpte_clear_flush: pte_clear, then __flush_tlb_one. */
@@ -192,7 +192,7 @@ const struct kmap_variant_ops mmusim__kmap_slot36_ops = {slot36_map, slot36_unma
  */
 static uint64_t stack_slot_pte(mmusim_kmap_layer *k, mmusim_cpu *cpu, int i, uint32_t *va)
 {
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     if (i >= 0 && (uint32_t)i < k->slots_per_cpu) {
         *va = mmusim__kmap_slot_va(k, c, (uint32_t)i);
         return kmap_slot_pte(k, c, (uint32_t)i);
@@ -233,7 +233,7 @@ static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hi
     }
     uint32_t va;
     uint64_t pte = stack_slot_pte(k, cpu, i, &va);
-    if (!pte || mmusim__pte_read(k->sys, pte) != 0) {
+    if (!pte || kmap_pte_read(k, pte) != 0) {
         if (pte)
             mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
         kc->atomic_idx--;

@@ -92,7 +92,7 @@ static int resolve(mmusim_kmap_layer *k, const struct mmusim_kmap_opts *opts)
     const struct mmusim_layout *l = k->layout;
     if ((unsigned)opts->variant >= MMUSIM_KMAP_VARIANT_COUNT_)
         return MMUSIM_EINVAL;
-    if (!variant_ops(opts->variant))
+    if (!(k->ops = variant_ops(opts->variant)))
         return MMUSIM_EKMAPVARIANT;
     if (opts->pkmap_era != MMUSIM_KMAP_ERA_OF_VARIANT && (unsigned)opts->pkmap_era >= MMUSIM_ERA_COUNT_)
         return MMUSIM_EERA;
@@ -145,21 +145,18 @@ static uint64_t kmap_prot_of(const struct mmusim_config *cfg)
     return prot;
 }
 
-uint32_t mmusim__kmap_slot_va(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i)
-{
-    return mmusim_kmap_slot_vaddr(k->layout, mmusim_kmap_idx(k->layout, cpu, i));
-}
-
-/* Every kmap slot's PTE address, as kmap_init computes kmap_pte once. */
+/* Every kmap slot's address and PTE address, as kmap_init computes kmap_pte once. */
 static int find_slot_ptes(mmusim_kmap_layer *k)
 {
     size_t n = (size_t)k->ncpus * k->slots_per_cpu;
-    if (!(k->slot_pte = calloc(n ? n : 1, sizeof(*k->slot_pte))))
+    if (!(k->slot_pte = calloc(n ? n : 1, sizeof(*k->slot_pte))) ||
+        !(k->slot_va = calloc(n ? n : 1, sizeof(*k->slot_va))))
         return MMUSIM_ENOMEM;
     for (unsigned c = 0; c < k->ncpus; c++)
         for (uint32_t i = 0; i < k->slots_per_cpu; i++) {
-            int rc = mmusim__kernel_pte_pa(k->sys, mmusim__kmap_slot_va(k, c, i),
-                                           &k->slot_pte[(size_t)c * k->slots_per_cpu + i]);
+            size_t s = (size_t)c * k->slots_per_cpu + i;
+            k->slot_va[s] = mmusim_kmap_slot_vaddr(k->layout, mmusim_kmap_idx(k->layout, c, i));
+            int rc = mmusim__kernel_pte_pa(k->sys, k->slot_va[s], &k->slot_pte[s]);
             if (rc != MMUSIM_OK)
                 return rc; /* the fixmap tables are allocated at boot: cannot happen */
         }
@@ -180,6 +177,7 @@ int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct
     k->layout = mmusim_machine_layout(owner);
     k->ncpus = mmusim_machine_ncpus(owner);
     k->kmap_prot = kmap_prot_of(k->cfg);
+    k->highmem_start = k->layout->zones[MMUSIM_ZONE_HIGHMEM].start_pfn;
     k->debug_warns_left = 10;
     int rc = resolve(k, opts);
     if (rc == MMUSIM_OK)
@@ -212,6 +210,7 @@ void mmusim__kmap_destroy(mmusim_kmap_layer *k)
         return;
     mmusim__pkmap_fini(k);
     free(k->slot_pte);
+    free(k->slot_va);
     free(k);
 }
 
@@ -258,46 +257,6 @@ void mmusim__kmap_warn(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *
     mmusim_report_warn(cpu, what, address);
 }
 
-int mmusim__kmap_set(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value)
-{
-    int rc = mmusim__pte_store_now(cpu, entry_pa, value, NULL);
-    if (rc == MMUSIM_OK)
-        kmap_cpu_of(k, cpu)->st.pte_writes++;
-    return rc;
-}
-
-int mmusim__kmap_clear(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa)
-{
-    int rc = mmusim__pte_clear_now(cpu, entry_pa, NULL);
-    if (rc == MMUSIM_OK)
-        kmap_cpu_of(k, cpu)->st.pte_writes++;
-    return rc;
-}
-
-void mmusim__kmap_invlpg(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t va)
-{
-    kmap_cpu_of(k, cpu)->st.invlpgs++;
-    (void)mmusim_flush_tlb_one(cpu, va); /* __flush_tlb_one: the cycles are charged to the clock */
-}
-
-void mmusim__kmap_pagefault_disable(const mmusim_kmap_layer *k, mmusim_cpu *cpu)
-{
-    mmusim_task *t;
-    if (k->opts.variant == MMUSIM_KMAP_LOCAL_5_11 && (t = mmusim_cpu_current(cpu)) != NULL)
-        kmap_task_of(k, t)->pagefault_disabled++; /* 5.11: current->pagefault_disabled */
-    else
-        mmusim_preempt_disable(cpu); /* 2.6: inc_preempt_count, then pagefault_disable's */
-}
-
-void mmusim__kmap_pagefault_enable(const mmusim_kmap_layer *k, mmusim_cpu *cpu)
-{
-    mmusim_task *t;
-    if (k->opts.variant == MMUSIM_KMAP_LOCAL_5_11 && (t = mmusim_cpu_current(cpu)) != NULL)
-        kmap_task_of(k, t)->pagefault_disabled--;
-    else
-        mmusim_preempt_enable(cpu);
-}
-
 /* ---- the kmap_atomic family: arguments checked here, the variant does the rest ---- */
 
 /* The checks every atomic map makes; the frame's highmem-ness in *highmem. */
@@ -310,7 +269,7 @@ static int atomic_args(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn
         return MMUSIM_EINVAL; /* a CPU of another machine */
     if (pfn >= k->layout->max_pfn)
         return MMUSIM_EPHYS;
-    *highmem = mmusim_layout_zone_of(k->layout, pfn) == MMUSIM_ZONE_HIGHMEM;
+    *highmem = pfn >= k->highmem_start && k->layout->zones[MMUSIM_ZONE_HIGHMEM].end_pfn > k->highmem_start;
     return MMUSIM_OK;
 }
 
@@ -321,10 +280,10 @@ static int atomic_map(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, int f
     int rc = atomic_args(k, cpu, pfn, type, out, &highmem);
     if (rc != MMUSIM_OK)
         return rc;
-    uint64_t t0 = mmusim_cpu_cycles(cpu);
-    rc = variant_ops(k->opts.variant)->map(k, cpu, pfn, highmem || force_slot, prot, type, out);
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
+    rc = k->ops->map(k, cpu, pfn, highmem || force_slot, prot, type, out);
     if (!mmusim_is_error(rc)) {
-        uint64_t d = mmusim_cpu_cycles(cpu) - t0;
+        uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
         struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
         kc->st.atomic_maps++;
         kc->st.map_cycles += d;
@@ -362,10 +321,10 @@ int mmusim_kunmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_ka
 {
     if (!k || !cpu || (unsigned)type >= MMUSIM_KM_TYPE_COUNT_ || mmusim__cpu_part(cpu) != k->sys)
         return MMUSIM_EINVAL;
-    uint64_t t0 = mmusim_cpu_cycles(cpu);
-    int rc = variant_ops(k->opts.variant)->unmap(k, cpu, addr, type);
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
+    int rc = k->ops->unmap(k, cpu, addr, type);
     if (!mmusim_is_error(rc)) {
-        uint64_t d = mmusim_cpu_cycles(cpu) - t0;
+        uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
         struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
         kc->st.atomic_unmaps++;
         kc->st.unmap_cycles += d;

@@ -12,6 +12,7 @@
 
 #include "cpu/cpu_sys.h"
 #include "cpu/hooks.h"
+#include "internal.h"
 #include "kmap/kmap_sys.h"
 #include "mmusim/kmap.h"
 #include "mmusim/smp.h"
@@ -122,6 +123,9 @@ struct mmusim_kmap_layer {
     uint32_t depth;           /* stack forms: the stack's depth; heap: the window's pages */
     uint32_t incr;            /* KM_INCR: 2 for local-5.11 with debug (guard slots), else 1 */
     uint64_t *slot_pte;       /* [ncpus * slots_per_cpu]: each slot's PTE (kmap_pte - idx) */
+    uint32_t *slot_va;        /* [ncpus * slots_per_cpu]: each slot's address */
+    uint64_t highmem_start;   /* the first HighMem frame: PageHighMem is pfn >= this */
+    const struct kmap_variant_ops *ops;
     uint64_t kmap_prot;       /* PAGE_KERNEL: P RW A D, G on PGE CPUs, NX where enabled */
 
     /* pkmap (pkmap.c). */
@@ -164,7 +168,10 @@ static inline uint64_t kmap_slot_pte(const mmusim_kmap_layer *k, unsigned cpu, u
 }
 
 /* The address of CPU cpu's kmap slot i: __fix_to_virt(FIX_KMAP_BEGIN + i + slots_per_cpu * cpu). */
-uint32_t mmusim__kmap_slot_va(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i);
+static inline uint32_t mmusim__kmap_slot_va(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i)
+{
+    return k->slot_va[(size_t)cpu * k->slots_per_cpu + i];
+}
 
 /* Record a BUG or WARN at the CPU's clock, counted in the layer's statistics. */
 void mmusim__kmap_bug(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *what, uint32_t address);
@@ -180,14 +187,57 @@ static inline uint32_t kmap_lowmem_va(const mmusim_kmap_layer *k, uint64_t pfn)
 }
 
 /* A PTE store or clear by this layer, counted in its statistics; MMUSIM_ENOMEM as the cpu layer's. */
-int mmusim__kmap_set(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value);
-int mmusim__kmap_clear(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa);
-/* A local INVLPG by this layer (skipped, for tests, with opts.no_unmap_flush when unmapping). */
-void mmusim__kmap_invlpg(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t va);
+static inline int mmusim__kmap_set(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value)
+{
+    int rc = mmusim__pte_store_now(cpu, entry_pa, value, NULL);
+    if (MMUSIM_LIKELY(rc == 0))
+        kmap_cpu_of(k, cpu)->st.pte_writes++;
+    return rc;
+}
 
-/* pagefault_disable / pagefault_enable of the variant's era (preempt_count before 5.11; per task in 5.11). */
-void mmusim__kmap_pagefault_disable(const mmusim_kmap_layer *k, mmusim_cpu *cpu);
-void mmusim__kmap_pagefault_enable(const mmusim_kmap_layer *k, mmusim_cpu *cpu);
+static inline int mmusim__kmap_clear(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t entry_pa)
+{
+    int rc = mmusim__pte_clear_now(cpu, entry_pa, NULL);
+    if (MMUSIM_LIKELY(rc == 0))
+        kmap_cpu_of(k, cpu)->st.pte_writes++;
+    return rc;
+}
+
+/* A local INVLPG by this layer (__flush_tlb_one: its cycles are charged to the clock). */
+static inline void mmusim__kmap_invlpg(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t va)
+{
+    kmap_cpu_of(k, cpu)->st.invlpgs++;
+    (void)mmusim_flush_tlb_one(cpu, va);
+}
+
+/* The entry at entry_pa as it is now (pte_none is 0). */
+static inline uint64_t kmap_pte_read(const mmusim_kmap_layer *k, uint64_t entry_pa)
+{
+    return pt_read(k->sys->mmu, entry_pa);
+}
+
+/*
+ * pagefault_disable / pagefault_enable of the variant's era: before 5.11 a
+ * raise of preempt_count (inc_preempt_count up to 2.6.19, pagefault_disable
+ * after; the same count); in 5.11 a per-task count apart from it.
+ */
+static inline void mmusim__kmap_pagefault_disable(const mmusim_kmap_layer *k, mmusim_cpu *cpu)
+{
+    mmusim_task *t;
+    if (k->opts.variant == MMUSIM_KMAP_LOCAL_5_11 && (t = mmusim_cpu_current(cpu)) != NULL)
+        kmap_task_of(k, t)->pagefault_disabled++; /* 5.11: current->pagefault_disabled */
+    else
+        mmusim_preempt_disable(cpu);
+}
+
+static inline void mmusim__kmap_pagefault_enable(const mmusim_kmap_layer *k, mmusim_cpu *cpu)
+{
+    mmusim_task *t;
+    if (k->opts.variant == MMUSIM_KMAP_LOCAL_5_11 && (t = mmusim_cpu_current(cpu)) != NULL)
+        kmap_task_of(k, t)->pagefault_disabled--;
+    else
+        mmusim_preempt_enable(cpu);
+}
 
 /* ---- the variants' map and unmap (atomic.c, local.c, heap.c) ---- */
 

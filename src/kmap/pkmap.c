@@ -181,14 +181,14 @@ static mmusim_spinlock *bucket_lock(const mmusim_kmap_layer *k, uint64_t pfn)
 static int lock_kmap(const mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_high_state *st)
 {
     int rc = mmusim_spin_lock(cpu, k->kmap_lock);
-    st->spin_from = mmusim_cpu_cycles(cpu);
+    st->spin_from = mmusim__cpu_head(cpu)->cycles;
     return rc;
 }
 
 /* kmap_lock is held now: what the acquisition waited was spin. */
 static void note_spin(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const struct kmap_high_state *st)
 {
-    kmap_cpu_of(k, cpu)->st.kmap_lock_spin_cycles += mmusim_cpu_cycles(cpu) - st->spin_from;
+    kmap_cpu_of(k, cpu)->st.kmap_lock_spin_cycles += mmusim__cpu_head(cpu)->cycles - st->spin_from;
 }
 
 /* 2.6.18 flushes at every wrap; 2.6.32 on only if a slot was cleared (need_flush, linux-highmem.md §2). */
@@ -207,7 +207,7 @@ static uint64_t ipis_sent(mmusim_cpu *cpu)
 /* The path is over: its latency, its output. */
 static int path_done(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_high_state *st, int rc)
 {
-    uint64_t d = mmusim_cpu_cycles(cpu) - st->started;
+    uint64_t d = mmusim__cpu_head(cpu)->cycles - st->started;
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     if (st->unmap) {
         kc->st.kunmap_cycles += d;
@@ -239,7 +239,7 @@ static int sweep(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_high_state *
             }
             {
                 /* count 1: no user, maybe in a TLB. To 0, the PTE cleared, the page forgotten. */
-                uint64_t pte = mmusim__pte_read(k->sys, k->pkmap_pte[st->n]);
+                uint64_t pte = kmap_pte_read(k, k->pkmap_pte[st->n]);
                 k->pkmap_count[st->n] = 0;
                 if (!(pte & MMUSIM_PTE_P)) {
                     mmusim__kmap_bug(k, cpu, "flush_all_zero_pkmaps: pkmap_count 1 on a none PTE",
@@ -370,7 +370,7 @@ static int kmap_high_path(mmusim_cpu *cpu, void *state)
             kc->st.sleeps++;
             if ((rc = mmusim_spin_unlock(cpu, k->kmap_lock)) != MMUSIM_OK)
                 return fail(k, cpu, st, rc);
-            st->slept_at = mmusim_cpu_cycles(cpu);
+            st->slept_at = mmusim__cpu_head(cpu)->cycles;
             WAIT_AT(H_WOKEN, mmusim_wait_queue_sleep(cpu, k->pkmap_map_wait));
             continue; /* a sleep is always pending: not reached */
         case H_TAKE_POOL:
@@ -400,7 +400,7 @@ static int kmap_high_path(mmusim_cpu *cpu, void *state)
             st->pc = H_INC;
             continue;
         case H_WOKEN:
-            kc->st.sleep_cycles += mmusim_cpu_cycles(cpu) - st->slept_at;
+            kc->st.sleep_cycles += mmusim__cpu_head(cpu)->cycles - st->slept_at;
             WAIT_AT(H_WOKEN_LOOKUP, lock_kmap(k, cpu, st));
             /* fall through */
         case H_WOKEN_LOOKUP:
@@ -512,7 +512,7 @@ static int start_path(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_high_st
     st->k = k;
     st->pc = pc;
     st->busy = 1;
-    st->started = mmusim_cpu_cycles(cpu);
+    st->started = mmusim__cpu_head(cpu)->cycles;
     int rc = mmusim__smp_cont_start(cpu, path, st);
     if (rc == MMUSIM_ENOSTEP || rc == MMUSIM_ESTEP) {
         st->busy = 0; /* never started */

@@ -94,12 +94,51 @@ static inline uint64_t pt_read(const struct mmu *m, uint64_t pa)
     return m->pae ? physmem_read64(&m->pm, pa) : physmem_read32(&m->pm, pa);
 }
 
-/* set_pte: under PAE the high half, then the low half holding P. */
-int mmusim__pt_set(struct mmu *m, uint64_t pa, uint64_t v);
-/* pte_clear: under PAE the low half first, then the high half. */
-int mmusim__pt_clear(struct mmu *m, uint64_t pa);
+/*
+ * One 32-bit store to an entry: straight into the frame's contents when the
+ * frame has host storage and no store hook watches, else the general path
+ * (which allocates the frame, or reports the store to the hook).
+ */
+static inline int pt_store32(struct mmu *m, uint64_t pa, uint32_t v)
+{
+    uint64_t pfn = pa >> MMUSIM_PAGE_SHIFT;
+    uint8_t *f = pfn < m->pm.nframes ? physmem_frame(&m->pm, pfn) : NULL;
+    if (MMUSIM_LIKELY(f != NULL && m->pm.hook == NULL)) {
+        memcpy(f + (pa & MMUSIM_PAGE_OFFSET_MASK), &v, 4);
+        return 0;
+    }
+    return mmusim__physmem_write32(&m->pm, pa, v);
+}
+
+/* set_pte: under PAE the high half (frame bits) first, then the low half
+ * holding P, so that no CPU sees a present entry with half a frame number
+ * (linux-highmem.md §1.7). MMUSIM_OK or MMUSIM_ENOMEM. */
+static inline int pt_set(struct mmu *m, uint64_t pa, uint64_t v)
+{
+    int rc;
+    if (!m->pae)
+        return pt_store32(m, pa, (uint32_t)v);
+    if ((rc = pt_store32(m, pa + 4, (uint32_t)(v >> 32))) != 0)
+        return rc;
+    return pt_store32(m, pa, (uint32_t)v);
+}
+
+/* pte_clear: under PAE the low half (P) first, then the high half. */
+static inline int pt_clear(struct mmu *m, uint64_t pa)
+{
+    int rc;
+    if (!m->pae)
+        return pt_store32(m, pa, 0);
+    if ((rc = pt_store32(m, pa, 0)) != 0)
+        return rc;
+    return pt_store32(m, pa + 4, 0);
+}
+
 /* A walker's A/D update: only the low half changes. */
-int mmusim__pt_update_low(struct mmu *m, uint64_t pa, uint64_t v);
+static inline int pt_update_low(struct mmu *m, uint64_t pa, uint64_t v)
+{
+    return pt_store32(m, pa, (uint32_t)v);
+}
 
 /* Physical address of the PDE for va in the directory cr3 (PAE: through the PDPT in memory). */
 uint64_t mmusim__pt_pde_addr(const struct mmu *m, uint64_t cr3, uint32_t va);

@@ -12,36 +12,6 @@
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
 
-/* ---- entry stores ---- */
-
-int mmusim__pt_set(struct mmu *m, uint64_t pa, uint64_t v)
-{
-    int rc;
-    if (!m->pae)
-        return mmusim__physmem_write32(&m->pm, pa, (uint32_t)v);
-    /* Frame bits first, then the half with P: no CPU may see a present entry
-     * with half a frame number (linux-highmem.md §1.7, set_pte). */
-    if ((rc = mmusim__physmem_write32(&m->pm, pa + 4, (uint32_t)(v >> 32))) != MMUSIM_OK)
-        return rc;
-    return mmusim__physmem_write32(&m->pm, pa, (uint32_t)v);
-}
-
-int mmusim__pt_clear(struct mmu *m, uint64_t pa)
-{
-    int rc;
-    if (!m->pae)
-        return mmusim__physmem_write32(&m->pm, pa, 0);
-    /* P lives in the low half: clear it first (pte_clear). */
-    if ((rc = mmusim__physmem_write32(&m->pm, pa, 0)) != MMUSIM_OK)
-        return rc;
-    return mmusim__physmem_write32(&m->pm, pa + 4, 0);
-}
-
-int mmusim__pt_update_low(struct mmu *m, uint64_t pa, uint64_t v)
-{
-    return mmusim__physmem_write32(&m->pm, pa, (uint32_t)v);
-}
-
 /* ---- address spaces ---- */
 
 static int is_kernel_va(const struct mmu *m, uint32_t va)
@@ -101,7 +71,7 @@ static int set_pde(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t v, int cle
     for (size_t i = 0; i < n; i++) {
         uint64_t dir = n == 1 ? cr3 : m->pgds[i];
         uint64_t pa = mmusim__pt_pde_addr(m, dir, va);
-        int rc = clear ? mmusim__pt_clear(m, pa) : mmusim__pt_set(m, pa, v);
+        int rc = clear ? pt_clear(m, pa) : pt_set(m, pa, v);
         if (rc != MMUSIM_OK)
             return rc;
     }
@@ -150,7 +120,7 @@ int mmusim__pgd_create(struct mmu *m, uint64_t *cr3)
         uint64_t v = (i < nuser && m->pae) ? (pmds[i] | MMUSIM_PTE_P)
                    : (i >= nuser) ? pt_read(m, (m->swapper_cr3 & ~0x1full) + (uint64_t)i * size) : 0;
         if (v)
-            rc = mmusim__pt_set(m, dir + (uint64_t)i * size, v);
+            rc = pt_set(m, dir + (uint64_t)i * size, v);
     }
     if (rc != MMUSIM_OK)
         return rc; /* host memory ran out mid-copy: the frames stay allocated */
@@ -250,7 +220,7 @@ int mmusim__pt_map(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t pa,
     if ((rc = mmusim__pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
         return rc;
     pde = pt_read(m, pde_pa);
-    return mmusim__pt_set(m, pte_addr(m, pde, va), pa | flags | MMUSIM_PTE_P);
+    return pt_set(m, pte_addr(m, pde, va), pa | flags | MMUSIM_PTE_P);
 }
 
 /* Find the leaf entry for va: its address and size. ENOTMAPPED if no table reaches it. */
@@ -301,7 +271,7 @@ int mmusim__pt_unmap(struct mmu *m, uint64_t cr3, uint32_t va)
         return rc;
     if (info.size == MMUSIM_PAGE_LARGE)
         return set_pde(m, space_for(m, cr3, va), va, 0, 1);
-    return mmusim__pt_clear(m, info.entry_pa);
+    return pt_clear(m, info.entry_pa);
 }
 
 int mmusim__pt_protect(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t flags)
@@ -317,7 +287,7 @@ int mmusim__pt_protect(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t flags)
     uint64_t v = info.pa | flags | MMUSIM_PTE_P;
     if (info.size == MMUSIM_PAGE_LARGE)
         return set_pde(m, space_for(m, cr3, va), va, v | MMUSIM_PTE_PS, 0);
-    return mmusim__pt_set(m, info.entry_pa, v);
+    return pt_set(m, info.entry_pa, v);
 }
 
 int mmusim__pt_set_raw(struct mmu *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw)
@@ -341,7 +311,7 @@ int mmusim__pt_set_raw(struct mmu *m, uint64_t cr3, uint32_t va, enum mmusim_pag
     if ((rc = mmusim__pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
         return rc;
     pde = pt_read(m, mmusim__pt_pde_addr(m, cr3, va));
-    return raw == 0 ? mmusim__pt_clear(m, pte_addr(m, pde, va)) : mmusim__pt_set(m, pte_addr(m, pde, va), raw);
+    return raw == 0 ? pt_clear(m, pte_addr(m, pde, va)) : pt_set(m, pte_addr(m, pde, va), raw);
 }
 
 /* ---- boot ---- */
@@ -393,7 +363,7 @@ int mmusim__pt_boot(struct mmu *m)
     for (unsigned i = 0; m->pae && i < 4 && rc == MMUSIM_OK; i++) {
         uint64_t pmd;
         if ((rc = alloc_table(m, &pmd)) == MMUSIM_OK)
-            rc = mmusim__pt_set(m, dir + i * 8, pmd | MMUSIM_PTE_P);
+            rc = pt_set(m, dir + i * 8, pmd | MMUSIM_PTE_P);
     }
     if (rc == MMUSIM_OK)
         rc = map_lowmem(m);

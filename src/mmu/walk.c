@@ -165,7 +165,7 @@ static void set_bits(struct walk_state *w, uint64_t pa, uint64_t *entry, uint64_
     if ((*entry & bits) == bits)
         return;
     *entry |= bits;
-    (void)mmusim__pt_update_low(w->c->m, pa, *entry); /* the frame was just read: it has storage */
+    (void)pt_update_low(w->c->m, pa, *entry); /* the frame was just read: it has storage */
     w->out->ad_writes++;
     w->out->cycles += w->c->costs->walk_ad_write;
     w->c->stats->ad_writes++;

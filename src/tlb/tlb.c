@@ -20,6 +20,8 @@ static void make_absent(struct tlb_array *a, unsigned shift, enum mmusim_replace
     memset(a, 0, sizeof(*a));
     a->e = &absent_entry;
     a->tags = &absent_tag;
+    a->live_word = &a->own_live; /* an array alone; a TLB set points it at its own word */
+    a->live_bit = 1;
     a->shift = shift;
     a->policy = policy;
 }
@@ -182,6 +184,7 @@ static inline struct tlb_entry *write_entry(struct tlb_array *a, uint32_t i, uin
 {
     struct tlb_entry *e = &a->e[i];
     a->tags[i] = tag;
+    *a->live_word |= a->live_bit;
     e->flags = flags;
     e->pa = pa;
     e->leaf_pa = leaf_pa;
@@ -244,6 +247,8 @@ struct tlb_entry *mmusim__tlb_array_fill(struct tlb_array *a, uint32_t va, uint6
 
 unsigned mmusim__tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)
 {
+    if (!(*a->live_word & a->live_bit))
+        return 0; /* nothing valid: an INVLPG of a kmap slot right after a flush costs no search */
     uint32_t vpn = va >> a->shift;
     uint32_t tag = vpn + 1u;
     uint32_t *t = a->tags + (vpn & a->set_mask) * a->ways;
@@ -260,15 +265,23 @@ unsigned mmusim__tlb_array_invalidate_va(struct tlb_array *a, uint32_t va)
 
 unsigned mmusim__tlb_array_flush(struct tlb_array *a, int keep_global)
 {
+    if (!(*a->live_word & a->live_bit))
+        return 0;
     uint32_t entries = a->sets * a->ways;
     uint32_t keep = keep_global ? TLBE_G : 0;
-    unsigned n = 0;
+    unsigned n = 0, kept = 0;
     for (uint32_t i = 0; i < entries; i++) {
-        if (a->tags[i] != 0 && !(a->e[i].flags & keep)) {
-            a->tags[i] = 0;
-            n++;
+        if (a->tags[i] != 0) {
+            if (!(a->e[i].flags & keep)) {
+                a->tags[i] = 0;
+                n++;
+            } else {
+                kept++;
+            }
         }
     }
+    if (!kept)
+        *a->live_word &= ~a->live_bit;
     a->st.dropped += n;
     return n;
 }

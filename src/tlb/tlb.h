@@ -98,12 +98,18 @@ struct tlb_array {
     uint32_t *tags;              /* sets * ways: (va >> shift) + 1 of e[i], 0 = invalid */
     struct tlb_entry *e;         /* sets * ways, set-major */
     uint32_t mru;                /* index of the entry touched last (any set) */
+    uint32_t live_bit;           /* this array's bit in *live_word */
     uint64_t *plru;              /* PLRU: plru_words words per set */
     const struct tlb_plru_path *plru_path; /* PLRU, ways <= 64: indexed by way */
     uint64_t clock;              /* LRU/FIFO stamp source */
     uint32_t sets, ways, set_mask, shift; /* shift: 12 for 4 KiB pages, 21 or 22 for large */
     enum tlb_touch touch;
     /* Cold. */
+    /* A bit clear when no entry is valid (since the last full flush), so an
+     * INVLPG or flush can skip the array: the TLB set's word of all its
+     * arrays (tlbset.h), or own_live for an array alone. */
+    uint32_t *live_word;
+    uint32_t own_live;
     enum mmusim_replacement policy;
     uint32_t plru_words;         /* PLRU: 1 if ways <= 64, else ways / 64 */
     uint64_t rng;                /* RANDOM: splitmix64 state */

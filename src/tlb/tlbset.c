@@ -24,6 +24,8 @@ int mmusim__tlbset_init(struct tlbset *t, const struct mmusim_tlb_config *cfg, i
             mmusim__tlbset_fini(t);
             return rc;
         }
+        t->a[i].live_word = &t->live;
+        t->a[i].live_bit = 1u << i;
     }
     return MMUSIM_OK;
 }
@@ -53,13 +55,16 @@ static unsigned drop_fragments(struct tlbset *t, struct tlb_array *a, uint32_t v
 unsigned mmusim__tlbset_invlpg(struct tlbset *t, uint32_t va)
 {
     unsigned n = 0;
-    for (int i = 0; i < TS_PDECACHE; i++) {
+    /* Only the arrays that may hold a valid entry (none, for an INVLPG of a kmap slot on an idle TLB). */
+    for (uint32_t live = t->live & ((1u << TS_PDECACHE) - 1); live; live &= live - 1) {
+        int i = (int)mmusim__ctz64(live);
         n += mmusim__tlb_array_invalidate_va(&t->a[i], va);
         if (t->fragments && (i == TS_ITLB_4K || i == TS_DTLB_4K || i == TS_UTLB || i == TS_STLB))
             n += drop_fragments(t, &t->a[i], va);
     }
     /* INVLPG empties every paging-structure cache, whatever the address (SDM §4.10.4.1). */
-    mmusim__tlb_array_flush(&t->a[TS_PDECACHE], 0);
+    if (t->live & (1u << TS_PDECACHE))
+        mmusim__tlb_array_flush(&t->a[TS_PDECACHE], 0);
     return n;
 }
 

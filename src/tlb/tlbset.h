@@ -31,6 +31,7 @@ enum tlbset_id {
 
 struct tlbset {
     struct tlb_array a[TS_COUNT];
+    uint32_t live;          /* bit i: array a[i] may hold a valid entry (tlb.h, live_word) */
     unsigned large_shift;   /* 22, or 21 under PAE */
     int fragments;          /* a 4 KiB array may hold large-page fragments */
 };
