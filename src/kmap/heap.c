@@ -104,9 +104,9 @@ static int heap_map_run(mmusim_kmap_layer *k, mmusim_cpu *cpu, const uint64_t *p
     int rc = take_run(k, cpu, n, &p);
     if (rc != MMUSIM_OK)
         return rc;
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     for (uint32_t j = 0; j < n; j++) {
-        if (mmusim__pte_read(k->sys, kmap_slot_pte(k, c, page_slot(k, p + j))) != 0) {
+        if (kmap_pte_read(k, kmap_slot_pte(k, c, page_slot(k, p + j))) != 0) {
             mmusim__kmap_bug(k, cpu, "kmap_heap: a free window page's PTE is not none",
                              mmusim__kmap_slot_va(k, c, page_slot(k, p + j)));
             put_run(k, cpu, p);
@@ -131,7 +131,7 @@ static int heap_map_run(mmusim_kmap_layer *k, mmusim_cpu *cpu, const uint64_t *p
 /* The window page of va on cpu, or UINT32_MAX outside the window. */
 static uint32_t window_page(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t va)
 {
-    uint32_t lo = mmusim__kmap_slot_va(k, mmusim_cpu_id(cpu), k->depth - 1u);
+    uint32_t lo = mmusim__kmap_slot_va(k, mmusim__cpu_head(cpu)->id, k->depth - 1u);
     if (va < lo || (va - lo) >> MMUSIM_PAGE_SHIFT >= k->depth)
         return UINT32_MAX;
     return (va - lo) >> MMUSIM_PAGE_SHIFT;
@@ -152,7 +152,7 @@ static int heap_unmap_run(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t p, uin
         mmusim__kmap_bug(k, cpu, "kunmap_heap: address does not start a run in use", addr);
         return MMUSIM_EKMAPBUG;
     }
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     for (uint32_t j = 0; j < n; j++) {
         uint32_t i = page_slot(k, p + j);
         int rc = mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, i));
@@ -191,14 +191,14 @@ int mmusim_kmap_heap(mmusim_cpu *cpu, mmusim_kmap_layer *k, const struct mmusim_
             return MMUSIM_EPHYS;
         pfns[j] = pages[j].pfn;
     }
-    uint64_t t0 = mmusim_cpu_cycles(cpu);
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
     mmusim_preempt_disable(cpu); /* held with the run */
     rc = heap_map_run(k, cpu, pfns, npages, k->kmap_prot, out);
     if (rc != MMUSIM_OK) {
         mmusim_preempt_enable(cpu);
         return rc;
     }
-    uint64_t d = mmusim_cpu_cycles(cpu) - t0;
+    uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     kc->st.map_cycles += d;
     mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_MAP, d);
@@ -215,11 +215,11 @@ int mmusim_kunmap_heap(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_kadd
         mmusim__kmap_bug(k, cpu, "kunmap_heap: address not in this CPU's window", addr.va);
         return MMUSIM_EKMAPBUG;
     }
-    uint64_t t0 = mmusim_cpu_cycles(cpu);
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
     if ((rc = heap_unmap_run(k, cpu, p, addr.va)) != MMUSIM_OK)
         return rc;
     mmusim_preempt_enable(cpu);
-    uint64_t d = mmusim_cpu_cycles(cpu) - t0;
+    uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     kc->st.unmap_cycles += d;
     mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_UNMAP, d);

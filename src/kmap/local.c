@@ -68,7 +68,7 @@ static void note_handler_entry(const mmusim_kmap_layer *k, mmusim_cpu *cpu, cons
 /* Clear stack position i of cpu's slots (pte_clear) and flush it (arch_kmap_local_post_unmap: a local invlpg). */
 static void clear_position(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t i)
 {
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     if (mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, i)) != MMUSIM_OK)
         return; /* out of host memory: the fixmap's table exists, so this cannot happen */
     if (!k->opts.no_unmap_flush)
@@ -92,16 +92,19 @@ static int local_map_pfn(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, ui
     int idx = ctrl->idx + (int)k->incr;
     if ((uint32_t)idx >= k->depth) {
         /* BUG_ON(idx >= KM_MAX_IDX), unconditional in 5.11. */
+        /* The address the push would have mapped: position idx - 1, which may
+         * lie beyond this CPU's slots (computed, not read from the table). */
         mmusim__kmap_bug(k, cpu, "kmap_local_idx_push: kmap_local stack overflow",
-                         mmusim__kmap_slot_va(k, mmusim_cpu_id(cpu), (uint32_t)idx - 1)); /* where it would map */
+                         mmusim_kmap_slot_vaddr(k->layout, mmusim_kmap_idx(k->layout, mmusim__cpu_head(cpu)->id,
+                                                                           (uint32_t)idx - 1)));
         mmusim_preempt_enable(cpu);
         return MMUSIM_EKMAPBUG;
     }
     uint32_t i = (uint32_t)idx - 1; /* the position: idx - 1 (odd with KM_INCR 2: the even ones are guards) */
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     uint32_t va = mmusim__kmap_slot_va(k, c, i);
     uint64_t pte = kmap_slot_pte(k, c, i);
-    if (mmusim__pte_read(k->sys, pte) != 0) {
+    if (kmap_pte_read(k, pte) != 0) {
         mmusim__kmap_bug(k, cpu, "__kmap_local_pfn_prot: the slot's PTE is not none", va);
         mmusim_preempt_enable(cpu);
         return MMUSIM_EKMAPBUG;
@@ -148,7 +151,7 @@ static int local_unmap_addr(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim
         return MMUSIM_EKMAPBUG;
     }
     mmusim_preempt_disable(cpu);
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     uint32_t top = (uint32_t)ctrl->idx - 1; /* kmap_local_idx() */
     if (va != mmusim__kmap_slot_va(k, c, top))
         warn_once(k, cpu, ONCE_UNMAP_TOP, "kunmap_local: address is not the top of the kmap_local stack", addr.va);
@@ -189,12 +192,12 @@ int mmusim_kmap_local(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page 
         return MMUSIM_EINVAL;
     if (page.pfn >= k->layout->max_pfn)
         return MMUSIM_EPHYS;
-    uint64_t t0 = mmusim_cpu_cycles(cpu);
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
     if (mmusim_layout_zone_of(k->layout, page.pfn) != MMUSIM_ZONE_HIGHMEM)
         out->va = kmap_lowmem_va(k, page.pfn); /* DEBUG_KMAP_LOCAL_FORCE_MAP is not modelled */
     else if ((rc = local_map_pfn(k, cpu, page.pfn, k->kmap_prot, out)) != MMUSIM_OK)
         return rc;
-    uint64_t d = mmusim_cpu_cycles(cpu) - t0;
+    uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     kc->st.local_maps++;
     kc->st.map_cycles += d;
@@ -207,10 +210,10 @@ int mmusim_kunmap_local(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_kad
     int rc = local_args(k, cpu);
     if (rc != MMUSIM_OK)
         return rc;
-    uint64_t t0 = mmusim_cpu_cycles(cpu);
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
     if ((rc = local_unmap_addr(k, cpu, addr)) != MMUSIM_OK)
         return rc;
-    uint64_t d = mmusim_cpu_cycles(cpu) - t0;
+    uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     kc->st.local_unmaps++;
     kc->st.unmap_cycles += d;
@@ -265,7 +268,7 @@ const struct kmap_variant_ops mmusim__kmap_local_ops = {local_atomic_map, local_
 static int live_position(mmusim_kmap_layer *k, mmusim_cpu *cpu, const struct kmap_ctrl *ctrl, uint32_t i)
 {
     uint64_t pteval = ctrl->pteval[i];
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     if (k->opts.debug && !(i & 1u)) {
         if (pteval != 0)
             warn_once(k, cpu, ONCE_GUARD, "kmap_local: a guard position's pteval is not none",
@@ -292,14 +295,14 @@ static void local_switch_out(void *ctx, mmusim_cpu *cpu, mmusim_task *prev)
     if (ctrl->idx == 0)
         return;
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
-    uint64_t t0 = mmusim_cpu_cycles(cpu);
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
     for (uint32_t i = 0; i < (uint32_t)ctrl->idx; i++) {
         if (!live_position(k, cpu, ctrl, i))
             continue;
         clear_position(k, cpu, i);
         kc->st.ctxsw_clears++;
     }
-    kc->st.ctxsw_cycles += mmusim_cpu_cycles(cpu) - t0;
+    kc->st.ctxsw_cycles += mmusim__cpu_head(cpu)->cycles - t0;
 }
 
 /* finish_task_switch -> kmap_local_sched_in: every saved pteval set again, no flush. */
@@ -310,15 +313,15 @@ static void local_switch_in(void *ctx, mmusim_cpu *cpu, mmusim_task *next)
     if (ctrl->idx == 0)
         return;
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
-    unsigned c = mmusim_cpu_id(cpu);
-    uint64_t t0 = mmusim_cpu_cycles(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
     for (uint32_t i = 0; i < (uint32_t)ctrl->idx; i++) {
         if (!live_position(k, cpu, ctrl, i))
             continue;
         if (mmusim__kmap_set(k, cpu, kmap_slot_pte(k, c, i), ctrl->pteval[i]) == MMUSIM_OK)
             kc->st.ctxsw_restores++;
     }
-    kc->st.ctxsw_cycles += mmusim_cpu_cycles(cpu) - t0;
+    kc->st.ctxsw_cycles += mmusim__cpu_head(cpu)->cycles - t0;
 }
 
 /*
@@ -336,7 +339,7 @@ static void local_fork(void *ctx, mmusim_cpu *cpu, mmusim_task *parent, mmusim_t
     const struct kmap_ctrl *pc = &kmap_task_of(k, parent)->ctrl;
     if (pc->idx != 0)
         warn_once(k, cpu, ONCE_FORK, "kmap_local_fork: the child would inherit live kmap_local mappings",
-                  mmusim__kmap_slot_va(k, mmusim_cpu_id(cpu), (uint32_t)pc->idx - 1));
+                  mmusim__kmap_slot_va(k, mmusim__cpu_head(cpu)->id, (uint32_t)pc->idx - 1));
 }
 
 /*
@@ -351,7 +354,7 @@ static void local_task_end(void *ctx, mmusim_cpu *cpu, mmusim_task *t)
     const struct kmap_ctrl *ctrl = &kmap_task_of(k, t)->ctrl;
     if (ctrl->idx != 0)
         mmusim__kmap_warn(k, cpu, "task exits with kmap_local mappings (kmap_assert_nomap)",
-                          mmusim__kmap_slot_va(k, mmusim_cpu_id(cpu), (uint32_t)ctrl->idx - 1));
+                          mmusim__kmap_slot_va(k, mmusim__cpu_head(cpu)->id, (uint32_t)ctrl->idx - 1));
 }
 
 /*
@@ -373,7 +376,7 @@ static void local_handler_end(void *ctx, mmusim_cpu *cpu, enum mmusim_context ki
     kc->handler_seen &= (1u << n) - 1u; /* this level and any above it are over */
     struct kmap_ctrl *ctrl = ctrl_of(k, cpu);
     int entry = kc->handler_idx[n];
-    unsigned c = mmusim_cpu_id(cpu);
+    unsigned c = mmusim__cpu_head(cpu)->id;
     if (ctrl->idx > entry) {
         mmusim__kmap_warn(k, cpu, "handler returns with kmap_local mappings",
                           mmusim__kmap_slot_va(k, c, (uint32_t)ctrl->idx - 1));
