@@ -809,6 +809,42 @@ static void test_local_idle_handler_stack(void **state)
     assert_int_equal(kstats(k, 0).pte_writes + kstats(k, 0).invlpgs, 0);
 }
 
+/*
+ * kmap_local_idx_push: WARN_ON_ONCE(in_irq() && !irqs_disabled()). A 5.11
+ * handler always runs with interrupts off (IRQF_DISABLED is the rule from
+ * 2.6.35), but on a 2.6.32 machine (19 slots per CPU, room for KM_MAX_IDX
+ * 16) a handler requested without IRQF_DISABLED runs with them on: its
+ * first push WARNs (address 0: the push has none yet), its second does not
+ * (once), and both pairs complete.
+ */
+static void test_local_push_in_hardirq_with_irqs_on_warns_once(void **state)
+{
+    static const char *const kv[] = {"era", "2.6.32", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    struct mmusim_kmap_opts o;
+    mmusim_kmap_opts_init(&o, MMUSIM_KMAP_LOCAL_5_11);
+    mmusim_kmap_layer *k = NULL;
+    assert_int_equal(mmusim_kmap_create(m, &o, &k), MMUSIM_OK);
+    uint64_t pfn[2];
+    frames(m, MMUSIM_ZONE_HIGHMEM, 2, pfn);
+    struct actor h1, h2;
+    actor_init(&h1, k, pfn);
+    add(&h1, OP_MAP, 0, 0);
+    add(&h1, OP_UNMAP, 0, 0);
+    actor_init(&h2, k, pfn);
+    add(&h2, OP_MAP, 1, 0);
+    add(&h2, OP_UNMAP, 1, 0);
+    assert_int_equal(mmusim_irq_at_flags(m, 0, 1000, actor_step, &h1, 0), MMUSIM_OK);
+    assert_int_equal(mmusim_irq_at_flags(m, 0, 50000, actor_step, &h2, 0), MMUSIM_OK);
+    ts_run_all(m);
+    all_ok(&h1);
+    all_ok(&h2);
+    assert_int_equal(h1.va[0].va, pos_va(m, 0, 0));
+    assert_int_equal(ts_nreports(m), 1);
+    check_report(m, 0, MMUSIM_REPORT_WARN, 0, 0);
+    assert_int_equal(kstats(k, 0).local_maps, 2);
+}
+
 /* ==== fork ==== */
 
 /*
@@ -936,6 +972,7 @@ int main(void)
         TS_TEST(test_local_interrupt_nests_on_task_stack),
         TS_TEST(test_local_handler_end_with_mapping),
         TS_TEST(test_local_idle_handler_stack),
+        TS_TEST(test_local_push_in_hardirq_with_irqs_on_warns_once),
         TS_TEST(test_local_fork_warns_and_child_starts_empty),
         TS_TEST(test_local_kmap_atomic_shares_the_stack),
         TS_TEST(test_local_refusals),
