@@ -351,7 +351,8 @@ static const struct snap *find_snap(const struct recorder *r, int out, unsigned 
 
 static void switch_scenario(void **state, int debug)
 {
-    const char *const kv[] = {"era", "5.11", "debug_highmem", debug ? "1" : "0", "preempt", "full", "hz", "10000", NULL};
+    const char *const kv[] = {"era",     "5.11", "debug_highmem", debug ? "1" : "0",
+                              "preempt", "full", "hz",            "10000", NULL};
     mmusim_machine *m = ts_machine(state, 1, kv);
     static struct recorder before, after;
     add_recorder(m, &before); /* registered before kmap: sees switch_out after it, switch_in before it */

@@ -258,7 +258,7 @@ struct kmap_variant_ops {
 extern const struct kmap_variant_ops mmusim__kmap_slot19_ops, mmusim__kmap_slot36_ops, mmusim__kmap_stack_ops,
     mmusim__kmap_local_ops, mmusim__kmap_heap_ops;
 
-/* The hooks each variant needs (local.c: the context switch; kmap.c: tasks and handlers ending). */
+/* local-5.11's hooks (local.c: context switch, fork, a task or handler ending); ctx: the layer, set when registered. */
 extern const struct mmusim__hooks mmusim__kmap_local_hooks;
 
 /* pkmap.c: set up and tear down the pool and the page_address table. */
