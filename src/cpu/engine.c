@@ -112,7 +112,7 @@ struct frame *mmusim__smp_op_frame(struct mmusim_cpu *cpu, int *rc)
         return NULL;
     }
     /* A wait, a continuation under way, or the task's cond_resched yield (not a handler's business). */
-    if (f->wait != WAIT_NONE || (f->cont && !f->in_cont) || (f->ctx == MMUSIM_CTX_TASK && cpu->smp.yield)) {
+    if (f->wait != WAIT_NONE || (f->nconts && !f->in_cont) || (f->ctx == MMUSIM_CTX_TASK && cpu->smp.yield)) {
         *rc = MMUSIM_ESTEP;
         return NULL;
     }
@@ -134,15 +134,18 @@ int mmusim__smp_cont_start(struct mmusim_cpu *cpu, mmusim__cont_fn fn, void *sta
     struct frame *f = mmusim__smp_op_frame(cpu, &rc);
     if (!f)
         return rc;
-    unsigned idx = cpu->smp.depth - 1;
-    f->cont = fn;
-    f->cont_state = state;
+    if (f->nconts == MAX_CONT)
+        return MMUSIM_EFULL;
+    unsigned idx = cpu->smp.depth - 1, level = f->nconts++;
+    int was_in = f->in_cont; /* 1: started by a running continuation, which goes on after this returns */
+    f->conts[level].fn = fn;
+    f->conts[level].state = state;
     f->in_cont = 1;
     rc = fn(cpu, state);
     f = &cpu->smp.stack[idx];
-    f->in_cont = 0;
+    f->in_cont = was_in;
     if (rc != MMUSIM_PENDING)
-        f->cont = NULL;
+        f->nconts = level; /* over at once: nothing of it stays on the frame */
     return rc;
 }
 
@@ -222,7 +225,7 @@ static void finish_wait(struct mmusim_cpu *cpu, struct frame *f)
         f->after_local = 0;
         mmusim__smp_run_flush(cpu, &f->local);
     }
-    if (f->end_after_wait && !f->cont) { /* a continuation still to run keeps the frame */
+    if (f->end_after_wait && !f->nconts) { /* a continuation still to run keeps the frame */
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
         f->end_after_wait = 0;
         mmusim__smp_end_frame(cpu, f, r);
@@ -256,18 +259,23 @@ static void run_ordered(struct mmusim_cpu *cpu, struct frame *f)
         finish_wait(cpu, f);
 }
 
-/* A continuation's next move; once it is over, the frame ends if its step already returned DONE or BLOCK. */
+/*
+ * The innermost continuation's next move. Once it is over, the one that
+ * started it (if any) is called at the next move, and finds its operation
+ * done; once the last is over, the frame ends if its step already returned
+ * DONE or BLOCK.
+ */
 static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
 {
-    unsigned idx = cpu->smp.depth - 1;
+    unsigned idx = cpu->smp.depth - 1, level = f->nconts - 1;
     f->in_cont = 1;
-    int rc = f->cont(cpu, f->cont_state);
+    int rc = f->conts[level].fn(cpu, f->conts[level].state);
     f = &cpu->smp.stack[idx];
     f->in_cont = 0;
     if (rc == MMUSIM_PENDING)
         return;
-    f->cont = NULL;
-    if (f->end_after_wait && f->wait == WAIT_NONE) {
+    f->nconts = level;
+    if (!f->nconts && f->end_after_wait && f->wait == WAIT_NONE) {
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
         f->end_after_wait = 0;
         mmusim__smp_end_frame(cpu, f, r);
@@ -276,7 +284,7 @@ static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
 
 static void run_step(struct mmusim_cpu *cpu, struct frame *f)
 {
-    if (f->cont) {
+    if (f->nconts) {
         run_cont(cpu, f);
         return;
     }
@@ -291,7 +299,7 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
             return;
         r = MMUSIM_STEP_BLOCK; /* the sleep was pending: the step returned, which is all it must do */
     }
-    if (f->wait != WAIT_NONE || f->cont) {
+    if (f->wait != WAIT_NONE || f->nconts) {
         f->end_after_wait = (int)r; /* e.g. a task whose last act is a shootdown: it ends once acknowledged */
         return;
     }

@@ -48,8 +48,20 @@ enum order_op {
  * MMUSIM_PENDING while one of its operations waits, and anything else when
  * the path is over; the engine calls it again instead of the step until
  * then, so the step sees one call that completed or is pending.
+ *
+ * Continuations nest: one may start another (kmap_high's wrap flush is
+ * flush_tlb_kernel_range, itself a path: lock, send, wait, unlock). The
+ * frame keeps them as a stack; the engine runs the innermost until it is
+ * over, then calls the one below again, which finds its operation done.
  */
 typedef int (*mmusim__cont_fn)(struct mmusim_cpu *cpu, void *state);
+
+#define MAX_CONT 4 /* continuations nested on one frame */
+
+struct cont {
+    mmusim__cont_fn fn;
+    void *state;
+};
 
 /* Work an internal handler does (an IPI's function); FN_STEP is a user step. */
 enum frame_fn {
@@ -93,9 +105,9 @@ struct frame {
     uint64_t order_entry, order_value, order_raw; /* OP_PTE: the entry's pa, what to store, what it held */
     int order_clear;
     uint64_t *order_old;        /* OP_PTE: where the step wants the old entry */
-    /* A continuation in progress, and whether it is the one running now. */
-    mmusim__cont_fn cont;
-    void *cont_state;
+    /* Continuations in progress (innermost last), and whether one of them is running now. */
+    struct cont conts[MAX_CONT];
+    unsigned nconts;
     int in_cont;
 };
 
@@ -288,10 +300,13 @@ void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t
 unsigned mmusim__smp_wake_queue(struct mmusim_cpu *cpu, struct mmusim_wait_queue *q);
 void mmusim__pte_store_at_turn(struct mmusim_cpu *cpu, struct frame *f);
 /*
- * Run the continuation fn(cpu, state) from a step: at once, and if it
- * returns MMUSIM_PENDING, on cpu's top frame until it returns anything
- * else. Returns what fn returned first (MMUSIM_PENDING: the step must
- * return). ENOSTEP/ESTEP as mmusim__smp_op_frame.
+ * Run the continuation fn(cpu, state) from a step or from a running
+ * continuation: at once, and if it returns MMUSIM_PENDING, on cpu's top
+ * frame until it returns anything else (then the continuation that started
+ * it, if any, is called again). Returns what fn returned first
+ * (MMUSIM_PENDING: the caller must return; a continuation returns
+ * MMUSIM_PENDING too). ENOSTEP/ESTEP as mmusim__smp_op_frame; EFULL beyond
+ * MAX_CONT nested continuations.
  */
 int mmusim__smp_cont_start(struct mmusim_cpu *cpu, mmusim__cont_fn fn, void *state);
 

@@ -130,7 +130,7 @@ int mmusim__smp_other_ready(const struct mmusim_cpu *cpu)
 int mmusim__smp_may_switch(const struct mmusim_cpu *cpu)
 {
     const struct cpu_smp *c = &cpu->smp;
-    return c->depth == 1 && c->stack[0].wait == WAIT_NONE && !c->stack[0].cont && c->preempt_count == 0 &&
+    return c->depth == 1 && c->stack[0].wait == WAIT_NONE && !c->stack[0].nconts && c->preempt_count == 0 &&
            !c->irqs_off && mmusim__smp_other_ready(cpu);
 }
 
