@@ -27,8 +27,15 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
     m->smp->reports = calloc(MAX_REPORTS, sizeof(*m->smp->reports));
     if (!m->smp->reports)
         return MMUSIM_ENOMEM;
-    for (unsigned i = 0; i < m->ncpus; i++)
-        m->cpus[i].smp.lazy = 1; /* booted CPUs idle on swapper_pg_dir */
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        /* Booted CPUs idle on init_mm (swapper_pg_dir) in cpu_tlbstate's state 0:
+         * not lazy, as no user mm was ever switched to (2.6.18 smp.c: { &init_mm, 0 }). */
+        m->cpus[i].smp.tlbstate = TLBSTATE_BOOT;
+        m->cpus[i].smp.active_mm = m->mmu->swapper_cr3;
+    }
+    int rc = mmusim__smp_flush_locks_init(m);
+    if (rc != MMUSIM_OK)
+        return rc;
     /* The tick period in whole cycles (cpu_mhz * 10^6 / HZ: 9,600,000 for core2 at 250 Hz). */
     m->smp->tick_period = (uint64_t)m->cfg->costs.cpu_mhz * 1000000u / mmusim_config_hz(m->cfg);
     if (m->smp->tick_period == 0)
@@ -216,15 +223,10 @@ static uint64_t next_event(const struct mmusim_cpu *cpu)
     return e;
 }
 
-/* The wait of f is over: a shootdown's local part, if it was deferred, runs now. */
+/* The wait of f is over; the frame ends if its step already returned DONE or BLOCK and no continuation is left. */
 static void finish_wait(struct mmusim_cpu *cpu, struct frame *f)
 {
-    enum wait_kind k = f->wait;
     f->wait = WAIT_NONE;
-    if (k == WAIT_ACKS && f->after_local) {
-        f->after_local = 0;
-        mmusim__smp_run_flush(cpu, &f->local);
-    }
     if (f->end_after_wait && !f->nconts) { /* a continuation still to run keeps the frame */
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
         f->end_after_wait = 0;
@@ -243,7 +245,7 @@ static void run_ordered(struct mmusim_cpu *cpu, struct frame *f)
         mmusim__smp_lock_acquire(cpu, f, f->lock);
         break;
     case OP_SEND:
-        mmusim__smp_send_and_wait(cpu, f, f->order_mask, &f->order_req, f->after_local);
+        mmusim__smp_send_and_wait(cpu, f, f->order_mask, &f->order_req);
         break;
     case OP_WAKE: {
         unsigned n = mmusim__smp_wake_queue(cpu, f->order_queue);

@@ -136,10 +136,12 @@ int mmusim__smp_may_switch(const struct mmusim_cpu *cpu)
 
 /*
  * context_switch() to t on cpu, which has no task on its stack: the
- * schedule() path runs with interrupts off; switch_mm (a CR3 write unless
- * the mm is the loaded one, or a kernel thread borrows it), switch_to, then
- * finish_task_switch(): the switch_in hooks, and interrupts on again
- * (spin_unlock_irq of the run queue), whatever the previous task left.
+ * schedule() path runs with interrupts off; enter_lazy_tlb for a kernel
+ * thread (it borrows the loaded mm), else switch_mm (a CR3 write unless the
+ * mm is the active one and still loaded; shootdown.c has the era's rules),
+ * switch_to, then finish_task_switch(): the switch_in hooks, and interrupts
+ * on again (spin_unlock_irq of the run queue), whatever the previous task
+ * left.
  */
 static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
@@ -155,22 +157,10 @@ static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
     cpu->cycles += c;
     cpu->stats.context_switches++;
     cpu->stats.context_switch_cycles += c;
-    if (t->cr3 == 0) {
-        cpu->smp.lazy = 1; /* enter_lazy_tlb: keep the loaded mm */
-    } else {
-        uint64_t prev = cpu->regs.cr3;
-        if (prev != t->cr3) {
-            uint64_t *pm = prev != m->mmu->swapper_cr3 ? mmusim__smp_mm_mask(m, prev) : NULL;
-            if (pm)
-                *pm &= ~(1ull << cpu->id); /* switch_mm clears the CPU from the old mm's mask */
-            if (mmusim_cpu_write_cr3(cpu, t->cr3, NULL) != MMUSIM_OK) /* a created pgd: its PDPTEs are well formed */
-                mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "switch_mm: the task's page directory refused by CR3", 0);
-        }
-        uint64_t *nm = mmusim__smp_mm_mask(m, t->cr3);
-        if (nm)
-            *nm |= 1ull << cpu->id;
-        cpu->smp.lazy = 0;
-    }
+    if (t->cr3 == 0)
+        mmusim__smp_enter_lazy_tlb(cpu); /* keep the loaded mm */
+    else
+        mmusim__smp_switch_mm(cpu, t->cr3);
     t->state = MMUSIM_TASK_RUNNING;
     cpu->smp.current = t;
     mmusim__smp_fire_switch_in(cpu, t);
@@ -267,7 +257,7 @@ void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_
     }
     mmusim__smp_pop(cpu);
     cpu->smp.current = NULL;
-    cpu->smp.lazy = 1; /* the idle task borrows the mm until the next switch */
+    mmusim__smp_enter_lazy_tlb(cpu); /* the idle task borrows the mm until the next switch */
     /* The switch to idle ends in finish_task_switch() too: interrupts on. */
     cpu->smp.irqs_off = 0;
 }
