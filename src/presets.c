@@ -15,7 +15,7 @@
  *   - ipi_deliver + ipi_handler is the §4 row "IPI deliver + handler", split
  *     40:60 [E]; the flush the handler performs is charged separately.
  *   - On p3, ipi_send is the ICR write alone: the serial APIC-bus transfer is
- *     apic_bus_msg, charged by the IPI engine because apic_bus_serial is set.
+ *     apic_bus_msg, serialised by the IPI engine because apic_bus_serial is set.
  */
 #include <stddef.h>
 #include <string.h>

@@ -781,8 +781,11 @@ static void test_kernel_range_5_11_full_above_33(void **state)
  * spin_cycles: lock_op + lock_handoff), then drops it (lock_op). CPU0's
  * message departs d0 = t0 + 2 lock_op + ipi_send + apic_bus_msg; CPU1's,
  * written at t0 + 3 lock_op + lock_handoff + ipi_send, before d0, waits for
- * the bus: d1 = d0 + apic_bus_msg. Each sender pays from its send to its
- * departure (ipi_send_cycles). Idle CPU2 takes the first at d0 +
+ * the bus: d1 = d0 + apic_bus_msg. Each sender pays only its ICR write
+ * (ipi_send): it waits for the ICR to be idle before a send, not after
+ * (apic_wait_icr_idle() precedes the ICR write in 2.6.18's
+ * send_IPI_mask_bitmask), so its own message travels while it goes on; it
+ * had no earlier message on the bus. Idle CPU2 takes the first at d0 +
  * ipi_deliver and the second at d1 + ipi_deliver (the first handler is
  * over by then), ending at d1 + ipi_deliver + ipi_handler + pge_toggle.
  */
@@ -811,8 +814,8 @@ static void test_p3_apic_bus(void **state)
     struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1), s2 = ts_stats(m, 2);
     assert_int_equal(s1.spin_cycles, lk + c->lock_handoff);
     assert_int_equal(s1.lock_contended, 1);
-    assert_int_equal(s0.ipi_send_cycles, d0 - (t0 + 2 * lk));
-    assert_int_equal(s1.ipi_send_cycles, d1 - send1);
+    assert_int_equal(s0.ipi_send_cycles, c->ipi_send);
+    assert_int_equal(s1.ipi_send_cycles, c->ipi_send);
     assert_int_equal(s0.ipis_sent, 3);
     assert_int_equal(s1.ipis_sent, 3);
     assert_int_equal(s2.ipis_received, 2);
@@ -823,8 +826,8 @@ static void test_p3_apic_bus(void **state)
 
 /*
  * p3, one sender alone: after the call_single_queue lock (2 lock_op) it
- * pays ipi_send + apic_bus_msg, and its targets see it apic_bus_msg later
- * than on xAPIC.
+ * pays ipi_send (the bus transfer is not its wait: the ICR is idle before
+ * the send), and its targets see it apic_bus_msg later than on xAPIC.
  */
 static void test_p3_single_sender(void **state)
 {
@@ -836,11 +839,85 @@ static void test_p3_single_sender(void **state)
     ts_run_all(m);
     uint64_t t0 = c->ctx_switch;
     uint64_t arrival = t0 + CALL_LOCKS(c) + c->ipi_send + c->apic_bus_msg + c->ipi_deliver;
-    assert_int_equal(ts_stats(m, 0).ipi_send_cycles, c->ipi_send + c->apic_bus_msg);
+    assert_int_equal(ts_stats(m, 0).ipi_send_cycles, c->ipi_send);
     assert_int_equal(ts_stats(m, 1).idle_cycles, arrival);
     assert_int_equal(f.resumed_at, arrival + c->ipi_handler + c->pge_toggle + c->ipi_ack + c->pge_toggle);
 }
 
+/*
+ * p3, one CPU sends two IPIs in a row: two wake-ups in one step, of tasks
+ * asleep on idle CPUs 1 and 2 (reschedule IPIs; the P6 halts in idle, so
+ * each wake-up needs one). The first message is written at t + ipi_send and
+ * occupies the bus until d1 = t + ipi_send + apic_bus_msg, while CPU0 goes
+ * on; before the second ICR write CPU0 waits for the first message to be
+ * off the bus (2.6.18 arch/i386/kernel/smp.c, send_IPI_mask_bitmask:
+ * apic_wait_icr_idle() first), writes at d1 + ipi_send, and the second
+ * message departs at d2 = d1 + ipi_send + apic_bus_msg. CPU0 pays 2 ipi_send
+ * + apic_bus_msg. Each sleeper resumes at its IPI's arrival + ipi_handler +
+ * ctx_switch.
+ */
+struct p3_sleeper {
+    mmusim_wait_queue *q;
+    int phase;
+    uint64_t resumed;
+};
+
+static enum mmusim_step p3_sleep_step(mmusim_cpu *cpu, void *arg)
+{
+    struct p3_sleeper *z = arg;
+    if (z->phase++ == 0) {
+        assert_int_equal(mmusim_wait_queue_sleep(cpu, z->q), MMUSIM_PENDING);
+        return MMUSIM_STEP_BLOCK;
+    }
+    z->resumed = mmusim_cpu_cycles(cpu);
+    return MMUSIM_STEP_DONE;
+}
+
+struct p3_waker {
+    mmusim_wait_queue *q[2];
+    int phase, rc[2];
+    uint64_t t;
+};
+
+static enum mmusim_step p3_wake_step(mmusim_cpu *cpu, void *arg)
+{
+    struct p3_waker *w = arg;
+    if (w->phase++ == 0) {
+        mmusim_cpu_spend(cpu, 10000);
+        return MMUSIM_STEP_MORE;
+    }
+    w->t = mmusim_cpu_cycles(cpu);
+    unsigned n;
+    w->rc[0] = mmusim_wake_up(cpu, w->q[0], &n);
+    w->rc[1] = mmusim_wake_up(cpu, w->q[1], &n);
+    return MMUSIM_STEP_DONE;
+}
+
+static void test_p3_sender_waits_for_its_previous_message(void **state)
+{
+    static const char *const kv[] = {"preset", "p3", NULL};
+    mmusim_machine *m = ts_machine(state, 3, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    struct p3_sleeper z[2];
+    struct p3_waker w;
+    memset(z, 0, sizeof(z));
+    memset(&w, 0, sizeof(w));
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(mmusim_wait_queue_create(m, &z[i].q), MMUSIM_OK);
+        w.q[i] = z[i].q;
+        ts_spawn(m, 1 + i, 0, p3_sleep_step, &z[i]);
+    }
+    ts_spawn(m, 0, 0, p3_wake_step, &w);
+    ts_run_all(m);
+
+    assert_int_equal(w.rc[0], MMUSIM_OK);
+    assert_int_equal(w.rc[1], MMUSIM_OK);
+    uint64_t d1 = w.t + c->ipi_send + c->apic_bus_msg;
+    uint64_t d2 = d1 + c->ipi_send + c->apic_bus_msg;
+    assert_int_equal(ts_stats(m, 0).ipi_send_cycles, 2 * (uint64_t)c->ipi_send + c->apic_bus_msg);
+    assert_int_equal(z[0].resumed, d1 + c->ipi_deliver + c->ipi_handler + c->ctx_switch);
+    assert_int_equal(z[1].resumed, d2 + c->ipi_deliver + c->ipi_handler + c->ctx_switch);
+}
 
 /* ==== 6. Calls the SMP flushes refuse ==== */
 
@@ -882,6 +959,7 @@ int main(void)
         TS_TEST(test_kernel_range_5_11_full_above_33),
         TS_TEST(test_p3_apic_bus),
         TS_TEST(test_p3_single_sender),
+        TS_TEST(test_p3_sender_waits_for_its_previous_message),
         TS_TEST(test_flush_tlb_all_smp_refuses_outside_run),
         TS_TEST(test_flush_tlb_all_smp_refuses_null_cpu),
     };

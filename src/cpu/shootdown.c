@@ -31,9 +31,11 @@
  *
  * An IPI costs its sender ipi_send per message (up to 8 CPUs one message
  * carries the mask, Linux's flat logical mode; beyond, one message per
- * target, physflat mode), and on the P6 serial APIC bus also the wait until
- * the message is off the bus (apic_bus_msg per message, one message at a
- * time machine-wide: hw-costs.md §1, SDM Vol. 3 §10.11, App. F). Target i of a mask message (in CPU order) sees the
+ * target, physflat mode). On the P6 serial APIC bus the sender first waits
+ * for its own previous message to be off the bus (apic_wait_icr_idle()
+ * precedes the ICR write), and the message occupies the bus apic_bus_msg
+ * cycles, one message at a time machine-wide (hw-costs.md §1, SDM Vol. 3
+ * §10.11, App. F). Target i of a mask message (in CPU order) sees the
  * interrupt ipi_deliver after the message departs, plus i * ipi_extra_target
  * (the fan-out slope). A target takes it at its first operation boundary
  * with interrupts on, charges ipi_handler (entry and return) plus the
@@ -53,20 +55,24 @@ static enum mmusim_era era(const struct mmusim_cpu *cpu)
 
 /*
  * One IPI message from cpu at its clock; returns when it departs (reaches
- * its targets' APICs). On the serial APIC bus it waits for the bus and
- * occupies it, and the sender polls the delivery status until it is off
- * the bus.
+ * its targets' APICs). On the serial APIC bus, apic_wait_icr_idle() comes
+ * before the ICR write (send_IPI_mask_bitmask, __send_IPI_shortcut in
+ * 2.6.18 arch/i386/kernel/smp.c): the sender waits for its own previous
+ * message to be off the bus, writes the ICR, and goes on while this one
+ * waits for the bus and travels.
  */
 static uint64_t send_message(struct mmusim_cpu *cpu)
 {
     struct cpu_sys *m = cpu->sys;
     const struct mmusim_costs *k = &m->cfg->costs;
-    cpu->cycles += k->ipi_send;
-    if (k->apic_bus_serial) {
-        m->smp->apic_bus_free = max64(cpu->cycles, m->smp->apic_bus_free) + k->apic_bus_msg;
-        cpu->cycles = m->smp->apic_bus_free;
+    if (!k->apic_bus_serial) {
+        cpu->cycles += k->ipi_send;
+        return cpu->cycles;
     }
-    return cpu->cycles;
+    cpu->cycles = max64(cpu->cycles, cpu->smp.icr_idle_at) + k->ipi_send;
+    m->smp->apic_bus_free = max64(cpu->cycles, m->smp->apic_bus_free) + k->apic_bus_msg;
+    cpu->smp.icr_idle_at = m->smp->apic_bus_free;
+    return m->smp->apic_bus_free;
 }
 
 uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const struct flush_req *req)
