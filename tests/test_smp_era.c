@@ -143,10 +143,86 @@ static uint64_t cr3_cost(mmusim_machine *m)
     return c->mov_cr3 + (mmusim_machine_config(m)->paging == MMUSIM_PAGING_PAE ? c->mov_cr3_pae_extra : 0);
 }
 
-/* __flush_tlb_all() with PGE: __flush_tlb_global(), the CR4.PGE pair (pge_toggle). */
+/*
+ * __flush_tlb_all() with PGE is __flush_tlb_global(): the CR4.PGE pair
+ * (pge_toggle); in 2.6.18 (include/asm-i386/tlbflush.h) with a CR3 reload
+ * between the two CR4 writes, a CR3 write.
+ */
+static uint64_t global_flush_cr3_writes(mmusim_machine *m)
+{
+    return mmusim_machine_config(m)->era == MMUSIM_ERA_2_6_18 ? 1 : 0;
+}
+
 static uint64_t global_flush_cost(mmusim_machine *m)
 {
-    return ts_costs(m)->pge_toggle;
+    return ts_costs(m)->pge_toggle + global_flush_cr3_writes(m) * cr3_cost(m);
+}
+
+/* ==== 0. The local primitives ==== */
+
+/*
+ * __flush_tlb_global: 2.6.18 include/asm-i386/tlbflush.h clears CR4.PGE,
+ * reloads CR3 and restores CR4, so it costs pge_toggle plus a CR3 write
+ * (mov_cr3, + mov_cr3_pae_extra under PAE), counted in cr3_writes; 2.6.32
+ * arch/x86/include/asm/tlbflush.h (__native_flush_tlb_global) is the two
+ * CR4 writes alone. Either drops every entry: one global flush.
+ */
+static void global_flush(void **state, enum mmusim_era era, const char *paging, uint64_t cr3_writes)
+{
+    mmusim_machine *m = era_machine(state, 1, era, paging);
+    mmusim_cpu *cpu = ts_cpu(m, 0);
+    const struct mmusim_costs *c = ts_costs(m);
+    uint64_t before = mmusim_cpu_cycles(cpu);
+    uint64_t want = c->pge_toggle + cr3_writes * cr3_cost(m);
+    assert_int_equal(mmusim_flush_tlb_global(cpu), want);
+    assert_int_equal(mmusim_cpu_cycles(cpu) - before, want);
+    struct mmusim_cpu_stats s = ts_stats(m, 0);
+    assert_int_equal(s.global_flushes, 1);
+    assert_int_equal(s.global_flush_cycles, c->pge_toggle);
+    assert_int_equal(s.cr3_writes, cr3_writes);
+    assert_int_equal(s.cr3_cycles, cr3_writes * cr3_cost(m));
+    assert_int_equal(s.cr4_writes, 0);
+}
+
+static void test_flush_tlb_global_reloads_cr3_2_6_18(void **state)
+{
+    global_flush(state, MMUSIM_ERA_2_6_18, "2level", 1);
+}
+
+static void test_flush_tlb_global_reloads_cr3_2_6_18_pae(void **state)
+{
+    global_flush(state, MMUSIM_ERA_2_6_18, "pae", 1);
+}
+
+static void test_flush_tlb_global_two_cr4_writes_2_6_32(void **state)
+{
+    global_flush(state, MMUSIM_ERA_2_6_32, "2level", 0);
+}
+
+/*
+ * __flush_tlb_all tests cpu_has_pge, the CPU feature (2.6.18
+ * include/asm-i386/tlbflush.h, 2.6.32 arch/x86/include/asm/tlbflush.h), not
+ * CR4.PGE: with the feature, and CR4.PGE cleared by hand, it is still the
+ * global flush; without the feature, a CR3 reload.
+ */
+static void test_flush_tlb_all_tests_the_pge_feature(void **state)
+{
+    mmusim_machine *m = era_machine(state, 1, MMUSIM_ERA_2_6_32, NULL);
+    mmusim_cpu *cpu = ts_cpu(m, 0);
+    struct mmusim_cpu_regs r;
+    mmusim_cpu_regs(cpu, &r);
+    assert_true(r.cr4 & MMUSIM_CR4_PGE);
+    assert_int_equal(mmusim_cpu_write_cr4(cpu, r.cr4 & ~MMUSIM_CR4_PGE, NULL), MMUSIM_OK);
+    mmusim_cpu_stats_reset(cpu);
+    assert_int_equal(mmusim_flush_tlb_all(cpu), ts_costs(m)->pge_toggle);
+    assert_int_equal(ts_stats(m, 0).global_flushes, 1);
+    assert_int_equal(ts_stats(m, 0).cr3_writes, 0);
+
+    const char *kv[] = {"pge", "0", NULL};
+    mmusim_machine *n = ts_machine(state, 1, kv);
+    assert_int_equal(mmusim_flush_tlb_all(ts_cpu(n, 0)), ts_costs(n)->mov_cr3);
+    assert_int_equal(ts_stats(n, 0).global_flushes, 0);
+    assert_int_equal(ts_stats(n, 0).cr3_writes, 1);
 }
 
 /* ==== 1. Lazy TLB states and leave_mm ==== */
@@ -191,15 +267,16 @@ static void leave_mm_each_time(void **state, enum mmusim_era era)
     assert_int_equal(flusher.rc[1], MMUSIM_PENDING);
     assert_int_equal(flusher.rc[3], MMUSIM_PENDING);
     struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1), s2 = ts_stats(m, 2);
+    uint64_t gw = global_flush_cr3_writes(m);
     assert_int_equal(s1.leave_mm, 2);
-    assert_int_equal(s1.cr3_writes, 1 + 2); /* switch_mm to A, then two leave_mm */
+    assert_int_equal(s1.cr3_writes, 1 + 2 + 2 * gw); /* switch_mm to A, two leave_mm, the global flushes' */
     assert_int_equal(s1.ipis_received, 2);
     assert_int_equal(s1.ipi_handler_cycles, 2 * (c->ipi_handler + global_flush_cost(m) + cr3_cost(m)));
     assert_int_equal(s2.leave_mm, 0);
-    assert_int_equal(s2.cr3_writes, 0);
+    assert_int_equal(s2.cr3_writes, 2 * gw);
     assert_int_equal(s2.ipi_handler_cycles, 2 * (c->ipi_handler + global_flush_cost(m)));
     assert_int_equal(s0.leave_mm, 0);
-    assert_int_equal(s0.cr3_writes, 0);
+    assert_int_equal(s0.cr3_writes, 2 * gw);
     assert_int_equal(mmusim_mm_cpu_mask(m, a_cr3), 0);
     assert_int_equal(cr3_of(m, 1), mmusim_kernel_cr3(m));
     assert_int_equal(ts_nreports(m), 0);
@@ -555,6 +632,10 @@ static void test_range_from_kthread_is_per_page_5_11(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        TS_TEST(test_flush_tlb_global_reloads_cr3_2_6_18),
+        TS_TEST(test_flush_tlb_global_reloads_cr3_2_6_18_pae),
+        TS_TEST(test_flush_tlb_global_two_cr4_writes_2_6_32),
+        TS_TEST(test_flush_tlb_all_tests_the_pge_feature),
         TS_TEST(test_leave_mm_at_each_flush_all_2_6_18),
         TS_TEST(test_leave_mm_at_each_flush_all_2_6_32),
         TS_TEST(test_leave_mm_at_each_flush_all_2_6_37),
