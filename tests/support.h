@@ -51,9 +51,11 @@
  *   - Hardirqs and NMIs charge ipi_handler on entry (irq_entry_cycles).
  *   - spin_lock / spin_unlock charge lock_op; a held lock passes to the next
  *     waiter at (release) + lock_handoff.
- *   - A cross-CPU wake-up of a task whose CPU is idle: the waker pays
- *     ipi_send; the task resumes at waker_clock + ipi_send + ipi_deliver +
- *     ipi_handler + ctx_switch (+ the CR3 write if one is needed).
+ *   - A cross-CPU wake-up of a task whose CPU is idle: with idle_poll 0
+ *     (p3: idle halts) the waker pays ipi_send and the task resumes at
+ *     waker_clock + ipi_send + ipi_deliver + ipi_handler + ctx_switch (+ the
+ *     CR3 write if one is needed); with idle_poll 1 (core2, atom, haswell:
+ *     mwait) no IPI, and it resumes at waker_clock + ctx_switch (+ CR3).
  */
 #ifndef MMUSIM_TEST_SUPPORT_H
 #define MMUSIM_TEST_SUPPORT_H

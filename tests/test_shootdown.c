@@ -185,6 +185,8 @@ static void test_ipi_fanout(void **state)
         assert_int_equal(s.idle_cycles, arrival);
         assert_int_equal(ts_clock(m, d), hend);
         assert_int_equal(s.ipis_received, 1);
+        assert_int_equal(s.ipis_tlb, 1); /* the kinds add up to the total */
+        assert_int_equal(s.ipis_resched, 0);
         last_ack = hend + c->ipi_ack;
     }
     struct mmusim_cpu_stats s0 = ts_stats(m, 0);

@@ -287,8 +287,17 @@ static void do_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
     }
 }
 
+/*
+ * An IPI taken: counted by kind, as /proc/interrupts counts them on the CPU
+ * that takes them (RES, and TLB; mmusim also counts flush_tlb_all's
+ * call-function IPIs as TLB IPIs), then its work.
+ */
 void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
 {
+    if (r->fn == FN_RESCHED)
+        cpu->stats.ipis_resched++;
+    else if (r->fn != FN_STEP)
+        cpu->stats.ipis_tlb++;
     do_flush(cpu, r);
 }
 

@@ -78,13 +78,20 @@ mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu)
     return cpu ? cpu->smp.current : NULL;
 }
 
-/* Wake t from cpu at cpu's clock: ready at once, or after a reschedule IPI to an idle CPU. */
+/*
+ * Wake t from cpu at cpu's clock: ready at once, or after a reschedule IPI
+ * to an idle CPU that halts. With idle_poll the idle CPU polls
+ * need_resched (mwait_idle, TS_POLLING set): try_to_wake_up's resched_task
+ * only sets the flag (2.6.18 kernel/sched.c; 5.x set_nr_and_not_polling),
+ * and the CPU notices at once (its wake-up latency from mwait is not
+ * modelled).
+ */
 void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
     struct mmusim_cpu *home = &cpu->sys->cpus[t->cpu];
     t->state = MMUSIM_TASK_RUNNABLE;
     t->ready_at = cpu->cycles;
-    if (home != cpu && home->smp.depth == 0) {
+    if (home != cpu && home->smp.depth == 0 && !cpu->sys->cfg->costs.idle_poll) {
         /* An idle CPU sleeps in hlt: try_to_wake_up's reschedule IPI wakes it,
          * and the task runs once the IPI is handled. A busy CPU runs the task
          * when its current one blocks or ends (no wake-up preemption). */
