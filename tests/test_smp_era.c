@@ -54,6 +54,7 @@ struct actor {
     uint64_t at[MAX_ACTS]; /* when action i began */
     uint64_t after[MAX_ACTS]; /* when the step after action i began (the action and any wait over) */
     unsigned polls;
+    uint64_t poll_at[512];    /* when each A_WAIT step began (the first 512) */
 };
 
 static void add(struct actor *a, enum act what, uint64_t n, uint32_t start, uint32_t end)
@@ -76,6 +77,8 @@ static enum mmusim_step actor_step(mmusim_cpu *cpu, void *arg)
         return MMUSIM_STEP_DONE;
     const struct action *x = &a->prog[a->pc];
     if (x->a == A_WAIT && *a->flag < (int)x->n) {
+        if (a->polls < 512)
+            a->poll_at[a->polls] = now;
         mmusim_cpu_spend(cpu, POLL);
         return ++a->polls < POLL_CAP ? MMUSIM_STEP_MORE : MMUSIM_STEP_DONE;
     }
@@ -629,6 +632,148 @@ static void test_range_from_kthread_is_per_page_5_11(void **state)
     range_from_outsider(state, MMUSIM_ERA_5_11, 0, 0);
 }
 
+/* ==== 6. A pkmap wrap: flush_tlb_kernel_range over the whole pool ==== */
+
+/*
+ * kmap_high's wrap (mm/highmem.c, flush_all_zero_pkmaps) calls
+ * flush_tlb_kernel_range(PKMAP_ADDR(0), PKMAP_ADDR(LAST_PKMAP)): 1,024
+ * pages, 512 under PAE. 4 CPUs. CPU0 runs a task of its own mm K (the
+ * kmap caller: TLBSTATE_OK). CPUs 1-3 each ran a task of their own user
+ * mm (switch_mm: a CR3 write, TLBSTATE_OK; the task does nothing and ends)
+ * and then run a kernel thread (enter_lazy_tlb: TLBSTATE_LAZY, the user mm
+ * still loaded) in steps of POLL cycles until the flush is over.
+ *
+ * Times: every task switch costs ctx_switch, plus a CR3 write C = mov_cr3
+ * (+ mov_cr3_pae_extra under PAE: the PDPTE loads) when it loads a user mm.
+ * So CPU0's task and CPUs 1-3's user tasks start at tu = ctx_switch + C, the
+ * kernel threads at tk = tu + ctx_switch (no CR3 write: they borrow the mm).
+ * CPU0 spends 20,000 cycles, then flushes at t1 = tu + 20,000.
+ *
+ * 2.6.18 (include/asm-i386/tlbflush.h: flush_tlb_kernel_range is
+ * flush_tlb_all; arch/i386/kernel/smp.c: flush_tlb_all is
+ * on_each_cpu(do_flush_tlb_all), kernel/softirq.c: on_each_cpu is
+ * smp_call_function then the local call):
+ *   smp_call_function: spin_lock(&call_lock), free: lock_op.
+ *     send_IPI_allbutself, one message for CPUs 1-3: ipi_send; target i
+ *     (0, 1, 2) sees it at a_i = t1 + lock_op + ipi_send + ipi_deliver +
+ *     i * ipi_extra_target, and takes it at the end of the kernel thread's
+ *     step then (boundary b_i).
+ *   On each target, smp_call_function_interrupt: ipi_handler, then
+ *     do_flush_tlb_all: __flush_tlb_all = __flush_tlb_global (CPU has PGE):
+ *     pge_toggle plus the CR3 reload between the CR4 writes (C); the CPU is
+ *     TLBSTATE_LAZY, so leave_mm: clear it from its mm's cpu_vm_mask and
+ *     load_cr3(swapper_pg_dir) (C). Handler: ipi_handler + pge_toggle + 2C;
+ *     its acknowledgement reaches CPU0 ipi_ack after.
+ *   CPU0, after the last acknowledgement: spin_unlock(&call_lock) (lock_op),
+ *     then do_flush_tlb_all locally: pge_toggle + C; TLBSTATE_OK: no
+ *     leave_mm.
+ *   CR3 writes: CPU0 1 (its switch) + 1 (__flush_tlb_global); CPUs 1-3 1
+ *   (the user task's switch) + 2.
+ * 2.6.32 (arch/x86/include/asm/tlbflush.h: flush_tlb_kernel_range is
+ * flush_tlb_all; arch/x86/mm/tlb.c: on_each_cpu(do_flush_tlb_all);
+ * kernel/smp.c: smp_call_function_many):
+ *   call_function.lock taken and dropped before the send (three targets):
+ *     2 lock_op; then one message: ipi_send; the same arrivals from
+ *     t1 + 2 lock_op.
+ *   Each target: ipi_handler + __flush_tlb_global (native: two CR4 writes,
+ *     pge_toggle) + leave_mm (C).
+ *   CPU0 after the last acknowledgement: do_flush_tlb_all locally,
+ *     pge_toggle; no lock to release.
+ *   CR3 writes: CPU0 1; CPUs 1-3 2.
+ * Either way 3 IPIs (ipis_sent on CPU0, one ipis_tlb on each target), one
+ * shootdown, three leave_mm, every user mm's mask empty after. (PDPTE loads
+ * are not counted apart here: they are the mov_cr3_pae_extra of each CR3
+ * write under PAE.)
+ */
+static void pkmap_wrap(void **state, enum mmusim_era era, const char *paging)
+{
+    mmusim_machine *m = era_machine(state, 4, era, paging);
+    const struct mmusim_costs *c = ts_costs(m);
+    const struct mmusim_layout *l = mmusim_machine_layout(m);
+    int pae = strcmp(paging, "pae") == 0;
+    assert_int_equal(l->last_pkmap, pae ? 512u : 1024u);
+    int flag = 0;
+    uint64_t k_cr3 = ts_address_space(m, TS_USER_VA, 0, 0, NULL), mm[4];
+    struct actor user[4], kthread[4], kmapper = {.flag = &flag};
+    memset(user, 0, sizeof(user));
+    memset(kthread, 0, sizeof(kthread));
+    for (unsigned i = 1; i < 4; i++) {
+        mm[i] = ts_address_space(m, TS_USER_VA, 0, 0, NULL);
+        kthread[i].flag = &flag;
+        add(&kthread[i], A_WAIT, 1, 0, 0);
+        ts_spawn(m, i, mm[i], actor_step, &user[i]); /* no action: it ends at once */
+        ts_spawn(m, i, 0, actor_step, &kthread[i]);
+    }
+    add(&kmapper, A_SPEND, 20000, 0, 0);
+    add(&kmapper, A_FLUSH_KRANGE, 0, l->pkmap_base, l->pkmap_base + l->last_pkmap * 4096u);
+    add(&kmapper, A_SIGNAL, 0, 0, 0);
+    ts_spawn(m, 0, k_cr3, actor_step, &kmapper);
+    ts_run_all(m);
+
+    int e18 = era == MMUSIM_ERA_2_6_18;
+    uint64_t C = cr3_cost(m), L = c->lock_op;
+    uint64_t tu = c->ctx_switch + C, tk = tu + c->ctx_switch, t1 = tu + 20000;
+    uint64_t send = t1 + (e18 ? L : 2 * L) + c->ipi_send;
+    uint64_t gflush = c->pge_toggle + (e18 ? C : 0); /* __flush_tlb_global */
+    uint64_t handler = c->ipi_handler + gflush + C;  /* + leave_mm */
+    uint64_t last_ack = 0;
+    for (unsigned i = 1; i < 4; i++) {
+        uint64_t a = send + c->ipi_deliver + (uint64_t)(i - 1) * c->ipi_extra_target;
+        uint64_t b = ts_boundary_after(tk, POLL, a);
+        struct mmusim_cpu_stats s = ts_stats(m, i);
+        assert_int_equal(s.ipis_received, 1);
+        assert_int_equal(s.ipis_tlb, 1);
+        assert_int_equal(s.ipi_handler_cycles, handler);
+        assert_int_equal(s.leave_mm, 1);
+        assert_int_equal(s.cr3_writes, 1 + (e18 ? 2 : 1));
+        assert_int_equal(s.cr3_cycles, (1 + (e18 ? 2 : 1)) * C);
+        assert_int_equal(s.global_flushes, 1);
+        /* The kernel thread's steps: every POLL cycles from tk up to b, the next one at b + handler. */
+        unsigned k = (unsigned)((b - tk) / POLL);
+        assert_true(k < 511 && kthread[i].polls > k + 1);
+        assert_int_equal(kthread[i].poll_at[k - 1], b - POLL);
+        assert_int_equal(kthread[i].poll_at[k], b + handler);
+        assert_int_equal(mmusim_mm_cpu_mask(m, mm[i]), 0);
+        assert_int_equal(cr3_of(m, i), mmusim_kernel_cr3(m));
+        if (b + handler + c->ipi_ack > last_ack)
+            last_ack = b + handler + c->ipi_ack;
+    }
+    assert_int_equal(kmapper.at[1], t1);
+    assert_int_equal(kmapper.rc[1], MMUSIM_PENDING);
+    /* Resumed (the signal step) after the last ack, the unlock (2.6.18) and the local __flush_tlb_all. */
+    assert_int_equal(kmapper.after[1], last_ack + (e18 ? L : 0) + gflush);
+    struct mmusim_cpu_stats s0 = ts_stats(m, 0);
+    assert_int_equal(s0.ipis_sent, 3);
+    assert_int_equal(s0.shootdowns, 1);
+    assert_int_equal(s0.ipi_send_cycles, c->ipi_send);
+    assert_int_equal(s0.leave_mm, 0);
+    assert_int_equal(s0.cr3_writes, 1 + (e18 ? 1 : 0));
+    assert_int_equal(s0.global_flushes, 1);
+    assert_int_equal(s0.lock_cycles, 2 * L);
+    assert_int_equal(mmusim_mm_cpu_mask(m, k_cr3), 0x1);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+static void test_pkmap_wrap_2_6_18_2level(void **state)
+{
+    pkmap_wrap(state, MMUSIM_ERA_2_6_18, "2level");
+}
+
+static void test_pkmap_wrap_2_6_18_pae(void **state)
+{
+    pkmap_wrap(state, MMUSIM_ERA_2_6_18, "pae");
+}
+
+static void test_pkmap_wrap_2_6_32_2level(void **state)
+{
+    pkmap_wrap(state, MMUSIM_ERA_2_6_32, "2level");
+}
+
+static void test_pkmap_wrap_2_6_32_pae(void **state)
+{
+    pkmap_wrap(state, MMUSIM_ERA_2_6_32, "pae");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +797,10 @@ int main(void)
         TS_TEST(test_range_from_kthread_is_full_remotely_3x),
         TS_TEST(test_range_from_lazy_kthread_leaves_and_is_full_3x),
         TS_TEST(test_range_from_kthread_is_per_page_5_11),
+        TS_TEST(test_pkmap_wrap_2_6_18_2level),
+        TS_TEST(test_pkmap_wrap_2_6_18_pae),
+        TS_TEST(test_pkmap_wrap_2_6_32_2level),
+        TS_TEST(test_pkmap_wrap_2_6_32_pae),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
