@@ -518,6 +518,61 @@ static void test_irqs_off_flushes_deadlock_2_6_32(void **state)
     irqs_off_flush_each_other(state, MMUSIM_ERA_2_6_32, 2, 2);
 }
 
+/*
+ * A flush from a hardirq handler while the task it interrupted waits for
+ * its own flush's acknowledgement (2.6.32 kernel/smp.c: the task waits in
+ * smp_call_function_many's csd_lock_wait with interrupts on; the handler
+ * calls flush_tlb_all with interrupts off, WARN_ON_ONCE, and waits too).
+ * Each acknowledgement goes to the flush that sent the IPI. CPU0's task
+ * flushes at t0; CPU1 runs with interrupts off until E = t0 + 5,000, so
+ * both IPIs wait for it; CPU0's device interrupt at t0 + 1,000 flushes
+ * again. At E CPU1 takes the task's IPI (its ack reaches CPU0 at
+ * E + ipi_handler + G + ipi_ack: the task's), then the handler's (ack at
+ * E + 2 (ipi_handler + G) + ipi_ack: the handler's), G = pge_toggle. The
+ * handler's flush ends with its local flush (G), the handler returns, and
+ * the task's path, whose acknowledgement is in, ends with its own (G).
+ */
+struct irq_flusher {
+    int phase, rc;
+    uint64_t resumed;
+};
+
+static enum mmusim_step irq_flush_step(mmusim_cpu *cpu, void *arg)
+{
+    struct irq_flusher *h = arg;
+    if (h->phase++ == 0) {
+        h->rc = mmusim_flush_tlb_all_smp(cpu);
+        return MMUSIM_STEP_MORE;
+    }
+    h->resumed = mmusim_cpu_cycles(cpu);
+    return MMUSIM_STEP_DONE;
+}
+
+static void test_handler_flush_over_waiting_task_2_6_32(void **state)
+{
+    mmusim_machine *m = era_machine(state, 2, MMUSIM_ERA_2_6_32, NULL);
+    const struct mmusim_costs *c = ts_costs(m);
+    struct ts_flusher f = {0};
+    struct ts_script off = {0};
+    ts_script_add(&off, TS_OP_IRQ_OFF, 5000, 1);
+    ts_script_add(&off, TS_OP_IRQ_ON, 0, 1);
+    ts_script_add(&off, TS_OP_SPEND, 100, 1);
+    struct irq_flusher h = {0};
+    uint64_t t0 = c->ctx_switch;
+    ts_spawn(m, 0, 0, ts_flush_all_once, &f);
+    ts_spawn(m, 1, 0, ts_script_step, &off);
+    assert_int_equal(mmusim_irq_at(m, 0, t0 + 1000, irq_flush_step, &h), MMUSIM_OK);
+    ts_run_all(m);
+
+    uint64_t g = global_flush_cost(m), e = t0 + 5000;
+    assert_int_equal(f.rc, MMUSIM_PENDING);
+    assert_int_equal(h.rc, MMUSIM_PENDING);
+    assert_int_equal(h.resumed, e + 2 * (c->ipi_handler + g) + c->ipi_ack + g);
+    assert_int_equal(f.resumed_at, h.resumed + g);
+    assert_int_equal(ts_stats(m, 1).ipis_received, 2);
+    assert_int_equal(ts_nreports(m), 2); /* the handler's WARN_ON_ONCE, smp_call_function_many's and _single's */
+}
+
 /* ==== 4. 5.11: lazy CPUs skipped, tlb_gen ==== */
 
 /*
@@ -791,6 +846,7 @@ int main(void)
         TS_TEST(test_flush_tlb_others_lock_per_cpu_mod_8_2_6_32),
         TS_TEST(test_irqs_off_flushes_deadlock_2_6_18),
         TS_TEST(test_irqs_off_flushes_deadlock_2_6_32),
+        TS_TEST(test_handler_flush_over_waiting_task_2_6_32),
         TS_TEST(test_lazy_cpu_skipped_then_reloads_5_11),
         TS_TEST(test_lazy_cpu_no_flush_no_reload_5_11),
         TS_TEST(test_lazy_cpu_gets_ipi_2_6_32),

@@ -33,6 +33,7 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
         m->cpus[i].smp.tlbstate = TLBSTATE_BOOT;
         m->cpus[i].smp.active_mm = m->mmu->swapper_cr3;
     }
+    m->smp->ack_frame = -1;
     int rc = mmusim__smp_flush_locks_init(m);
     if (rc != MMUSIM_OK)
         return rc;

@@ -104,8 +104,10 @@ uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const stru
             /* Out of host memory: the IPI is lost, as the report says; an
              * initiator waiting for it is released by this false ack. */
             mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "IPI lost: out of host memory", 0);
-            if (req->fn != FN_RESCHED)
+            if (req->fn != FN_RESCHED) {
+                m->smp->ack_frame = (int)req->frame;
                 mmusim__smp_ack(cpu, p.at);
+            }
         }
         last = p.at;
         i++;
@@ -115,16 +117,27 @@ uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const stru
     return last;
 }
 
+static void ack_frame(struct mmusim_cpu *initiator, struct frame *f, uint64_t at)
+{
+    mmusim__smp_touch(initiator);
+    f->acks_left--;
+    if (at > f->wait_until)
+        f->wait_until = at;
+}
+
 void mmusim__smp_ack(struct mmusim_cpu *initiator, uint64_t at)
 {
     struct cpu_smp *c = &initiator->smp;
+    int idx = initiator->sys->smp->ack_frame;
+    initiator->sys->smp->ack_frame = -1;
+    if (idx >= 0 && (unsigned)idx < c->depth && c->stack[idx].wait == WAIT_ACKS && c->stack[idx].acks_left) {
+        ack_frame(initiator, &c->stack[idx], at);
+        return;
+    }
     for (unsigned i = c->depth; i-- > 0;) {
         struct frame *f = &c->stack[i];
         if (f->wait == WAIT_ACKS && f->acks_left) {
-            mmusim__smp_touch(initiator);
-            f->acks_left--;
-            if (at > f->wait_until)
-                f->wait_until = at;
+            ack_frame(initiator, f, at);
             return;
         }
     }
@@ -294,10 +307,12 @@ static void do_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
  */
 void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
 {
-    if (r->fn == FN_RESCHED)
+    if (r->fn == FN_RESCHED) {
         cpu->stats.ipis_resched++;
-    else if (r->fn != FN_STEP)
+    } else if (r->fn != FN_STEP) {
         cpu->stats.ipis_tlb++;
+        cpu->sys->smp->ack_frame = (int)r->frame; /* for the acknowledgement that follows */
+    }
     do_flush(cpu, r);
 }
 
@@ -306,7 +321,9 @@ void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r)
 /* IPI req to mask and make f wait for every acknowledgement (one shootdown). */
 void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req)
 {
-    mmusim__smp_send_ipis(cpu, mask, req);
+    struct flush_req r = *req;
+    r.frame = (unsigned)(f - cpu->smp.stack); /* the acknowledgements are this frame's */
+    mmusim__smp_send_ipis(cpu, mask, &r);
     cpu->stats.shootdowns++; /* a flush that sent IPIs */
     f->wait = WAIT_ACKS;
     f->acks_left = mmusim__popcount64(mask);
@@ -390,14 +407,12 @@ static int flush_path(struct mmusim_cpu *cpu, void *state)
 /* Start the flush prepared in f->flush, preemption disabled (on_each_cpu, flush_tlb_mm/page). */
 static int start_flush(struct mmusim_cpu *cpu, struct frame *f)
 {
-    if (f->nconts == MAX_CONT)
-        return MMUSIM_EFULL;
     cpu->smp.preempt_count++;
     f->flush.pc = FP_LOCK;
     return mmusim__smp_cont_start(cpu, flush_path, &f->flush);
 }
 
-/* The frame to run a flush on, or NULL with *rc set (EINVAL, ENOSTEP outside a step, ESTEP). */
+/* The frame to run a flush on, or NULL with *rc set (EINVAL, ENOSTEP outside a step, ESTEP, EFULL). */
 static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
 {
     if (!cpu) {
@@ -405,6 +420,10 @@ static struct frame *flush_frame(struct mmusim_cpu *cpu, int *rc)
         return NULL;
     }
     struct frame *f = mmusim__smp_op_frame(cpu, rc); /* only a step can wait for acknowledgements */
+    if (f && f->nconts == MAX_CONT) {
+        *rc = MMUSIM_EFULL; /* no room for the flush's continuation: nothing done */
+        return NULL;
+    }
     if (f)
         memset(&f->flush, 0, sizeof(f->flush));
     return f;

@@ -79,6 +79,7 @@ struct flush_req {
     uint64_t start, end; /* FN_FLUSH_KRANGE, FN_FLUSH_MM: page-aligned [start, end); end == start: everything */
     uint64_t gen;        /* FN_FLUSH_MM in 5.11: the mm's tlb_gen this flush brings a CPU to (new_tlb_gen) */
     unsigned initiator;
+    unsigned frame;      /* the initiator's frame (stack index) that waits for the acknowledgements */
 };
 
 /*
@@ -237,6 +238,7 @@ struct machine_smp {
     struct mmusim_spinlock *flush_lock[NUM_INVALIDATE_TLB_VECTORS];
     struct mmusim_spinlock *call_function_lock;
     struct mmusim_spinlock *call_single_lock[MMUSIM_MAX_CPUS];
+    int ack_frame;                  /* the frame the next mmusim__smp_ack is for (set by the IPI's run_flush); -1: none */
     int call_many_warned;           /* 2.6.32+: smp_call_function_many's WARN_ON_ONCE has fired */
     int call_single_warned;         /* 2.6.32/37: smp_call_function_single's */
     struct mmusim_task *tasks;
@@ -307,7 +309,12 @@ void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r);
 void mmusim__smp_enter_lazy_tlb(struct mmusim_cpu *cpu);
 void mmusim__smp_switch_mm(struct mmusim_cpu *cpu, uint64_t next);
 
-/* A shootdown's target acknowledged at cycle `at` (shootdown.c). */
+/*
+ * A shootdown's target acknowledged at cycle `at` (shootdown.c), right after
+ * mmusim__smp_run_flush ran the IPI's work: the acknowledgement goes to the
+ * frame of the initiator that sent it (a handler may flush while the task
+ * under it waits for its own acknowledgements).
+ */
 void mmusim__smp_ack(struct mmusim_cpu *initiator, uint64_t at);
 
 /* Send req to every CPU in mask from cpu, charging the sender (shootdown.c);
