@@ -55,7 +55,7 @@ static const struct bench_uopt options[] = {
 enum kind {
     K_KERNEL_RANGE, /* mmusim_flush_tlb_kernel_range_smp over [start, start + pages * 4096) */
     K_FULL,         /* mmusim_flush_tlb_all_smp */
-    K_USER_PAGE     /* mmusim_flush_tlb_range_smp(cr3, va, va + 4096) */
+    K_USER_PAGE     /* mmusim_flush_tlb_page_smp(cr3, va) */
 };
 
 struct ctx {
@@ -94,7 +94,7 @@ static enum mmusim_step initiator_step(mmusim_cpu *cpu, void *arg)
             c->rc = mmusim_flush_tlb_all_smp(cpu);
             break;
         case K_USER_PAGE:
-            c->rc = mmusim_flush_tlb_range_smp(cpu, c->cr3, c->start, c->end);
+            c->rc = mmusim_flush_tlb_page_smp(cpu, c->cr3, c->start);
             break;
         }
         c->phase = 1;

@@ -15,7 +15,7 @@
  *   - ipi_deliver + ipi_handler is the §4 row "IPI deliver + handler", split
  *     40:60 [E]; the flush the handler performs is charged separately.
  *   - On p3, ipi_send is the ICR write alone: the serial APIC-bus transfer is
- *     apic_bus_msg, charged by the IPI engine because apic_bus_serial is set.
+ *     apic_bus_msg, serialised by the IPI engine because apic_bus_serial is set.
  */
 #include <stddef.h>
 #include <string.h>
@@ -53,6 +53,7 @@ static const struct mmusim_costs costs_p3 = {
     .ipi_extra_target = 0,      /* [D] §4: fan-out cost is the bus serialisation below */
     .apic_bus_serial = 1,       /* [S] SDM Vol. 3 §10.11: P6 serial APIC bus */
     .apic_bus_msg = 630,        /* [D] 21 bus clocks [S SDM App. F] at 33.3 MHz [E] = 630 ns */
+    .idle_poll = 0,             /* [S] no MWAIT on the P6: 2.6.18 default_idle halts with TS_POLLING clear */
     .ctx_switch = 1500,         /* [E] no source: ~1.5 us, an lmbench-style lat_ctx of the P6 era */
     .lock_op = 25,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 150,        /* [E] as ipi_ack: one FSB cache-to-cache transfer */
@@ -81,6 +82,7 @@ static const struct mmusim_costs costs_core2 = {
     .ipi_extra_target = 170,    /* [D] §4: (1571 - 1436) ns / 2 on Haswell, ~70 ns */
     .apic_bus_serial = 0,       /* [S] SDM §10.11: system bus from the Pentium 4 on */
     .apic_bus_msg = 0,          /* no serial APIC bus */
+    .idle_poll = 1,             /* [E] mwait_idle (select_idle_routine, MWAIT present) keeps TS_POLLING set */
     .ctx_switch = 2400,         /* [E] no source: ~1 us */
     .lock_op = 20,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack: one cache-line transfer on the die */
@@ -109,6 +111,7 @@ static const struct mmusim_costs costs_atom = {
     .ipi_extra_target = 170,    /* [E] §4: same as Core 2 */
     .apic_bus_serial = 0,       /* [S] SDM §10.11: system bus from the Pentium 4 on */
     .apic_bus_msg = 0,          /* no serial APIC bus */
+    .idle_poll = 1,             /* [E] mwait_idle (select_idle_routine, MWAIT present) keeps TS_POLLING set */
     .ctx_switch = 2400,         /* [E] no source: ~1.5 us at 1.6 GHz */
     .lock_op = 15,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack */
@@ -142,6 +145,7 @@ static const struct mmusim_costs costs_haswell = {
     .ipi_extra_target = 170,    /* [D] §4: derived from Amit's own Haswell numbers */
     .apic_bus_serial = 0,       /* [S] SDM §10.11: system bus (x2APIC era) */
     .apic_bus_msg = 0,          /* no serial APIC bus */
+    .idle_poll = 1,             /* [S] 5.x intel_idle: mwait_idle_with_hints sets TIF_POLLING_NRFLAG in every state */
     .ctx_switch = 2400,         /* [E] no source: ~1 us, as core2 */
     .lock_op = 20,              /* [E] no source: a locked RMW of a cached line */
     .lock_handoff = 100,        /* [E] as ipi_ack */

@@ -36,19 +36,29 @@
  *     p3 (apic_bus_serial): the message departs at
  *     max(t + ipi_send, bus_free) + apic_bus_msg.
  *   - A target charges ipi_handler plus the flush (pge_toggle for
- *     __flush_tlb_all under CR4.PGE, invlpg per page, mov_cr3 for a CR3
+ *     __flush_tlb_all with PGE, invlpg per page, mov_cr3 for a CR3
  *     reload or leave_mm) and acknowledges ipi_ack after its handler ends.
  *   - flush_tlb_all / flush_tlb_kernel_range: local flush after the last ack;
- *     flush_tlb_range: local flush first.
+ *     flush_tlb_range/_page: local flush first.
+ *   - The kernel's locks around the IPIs (docs/smp.md), each lock_op to take
+ *     and lock_op to release (plus lock_handoff when another CPU had it):
+ *     2.6.32/37 (the default era) flush_tlb_all takes and drops a short lock
+ *     before the send (the target's call_single_queue lock for one target,
+ *     call_function.lock for more), so it sends at t + 2 lock_op; a user-mm
+ *     flush holds flush_state[cpu % 8]'s lock from before the send to after
+ *     the last ack. 2.6.18 holds call_lock, or tlbstate_lock, likewise.
+ *   - A flush with interrupts off WARNs (as the era does) and goes on.
  *   - Hardirqs and NMIs charge ipi_handler on entry (irq_entry_cycles). A
  *     device handler runs with interrupts on in the 2.6.18 and 2.6.32 eras
  *     (the default) unless requested with MMUSIM_IRQF_DISABLED, so another
  *     interrupt may be taken at its step boundaries; off in 2.6.37 and 5.11.
  *   - spin_lock / spin_unlock charge lock_op; a held lock passes to the next
  *     waiter at (release) + lock_handoff.
- *   - A cross-CPU wake-up of a task whose CPU is idle: the waker pays
- *     ipi_send; the task resumes at waker_clock + ipi_send + ipi_deliver +
- *     ipi_handler + ctx_switch (+ the CR3 write if one is needed).
+ *   - A cross-CPU wake-up of a task whose CPU is idle: with idle_poll 0
+ *     (p3: idle halts) the waker pays ipi_send and the task resumes at
+ *     waker_clock + ipi_send + ipi_deliver + ipi_handler + ctx_switch (+ the
+ *     CR3 write if one is needed); with idle_poll 1 (core2, atom, haswell:
+ *     mwait) no IPI, and it resumes at waker_clock + ctx_switch (+ CR3).
  */
 #ifndef MMUSIM_TEST_SUPPORT_H
 #define MMUSIM_TEST_SUPPORT_H

@@ -227,6 +227,19 @@ static void test_p3_serial_apic_bus(void **state)
     }
 }
 
+/*
+ * idle_poll (docs/costs.md): the P6 has no MWAIT, so 2.6.18's default_idle
+ * halts with TS_POLLING clear (a wake-up needs a reschedule IPI); core2,
+ * atom and haswell idle in mwait with the polling flag set.
+ */
+static void test_idle_poll(void **state)
+{
+    (void)state;
+    assert_int_equal(costs_of(MMUSIM_PRESET_P3).idle_poll, 0);
+    for (int p = MMUSIM_PRESET_CORE2; p < MMUSIM_PRESET_COUNT_; p++)
+        assert_int_equal(costs_of((enum mmusim_preset)p).idle_poll, 1);
+}
+
 static void test_ipi_costs(void **state)
 {
     struct mmusim_costs p3 = costs_of(MMUSIM_PRESET_P3);
@@ -570,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_core2_proxy_flush_costs),
         cmocka_unit_test(test_walk_latencies),
         cmocka_unit_test(test_p3_serial_apic_bus),
+        cmocka_unit_test(test_idle_poll),
         cmocka_unit_test(test_ipi_costs),
         cmocka_unit_test(test_tlb_geometry_p3),
         cmocka_unit_test(test_tlb_geometry_core2),

@@ -252,8 +252,10 @@ static enum mmusim_step napper_step(mmusim_cpu *cpu, void *arg)
  * t0 + 5,000; CPU 1 goes to sleep at t0 + 1,000, a step that runs after
  * CPU 0's. In simulated time the sleep came first, so the wake-up (pending
  * until its turn) finds the sleeper and wakes it: one task woken, resumed
- * through the reschedule IPI (support.h). Done in step order, the wake-up
- * would have found the queue empty and the sleeper would never wake.
+ * as soon as the wake-up is done (core2's idle CPU polls need_resched in
+ * mwait, cost.idle_poll: no reschedule IPI; support.h). Done in step
+ * order, the wake-up would have found the queue empty and the sleeper
+ * would never wake.
  */
 static void test_wake_up_finds_sleeper_that_slept_earlier_in_time(void **state)
 {
@@ -273,7 +275,8 @@ static void test_wake_up_finds_sleeper_that_slept_earlier_in_time(void **state)
     assert_int_equal(n.rc, MMUSIM_PENDING);
     assert_int_equal(w.rc, MMUSIM_PENDING); /* CPU 1 was at t0 + 1,000 */
     assert_int_equal(w.woken, 1);
-    assert_int_equal(n.woke_at, w.at + c->ipi_send + c->ipi_deliver + c->ipi_handler + c->ctx_switch);
+    assert_int_equal(c->idle_poll, 1);
+    assert_int_equal(n.woke_at, w.at + c->ctx_switch);
 }
 
 /*
@@ -539,6 +542,122 @@ static void test_continuation_outside_run_is_refused(void **state)
     assert_int_equal(p.calls, 0);
 }
 
+/*
+ * Continuations nest: an outer path spends 300 cycles, then starts the
+ * locked flush path above as an inner continuation, and records when it is
+ * called again. The step sees one pending call; the outer path is called
+ * twice (its start, and once the inner path is over), the inner one three
+ * times (its start, after the lock, after the acknowledgements), and the
+ * outer path's second call comes after the inner path's unlock, at the
+ * same clock (nothing runs in between on this CPU).
+ */
+struct outer_path {
+    struct path inner;
+    int pc, calls, inner_rc;
+    uint64_t resumed_at;
+};
+
+static int outer_path_fn(struct mmusim_cpu *cpu, void *state)
+{
+    struct outer_path *o = state;
+    o->calls++;
+    if (o->pc == 0) {
+        o->pc = 1;
+        mmusim_cpu_spend(cpu, 300);
+        o->inner_rc = mmusim__smp_cont_start(cpu, locked_flush_path, &o->inner);
+        if (o->inner_rc != MMUSIM_OK)
+            return o->inner_rc;
+    }
+    o->resumed_at = mmusim_cpu_cycles(cpu);
+    return MMUSIM_OK;
+}
+
+struct outer_user {
+    struct outer_path o;
+    int step_calls, rc_start;
+};
+
+static enum mmusim_step outer_user_step(mmusim_cpu *cpu, void *arg)
+{
+    struct outer_user *u = arg;
+    if (u->step_calls++ == 0) {
+        u->rc_start = mmusim__smp_cont_start(cpu, outer_path_fn, &u->o);
+        return MMUSIM_STEP_MORE;
+    }
+    return MMUSIM_STEP_DONE;
+}
+
+static void test_continuations_nest(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 3, NULL);
+    mmusim_spinlock *l;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    struct ts_locker hold = {.l = l, .hold = 1000};
+    struct ts_script busy[2];
+    memset(busy, 0, sizeof(busy));
+    for (unsigned i = 0; i < 2; i++)
+        ts_script_add(&busy[i], TS_OP_SPEND, 500, 20);
+    struct outer_user u;
+    memset(&u, 0, sizeof(u));
+    u.o.inner.l = l;
+    ts_spawn(m, 1, 0, ts_lock_step, &hold);
+    ts_spawn(m, 1, 0, ts_script_step, &busy[0]);
+    ts_spawn(m, 2, 0, ts_script_step, &busy[1]);
+    ts_spawn(m, 0, 0, outer_user_step, &u);
+    ts_run_all(m);
+
+    assert_int_equal(u.rc_start, MMUSIM_PENDING);
+    assert_int_equal(u.o.inner_rc, MMUSIM_PENDING);
+    assert_int_equal(u.step_calls, 2);
+    assert_int_equal(u.o.calls, 2);
+    assert_int_equal(u.o.inner.calls, 3);
+    assert_int_equal(u.o.inner.pc, 3);
+    assert_int_equal(u.o.inner.rc, MMUSIM_OK);
+    assert_int_equal(u.o.resumed_at, u.o.inner.unlocked_at);
+    assert_int_equal(ts_nreports(m), 0);
+}
+
+/*
+ * A frame holds MAX_CONT (4) nested continuations: a path that starts
+ * itself again gets MMUSIM_EFULL at the fifth level, and every level
+ * returns it at once (nothing stays on the frame).
+ */
+struct deep_path {
+    int depth, rcs[8];
+};
+
+static int deep_path_fn(struct mmusim_cpu *cpu, void *state)
+{
+    struct deep_path *d = state;
+    int me = d->depth++;
+    d->rcs[me] = mmusim__smp_cont_start(cpu, deep_path_fn, d);
+    return d->rcs[me];
+}
+
+static enum mmusim_step deep_step(mmusim_cpu *cpu, void *arg)
+{
+    struct deep_path *d = arg;
+    if (d->depth == 0) {
+        d->rcs[7] = mmusim__smp_cont_start(cpu, deep_path_fn, d);
+        return MMUSIM_STEP_MORE;
+    }
+    return MMUSIM_STEP_DONE;
+}
+
+static void test_continuations_nest_four_deep(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    struct deep_path d;
+    memset(&d, 0, sizeof(d));
+    ts_spawn(m, 0, 0, deep_step, &d);
+    ts_run_all(m);
+    assert_int_equal(MAX_CONT, 4);
+    assert_int_equal(d.depth, 4);          /* four levels ran */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(d.rcs[i], MMUSIM_EFULL);
+    assert_int_equal(d.rcs[7], MMUSIM_EFULL);
+}
+
 /* mmusim_is_error: OK and PENDING are statuses, every other code an error. */
 static void test_pending_is_not_an_error(void **state)
 {
@@ -562,6 +681,8 @@ int main(void)
         TS_TEST(test_continuation_is_one_pending_call),
         TS_TEST(test_continuation_completing_at_once_returns_ok),
         TS_TEST(test_continuation_outside_run_is_refused),
+        TS_TEST(test_continuations_nest),
+        TS_TEST(test_continuations_nest_four_deep),
         TS_TEST(test_pending_is_not_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

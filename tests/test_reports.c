@@ -54,24 +54,94 @@ static struct rule *rule_new(mmusim_machine *m, struct rule *r)
 
 /* ==== 1. One check each ==== */
 
-static enum mmusim_step flush_with_irqs_off(mmusim_cpu *cpu, void *arg)
+/*
+ * flush_tlb_all twice with interrupts off, one step each (the second once
+ * the first is over), then interrupts on again. The kernel WARNs and goes
+ * on: so do these flushes (the other CPU, idle with interrupts on, takes
+ * both IPIs), and what is reported depends on the era.
+ */
+struct irqs_off_flusher {
+    int phase, rc[2];
+    uint64_t at[2];
+};
+
+static enum mmusim_step flush_twice_irqs_off(mmusim_cpu *cpu, void *arg)
 {
-    struct rule *r = arg;
-    mmusim_local_irq_disable(cpu);
-    r->rc = mmusim_flush_tlb_all_smp(cpu);
+    struct irqs_off_flusher *f = arg;
+    if (f->phase < 2) {
+        if (f->phase == 0)
+            mmusim_local_irq_disable(cpu);
+        f->at[f->phase] = mmusim_cpu_cycles(cpu);
+        f->rc[f->phase] = mmusim_flush_tlb_all_smp(cpu);
+        f->phase++;
+        return MMUSIM_STEP_MORE;
+    }
     mmusim_local_irq_enable(cpu);
     return MMUSIM_STEP_DONE;
 }
 
-/* flush_tlb_all with interrupts off (smp_call_function's check): a WARN, and ECONTEXT. */
-static void test_flush_tlb_all_smp_with_irqs_off_is_warn(void **state)
+static mmusim_machine *run_flush_twice_irqs_off(void **state, const char *era, struct irqs_off_flusher *f)
 {
-    mmusim_machine *m = ts_machine(state, 2, NULL);
-    struct rule r;
-    ts_spawn(m, 0, 0, flush_with_irqs_off, rule_new(m, &r));
+    const char *const kv[] = {"era", era, NULL};
+    mmusim_machine *m = ts_machine(state, 2, kv);
+    memset(f, 0, sizeof(*f));
+    ts_spawn(m, 0, 0, flush_twice_irqs_off, f);
     ts_run_all(m);
-    assert_int_equal(r.rc, MMUSIM_ECONTEXT);
-    expect_one_report(m, MMUSIM_REPORT_WARN, 0, ts_costs(m)->ctx_switch);
+    assert_int_equal(f->rc[0], MMUSIM_PENDING);
+    assert_int_equal(f->rc[1], MMUSIM_PENDING);
+    assert_int_equal(ts_stats(m, 1).ipis_received, 2);
+    assert_int_equal(ts_stats(m, 0).global_flushes, 2);
+    return m;
+}
+
+/*
+ * 2.6.18, arch/i386/kernel/smp.c, smp_call_function(): spin_lock(&call_lock)
+ * first, then WARN_ON(irqs_disabled()) when there are other CPUs: a WARN on
+ * each call, lock_op after it began (the lock's charge), and the flush
+ * proceeds.
+ */
+static void test_flush_tlb_all_irqs_off_warns_each_time_2_6_18(void **state)
+{
+    struct irqs_off_flusher f;
+    mmusim_machine *m = run_flush_twice_irqs_off(state, "2.6.18", &f);
+    struct mmusim_report rep[4];
+    assert_int_equal(mmusim_machine_reports(m, rep, 4), 2);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(rep[i].kind, MMUSIM_REPORT_WARN);
+        assert_int_equal(rep[i].cpu, 0);
+        assert_int_equal(rep[i].cycle, f.at[i] + ts_costs(m)->lock_op);
+        assert_string_equal(rep[i].what, "smp_call_function with irqs disabled (2.6.18 WARN_ON)");
+    }
+    assert_int_equal(f.at[0], ts_costs(m)->ctx_switch);
+}
+
+/*
+ * 2.6.32, kernel/smp.c: smp_call_function_many()'s WARN_ON_ONCE at its
+ * entry, and, as the only other CPU is one target, the fast path
+ * smp_call_function_single()'s own WARN_ON_ONCE: two WARNs at the first
+ * call, none at the second (each fires once per boot).
+ */
+static void test_flush_tlb_all_irqs_off_warns_once_2_6_32(void **state)
+{
+    struct irqs_off_flusher f;
+    mmusim_machine *m = run_flush_twice_irqs_off(state, "2.6.32", &f);
+    struct mmusim_report rep[4];
+    assert_int_equal(mmusim_machine_reports(m, rep, 4), 2);
+    assert_string_equal(rep[0].what, "smp_call_function_many with irqs disabled (WARN_ON_ONCE)");
+    assert_string_equal(rep[1].what, "smp_call_function_single with irqs disabled (WARN_ON_ONCE)");
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(rep[i].kind, MMUSIM_REPORT_WARN);
+        assert_int_equal(rep[i].cpu, 0);
+        assert_int_equal(rep[i].cycle, f.at[0]);
+    }
+}
+
+/* 5.11, kernel/smp.c: smp_call_function_many_cond()'s WARN_ON_ONCE, one site: one WARN in all. */
+static void test_flush_tlb_all_irqs_off_warns_once_5_11(void **state)
+{
+    struct irqs_off_flusher f;
+    mmusim_machine *m = run_flush_twice_irqs_off(state, "5.11", &f);
+    expect_one_report(m, MMUSIM_REPORT_WARN, 0, f.at[0]);
 }
 
 static enum mmusim_step unlock_unheld(mmusim_cpu *cpu, void *arg)
@@ -145,15 +215,30 @@ static enum mmusim_step flush_now(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
-/* flush_tlb_all from a hardirq handler: a WARN, and ECONTEXT. */
-static void test_flush_tlb_all_smp_in_hardirq_is_warn(void **state)
+/*
+ * flush_tlb_all from a hardirq handler (interrupts off): 2.6.32's two
+ * WARN_ON_ONCE (smp_call_function_many, then _single for the one other
+ * CPU), and the flush proceeds: CPU0, idle, takes the IPI, and the handler
+ * returns once it is acknowledged.
+ */
+static void test_flush_tlb_all_smp_in_hardirq_warns_and_proceeds(void **state)
 {
     mmusim_machine *m = ts_machine(state, 2, NULL);
     struct rule r;
-    assert_int_equal(mmusim_irq_at(m, 1, IRQ_AT, flush_now, rule_new(m, &r)), MMUSIM_OK);
+    /* IRQF_DISABLED: a 2.6.32 handler requested without it runs with interrupts on. */
+    assert_int_equal(mmusim_irq_at_flags(m, 1, IRQ_AT, flush_now, rule_new(m, &r), MMUSIM_IRQF_DISABLED), MMUSIM_OK);
     ts_run_all(m);
-    assert_int_equal(r.rc, MMUSIM_ECONTEXT);
-    expect_one_report(m, MMUSIM_REPORT_WARN, 1, IRQ_AT + ts_costs(m)->ipi_handler);
+    assert_int_equal(r.irqs_off, 1);
+    assert_int_equal(r.rc, MMUSIM_PENDING);
+    struct mmusim_report rep[4];
+    assert_int_equal(mmusim_machine_reports(m, rep, 4), 2);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(rep[i].kind, MMUSIM_REPORT_WARN);
+        assert_int_equal(rep[i].cpu, 1);
+        assert_int_equal(rep[i].cycle, IRQ_AT + ts_costs(m)->ipi_handler);
+    }
+    assert_int_equal(ts_stats(m, 0).ipis_received, 1);
+    assert_int_equal(ts_stats(m, 1).global_flushes, 1);
 }
 
 static enum mmusim_step raise_flush_softirq(mmusim_cpu *cpu, void *arg)
@@ -164,12 +249,14 @@ static enum mmusim_step raise_flush_softirq(mmusim_cpu *cpu, void *arg)
 }
 
 /*
- * flush_tlb_all from a softirq: interrupts are on there, but it is in
- * interrupt context (in_interrupt()): a WARN, and ECONTEXT. The softirq is
- * raised by a hardirq on an idle CPU and runs when the hardirq returns, at
- * the same cycle.
+ * flush_tlb_all from a softirq: interrupts are on there. The kernel checks
+ * irqs_disabled() only (smp_call_function_many's WARN_ON_ONCE in 2.6.32
+ * kernel/smp.c; "must not be called from a bottom half" is a comment, not
+ * a check): no report, and on one CPU the flush is done in the call. The
+ * softirq is raised by a hardirq on an idle CPU and runs when the hardirq
+ * returns, at the same cycle.
  */
-static void test_flush_tlb_all_smp_in_softirq_is_warn(void **state)
+static void test_flush_tlb_all_smp_in_softirq_makes_no_report(void **state)
 {
     mmusim_machine *m = ts_machine(state, 1, NULL);
     struct rule r;
@@ -177,9 +264,10 @@ static void test_flush_tlb_all_smp_in_softirq_is_warn(void **state)
     ts_run_all(m);
     assert_int_equal(r.rc2, MMUSIM_OK);
     assert_int_equal(r.irqs_off, 0);
-    assert_int_equal(r.rc, MMUSIM_ECONTEXT);
+    assert_int_equal(r.rc, MMUSIM_OK);
     assert_int_equal(ts_stats(m, 0).softirqs, 1);
-    expect_one_report(m, MMUSIM_REPORT_WARN, 0, IRQ_AT + ts_costs(m)->ipi_handler);
+    assert_int_equal(ts_stats(m, 0).global_flushes, 1);
+    assert_int_equal(ts_nreports(m), 0);
 }
 
 static enum mmusim_step preempt_underflow(mmusim_cpu *cpu, void *arg)
@@ -303,21 +391,22 @@ static enum mmusim_step err_step(mmusim_cpu *cpu, void *arg)
 {
     struct err_task *t = arg;
     t->at = mmusim_cpu_cycles(cpu);
-    mmusim_local_irq_disable(cpu);
-    t->rc_flush_off = mmusim_flush_tlb_all_smp(cpu); /* WARN 1 */
-    mmusim_local_irq_enable(cpu);
-    t->rc_unlock = mmusim_spin_unlock(cpu, t->l); /* BUG 2 */
+    t->rc_unlock = mmusim_spin_unlock(cpu, t->l); /* BUG 3 */
     t->rc_run = mmusim_machine_run(t->m, 0, NULL);
     if (mmusim_spin_lock(cpu, t->l) == MMUSIM_OK) {
-        t->rc_recurse = mmusim_spin_lock(cpu, t->l); /* BUG 3 */
+        t->rc_recurse = mmusim_spin_lock(cpu, t->l); /* BUG 4 */
         t->rc_unlock_ok = mmusim_spin_unlock(cpu, t->l);
     }
+    /* Last, as it may be pending: with interrupts off, 2.6.32's two WARN_ON_ONCE (5, 6). */
+    mmusim_local_irq_disable(cpu);
+    t->rc_flush_off = mmusim_flush_tlb_all_smp(cpu);
     return MMUSIM_STEP_DONE;
 }
 
 struct err_irq {
     mmusim_wait_queue *q;
-    int rc_sleep, rc_flush;
+    int rc_sleep;
+    int irqs_off;
     uint64_t at;
 };
 
@@ -325,18 +414,22 @@ static enum mmusim_step err_irq_step(mmusim_cpu *cpu, void *arg)
 {
     struct err_irq *e = arg;
     e->at = mmusim_cpu_cycles(cpu);
-    e->rc_sleep = mmusim_wait_queue_sleep(cpu, e->q); /* BUG 4 */
-    e->rc_flush = mmusim_flush_tlb_all_smp(cpu);     /* WARN 5 */
+    e->rc_sleep = mmusim_wait_queue_sleep(cpu, e->q); /* BUG 1 */
+    mmusim_local_irq_enable(cpu);                    /* no WARN in 2.6.32 (handle_IRQ_event has none) */
+    e->irqs_off = mmusim_cpu_irqs_disabled(cpu);
     return MMUSIM_STEP_DONE;
 }
 
 /*
  * Across CPUs, reports come in the order they happen in simulated time,
- * with their CPU and cycle. CPU0's task, at ctx_switch: flush_tlb_all with
- * interrupts off (WARN), spin_unlock of a lock not held (BUG),
- * mmusim_machine_run from a step (no report), spin_lock recursion after one
- * lock_op (BUG). CPU1's hardirq at 1000, before ctx_switch: sleeping (BUG)
- * and flush_tlb_all (WARN). CPU1's two come first.
+ * with their CPU and cycle. CPU1's hardirq at 1000 (IRQF_DISABLED), before
+ * ctx_switch: sleeping (BUG), then local_irq_enable, which 2.6.32 allows
+ * without a WARN (the interrupts go on). CPU0's task, at
+ * ctx_switch: spin_unlock of a lock not held (BUG), mmusim_machine_run from
+ * a step (no report), spin_lock recursion after one lock_op (BUG), then,
+ * after the unlock's lock_op, flush_tlb_all with interrupts off: 2.6.32's
+ * WARN_ON_ONCE of smp_call_function_many and of _single (two WARNs; the
+ * flush proceeds, CPU1 takes its IPI). CPU1's one comes first.
  */
 static void test_reports_keep_order_across_cpus(void **state)
 {
@@ -350,11 +443,14 @@ static void test_reports_keep_order_across_cpus(void **state)
     memset(&ei, 0, sizeof(ei));
     assert_int_equal(mmusim_wait_queue_create(m, &ei.q), MMUSIM_OK);
     ts_spawn(m, 0, 0, err_step, &e);
-    assert_int_equal(mmusim_irq_at(m, 1, 1000, err_irq_step, &ei), MMUSIM_OK);
+    assert_int_equal(mmusim_irq_at_flags(m, 1, 1000, err_irq_step, &ei, MMUSIM_IRQF_DISABLED), MMUSIM_OK);
     ts_run_all(m);
 
     assert_int_equal(e.at, c->ctx_switch);
     assert_int_equal(ei.at, 1000 + c->ipi_handler);
+    assert_int_equal(ei.irqs_off, 0);
+    assert_int_equal(e.rc_flush_off, MMUSIM_PENDING);
+    assert_int_equal(ts_stats(m, 1).ipis_received, 1);
 
     struct mmusim_report rep[8];
     assert_int_equal(mmusim_machine_reports(m, rep, 8), 5);
@@ -366,10 +462,10 @@ static void test_reports_keep_order_across_cpus(void **state)
         uint64_t cycle;
     } want[5] = {
         {MMUSIM_REPORT_BUG, 1, 1000 + c->ipi_handler},
-        {MMUSIM_REPORT_WARN, 1, 1000 + c->ipi_handler},
-        {MMUSIM_REPORT_WARN, 0, c->ctx_switch},
         {MMUSIM_REPORT_BUG, 0, c->ctx_switch},
         {MMUSIM_REPORT_BUG, 0, c->ctx_switch + c->lock_op},
+        {MMUSIM_REPORT_WARN, 0, c->ctx_switch + 2 * (uint64_t)c->lock_op},
+        {MMUSIM_REPORT_WARN, 0, c->ctx_switch + 2 * (uint64_t)c->lock_op},
     };
     for (unsigned i = 0; i < 5; i++) {
         assert_int_equal(rep[i].kind, want[i].kind);
@@ -401,19 +497,19 @@ static enum mmusim_step err2_step(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_BLOCK;
 }
 
-/* A softirq that tries flush_tlb_all: interrupts are on, but it is in interrupt context. */
-static enum mmusim_step soft_flusher(mmusim_cpu *cpu, void *arg)
+/* A softirq that tries cond_resched: interrupts are on, but it is in interrupt context (might_sleep). */
+static enum mmusim_step soft_resched(mmusim_cpu *cpu, void *arg)
 {
     (void)arg;
-    assert_int_equal(mmusim_flush_tlb_all_smp(cpu), MMUSIM_ECONTEXT); /* WARN */
+    assert_int_equal(mmusim_cond_resched(cpu), MMUSIM_ECONTEXT); /* WARN */
     return MMUSIM_STEP_DONE;
 }
 
-/* A hardirq handler that enables interrupts (in 5.11 a WARN when it returns), then raises soft_flusher. */
+/* A hardirq handler that enables interrupts (in 5.11 a WARN when it returns), then raises soft_resched. */
 static enum mmusim_step irq_enabler(mmusim_cpu *cpu, void *arg)
 {
     mmusim_local_irq_enable(cpu);
-    assert_int_equal(mmusim_raise_softirq(cpu, soft_flusher, arg), MMUSIM_OK);
+    assert_int_equal(mmusim_raise_softirq(cpu, soft_resched, arg), MMUSIM_OK);
     return MMUSIM_STEP_DONE;
 }
 
@@ -422,12 +518,11 @@ static enum mmusim_step irq_enabler(mmusim_cpu *cpu, void *arg)
  * (preempt_enable without preempt_disable; sleeping with a spinlock held),
  * then, at IRQ_AT + ipi_handler, the hardirq's WARN (5.11's
  * __handle_irq_event_percpu: a handler returned with interrupts on) and its
- * softirq's (flush_tlb_all from a softirq). The task ends asleep with
- * nobody to wake it: the run stops there (a deadlock, test_engine's
+ * softirq's (cond_resched from a softirq: might_sleep). The task ends asleep
+ * with nobody to wake it: the run stops there (a deadlock, test_engine's
  * test_unwoken_sleeper_ends_run_in_deadlock). The machine is of era 5.11:
- * before, mmusim warned at local_irq_enable in every era, which no kernel
- * does (test_local_irq_enable_in_hardirq_*), and 5.11 is the era whose
- * kernel warns at the handler's return.
+ * no kernel warns at local_irq_enable itself (test_local_irq_enable_in_hardirq_*),
+ * and 5.11 is the era whose kernel warns at the handler's return.
  */
 static void test_reports_keep_order_within_a_cpu(void **state)
 {
@@ -461,7 +556,7 @@ static void test_reports_reset_forgets_every_report(void **state)
     assert_int_equal(mmusim_spinlock_create(m, &e.l), MMUSIM_OK);
     ts_spawn(m, 0, 0, err_step, &e);
     ts_run_all(m);
-    assert_int_equal(ts_nreports(m), 3);
+    assert_int_equal(ts_nreports(m), 4);
     mmusim_machine_reports_reset(m);
     assert_int_equal(ts_nreports(m), 0);
 }
@@ -469,12 +564,14 @@ static void test_reports_reset_forgets_every_report(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TS_TEST(test_flush_tlb_all_smp_with_irqs_off_is_warn),
+        TS_TEST(test_flush_tlb_all_irqs_off_warns_each_time_2_6_18),
+        TS_TEST(test_flush_tlb_all_irqs_off_warns_once_2_6_32),
+        TS_TEST(test_flush_tlb_all_irqs_off_warns_once_5_11),
         TS_TEST(test_spin_unlock_of_unheld_lock_is_bug),
         TS_TEST(test_spin_lock_recursion_is_bug),
         TS_TEST(test_sleep_in_hardirq_is_bug),
-        TS_TEST(test_flush_tlb_all_smp_in_hardirq_is_warn),
-        TS_TEST(test_flush_tlb_all_smp_in_softirq_is_warn),
+        TS_TEST(test_flush_tlb_all_smp_in_hardirq_warns_and_proceeds),
+        TS_TEST(test_flush_tlb_all_smp_in_softirq_makes_no_report),
         TS_TEST(test_preempt_enable_without_disable_is_bug),
         TS_TEST(test_sleep_holding_spinlock_is_bug),
         TS_TEST(test_local_irq_enable_in_hardirq_2_6_18_no_warn),

@@ -22,13 +22,24 @@
 /* ==== 1. IPI timing ==== */
 
 /*
+ * In 2.6.32 (the default era) flush_tlb_all's smp_call_function_many takes
+ * a short lock before the send (kernel/smp.c): the target's
+ * call_single_queue lock for one target (smp_call_function_single), else
+ * call_function.lock, taken and released with interrupts off: lock_op
+ * each, no hand-over on a machine's first flush. So the IPI leaves at
+ * t0 + CALL_LOCKS + ipi_send, CALL_LOCKS later than before the locks were
+ * modelled.
+ */
+#define CALL_LOCKS(c) (2 * (uint64_t)(c)->lock_op)
+
+/*
  * Busy target. CPU0 (a kernel thread: ctx_switch, no CR3 write) calls
  * flush_tlb_all at t0 = ctx_switch. CPU1 runs steps of L cycles from t0. The
- * IPI arrives at t0 + ipi_send + ipi_deliver and is taken at CPU1's first
- * boundary B at or after it; the handler ends at
+ * IPI arrives at t0 + CALL_LOCKS + ipi_send + ipi_deliver and is taken at
+ * CPU1's first boundary B at or after it; the handler ends at
  * B + ipi_handler + pge_toggle (CR4.PGE is on by default), so CPU1's next
- * step starts then. CPU0 waits from t0 + ipi_send to the ack at
- * (handler end) + ipi_ack, then flushes locally (pge_toggle).
+ * step starts then. CPU0 waits from t0 + CALL_LOCKS + ipi_send to the ack
+ * at (handler end) + ipi_ack, then flushes locally (pge_toggle).
  */
 static void ipi_busy_target(void **state, uint64_t L)
 {
@@ -42,7 +53,7 @@ static void ipi_busy_target(void **state, uint64_t L)
     ts_run_all(m);
 
     uint64_t t0 = c->ctx_switch;
-    uint64_t arrival = t0 + c->ipi_send + c->ipi_deliver;
+    uint64_t arrival = t0 + CALL_LOCKS(c) + c->ipi_send + c->ipi_deliver;
     uint64_t b = ts_boundary_after(t0, L, arrival);
     unsigned k = (unsigned)((b - t0) / L);
     uint64_t hend = b + c->ipi_handler + c->pge_toggle;
@@ -58,8 +69,10 @@ static void ipi_busy_target(void **state, uint64_t L)
     struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1);
     assert_int_equal(s0.ipis_sent, 1);
     assert_int_equal(s0.ipi_send_cycles, c->ipi_send);
+    assert_int_equal(s0.lock_acquires, 1);       /* the call_single_queue lock */
+    assert_int_equal(s0.lock_cycles, CALL_LOCKS(c));
     assert_int_equal(s0.shootdowns, 1);
-    assert_int_equal(s0.shootdown_wait_cycles, ack - (t0 + c->ipi_send));
+    assert_int_equal(s0.shootdown_wait_cycles, ack - (t0 + CALL_LOCKS(c) + c->ipi_send));
     assert_int_equal(s0.global_flushes, 1);
     assert_int_equal(s1.ipis_received, 1);
     assert_int_equal(s1.ipi_handler_cycles, c->ipi_handler + c->pge_toggle);
@@ -68,27 +81,29 @@ static void ipi_busy_target(void **state, uint64_t L)
     assert_int_equal(ts_nreports(m), 0);
 }
 
-/* Steps of 250 cycles: the arrival (t0 + 630 on core2) falls inside a step. */
+/* Steps of 250 cycles: the arrival (t0 + 670 on core2) falls inside a step. */
 static void test_ipi_busy_target(void **state)
 {
     ipi_busy_target(state, 250);
 }
 
 /*
- * Steps of exactly (ipi_send + ipi_deliver) / 2 cycles: the arrival falls on
- * a boundary, where clock >= arrival already holds: taken there.
+ * Steps of exactly (CALL_LOCKS + ipi_send + ipi_deliver) / 2 cycles: the
+ * arrival falls on a boundary, where clock >= arrival already holds: taken
+ * there.
  */
 static void test_ipi_busy_target_on_boundary(void **state)
 {
     struct mmusim_costs k;
     assert_int_equal(mmusim_costs_preset(MMUSIM_PRESET_CORE2, &k), MMUSIM_OK);
-    assert_int_equal((k.ipi_send + k.ipi_deliver) % 2, 0);
-    ipi_busy_target(state, (k.ipi_send + k.ipi_deliver) / 2);
+    assert_int_equal((CALL_LOCKS(&k) + k.ipi_send + k.ipi_deliver) % 2, 0);
+    ipi_busy_target(state, (CALL_LOCKS(&k) + k.ipi_send + k.ipi_deliver) / 2);
 }
 
 /*
  * Idle target: CPU1 has no task, so it jumps to the arrival
- * t0 + ipi_send + ipi_deliver (its idle_cycles) and takes the IPI there.
+ * t0 + CALL_LOCKS + ipi_send + ipi_deliver (its idle_cycles) and takes the
+ * IPI there.
  */
 static void test_ipi_idle_target(void **state)
 {
@@ -99,23 +114,24 @@ static void test_ipi_idle_target(void **state)
     ts_run_all(m);
 
     uint64_t t0 = c->ctx_switch;
-    uint64_t arrival = t0 + c->ipi_send + c->ipi_deliver;
+    uint64_t arrival = t0 + CALL_LOCKS(c) + c->ipi_send + c->ipi_deliver;
     uint64_t hend = arrival + c->ipi_handler + c->pge_toggle;
     struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1);
     assert_int_equal(s1.idle_cycles, arrival);
     assert_int_equal(ts_clock(m, 1), hend);
     assert_int_equal(s1.ipis_received, 1);
     assert_int_equal(s1.ipi_handler_cycles, c->ipi_handler + c->pge_toggle);
-    assert_int_equal(s0.shootdown_wait_cycles, hend + c->ipi_ack - (t0 + c->ipi_send));
+    assert_int_equal(s0.shootdown_wait_cycles, hend + c->ipi_ack - (t0 + CALL_LOCKS(c) + c->ipi_send));
     assert_int_equal(f.resumed_at, hend + c->ipi_ack + c->pge_toggle);
 }
 
 /*
  * Target with interrupts disabled: CPU1 disables them and spends 500, then
  * 3 x 1000 over three steps, then enables them (a step of 0 cycles) at
- * enable = t0 + 3500. The IPI (arrived at t0 + ipi_send + ipi_deliver, long
- * before) is taken only at that boundary: handler end = enable + ipi_handler
- * + pge_toggle, and CPU0's wait lasts until that + ipi_ack.
+ * enable = t0 + 3500. The IPI (arrived at t0 + CALL_LOCKS + ipi_send +
+ * ipi_deliver, long before) is taken only at that boundary: handler end =
+ * enable + ipi_handler + pge_toggle, and CPU0's wait lasts until that +
+ * ipi_ack.
  */
 static void test_ipi_irqs_disabled_target(void **state)
 {
@@ -132,7 +148,7 @@ static void test_ipi_irqs_disabled_target(void **state)
     ts_run_all(m);
 
     uint64_t t0 = c->ctx_switch;
-    uint64_t arrival = t0 + c->ipi_send + c->ipi_deliver;
+    uint64_t arrival = t0 + CALL_LOCKS(c) + c->ipi_send + c->ipi_deliver;
     uint64_t enable = t0 + 500 + 3 * 1000;
     uint64_t hend = enable + c->ipi_handler + c->pge_toggle;
     assert_true(arrival < t0 + 500 + 1000); /* it arrived while interrupts were off */
@@ -142,15 +158,16 @@ static void test_ipi_irqs_disabled_target(void **state)
     assert_int_equal(s.at[5].clock, hend);
     assert_int_equal(s.at[5].irqs_off, 0);
     struct mmusim_cpu_stats s0 = ts_stats(m, 0);
-    assert_int_equal(s0.shootdown_wait_cycles, hend + c->ipi_ack - (t0 + c->ipi_send));
+    assert_int_equal(s0.shootdown_wait_cycles, hend + c->ipi_ack - (t0 + CALL_LOCKS(c) + c->ipi_send));
     assert_int_equal(f.resumed_at, hend + c->ipi_ack + c->pge_toggle);
     assert_int_equal(ts_stats(m, 1).ipis_received, 1);
 }
 
 /*
- * Fan-out: CPU0 flushes 3 idle CPUs. One message (ipi_send once); target i
- * (i = 0, 1, 2 for CPUs 1, 2, 3) sees it at t0 + ipi_send + ipi_deliver +
- * i * ipi_extra_target, its idle_cycles. The wait ends with the last ack.
+ * Fan-out: CPU0 flushes 3 idle CPUs. call_function.lock (CALL_LOCKS), then
+ * one message (ipi_send once); target i (i = 0, 1, 2 for CPUs 1, 2, 3) sees
+ * it at t0 + CALL_LOCKS + ipi_send + ipi_deliver + i * ipi_extra_target,
+ * its idle_cycles. The wait ends with the last ack.
  */
 static void test_ipi_fanout(void **state)
 {
@@ -162,25 +179,27 @@ static void test_ipi_fanout(void **state)
 
     uint64_t t0 = c->ctx_switch, last_ack = 0;
     for (unsigned d = 1; d < 4; d++) {
-        uint64_t arrival = t0 + c->ipi_send + c->ipi_deliver + (uint64_t)(d - 1) * c->ipi_extra_target;
+        uint64_t arrival = t0 + CALL_LOCKS(c) + c->ipi_send + c->ipi_deliver + (uint64_t)(d - 1) * c->ipi_extra_target;
         uint64_t hend = arrival + c->ipi_handler + c->pge_toggle;
         struct mmusim_cpu_stats s = ts_stats(m, d);
         assert_int_equal(s.idle_cycles, arrival);
         assert_int_equal(ts_clock(m, d), hend);
         assert_int_equal(s.ipis_received, 1);
+        assert_int_equal(s.ipis_tlb, 1); /* the kinds add up to the total */
+        assert_int_equal(s.ipis_resched, 0);
         last_ack = hend + c->ipi_ack;
     }
     struct mmusim_cpu_stats s0 = ts_stats(m, 0);
     assert_int_equal(s0.ipis_sent, 3);
     assert_int_equal(s0.ipi_send_cycles, c->ipi_send);
-    assert_int_equal(s0.shootdown_wait_cycles, last_ack - (t0 + c->ipi_send));
+    assert_int_equal(s0.shootdown_wait_cycles, last_ack - (t0 + CALL_LOCKS(c) + c->ipi_send));
     assert_int_equal(f.resumed_at, last_ack + c->pge_toggle);
 }
 
 /*
  * Eight CPUs: still one message for the 7 targets (Linux's flat logical
  * mode), the sender pays ipi_send once and target i sees it at
- * t0 + ipi_send + ipi_deliver + i * ipi_extra_target.
+ * t0 + CALL_LOCKS + ipi_send + ipi_deliver + i * ipi_extra_target.
  */
 static void test_ipi_eight_cpus_one_message(void **state)
 {
@@ -192,7 +211,7 @@ static void test_ipi_eight_cpus_one_message(void **state)
     uint64_t t0 = c->ctx_switch;
     for (unsigned d = 1; d < 8; d++)
         assert_int_equal(ts_stats(m, d).idle_cycles,
-                         t0 + c->ipi_send + c->ipi_deliver + (uint64_t)(d - 1) * c->ipi_extra_target);
+                         t0 + CALL_LOCKS(c) + c->ipi_send + c->ipi_deliver + (uint64_t)(d - 1) * c->ipi_extra_target);
     assert_int_equal(ts_stats(m, 0).ipi_send_cycles, c->ipi_send);
     assert_int_equal(ts_stats(m, 0).ipis_sent, 7);
 }
@@ -200,8 +219,8 @@ static void test_ipi_eight_cpus_one_message(void **state)
 /*
  * Nine CPUs: physflat, one message per target, sent one after the other
  * (docs/smp.md "IPIs"). Target j (CPU j, j = 1..8) sees it at
- * t0 + j * ipi_send + ipi_deliver; the sender pays 8 ipi_send; the wait ends
- * with the last target's ack.
+ * t0 + CALL_LOCKS + j * ipi_send + ipi_deliver; the sender pays 8 ipi_send;
+ * the wait ends with the last target's ack.
  */
 static void test_ipi_nine_cpus_unicast(void **state)
 {
@@ -212,7 +231,7 @@ static void test_ipi_nine_cpus_unicast(void **state)
     ts_run_all(m);
     uint64_t t0 = c->ctx_switch, last = 0;
     for (unsigned d = 1; d < 9; d++) {
-        uint64_t arrival = t0 + d * (uint64_t)c->ipi_send + c->ipi_deliver;
+        uint64_t arrival = t0 + CALL_LOCKS(c) + d * (uint64_t)c->ipi_send + c->ipi_deliver;
         assert_int_equal(ts_stats(m, d).idle_cycles, arrival);
         assert_int_equal(ts_clock(m, d), arrival + c->ipi_handler + c->pge_toggle);
         last = arrival + c->ipi_handler + c->pge_toggle + c->ipi_ack;
@@ -220,7 +239,7 @@ static void test_ipi_nine_cpus_unicast(void **state)
     struct mmusim_cpu_stats s0 = ts_stats(m, 0);
     assert_int_equal(s0.ipis_sent, 8);
     assert_int_equal(s0.ipi_send_cycles, 8 * (uint64_t)c->ipi_send);
-    assert_int_equal(s0.shootdown_wait_cycles, last - (t0 + 8 * (uint64_t)c->ipi_send));
+    assert_int_equal(s0.shootdown_wait_cycles, last - (t0 + CALL_LOCKS(c) + 8 * (uint64_t)c->ipi_send));
     assert_int_equal(f.resumed_at, last + c->pge_toggle);
 }
 
@@ -350,6 +369,7 @@ struct kr_task {
     mmusim_machine *m;
     uint64_t cr3; /* 0: flush_tlb_kernel_range; else flush_tlb_range of this mm */
     uint32_t start[KR_MAX], end[KR_MAX];
+    int page[KR_MAX]; /* with cr3: flush_tlb_page(start) instead */
     unsigned n, i;
     int rc[KR_MAX];
     struct mmusim_cpu_stats snap[KR_MAX + 1][3]; /* snap[k]: every CPU before flush k (snap[n]: after the last) */
@@ -362,7 +382,9 @@ static enum mmusim_step kr_step(mmusim_cpu *cpu, void *arg)
         mmusim_cpu_stats(mmusim_machine_cpu(t->m, d), &t->snap[t->i][d]);
     if (t->i == t->n)
         return MMUSIM_STEP_DONE;
-    if (t->cr3)
+    if (t->cr3 && t->page[t->i])
+        t->rc[t->i] = mmusim_flush_tlb_page_smp(cpu, t->cr3, t->start[t->i]);
+    else if (t->cr3)
         t->rc[t->i] = mmusim_flush_tlb_range_smp(cpu, t->cr3, t->start[t->i], t->end[t->i]);
     else
         t->rc[t->i] = mmusim_flush_tlb_kernel_range_smp(cpu, t->start[t->i], t->end[t->i]);
@@ -439,12 +461,17 @@ static void test_kernel_range_ceiling(void **state)
 }
 
 /*
- * flush_tlb_range of a user mm A, 3 CPUs: CPU0 (the initiator) and CPU1 run
- * tasks of A (CPU1 busy, not lazy); CPU2 never ran A, is not in its mask and
- * gets no IPI. flush_ceiling 0 (2.6.x): one page is flush_tlb_page (INVLPG
- * locally and on CPU1: handler ipi_handler + invlpg); two pages are
- * flush_tlb_mm, as is (0, 0): a CR3 reload on both (handler ipi_handler +
- * mov_cr3).
+ * flush_tlb_page and flush_tlb_range of a user mm A, 3 CPUs: CPU0 (the
+ * initiator) and CPU1 run tasks of A (CPU1 busy, not lazy); CPU2 never ran
+ * A, is not in its mask and gets no IPI. flush_ceiling 0 (2.6.32,
+ * arch/x86/mm/tlb.c and arch/x86/include/asm/tlbflush.h):
+ * flush_tlb_page(va) is one INVLPG locally and on CPU1 (handler ipi_handler
+ * + invlpg); flush_tlb_range is flush_tlb_mm whatever the range, so one
+ * page, two pages and (0, 0) are a CR3 reload on both (handler ipi_handler
+ * + mov_cr3). (Before flush_tlb_page had its own call, a one-page range
+ * stood for it; a one-page flush_tlb_range is now what 2.6 does: the whole
+ * mm.) Each flush_tlb_others holds flush_state[0].tlbstate_lock (CPU0 % 8)
+ * while it sends and waits: one lock taken per flush.
  */
 static void test_user_range_no_ceiling(void **state)
 {
@@ -454,18 +481,22 @@ static void test_user_range_no_ceiling(void **state)
     memset(&t, 0, sizeof(t));
     t.m = m;
     assert_int_equal(mmusim_pgd_create(m, &t.cr3), MMUSIM_OK);
-    t.n = 3;
+    t.n = 4;
     t.start[0] = TS_USER_VA;
-    t.end[0] = TS_USER_VA + 4096;
+    t.page[0] = 1;
     t.start[1] = TS_USER_VA;
-    t.end[1] = TS_USER_VA + 2 * 4096;
-    t.start[2] = t.end[2] = 0;
+    t.end[1] = TS_USER_VA + 4096;
+    t.start[2] = TS_USER_VA;
+    t.end[2] = TS_USER_VA + 2 * 4096;
+    t.start[3] = t.end[3] = 0;
     struct ts_script busy = {0};
     ts_script_add(&busy, TS_OP_SPEND, 1000, 40);
     ts_spawn(m, 0, t.cr3, kr_step, &t);
     ts_spawn(m, 1, t.cr3, ts_script_step, &busy);
     ts_run_all(m);
-    for (unsigned k = 0; k < 3; k++) {
+    for (unsigned k = 0; k < 4; k++) {
+        assert_int_equal(KR_DELTA(t, k, 0, lock_acquires), 1);
+        assert_int_equal(KR_DELTA(t, k, 0, lock_cycles), 2 * (uint64_t)c->lock_op); /* the same CPU's lock: no hand-over */
         assert_int_equal(t.rc[k], MMUSIM_PENDING);
         assert_int_equal(KR_DELTA(t, k, 0, ipis_sent), 1);
         assert_int_equal(KR_DELTA(t, k, 0, shootdowns), 1);
@@ -482,7 +513,11 @@ static void test_user_range_no_ceiling(void **state)
     assert_int_equal(mmusim_mm_cpu_mask(m, t.cr3), 0x3);
 }
 
-/* The same with flush_ceiling 33: two pages are two INVLPGs on each, 34 pages a CR3 reload. */
+/*
+ * The same with flush_ceiling 33, which stands for the 3.x-4.13
+ * flush_tlb_mm_range (arch/x86/mm/tlb.c, the initiator running the mm):
+ * two pages are two INVLPGs on each, 34 pages a CR3 reload.
+ */
 static void test_user_range_ceiling(void **state)
 {
     static const char *const kv[] = {"flush_ceiling", "33", NULL};
@@ -560,26 +595,28 @@ static enum mmusim_step lazy_flusher(mmusim_cpu *cpu, void *arg)
         mmusim_cpu_regs(mmusim_machine_cpu(sh->m, 1), &r);
         sh->cr3_of_cpu1_before = r.cr3;
         sh->mask_before = mmusim_mm_cpu_mask(sh->m, sh->cr3);
-        sh->rc[0] = mmusim_flush_tlb_range_smp(cpu, sh->cr3, TS_USER_VA, TS_USER_VA + 4096);
+        sh->rc[0] = mmusim_flush_tlb_page_smp(cpu, sh->cr3, TS_USER_VA);
         return MMUSIM_STEP_MORE;
     }
     if (!sh->flushed) {
         sh->mask_after = mmusim_mm_cpu_mask(sh->m, sh->cr3);
         sh->flushed = 1;
         /* CPU1 left the mm: this one must not IPI it. */
-        sh->rc[1] = mmusim_flush_tlb_range_smp(cpu, sh->cr3, TS_USER_VA, TS_USER_VA + 4096);
+        sh->rc[1] = mmusim_flush_tlb_page_smp(cpu, sh->cr3, TS_USER_VA);
         return MMUSIM_STEP_MORE;
     }
     return MMUSIM_STEP_DONE;
 }
 
 /*
- * CPU1 runs a task of mm A, then a kernel thread (cr3 0): it is lazy with A
- * still loaded and still in A's cpu_vm_mask. CPU0, running a task of A,
- * flush_tlb_page()s a page of A: locally one INVLPG (A is its active mm),
- * and an IPI to CPU1, which leave_mm()s: it loads swapper_pg_dir
- * (mmusim_kernel_cr3; its handler costs ipi_handler + mov_cr3) and drops out
- * of A's mask. A second flush_tlb_page sends no IPI.
+ * CPU1 runs a task of mm A, then a kernel thread (cr3 0): it is lazy
+ * (TLBSTATE_LAZY) with A still loaded and still in A's cpu_vm_mask. CPU0,
+ * running a task of A, flush_tlb_page()s a page of A (2.6.32
+ * arch/x86/mm/tlb.c, flush_tlb_page): locally one INVLPG (A is its active
+ * mm and current->mm), and an IPI to CPU1, whose flush IPI handler
+ * (smp_invalidate_interrupt) leave_mm()s: it loads swapper_pg_dir
+ * (mmusim_kernel_cr3; its handler costs ipi_handler + mov_cr3) and drops
+ * out of A's mask. A second flush_tlb_page sends no IPI.
  */
 static void test_flush_range_lazy_cpu(void **state)
 {
@@ -611,17 +648,19 @@ static void test_flush_range_lazy_cpu(void **state)
     assert_int_equal(s1.ipi_handler_cycles, c->ipi_handler + c->mov_cr3);
     assert_int_equal(s1.invlpg, 0);
     assert_int_equal(s0.leave_mm, 0);
-    assert_int_equal(s0.shootdowns, 2);
+    assert_int_equal(s0.shootdowns, 1); /* the second flush sent no IPI: not a shootdown */
     assert_int_equal(s0.ipis_sent, 1);
     assert_int_equal(s0.invlpg, 2);
 }
 
 /*
  * flush_tlb_all reaching a lazy CPU: CPU1 ran a task of mm A and is idle
- * with A loaded. CPU0 calls flush_tlb_all at t0 + 20000; CPU1 takes the IPI
- * at its arrival and does __flush_tlb_all plus leave_mm (do_flush_tlb_all):
- * handler ipi_handler + pge_toggle + mov_cr3; CR3 becomes swapper_pg_dir
- * (mmusim_kernel_cr3) and A's mask loses CPU1.
+ * with A loaded (TLBSTATE_LAZY). CPU0 calls flush_tlb_all at t0 + 20000;
+ * CPU1 takes the IPI at its arrival and does __flush_tlb_all plus leave_mm
+ * (2.6.32 arch/x86/mm/tlb.c, do_flush_tlb_all): handler ipi_handler +
+ * pge_toggle + mov_cr3; CR3 becomes swapper_pg_dir (mmusim_kernel_cr3) and
+ * A's mask loses CPU1. CPU0's kernel thread never ran a user mm (state 0,
+ * not lazy): no leave_mm there.
  */
 static void test_flush_all_lazy_cpu(void **state)
 {
@@ -638,7 +677,7 @@ static void test_flush_all_lazy_cpu(void **state)
 
     uint64_t t0 = c->ctx_switch;
     assert_true(mmusim_task_done_at(u) < t0 + f.delay);
-    uint64_t arrival = t0 + f.delay + c->ipi_send + c->ipi_deliver;
+    uint64_t arrival = t0 + f.delay + CALL_LOCKS(c) + c->ipi_send + c->ipi_deliver;
     uint64_t handler = c->ipi_handler + c->pge_toggle + c->mov_cr3;
     struct mmusim_cpu_stats s1 = ts_stats(m, 1);
     assert_int_equal(sh.access_rc, MMUSIM_OK);
@@ -650,7 +689,7 @@ static void test_flush_all_lazy_cpu(void **state)
     mmusim_cpu_regs(ts_cpu(m, 1), &r);
     assert_int_equal(r.cr3, mmusim_kernel_cr3(m));
     assert_int_equal(f.resumed_at, arrival + handler + c->ipi_ack + c->pge_toggle);
-    assert_int_equal(ts_stats(m, 0).leave_mm, 0); /* CPU0's kernel thread borrowed swapper: nothing to leave */
+    assert_int_equal(ts_stats(m, 0).leave_mm, 0); /* CPU0 in state 0 since boot: not lazy, nothing to leave */
 }
 
 /*
@@ -737,12 +776,20 @@ static void test_kernel_range_5_11_full_above_33(void **state)
 
 /*
  * p3: CPU0 and CPU1 both call flush_tlb_all at t0 = ctx_switch; CPU0 runs
- * first (tie, lower id). Its message departs d0 = t0 + ipi_send +
- * apic_bus_msg; CPU1's waits for the bus: d1 = max(t0 + ipi_send, d0) +
- * apic_bus_msg = d0 + apic_bus_msg. Each sender pays up to its departure
- * (ipi_send_cycles). Idle CPU2 takes the first at d0 + ipi_deliver and the
- * second at d1 + ipi_deliver (the first handler is over by then), ending at
- * d1 + ipi_deliver + ipi_handler + pge_toggle.
+ * first (tie, lower id). Both first take and drop call_function.lock
+ * (2.6.32 smp_call_function_many, interrupts off): CPU0 takes it free
+ * (lock_op) and drops it at t0 + 2 lock_op; CPU1, having paid lock_op,
+ * finds it held until then and spins to t0 + 2 lock_op + lock_handoff (its
+ * spin_cycles: lock_op + lock_handoff), then drops it (lock_op). CPU0's
+ * message departs d0 = t0 + 2 lock_op + ipi_send + apic_bus_msg; CPU1's,
+ * written at t0 + 3 lock_op + lock_handoff + ipi_send, before d0, waits for
+ * the bus: d1 = d0 + apic_bus_msg. Each sender pays only its ICR write
+ * (ipi_send): it waits for the ICR to be idle before a send, not after
+ * (apic_wait_icr_idle() precedes the ICR write in 2.6.18's
+ * send_IPI_mask_bitmask), so its own message travels while it goes on; it
+ * had no earlier message on the bus. Idle CPU2 takes the first at d0 +
+ * ipi_deliver and the second at d1 + ipi_deliver (the first handler is
+ * over by then), ending at d1 + ipi_deliver + ipi_handler + pge_toggle.
  */
 static void test_p3_apic_bus(void **state)
 {
@@ -755,18 +802,22 @@ static void test_p3_apic_bus(void **state)
     ts_spawn(m, 1, 0, ts_flush_all_once, &f1);
     ts_run_all(m);
 
-    uint64_t t0 = c->ctx_switch;
-    uint64_t d0 = t0 + c->ipi_send + c->apic_bus_msg;
+    uint64_t t0 = c->ctx_switch, lk = c->lock_op;
+    uint64_t send1 = t0 + 3 * lk + c->lock_handoff; /* CPU1 done with call_function.lock */
+    uint64_t d0 = t0 + 2 * lk + c->ipi_send + c->apic_bus_msg;
     uint64_t d1 = d0 + c->apic_bus_msg;
     uint64_t hend2 = d0 + c->ipi_deliver + c->ipi_handler + c->pge_toggle;
     assert_true(hend2 <= d1 + c->ipi_deliver);
+    assert_true(send1 + c->ipi_send < d0);
     assert_int_equal(f0.called_at, t0);
     assert_int_equal(f1.called_at, t0);
     assert_int_equal(f0.rc, MMUSIM_PENDING);
     assert_int_equal(f1.rc, MMUSIM_PENDING);
     struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1), s2 = ts_stats(m, 2);
-    assert_int_equal(s0.ipi_send_cycles, d0 - t0);
-    assert_int_equal(s1.ipi_send_cycles, d1 - t0);
+    assert_int_equal(s1.spin_cycles, lk + c->lock_handoff);
+    assert_int_equal(s1.lock_contended, 1);
+    assert_int_equal(s0.ipi_send_cycles, c->ipi_send);
+    assert_int_equal(s1.ipi_send_cycles, c->ipi_send);
     assert_int_equal(s0.ipis_sent, 3);
     assert_int_equal(s1.ipis_sent, 3);
     assert_int_equal(s2.ipis_received, 2);
@@ -775,7 +826,11 @@ static void test_p3_apic_bus(void **state)
     assert_int_equal(ts_nreports(m), 0);
 }
 
-/* p3, one sender alone: it pays ipi_send + apic_bus_msg, and its targets see it apic_bus_msg later than on xAPIC. */
+/*
+ * p3, one sender alone: after the call_single_queue lock (2 lock_op) it
+ * pays ipi_send (the bus transfer is not its wait: the ICR is idle before
+ * the send), and its targets see it apic_bus_msg later than on xAPIC.
+ */
 static void test_p3_single_sender(void **state)
 {
     static const char *const kv[] = {"preset", "p3", NULL};
@@ -785,12 +840,86 @@ static void test_p3_single_sender(void **state)
     ts_spawn(m, 0, 0, ts_flush_all_once, &f);
     ts_run_all(m);
     uint64_t t0 = c->ctx_switch;
-    uint64_t arrival = t0 + c->ipi_send + c->apic_bus_msg + c->ipi_deliver;
-    assert_int_equal(ts_stats(m, 0).ipi_send_cycles, c->ipi_send + c->apic_bus_msg);
+    uint64_t arrival = t0 + CALL_LOCKS(c) + c->ipi_send + c->apic_bus_msg + c->ipi_deliver;
+    assert_int_equal(ts_stats(m, 0).ipi_send_cycles, c->ipi_send);
     assert_int_equal(ts_stats(m, 1).idle_cycles, arrival);
     assert_int_equal(f.resumed_at, arrival + c->ipi_handler + c->pge_toggle + c->ipi_ack + c->pge_toggle);
 }
 
+/*
+ * p3, one CPU sends two IPIs in a row: two wake-ups in one step, of tasks
+ * asleep on idle CPUs 1 and 2 (reschedule IPIs; the P6 halts in idle, so
+ * each wake-up needs one). The first message is written at t + ipi_send and
+ * occupies the bus until d1 = t + ipi_send + apic_bus_msg, while CPU0 goes
+ * on; before the second ICR write CPU0 waits for the first message to be
+ * off the bus (2.6.18 arch/i386/kernel/smp.c, send_IPI_mask_bitmask:
+ * apic_wait_icr_idle() first), writes at d1 + ipi_send, and the second
+ * message departs at d2 = d1 + ipi_send + apic_bus_msg. CPU0 pays 2 ipi_send
+ * + apic_bus_msg. Each sleeper resumes at its IPI's arrival + ipi_handler +
+ * ctx_switch.
+ */
+struct p3_sleeper {
+    mmusim_wait_queue *q;
+    int phase;
+    uint64_t resumed;
+};
+
+static enum mmusim_step p3_sleep_step(mmusim_cpu *cpu, void *arg)
+{
+    struct p3_sleeper *z = arg;
+    if (z->phase++ == 0) {
+        assert_int_equal(mmusim_wait_queue_sleep(cpu, z->q), MMUSIM_PENDING);
+        return MMUSIM_STEP_BLOCK;
+    }
+    z->resumed = mmusim_cpu_cycles(cpu);
+    return MMUSIM_STEP_DONE;
+}
+
+struct p3_waker {
+    mmusim_wait_queue *q[2];
+    int phase, rc[2];
+    uint64_t t;
+};
+
+static enum mmusim_step p3_wake_step(mmusim_cpu *cpu, void *arg)
+{
+    struct p3_waker *w = arg;
+    if (w->phase++ == 0) {
+        mmusim_cpu_spend(cpu, 10000);
+        return MMUSIM_STEP_MORE;
+    }
+    w->t = mmusim_cpu_cycles(cpu);
+    unsigned n;
+    w->rc[0] = mmusim_wake_up(cpu, w->q[0], &n);
+    w->rc[1] = mmusim_wake_up(cpu, w->q[1], &n);
+    return MMUSIM_STEP_DONE;
+}
+
+static void test_p3_sender_waits_for_its_previous_message(void **state)
+{
+    static const char *const kv[] = {"preset", "p3", NULL};
+    mmusim_machine *m = ts_machine(state, 3, kv);
+    const struct mmusim_costs *c = ts_costs(m);
+    struct p3_sleeper z[2];
+    struct p3_waker w;
+    memset(z, 0, sizeof(z));
+    memset(&w, 0, sizeof(w));
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(mmusim_wait_queue_create(m, &z[i].q), MMUSIM_OK);
+        w.q[i] = z[i].q;
+        ts_spawn(m, 1 + i, 0, p3_sleep_step, &z[i]);
+    }
+    ts_spawn(m, 0, 0, p3_wake_step, &w);
+    ts_run_all(m);
+
+    assert_int_equal(w.rc[0], MMUSIM_OK);
+    assert_int_equal(w.rc[1], MMUSIM_OK);
+    uint64_t d1 = w.t + c->ipi_send + c->apic_bus_msg;
+    uint64_t d2 = d1 + c->ipi_send + c->apic_bus_msg;
+    assert_int_equal(ts_stats(m, 0).ipi_send_cycles, 2 * (uint64_t)c->ipi_send + c->apic_bus_msg);
+    assert_int_equal(z[0].resumed, d1 + c->ipi_deliver + c->ipi_handler + c->ctx_switch);
+    assert_int_equal(z[1].resumed, d2 + c->ipi_deliver + c->ipi_handler + c->ctx_switch);
+}
 
 /* ==== 6. Calls the SMP flushes refuse ==== */
 
@@ -832,6 +961,7 @@ int main(void)
         TS_TEST(test_kernel_range_5_11_full_above_33),
         TS_TEST(test_p3_apic_bus),
         TS_TEST(test_p3_single_sender),
+        TS_TEST(test_p3_sender_waits_for_its_previous_message),
         TS_TEST(test_flush_tlb_all_smp_refuses_outside_run),
         TS_TEST(test_flush_tlb_all_smp_refuses_null_cpu),
     };

@@ -419,9 +419,10 @@ static enum mmusim_step saver_step(mmusim_cpu *cpu, void *arg)
  *
  * 2.6.18 (kernel/spinlock.c, _spin_lock_irqsave -> include/asm-i386/
  * spinlock.h, __raw_spin_lock_flags: "sti" while polling when the saved
- * flags have IF): CPU1 takes the IPI at its arrival A = F + ipi_send +
- * ipi_deliver while it spins, acknowledges at K = A + ipi_handler +
- * pge_toggle + ipi_ack; CPU0 flushes locally (pge_toggle), unlocks at R;
+ * flags have IF): CPU1 takes the IPI at its arrival A = F + lock_op (call_lock)
+ * + ipi_send + ipi_deliver while it spins, acknowledges at K = A +
+ * ipi_handler + pge_toggle + mov_cr3 + ipi_ack; CPU0 releases call_lock,
+ * flushes locally (pge_toggle + mov_cr3), unlocks at R;
  * CPU1 gets the lock at R + lock_handoff with interrupts off again ("cli"
  * before the locked decb), and unlock_irqrestore turns them back on. The
  * IPI's time is not spin.
@@ -438,17 +439,25 @@ static void test_irqsave_spinner_takes_ipi_2_6_18(void **state)
     ts_spawn(m, 1, 0, saver_step, &v);
     ts_run_all(m);
 
+    /* 2.6.18's flush_tlb_all (arch/i386/kernel/smp.c, kernel/softirq.c
+     * on_each_cpu): spin_lock(&call_lock) before the send, spin_unlock after
+     * the acknowledgement, then the local call; __flush_tlb_global reloads
+     * CR3 between its CR4 writes (include/asm-i386/tlbflush.h): a mov_cr3 in
+     * the handler and in the local flush. Neither CPU has left the boot
+     * state (TLBSTATE 0): no leave_mm. */
     uint64_t t0 = c->ctx_switch, op = c->lock_op;
+    uint64_t gflush = c->pge_toggle + c->mov_cr3;
     uint64_t f = t0 + op + o.spend;
-    uint64_t arrive = f + c->ipi_send + c->ipi_deliver;
-    uint64_t ack = arrive + c->ipi_handler + c->pge_toggle + c->ipi_ack;
-    uint64_t rel = ack + c->pge_toggle + op;
+    uint64_t arrive = f + op + c->ipi_send + c->ipi_deliver;
+    uint64_t handler = c->ipi_handler + gflush;
+    uint64_t ack = arrive + handler + c->ipi_ack;
+    uint64_t rel = ack + op + gflush + op;
     assert_int_equal(o.acquired, t0 + op);
     assert_int_equal(o.flushed_at, f);
     assert_int_equal(o.rc_flush, MMUSIM_PENDING);
     assert_int_equal(v.spin_from, t0 + v.delay + op);
     assert_true(v.spin_from < f); /* CPU1 spins before the IPI is sent */
-    assert_int_equal(o.resumed_at, ack + c->pge_toggle);
+    assert_int_equal(o.resumed_at, ack + op + gflush);
     assert_int_equal(o.released, rel);
     assert_int_equal(v.rc, MMUSIM_PENDING);
     assert_int_equal(v.flags, 0); /* interrupts were on */
@@ -457,7 +466,7 @@ static void test_irqsave_spinner_takes_ipi_2_6_18(void **state)
     assert_int_equal(v.irqs_off_after, 0);
     struct mmusim_cpu_stats s1 = ts_stats(m, 1);
     assert_int_equal(s1.ipis_received, 1);
-    assert_int_equal(s1.ipi_handler_cycles, c->ipi_handler + c->pge_toggle);
+    assert_int_equal(s1.ipi_handler_cycles, handler);
     assert_int_equal(s1.spin_cycles, v.acquired - v.spin_from - s1.ipi_handler_cycles);
     assert_int_equal(ts_nreports(m), 0);
 }

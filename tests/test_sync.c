@@ -170,13 +170,17 @@ static enum mmusim_step waker_step(mmusim_cpu *cpu, void *arg)
 /*
  * A task of mm A sleeps on CPU1; if other_mm, a task of mm B then runs on
  * CPU1 (so B is loaded when the sleeper wakes). CPU0 wakes it at w (its
- * clock at wake_up); CPU1 is idle. Resumption at w + ipi_send + ipi_deliver
- * + ipi_handler + ctx_switch, plus mov_cr3 (+ mov_cr3_pae_extra under PAE)
- * only when B, not A, is loaded.
+ * clock at wake_up); CPU1 is idle. If idle CPUs halt (cost.idle_poll 0, as
+ * on p3: 2.6.18 default_idle clears TS_POLLING around hlt), try_to_wake_up
+ * sends a reschedule IPI: resumption at w + ipi_send + ipi_deliver +
+ * ipi_handler + ctx_switch. If they poll (idle_poll 1, core2's default:
+ * mwait_idle keeps TS_POLLING set), resched_task only sets need_resched:
+ * resumption at w + ctx_switch. Plus mov_cr3 (+ mov_cr3_pae_extra under
+ * PAE) only when B, not A, is loaded.
  */
-static void wake_remote(void **state, const char *paging, int other_mm)
+static void wake_remote(void **state, const char *paging, int other_mm, int poll)
 {
-    const char *const kv[] = {"paging", paging, NULL};
+    const char *const kv[] = {"paging", paging, "cost.idle_poll", poll ? "1" : "0", NULL};
     mmusim_machine *m = ts_machine(state, 2, kv);
     const struct mmusim_costs *c = ts_costs(m);
     uint64_t a_cr3, b_cr3;
@@ -195,8 +199,8 @@ static void wake_remote(void **state, const char *paging, int other_mm)
     ts_run_all(m);
 
     uint64_t cr3_cost = c->mov_cr3 + (strcmp(paging, "pae") == 0 ? c->mov_cr3_pae_extra : 0);
-    uint64_t expect = w.woke_at + c->ipi_send + c->ipi_deliver + c->ipi_handler + c->ctx_switch +
-                      (other_mm ? cr3_cost : 0);
+    uint64_t ipi = poll ? 0 : c->ipi_send + c->ipi_deliver + c->ipi_handler;
+    uint64_t expect = w.woke_at + ipi + c->ctx_switch + (other_mm ? cr3_cost : 0);
     assert_int_equal(w.woke_at, c->ctx_switch + w.delay);
     assert_int_equal(w.n, 1);
     assert_int_equal(s.rc, MMUSIM_PENDING); /* a sleep always is: the engine completes it at the wake-up */
@@ -208,10 +212,12 @@ static void wake_remote(void **state, const char *paging, int other_mm)
     assert_int_equal(mmusim_task_state(ts), MMUSIM_TASK_DONE);
     assert_int_equal(mmusim_task_done_at(ts), expect);
     struct mmusim_cpu_stats s0 = ts_stats(m, 0), s1 = ts_stats(m, 1);
-    assert_int_equal(s0.ipis_sent, 1);
-    assert_int_equal(s0.ipi_send_cycles, c->ipi_send);
-    assert_int_equal(s1.ipis_received, 1);
-    assert_int_equal(s1.ipi_handler_cycles, c->ipi_handler);
+    assert_int_equal(s0.ipis_sent, poll ? 0 : 1);
+    assert_int_equal(s0.ipi_send_cycles, poll ? 0 : c->ipi_send);
+    assert_int_equal(s1.ipis_received, poll ? 0 : 1);
+    assert_int_equal(s1.ipis_resched, poll ? 0 : 1);
+    assert_int_equal(s1.ipis_tlb, 0);
+    assert_int_equal(s1.ipi_handler_cycles, poll ? 0 : c->ipi_handler);
     /* A's first switch, B's switch, A's switch back: 3 CR3 writes with B, 1 without. */
     assert_int_equal(s1.cr3_writes, other_mm ? 3 : 1);
     /* Under PAE each CR3 write loads the four PDPTE registers once (SDM Vol. 3A §4.4.1). */
@@ -221,17 +227,27 @@ static void wake_remote(void **state, const char *paging, int other_mm)
 
 static void test_wake_remote_same_mm(void **state)
 {
-    wake_remote(state, "2level", 0);
+    wake_remote(state, "2level", 0, 0);
 }
 
 static void test_wake_remote_other_mm(void **state)
 {
-    wake_remote(state, "2level", 1);
+    wake_remote(state, "2level", 1, 0);
 }
 
 static void test_wake_remote_other_mm_pae(void **state)
 {
-    wake_remote(state, "pae", 1);
+    wake_remote(state, "pae", 1, 0);
+}
+
+static void test_wake_remote_polling_same_mm(void **state)
+{
+    wake_remote(state, "2level", 0, 1);
+}
+
+static void test_wake_remote_polling_other_mm_pae(void **state)
+{
+    wake_remote(state, "pae", 1, 1);
 }
 
 /* A hardirq handler that wakes q, then spends. */
@@ -362,6 +378,8 @@ int main(void)
         TS_TEST(test_wake_remote_same_mm),
         TS_TEST(test_wake_remote_other_mm),
         TS_TEST(test_wake_remote_other_mm_pae),
+        TS_TEST(test_wake_remote_polling_same_mm),
+        TS_TEST(test_wake_remote_polling_other_mm_pae),
         TS_TEST(test_wake_from_local_irq),
         TS_TEST(test_wake_busy_cpu),
         TS_TEST(test_task_create_refuses_bad_cpu),

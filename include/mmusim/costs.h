@@ -8,8 +8,8 @@
  * is an estimate; the tests check the code against that table.
  *
  * All values are in core clock cycles of the simulated CPU, except cpu_mhz
- * (the clock, used to turn cycles into nanoseconds) and apic_bus_serial (a
- * flag).
+ * (the clock, used to turn cycles into nanoseconds) and apic_bus_serial and
+ * idle_poll (flags).
  */
 #ifndef MMUSIM_COSTS_H
 #define MMUSIM_COSTS_H
@@ -43,6 +43,7 @@ extern "C" {
     XX(ipi_extra_target, "extra latency per target beyond the first (fan-out)") \
     XX(apic_bus_serial, "1 if IPIs travel on the P6 serial APIC bus, one message at a time") \
     XX(apic_bus_msg, "cycles one short APIC-bus message occupies the bus (21 bus clocks)") \
+    XX(idle_poll, "1 if idle CPUs poll need_resched (mwait): a wake-up sends them no reschedule IPI") \
     XX(ctx_switch, "a task switch: schedule() and switch_to(), the CR3 write excluded") \
     XX(lock_op, "an uncontended spin_lock or spin_unlock (one locked read-modify-write)") \
     XX(lock_handoff, "a released spinlock's cache line reaching the next spinning CPU") \

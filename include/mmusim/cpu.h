@@ -140,11 +140,15 @@ MMUSIM_API uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va); /* __flu
  * it returns 0 and flushes nothing, as mmusim_cpu_write_cr3 changes nothing.
  */
 MMUSIM_API uint64_t mmusim_flush_tlb(mmusim_cpu *cpu);
-/* __flush_tlb_global: CR4.PGE off and on. Under PAE both writes reload the
+/*
+ * __flush_tlb_global: CR4.PGE off and on (2.6.18: with a CR3 reload in
+ * between, a counted CR3 write). Under PAE each CR4 write reloads the
  * PDPTEs (two pdpte_loads, 2 * mov_cr3_pae_extra more); if that faults
- * (#GP), it returns 0 and flushes nothing. */
+ * (#GP), it returns 0 and flushes nothing.
+ */
 MMUSIM_API uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu);
-MMUSIM_API uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu);             /* __flush_tlb_all: global if PGE, else CR3 */
+/* __flush_tlb_all: the global flush if the CPU has PGE (cpu_has_pge: the configuration's feature), else CR3. */
+MMUSIM_API uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu);
 
 /* ---- TLB statistics ---- */
 

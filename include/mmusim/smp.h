@@ -262,19 +262,25 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_machine_run(mmusim_machine *m, uint64_t c
 /* ---- IPIs and the SMP flushes (Linux arch/x86/kernel/smp.c, arch/x86/mm/tlb.c) ---- */
 
 /*
- * Each of these runs on cpu, from a step: the local part, IPIs to the other
- * CPUs concerned at this CPU's turn in global time, then a wait for their
- * acknowledgements that the engine completes. MMUSIM_OK when no other CPU
- * had to be asked (the flush is done); MMUSIM_PENDING otherwise: the step
- * must return, and the engine resumes the CPU when the last acknowledgement
- * is in (a step that returns DONE right after the call ends once the wait is
- * over). Interrupts must be enabled and the CPU outside interrupt context
- * (Linux WARNs otherwise: a report, and MMUSIM_ECONTEXT); outside a step,
- * MMUSIM_ENOSTEP.
- * docs/smp.md gives the sequences and their costs.
+ * Each of these runs on cpu, from a step, the path of the machine's kernel
+ * era (docs/smp.md, "The SMP flushes"): the local part, the lock the era
+ * takes around its IPIs (2.6.18 call_lock or tlbstate_lock, 2.6.32/37
+ * flush_state[cpu % 8] or call_function's), IPIs to the other CPUs
+ * concerned at this CPU's turn in global time, a wait for their
+ * acknowledgements that the engine completes, the unlock. MMUSIM_OK when
+ * the whole path completed in the call (no IPI to send, no lock to wait
+ * for); MMUSIM_PENDING otherwise: the step must return, and the engine
+ * resumes the CPU once the path is over (a step that returns DONE right
+ * after the call ends then). With interrupts disabled the kernel's
+ * WARN_ON(irqs_disabled()) (2.6.18 smp_call_function) or WARN_ON_ONCE
+ * (smp_call_function_many and _single, 2.6.32+) is a report, and the flush
+ * proceeds as the kernel's does: two CPUs flushing each other with
+ * interrupts off deadlock, and the run says so (deadlock). A lock this CPU
+ * already holds (a flush from a handler that interrupted a flush): a BUG
+ * report and MMUSIM_EDEADLK. Outside a step, MMUSIM_ENOSTEP.
  *
  * flush_tlb_all(): IPI to every other online CPU, __flush_tlb_all() on each
- * and locally.
+ * and locally (and leave_mm on a CPU in lazy TLB mode, 2.6).
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_all_smp(mmusim_cpu *cpu);
 /*
@@ -284,13 +290,24 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_all_smp(mmusim_cpu *cpu);
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cpu, uint32_t start, uint32_t end);
 /*
- * flush_tlb_range(mm, start, end) for the user address space cr3: locally if
- * cpu has it loaded, and flush_tlb_others() to the CPUs in its cpu_vm_mask.
- * A lazy CPU (a kernel thread borrowing the mm) leaves it instead: it loads
- * swapper_pg_dir and drops out of the mask (leave_mm). end == start + 4096
- * is flush_tlb_page; start == 0 && end == 0 is flush_tlb_mm.
+ * flush_tlb_range(vma, start, end) for the user address space cr3: locally
+ * if cpu runs it (a CPU that only borrows it, lazily, leaves it instead:
+ * leave_mm loads swapper_pg_dir and drops the CPU from the mm's
+ * cpu_vm_mask), and flush_tlb_others() to the other CPUs in its
+ * cpu_vm_mask. With flush_ceiling 0 (the 2.6 eras) any range is
+ * flush_tlb_mm, a full flush of the mm, as 2.6's flush_tlb_range is; with a
+ * ceiling, an INVLPG per page up to it. start == 0 && end == 0 is
+ * flush_tlb_mm. (One page is not flush_tlb_page: that is
+ * mmusim_flush_tlb_page_smp.)
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, uint32_t end);
+/*
+ * flush_tlb_page(vma, va) for the user address space cr3: one INVLPG
+ * locally if cpu runs it (leave_mm if it borrows it), then
+ * flush_tlb_others() with the page. 5.11's is flush_tlb_mm_range over the
+ * page.
+ */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_page_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t va);
 /* The CPUs (bit n = CPU n) that have used the address space cr3 since their last leave_mm. */
 MMUSIM_API uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3);
 

@@ -47,8 +47,10 @@ extern "C" {
     XX(ipis_sent, "IPIs this CPU sent (one per target)")                       \
     XX(ipi_send_cycles, "cycles spent issuing them (ICR writes, serial APIC-bus transfers)") \
     XX(ipis_received, "IPIs this CPU took")                                    \
+    XX(ipis_tlb, "of those, TLB flush IPIs (flush_tlb_others' and flush_tlb_all's call-function IPIs)") \
+    XX(ipis_resched, "of those, reschedule IPIs (a wake-up of a task whose CPU halts in idle)") \
     XX(ipi_handler_cycles, "cycles taken from this CPU by IPI handlers, their flushes included") \
-    XX(shootdowns, "SMP flushes this CPU initiated (flush_tlb_all, _kernel_range, _range)") \
+    XX(shootdowns, "SMP flushes this CPU initiated that sent IPIs (flush_tlb_all, _kernel_range, _range, _page)") \
     XX(shootdown_wait_cycles, "cycles this CPU spun waiting for shootdown acknowledgements") \
     XX(leave_mm, "lazy-TLB exits (leave_mm: switch to swapper_pg_dir)")        \
     XX(irqs, "hardirqs taken (IPIs excluded)")                                 \

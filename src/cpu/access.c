@@ -404,6 +404,17 @@ uint64_t mmusim_flush_tlb(mmusim_cpu *cpu)
     return c;
 }
 
+/*
+ * __flush_tlb_global. 2.6.32 and later (arch/x86/include/asm/tlbflush.h):
+ * CR4 written without PGE, then restored: everything goes, globals too.
+ * 2.6.18 (include/asm-i386/tlbflush.h) reloads CR3 between the two CR4
+ * writes. CR4 itself is not written (cr4_writes, cr4_cycles stay as they
+ * are); the pair's cost is counted here, in global_flush_cycles, once. The
+ * 2.6.18 CR3 reload is a MOV to CR3 of the value CR3 holds (mov_cr3, and
+ * the PDPTE loads under PAE), counted in cr3_writes and cr3_cycles; a #GP on
+ * it (a PDPTE gone bad) leaves it undone and uncharged, as in
+ * mmusim_flush_tlb().
+ */
 uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
 {
     /* CR4 written without PGE, then restored: everything goes, globals too.
@@ -418,12 +429,18 @@ uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
     mmusim__cpu_tlb_flush(cpu, 0);
     cpu->stats.global_flush_cycles += c;
     cpu->cycles += c;
+    if (cpu->sys->cfg->era == MMUSIM_ERA_2_6_18) {
+        uint64_t c3 = 0;
+        if (mmusim_cpu_write_cr3(cpu, cpu->regs.cr3, &c3) == MMUSIM_OK)
+            c += c3;
+    }
     return c;
 }
 
+/* __flush_tlb_all: cpu_has_pge, the CPU's feature (the configuration's PGE), not CR4.PGE. */
 uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu)
 {
-    if (cpu->regs.cr4 & MMUSIM_CR4_PGE)
+    if (cpu->sys->cfg->features & MMUSIM_FEAT_PGE)
         return mmusim_flush_tlb_global(cpu);
     return mmusim_flush_tlb(cpu);
 }

@@ -27,8 +27,16 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
     m->smp->reports = calloc(MAX_REPORTS, sizeof(*m->smp->reports));
     if (!m->smp->reports)
         return MMUSIM_ENOMEM;
-    for (unsigned i = 0; i < m->ncpus; i++)
-        m->cpus[i].smp.lazy = 1; /* booted CPUs idle on swapper_pg_dir */
+    for (unsigned i = 0; i < m->ncpus; i++) {
+        /* Booted CPUs idle on init_mm (swapper_pg_dir) in cpu_tlbstate's state 0:
+         * not lazy, as no user mm was ever switched to (2.6.18 smp.c: { &init_mm, 0 }). */
+        m->cpus[i].smp.tlbstate = TLBSTATE_BOOT;
+        m->cpus[i].smp.active_mm = m->mmu->swapper_cr3;
+    }
+    m->smp->ack_frame = -1;
+    int rc = mmusim__smp_flush_locks_init(m);
+    if (rc != MMUSIM_OK)
+        return rc;
     /* The tick period in whole cycles (cpu_mhz * 10^6 / HZ: 9,600,000 for core2 at 250 Hz). */
     m->smp->tick_period = (uint64_t)m->cfg->costs.cpu_mhz * 1000000u / mmusim_config_hz(m->cfg);
     if (m->smp->tick_period == 0)
@@ -131,7 +139,7 @@ struct frame *mmusim__smp_op_frame(struct mmusim_cpu *cpu, int *rc)
         return NULL;
     }
     /* A wait, a continuation under way, or the task's cond_resched yield (not a handler's business). */
-    if (f->wait != WAIT_NONE || (f->cont && !f->in_cont) || (f->ctx == MMUSIM_CTX_TASK && cpu->smp.yield)) {
+    if (f->wait != WAIT_NONE || (f->nconts && !f->in_cont) || (f->ctx == MMUSIM_CTX_TASK && cpu->smp.yield)) {
         *rc = MMUSIM_ESTEP;
         return NULL;
     }
@@ -153,15 +161,18 @@ int mmusim__smp_cont_start(struct mmusim_cpu *cpu, mmusim__cont_fn fn, void *sta
     struct frame *f = mmusim__smp_op_frame(cpu, &rc);
     if (!f)
         return rc;
-    unsigned idx = cpu->smp.depth - 1;
-    f->cont = fn;
-    f->cont_state = state;
+    if (f->nconts == MAX_CONT)
+        return MMUSIM_EFULL;
+    unsigned idx = cpu->smp.depth - 1, level = f->nconts++;
+    int was_in = f->in_cont; /* 1: started by a running continuation, which goes on after this returns */
+    f->conts[level].fn = fn;
+    f->conts[level].state = state;
     f->in_cont = 1;
     rc = fn(cpu, state);
     f = &cpu->smp.stack[idx];
-    f->in_cont = 0;
+    f->in_cont = was_in;
     if (rc != MMUSIM_PENDING)
-        f->cont = NULL;
+        f->nconts = level; /* over at once: nothing of it stays on the frame */
     return rc;
 }
 
@@ -234,7 +245,7 @@ static uint64_t next_event(const struct mmusim_cpu *cpu)
     return e;
 }
 
-/* The wait of f is over: a shootdown's local part, if it was deferred, runs now. */
+/* The wait of f is over; the frame ends if its step already returned DONE or BLOCK and no continuation is left. */
 static void finish_wait(struct mmusim_cpu *cpu, struct frame *f)
 {
     enum wait_kind k = f->wait;
@@ -244,11 +255,7 @@ static void finish_wait(struct mmusim_cpu *cpu, struct frame *f)
         f->spin_irqs_on = 0;
         cpu->smp.irqs_off = 1;
     }
-    if (k == WAIT_ACKS && f->after_local) {
-        f->after_local = 0;
-        mmusim__smp_run_flush(cpu, &f->local);
-    }
-    if (f->end_after_wait && !f->cont) { /* a continuation still to run keeps the frame */
+    if (f->end_after_wait && !f->nconts) { /* a continuation still to run keeps the frame */
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
         f->end_after_wait = 0;
         mmusim__smp_end_frame(cpu, f, r);
@@ -266,7 +273,7 @@ static void run_ordered(struct mmusim_cpu *cpu, struct frame *f)
         mmusim__smp_lock_acquire(cpu, f, f->lock);
         break;
     case OP_SEND:
-        mmusim__smp_send_and_wait(cpu, f, f->order_mask, &f->order_req, f->after_local);
+        mmusim__smp_send_and_wait(cpu, f, f->order_mask, &f->order_req);
         break;
     case OP_WAKE: {
         unsigned n = mmusim__smp_wake_queue(cpu, f->order_queue);
@@ -282,12 +289,17 @@ static void run_ordered(struct mmusim_cpu *cpu, struct frame *f)
         finish_wait(cpu, f);
 }
 
-/* A continuation's next move; once it is over, the frame ends if its step already returned DONE or BLOCK. */
+/*
+ * The innermost continuation's next move. Once it is over, the one that
+ * started it (if any) is called at the next move, and finds its operation
+ * done; once the last is over, the frame ends if its step already returned
+ * DONE or BLOCK.
+ */
 static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
 {
-    unsigned idx = cpu->smp.depth - 1;
+    unsigned idx = cpu->smp.depth - 1, level = f->nconts - 1;
     f->in_cont = 1;
-    int rc = f->cont(cpu, f->cont_state);
+    int rc = f->conts[level].fn(cpu, f->conts[level].state);
     f = &cpu->smp.stack[idx];
     f->in_cont = 0;
     if (rc == MMUSIM_PENDING) {
@@ -295,17 +307,17 @@ static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
             /* The path sleeps (a kmap waiting for a free slot): the task blocks,
              * keeping the continuation until it runs again. */
             struct mmusim_task *t = f->task;
-            t->cont = f->cont;
-            t->cont_state = f->cont_state;
+            memcpy(t->conts, f->conts, f->nconts * sizeof(f->conts[0]));
+            t->nconts = f->nconts;
             t->cont_end = f->end_after_wait;
-            f->cont = NULL;
+            f->nconts = 0;
             f->end_after_wait = 0;
             mmusim__smp_end_frame(cpu, f, MMUSIM_STEP_BLOCK);
         }
         return;
     }
-    f->cont = NULL;
-    if (f->end_after_wait && f->wait == WAIT_NONE) {
+    f->nconts = level;
+    if (!f->nconts && f->end_after_wait && f->wait == WAIT_NONE) {
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
         f->end_after_wait = 0;
         mmusim__smp_end_frame(cpu, f, r);
@@ -314,7 +326,7 @@ static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
 
 static void run_step(struct mmusim_cpu *cpu, struct frame *f)
 {
-    if (f->cont) {
+    if (f->nconts) {
         run_cont(cpu, f);
         return;
     }
@@ -329,7 +341,7 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
             return;
         r = MMUSIM_STEP_BLOCK; /* the sleep was pending: the step returned, which is all it must do */
     }
-    if (f->wait != WAIT_NONE || f->cont) {
+    if (f->wait != WAIT_NONE || f->nconts) {
         f->end_after_wait = (int)r; /* e.g. a task whose last act is a shootdown: it ends once acknowledged */
         return;
     }

@@ -79,10 +79,15 @@ struct mmusim__hooks {
 typedef int (*mmusim__cont_fn)(mmusim_cpu *cpu, void *state);
 
 /*
- * Run the continuation fn(cpu, state) from a step: at once, and if it
- * returns MMUSIM_PENDING, on cpu's top frame until it returns anything
- * else. Returns what fn returned first (MMUSIM_PENDING: the step must
- * return). ENOSTEP/ESTEP as mmusim__smp_op_frame.
+ * Run the continuation fn(cpu, state) from a step or from a running
+ * continuation: at once, and if it returns MMUSIM_PENDING, on cpu's top
+ * frame until it returns anything else (then the continuation that started
+ * it, if any, is called again: they nest, as kmap_high's wrap flush, itself
+ * a path, runs inside kmap_high). Returns what fn returned first
+ * (MMUSIM_PENDING: the caller must return; a continuation returns
+ * MMUSIM_PENDING too). ENOSTEP outside a step, ESTEP after a pending call of
+ * the same step, EFULL beyond four nested. A task that sleeps inside a
+ * continuation keeps it until it runs again.
  */
 int mmusim__smp_cont_start(mmusim_cpu *cpu, mmusim__cont_fn fn, void *state);
 

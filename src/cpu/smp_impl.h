@@ -42,14 +42,21 @@ enum order_op {
     OP_PTE   /* store order_value to the kernel entry at order_entry (set_pte), or clear it */
 };
 
-/* Continuations (mmusim__cont_fn, mmusim__smp_cont_start) are declared in cpu/hooks.h. */
+/* Continuations (mmusim__cont_fn, mmusim__smp_cont_start) are declared in cpu/hooks.h; they nest, MAX_CONT deep. */
+
+#define MAX_CONT 4 /* continuations nested on one frame */
+
+struct cont {
+    mmusim__cont_fn fn;
+    void *state;
+};
 
 /* Work an internal handler does (an IPI's function); FN_STEP is a user step. */
 enum frame_fn {
     FN_STEP,
-    FN_FLUSH_ALL,    /* do_flush_tlb_all: __flush_tlb_all, leave_mm if lazy */
+    FN_FLUSH_ALL,    /* do_flush_tlb_all: __flush_tlb_all, leave_mm if lazy (2.6) */
     FN_FLUSH_KRANGE, /* per-page INVLPG over [start, end) */
-    FN_FLUSH_MM,     /* flush_tlb_func for a user mm (range or all) */
+    FN_FLUSH_MM,     /* the flush IPI of a user mm (range or all): smp_invalidate_interrupt, flush_tlb_func */
     FN_RESCHED       /* reschedule IPI: nothing but the entry and exit */
 };
 
@@ -58,7 +65,35 @@ struct flush_req {
     enum frame_fn fn;
     uint64_t cr3;        /* FN_FLUSH_MM: the address space */
     uint64_t start, end; /* FN_FLUSH_KRANGE, FN_FLUSH_MM: page-aligned [start, end); end == start: everything */
+    uint64_t gen;        /* FN_FLUSH_MM in 5.11: the mm's tlb_gen this flush brings a CPU to (new_tlb_gen) */
     unsigned initiator;
+    unsigned frame;      /* the initiator's frame (stack index) that waits for the acknowledgements */
+};
+
+/*
+ * An SMP flush under way: the composite path flush_tlb_others() or
+ * smp_call_function() is in the kernel (shootdown.c), run as a
+ * continuation on the frame that called the flush: take `lock` (held while
+ * sending and waiting), take and drop `short_lock` (interrupts off), send,
+ * wait for the acknowledgements, release `lock`, run `local`.
+ */
+struct flush_op {
+    int pc;
+    struct flush_req req;               /* what each target runs */
+    struct flush_req local;             /* what this CPU runs at the end (on_each_cpu); FN_STEP: nothing */
+    uint64_t mask;                      /* the targets */
+    struct mmusim_spinlock *lock;       /* 2.6.18 call_lock or tlbstate_lock, 2.6.32/37 flush_state[].tlbstate_lock */
+    struct mmusim_spinlock *short_lock; /* 2.6.32/37 smp_call_function_many: call_function.lock or call_single_queue's */
+    unsigned flags;                     /* short_lock's saved interrupt state */
+    int warn_after_lock;                /* 2.6.18 smp_call_function: WARN_ON(irqs_disabled()) once call_lock is held */
+    uint32_t va;                        /* the start of the range asked for, for a report */
+};
+
+/* A CPU's lazy-TLB state: Linux's cpu_tlbstate.state (2.6), or loaded_mm and is_lazy (5.11). */
+enum tlbstate {
+    TLBSTATE_BOOT = 0, /* no user mm since boot: the per-CPU variable's initial 0 (5.11: loaded_mm is init_mm) */
+    TLBSTATE_OK = 1,   /* a user task runs on its mm (switch_mm) */
+    TLBSTATE_LAZY = 2  /* a kernel thread or the idle task borrows a user mm (enter_lazy_tlb; 5.11: is_lazy) */
 };
 
 struct frame {
@@ -78,8 +113,7 @@ struct frame {
     struct mmusim_spinlock *lock; /* WAIT_LOCK: the lock */
     int spin_irqs_on;           /* 2.6.18 spin_lock_irqsave with interrupts on before it: on while it spins */
     int end_after_wait;         /* the step returned DONE or BLOCK while its wait was pending: that result, applied once the wait ends */
-    int after_local;            /* a shootdown's local flush still to do once acknowledged */
-    struct flush_req local;
+    struct flush_op flush;      /* an SMP flush of this frame under way (its continuation's state) */
     /* WAIT_ORDER: the operation waiting for its turn. */
     enum order_op op;
     struct flush_req order_req;
@@ -89,9 +123,9 @@ struct frame {
     uint64_t order_entry, order_value; /* OP_PTE: the entry's pa, what to store */
     int order_clear;
     uint64_t *order_old;        /* OP_PTE: where the step wants the old entry */
-    /* A continuation in progress, and whether it is the one running now. */
-    mmusim__cont_fn cont;
-    void *cont_state;
+    /* Continuations in progress (innermost last), and whether one of them is running now. */
+    struct cont conts[MAX_CONT];
+    unsigned nconts;
     int in_cont;
 };
 
@@ -134,8 +168,8 @@ struct mmusim_task {
     /* A continuation that put the task to sleep (kmap_high waiting for a
      * slot): kept here while the task is off the CPU, back on its frame
      * when it runs again (engine.c run_cont, task.c run_task). */
-    mmusim__cont_fn cont;
-    void *cont_state;
+    struct cont conts[MAX_CONT];
+    unsigned nconts;
     int cont_end;           /* the step's DONE or BLOCK still to apply once it is over */
     uint64_t resumed_at, done_at;
     struct mmusim_task *next_run;  /* run queue link */
@@ -174,7 +208,10 @@ struct cpu_smp {
     size_t nsources;
     struct softirq *softirqs;       /* FIFO */
     size_t nsoftirqs, softirqs_cap;
-    int lazy;                       /* running a kernel thread (or idle) on a borrowed mm */
+    enum tlbstate tlbstate;         /* cpu_tlbstate.state */
+    uint64_t active_mm;             /* cpu_tlbstate.active_mm (5.11: loaded_mm): its CR3; swapper_pg_dir for init_mm */
+    uint64_t tlb_gen;               /* 5.11: the tlb_gen of active_mm this CPU has caught up with */
+    uint64_t icr_idle_at;           /* p3: when this CPU's last IPI message is off the serial APIC bus */
     /* The scheduler tick: taken while the CPU has a task (NO_HZ idle otherwise). */
     uint64_t next_tick;             /* a multiple of the tick period */
     int need_resched;               /* a tick ended the slice: preempt at the next boundary that allows it */
@@ -183,13 +220,26 @@ struct cpu_smp {
 
 struct mm_mask {
     uint64_t cr3;
-    uint64_t mask;
+    uint64_t mask;                  /* cpu_vm_mask (mm_cpumask) */
+    uint64_t tlb_gen;               /* 5.11: context.tlb_gen, bumped by every flush of the mm */
 };
+
+#define NUM_INVALIDATE_TLB_VECTORS 8 /* 2.6.32/37 arch/x86/include/asm/irq_vectors.h: flush_state[] */
 
 struct machine_smp {
     int running;                    /* inside mmusim_machine_run */
     uint64_t seq;                   /* interrupt arrival order */
     uint64_t apic_bus_free;         /* p3: when the serial APIC bus is next free */
+    /* The kernel's own spinlocks around IPIs (shootdown.c): 2.6.18 call_lock; the
+     * flush IPI's tlbstate_lock (2.6.18: one; 2.6.32/37: flush_state[cpu % 8]); 2.6.32/37
+     * call_function.lock and each CPU's call_single_queue lock. */
+    struct mmusim_spinlock *call_lock;
+    struct mmusim_spinlock *flush_lock[NUM_INVALIDATE_TLB_VECTORS];
+    struct mmusim_spinlock *call_function_lock;
+    struct mmusim_spinlock *call_single_lock[MMUSIM_MAX_CPUS];
+    int ack_frame;                  /* the frame the next mmusim__smp_ack is for (set by the IPI's run_flush); -1: none */
+    int call_many_warned;           /* 2.6.32+: smp_call_function_many's WARN_ON_ONCE has fired */
+    int call_single_warned;         /* 2.6.32/37: smp_call_function_single's */
     struct mmusim_task *tasks;
     struct mmusim_wait_queue *queues;
     struct mmusim_spinlock *locks;
@@ -247,13 +297,28 @@ int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p)
 /* The frame a step of cpu runs in (the top of its stack); NULL when idle. */
 struct frame *mmusim__smp_top(struct mmusim_cpu *cpu);
 
-/* cpu_vm_mask of an address space (creating its record); NULL if out of memory. */
+/* The record of an address space (cpu_vm_mask, tlb_gen), created if new; NULL if out of memory. */
+struct mm_mask *mmusim__smp_mm(struct cpu_sys *m, uint64_t cr3);
+/* Its cpu_vm_mask (creating the record); NULL if out of memory. */
 uint64_t *mmusim__smp_mm_mask(struct cpu_sys *m, uint64_t cr3);
 
-/* Do an IPI's work on the CPU that took it (shootdown.c): the flush, leave_mm. */
+/* The kernel's IPI spinlocks (shootdown.c), made with the machine. */
+int mmusim__smp_flush_locks_init(struct cpu_sys *m);
+
+/* An IPI taken by cpu (shootdown.c): counted by kind, and its work done (the flush, leave_mm). */
 void mmusim__smp_run_flush(struct mmusim_cpu *cpu, const struct flush_req *r);
 
-/* A shootdown's target acknowledged at cycle `at` (shootdown.c). */
+/* context_switch()'s mm part (task.c calls it, shootdown.c has the lazy-TLB rules):
+ * enter_lazy_tlb() for a kernel thread or idle, switch_mm() to a task's address space. */
+void mmusim__smp_enter_lazy_tlb(struct mmusim_cpu *cpu);
+void mmusim__smp_switch_mm(struct mmusim_cpu *cpu, uint64_t next);
+
+/*
+ * A shootdown's target acknowledged at cycle `at` (shootdown.c), right after
+ * mmusim__smp_run_flush ran the IPI's work: the acknowledgement goes to the
+ * frame of the initiator that sent it (a handler may flush while the task
+ * under it waits for its own acknowledgements).
+ */
 void mmusim__smp_ack(struct mmusim_cpu *initiator, uint64_t at);
 
 /* Send req to every CPU in mask from cpu, charging the sender (shootdown.c);
@@ -305,8 +370,7 @@ void mmusim__smp_lock_repoll(struct mmusim_cpu *cpu, struct frame *f);
  * handler is pushed above it) and stops polling: a hand-over to it not yet
  * complete is undone, and the other spinners poll again. */
 void mmusim__smp_lock_interrupted(struct mmusim_cpu *cpu, struct frame *f);
-void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req,
-                               int after_local);
+void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t mask, const struct flush_req *req);
 unsigned mmusim__smp_wake_queue(struct mmusim_cpu *cpu, struct mmusim_wait_queue *q);
 void mmusim__pte_store_at_turn(struct mmusim_cpu *cpu, struct frame *f);
 

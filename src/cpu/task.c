@@ -78,13 +78,20 @@ mmusim_task *mmusim_cpu_current(mmusim_cpu *cpu)
     return cpu ? cpu->smp.current : NULL;
 }
 
-/* Wake t from cpu at cpu's clock: ready at once, or after a reschedule IPI to an idle CPU. */
+/*
+ * Wake t from cpu at cpu's clock: ready at once, or after a reschedule IPI
+ * to an idle CPU that halts. With idle_poll the idle CPU polls
+ * need_resched (mwait_idle, TS_POLLING set): try_to_wake_up's resched_task
+ * only sets the flag (2.6.18 kernel/sched.c; 5.x set_nr_and_not_polling),
+ * and the CPU notices at once (its wake-up latency from mwait is not
+ * modelled).
+ */
 void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
     struct mmusim_cpu *home = &cpu->sys->cpus[t->cpu];
     t->state = MMUSIM_TASK_RUNNABLE;
     t->ready_at = cpu->cycles;
-    if (home != cpu && home->smp.depth == 0) {
+    if (home != cpu && home->smp.depth == 0 && !cpu->sys->cfg->costs.idle_poll) {
         /* An idle CPU sleeps in hlt: try_to_wake_up's reschedule IPI wakes it,
          * and the task runs once the IPI is handled. A busy CPU runs the task
          * when its current one blocks or ends (no wake-up preemption). */
@@ -130,16 +137,18 @@ int mmusim__smp_other_ready(const struct mmusim_cpu *cpu)
 int mmusim__smp_may_switch(const struct mmusim_cpu *cpu)
 {
     const struct cpu_smp *c = &cpu->smp;
-    return c->depth == 1 && c->stack[0].wait == WAIT_NONE && !c->stack[0].cont && c->preempt_count == 0 &&
+    return c->depth == 1 && c->stack[0].wait == WAIT_NONE && !c->stack[0].nconts && c->preempt_count == 0 &&
            !c->irqs_off && mmusim__smp_other_ready(cpu);
 }
 
 /*
  * context_switch() to t on cpu, which has no task on its stack: the
- * schedule() path runs with interrupts off; switch_mm (a CR3 write unless
- * the mm is the loaded one, or a kernel thread borrows it), switch_to, then
- * finish_task_switch(): the switch_in hooks, and interrupts on again
- * (spin_unlock_irq of the run queue), whatever the previous task left.
+ * schedule() path runs with interrupts off; enter_lazy_tlb for a kernel
+ * thread (it borrows the loaded mm), else switch_mm (a CR3 write unless the
+ * mm is the active one and still loaded; shootdown.c has the era's rules),
+ * switch_to, then finish_task_switch(): the switch_in hooks, and interrupts
+ * on again (spin_unlock_irq of the run queue), whatever the previous task
+ * left.
  */
 static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
@@ -155,22 +164,10 @@ static void switch_to(struct mmusim_cpu *cpu, struct mmusim_task *t)
     cpu->cycles += c;
     cpu->stats.context_switches++;
     cpu->stats.context_switch_cycles += c;
-    if (t->cr3 == 0) {
-        cpu->smp.lazy = 1; /* enter_lazy_tlb: keep the loaded mm */
-    } else {
-        uint64_t prev = cpu->regs.cr3;
-        if (prev != t->cr3) {
-            uint64_t *pm = prev != m->mmu->swapper_cr3 ? mmusim__smp_mm_mask(m, prev) : NULL;
-            if (pm)
-                *pm &= ~(1ull << cpu->id); /* switch_mm clears the CPU from the old mm's mask */
-            if (mmusim_cpu_write_cr3(cpu, t->cr3, NULL) != MMUSIM_OK) /* a created pgd: its PDPTEs are well formed */
-                mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "switch_mm: the task's page directory refused by CR3", 0);
-        }
-        uint64_t *nm = mmusim__smp_mm_mask(m, t->cr3);
-        if (nm)
-            *nm |= 1ull << cpu->id;
-        cpu->smp.lazy = 0;
-    }
+    if (t->cr3 == 0)
+        mmusim__smp_enter_lazy_tlb(cpu); /* keep the loaded mm */
+    else
+        mmusim__smp_switch_mm(cpu, t->cr3);
     t->state = MMUSIM_TASK_RUNNING;
     cpu->smp.current = t;
     mmusim__smp_fire_switch_in(cpu, t);
@@ -187,12 +184,11 @@ static void run_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
     tf->task = t;
     tf->step = t->step;
     tf->arg = t->arg;
-    if (t->cont) { /* a continuation that slept goes on where it stopped */
-        tf->cont = t->cont;
-        tf->cont_state = t->cont_state;
+    if (t->nconts) { /* a continuation that slept goes on where it stopped */
+        memcpy(tf->conts, t->conts, t->nconts * sizeof(t->conts[0]));
+        tf->nconts = t->nconts;
         tf->end_after_wait = t->cont_end;
-        t->cont = NULL;
-        t->cont_state = NULL;
+        t->nconts = 0;
         t->cont_end = 0;
     }
     switch_to(cpu, t);
@@ -275,7 +271,7 @@ void mmusim__smp_end_frame(struct mmusim_cpu *cpu, struct frame *f, enum mmusim_
     }
     mmusim__smp_pop(cpu);
     cpu->smp.current = NULL;
-    cpu->smp.lazy = 1; /* the idle task borrows the mm until the next switch */
+    mmusim__smp_enter_lazy_tlb(cpu); /* the idle task borrows the mm until the next switch */
     /* The switch to idle ends in finish_task_switch() too: interrupts on. */
     cpu->smp.irqs_off = 0;
 }
