@@ -222,9 +222,10 @@ static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hi
     if (k->opts.debug) {
         if (mmusim_cpu_context(cpu) == MMUSIM_CTX_HARDIRQ && !mmusim_cpu_irqs_disabled(cpu))
             mmusim__kmap_warn(k, cpu, "kmap_atomic_idx_push: in hardirq with interrupts enabled", 0);
-        /* BUG_ON(idx > KM_TYPE_NR): 2.6.37's check is off by one (> where >= is
-         * needed), so the push to position KM_TYPE_NR passes (linux-highmem.md §4). */
-        if ((uint32_t)kc->atomic_idx > k->depth) {
+        /* BUG_ON(idx > KM_TYPE_NR) on the old value: 2.6.37's check is off by one
+         * (> where >= is needed), so the push to position KM_TYPE_NR passes and
+         * maps the next CPU's slot 0; the push after it BUGs (linux-highmem.md §4). */
+        if ((int64_t)i > (int64_t)k->depth) {
             kc->atomic_idx--;
             mmusim__kmap_bug(k, cpu, "kmap_atomic_idx_push: kmap_atomic stack overflow", 0);
             mmusim__kmap_pagefault_enable(k, cpu);
