@@ -294,6 +294,15 @@ static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kadd
     if (va >= lo && va <= hi) {
         struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
         int top = kc->atomic_idx - 1; /* kmap_atomic_idx(): the top, not yet popped */
+        if (k->opts.debug && top < 0) {
+            /* An empty stack: kmap_atomic_idx_pop's BUG_ON(idx < 0). The kernel gets
+             * there after the WARN (no address is slot -1's) and after
+             * kpte_clear_flush of slot -1, which is the previous CPU's last slot,
+             * maybe in use there: refused before that clear, so it survives. */
+            mmusim__kmap_warn(k, cpu, "__kunmap_atomic: address is not the top of the kmap_atomic stack", addr.va);
+            mmusim__kmap_bug(k, cpu, "kmap_atomic_idx_pop: kmap_atomic stack underflow", 0);
+            return MMUSIM_EKMAPBUG;
+        }
         uint32_t slot_va;
         uint64_t pte = stack_slot_pte(k, cpu, top, &slot_va);
         if (k->opts.debug && va != slot_va)
