@@ -184,6 +184,17 @@ const struct kmap_variant_ops mmusim__kmap_slot36_ops = {slot36_map, slot36_unma
 
 /* ---- the stack form (2.6.37 arch/x86/mm/highmem_32.c, include/linux/highmem.h) ---- */
 
+/* 2.6.37's WARN_ON_ONCE sites: each warns the first time only (a static flag per site in the kernel). */
+enum { ONCE_PUSH_IN_IRQ = 1u << 0, ONCE_UNMAP_NOT_TOP = 1u << 1 };
+
+static void warn_once(mmusim_kmap_layer *k, mmusim_cpu *cpu, unsigned site, const char *what, uint32_t address)
+{
+    if (k->warned_once & site)
+        return;
+    k->warned_once |= site;
+    mmusim__kmap_warn(k, cpu, what, address);
+}
+
 /*
  * The PTE of CPU c's stack position i, which may lie outside the CPU's
  * slots when the stack over- or underflows without a check stopping it
@@ -221,7 +232,7 @@ static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hi
     int i = kc->atomic_idx++;
     if (k->opts.debug) {
         if (mmusim_cpu_context(cpu) == MMUSIM_CTX_HARDIRQ && !mmusim_cpu_irqs_disabled(cpu))
-            mmusim__kmap_warn(k, cpu, "kmap_atomic_idx_push: in hardirq with interrupts enabled", 0);
+            warn_once(k, cpu, ONCE_PUSH_IN_IRQ, "kmap_atomic_idx_push: in hardirq with interrupts enabled", 0);
         /* BUG_ON(idx > KM_TYPE_NR) on the old value: 2.6.37's check is off by one
          * (> where >= is needed), so the push to position KM_TYPE_NR passes and
          * maps the next CPU's slot 0; the push after it BUGs (linux-highmem.md §4). */
@@ -299,14 +310,16 @@ static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kadd
              * there after the WARN (no address is slot -1's) and after
              * kpte_clear_flush of slot -1, which is the previous CPU's last slot,
              * maybe in use there: refused before that clear, so it survives. */
-            mmusim__kmap_warn(k, cpu, "__kunmap_atomic: address is not the top of the kmap_atomic stack", addr.va);
+            warn_once(k, cpu, ONCE_UNMAP_NOT_TOP, "__kunmap_atomic: address is not the top of the kmap_atomic stack",
+                      addr.va);
             mmusim__kmap_bug(k, cpu, "kmap_atomic_idx_pop: kmap_atomic stack underflow", 0);
             return MMUSIM_EKMAPBUG;
         }
         uint32_t slot_va;
         uint64_t pte = stack_slot_pte(k, cpu, top, &slot_va);
         if (k->opts.debug && va != slot_va)
-            mmusim__kmap_warn(k, cpu, "__kunmap_atomic: address is not the top of the kmap_atomic stack", addr.va);
+            warn_once(k, cpu, ONCE_UNMAP_NOT_TOP, "__kunmap_atomic: address is not the top of the kmap_atomic stack",
+                      addr.va);
         if (!pte)
             return MMUSIM_EKMAPBUG;
         if (k->opts.pop_before_clear) {

@@ -122,6 +122,8 @@ struct mmusim_kmap_layer {
 
     /* debug_kmap_atomic's "at most 10 warnings" (2.6.32 mm/highmem.c: a static countdown). */
     unsigned debug_warns_left;
+    /* The WARN_ON_ONCE sites that have fired (bit per site: atomic.c), once per machine as per boot. */
+    unsigned warned_once;
 
     struct kmap_hist hist[MMUSIM_KMAP_HIST_COUNT_];
 };
