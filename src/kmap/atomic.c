@@ -55,26 +55,34 @@ static int type_allowed_in(enum mmusim_context ctx, int irqs_off, enum mmusim_km
 
 /*
  * debug_kmap_atomic(type), 2.6.32 with DEBUG_HIGHMEM: a WARN when a type is
- * used in a context it is not for, or an interrupt type with interrupts on,
- * at most 10 times in all (its static countdown).
+ * used in a context it is not for, and another when an interrupt type is
+ * used with interrupts on (or a softirq type outside interrupt context with
+ * them on). The two checks are made one after the other, each with its own
+ * WARN_ON and warn_count--, so one call can warn twice (an IRQ type that is
+ * not a softirq type, in a softirq with interrupts on). The countdown is a
+ * static int from 10, tested once on entry (return if below 0): calls warn
+ * while it is 0 or more, so 11 single WARNs in all, one more if the last
+ * call warns twice.
  */
+static void debug_warn(mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *why, uint32_t va)
+{
+    k->debug_warn_count--;
+    mmusim__kmap_warn(k, cpu, why, va);
+}
+
 static void debug_kmap_atomic(mmusim_kmap_layer *k, mmusim_cpu *cpu, enum mmusim_km_type t, uint32_t va)
 {
-    if (!k->debug_warns_left)
+    if (k->debug_warn_count < 0)
         return;
     enum mmusim_context ctx = mmusim_cpu_context(cpu);
     int irqs_off = mmusim_cpu_irqs_disabled(cpu);
-    const char *why = NULL;
     if (mmusim_cpu_in_interrupt(cpu) && !type_allowed_in(ctx, irqs_off, t))
-        why = "debug_kmap_atomic: km_type used in the wrong context";
-    else if (is_irq_type(t) && !irqs_off)
-        why = "debug_kmap_atomic: interrupt km_type with interrupts enabled";
+        debug_warn(k, cpu, "debug_kmap_atomic: km_type used in the wrong context", va);
+    if (is_irq_type(t) && !irqs_off)
+        debug_warn(k, cpu, "debug_kmap_atomic: interrupt km_type with interrupts enabled", va);
     else if ((t == MMUSIM_KM_SOFTIRQ0 || t == MMUSIM_KM_SOFTIRQ1) && !mmusim_cpu_in_interrupt(cpu) && !irqs_off)
-        why = "debug_kmap_atomic: softirq km_type outside interrupt context with interrupts enabled";
-    if (why) {
-        k->debug_warns_left--;
-        mmusim__kmap_warn(k, cpu, why, va);
-    }
+        debug_warn(k, cpu, "debug_kmap_atomic: softirq km_type outside interrupt context with interrupts enabled",
+                   va);
 }
 
 static int slot_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,

@@ -178,7 +178,7 @@ int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct
     k->layout = mmusim_machine_layout(owner);
     k->ncpus = mmusim_machine_ncpus(owner);
     k->kmap_prot = kmap_prot_of(k->cfg);
-    k->debug_warns_left = 10;
+    k->debug_warn_count = 10;
     int rc = resolve(k, opts);
     if (rc == MMUSIM_OK)
         rc = mmusim__cpu_ext_reserve(sys, sizeof(struct kmap_cpu), &k->cpu_off);

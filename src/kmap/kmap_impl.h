@@ -120,8 +120,8 @@ struct mmusim_kmap_layer {
     int pool_head;            /* page_address_pool (2.6.18-2.6.32); -1 when empty */
     mmusim_spinlock *pool_lock;
 
-    /* debug_kmap_atomic's "at most 10 warnings" (2.6.32 mm/highmem.c: a static countdown). */
-    unsigned debug_warns_left;
+    /* debug_kmap_atomic's static int warn_count (2.6.32 mm/highmem.c): 10, no WARN once below 0. */
+    int debug_warn_count;
     /* The WARN_ON_ONCE sites that have fired (bit per site: atomic.c), once per machine as per boot. */
     unsigned warned_once;
 
