@@ -102,8 +102,9 @@ static int slot_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hig
     uint64_t pte = kmap_slot_pte(k, c, i);
     if (k->opts.debug && !flush_at_map)
         debug_kmap_atomic(k, cpu, type, va);
-    /* Not none: a BUG under DEBUG_HIGHMEM before 2.6.20, always from 2.6.20 (linux-highmem.md §3). */
-    if ((k->opts.debug || !flush_at_map) && mmusim__pte_read(k->sys, pte) != 0) {
+    /* Not none: a BUG under DEBUG_HIGHMEM before 2.6.20, always from 2.6.20 (linux-highmem.md §3);
+     * kmap_atomic_pfn has no such check (2.6.18 highmem.c; 2.6.32 iomap_32.c kmap_atomic_prot_pfn). */
+    if ((k->opts.debug || !flush_at_map) && highmem != KMAP_PFN && mmusim__pte_read(k->sys, pte) != 0) {
         mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
         mmusim__kmap_pagefault_enable(k, cpu);
         return MMUSIM_EKMAPBUG;
@@ -253,7 +254,8 @@ static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hi
     }
     uint32_t va;
     uint64_t pte = stack_slot_pte(k, cpu, i, &va);
-    if (!pte || mmusim__pte_read(k->sys, pte) != 0) {
+    /* BUG_ON(!pte_none): kmap_atomic_prot's, not kmap_atomic_prot_pfn's (2.6.37 iomap_32.c). */
+    if (!pte || (highmem != KMAP_PFN && mmusim__pte_read(k->sys, pte) != 0)) {
         if (pte)
             mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
         kc->atomic_idx--;

@@ -312,7 +312,7 @@ static int atomic_map(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, int f
     if (rc != MMUSIM_OK)
         return rc;
     uint64_t t0 = mmusim_cpu_cycles(cpu);
-    rc = variant_ops(k->opts.variant)->map(k, cpu, pfn, highmem || force_slot, prot, type, out);
+    rc = variant_ops(k->opts.variant)->map(k, cpu, pfn, force_slot ? KMAP_PFN : highmem, prot, type, out);
     if (!mmusim_is_error(rc)) {
         uint64_t d = mmusim_cpu_cycles(cpu) - t0;
         struct kmap_cpu *kc = kmap_cpu_of(k, cpu);

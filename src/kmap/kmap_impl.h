@@ -176,9 +176,11 @@ void mmusim__kmap_pagefault_enable(const mmusim_kmap_layer *k, mmusim_cpu *cpu);
 
 /*
  * kmap_atomic of frame pfn with PTE flags prot; highmem 0 is a lowmem page
- * (the direct map after the counts are raised). type is the km_type
- * (slot forms) or ignored. Called with the arguments checked.
+ * (the direct map after the counts are raised), KMAP_PFN a kmap_atomic_pfn
+ * (a slot whatever the frame). type is the km_type (slot forms) or ignored.
+ * Called with the arguments checked.
  */
+#define KMAP_PFN 2
 typedef int (*kmap_map_fn)(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
                            enum mmusim_km_type type, struct mmusim_kaddr *out);
 typedef int (*kmap_unmap_fn)(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr, enum mmusim_km_type type);
