@@ -343,7 +343,15 @@ static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kadd
             lc->pte = pte;
             lc->va = va;
             lc->started = 0;
-            return mmusim__smp_cont_start(cpu, late_clear, lc);
+            rc = mmusim__smp_cont_start(cpu, late_clear, lc);
+            if (rc == MMUSIM_ENOSTEP) {
+                /* Outside a run no interrupt can come between: the clear at once. */
+                lc->started = 1;
+                return late_clear(cpu, lc);
+            }
+            if (rc == MMUSIM_ESTEP)
+                kc->atomic_idx++; /* never started: the pop undone, nothing changed */
+            return rc;
         }
         /* kpte_clear_flush(kmap_pte - idx, vaddr): the top slot's PTE is cleared,
          * and the address passed is the one flushed (the slot's, when they agree). */
