@@ -55,26 +55,34 @@ static int type_allowed_in(enum mmusim_context ctx, int irqs_off, enum mmusim_km
 
 /*
  * debug_kmap_atomic(type), 2.6.32 with DEBUG_HIGHMEM: a WARN when a type is
- * used in a context it is not for, or an interrupt type with interrupts on,
- * at most 10 times in all (its static countdown).
+ * used in a context it is not for, and another when an interrupt type is
+ * used with interrupts on (or a softirq type outside interrupt context with
+ * them on). The two checks are made one after the other, each with its own
+ * WARN_ON and warn_count--, so one call can warn twice (an IRQ type that is
+ * not a softirq type, in a softirq with interrupts on). The countdown is a
+ * static int from 10, tested once on entry (return if below 0): calls warn
+ * while it is 0 or more, so 11 single WARNs in all, one more if the last
+ * call warns twice.
  */
+static void debug_warn(mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *why, uint32_t va)
+{
+    k->debug_warn_count--;
+    mmusim__kmap_warn(k, cpu, why, va);
+}
+
 static void debug_kmap_atomic(mmusim_kmap_layer *k, mmusim_cpu *cpu, enum mmusim_km_type t, uint32_t va)
 {
-    if (!k->debug_warns_left)
+    if (k->debug_warn_count < 0)
         return;
     enum mmusim_context ctx = mmusim_cpu_context(cpu);
     int irqs_off = mmusim_cpu_irqs_disabled(cpu);
-    const char *why = NULL;
     if (mmusim_cpu_in_interrupt(cpu) && !type_allowed_in(ctx, irqs_off, t))
-        why = "debug_kmap_atomic: km_type used in the wrong context";
-    else if (is_irq_type(t) && !irqs_off)
-        why = "debug_kmap_atomic: interrupt km_type with interrupts enabled";
+        debug_warn(k, cpu, "debug_kmap_atomic: km_type used in the wrong context", va);
+    if (is_irq_type(t) && !irqs_off)
+        debug_warn(k, cpu, "debug_kmap_atomic: interrupt km_type with interrupts enabled", va);
     else if ((t == MMUSIM_KM_SOFTIRQ0 || t == MMUSIM_KM_SOFTIRQ1) && !mmusim_cpu_in_interrupt(cpu) && !irqs_off)
-        why = "debug_kmap_atomic: softirq km_type outside interrupt context with interrupts enabled";
-    if (why) {
-        k->debug_warns_left--;
-        mmusim__kmap_warn(k, cpu, why, va);
-    }
+        debug_warn(k, cpu, "debug_kmap_atomic: softirq km_type outside interrupt context with interrupts enabled",
+                   va);
 }
 
 static int slot_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
@@ -94,8 +102,9 @@ static int slot_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hig
     uint64_t pte = kmap_slot_pte(k, c, i);
     if (k->opts.debug && !flush_at_map)
         debug_kmap_atomic(k, cpu, type, va);
-    /* Not none: a BUG under DEBUG_HIGHMEM before 2.6.20, always from 2.6.20 (linux-highmem.md §3). */
-    if ((k->opts.debug || !flush_at_map) && kmap_pte_read(k, pte) != 0) {
+    /* Not none: a BUG under DEBUG_HIGHMEM before 2.6.20, always from 2.6.20 (linux-highmem.md §3);
+     * kmap_atomic_pfn has no such check (2.6.18 highmem.c; 2.6.32 iomap_32.c kmap_atomic_prot_pfn). */
+    if ((k->opts.debug || !flush_at_map) && highmem != KMAP_PFN && kmap_pte_read(k, pte) != 0) {
         mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
         mmusim__kmap_pagefault_enable(k, cpu);
         return MMUSIM_EKMAPBUG;
@@ -184,6 +193,17 @@ const struct kmap_variant_ops mmusim__kmap_slot36_ops = {slot36_map, slot36_unma
 
 /* ---- the stack form (2.6.37 arch/x86/mm/highmem_32.c, include/linux/highmem.h) ---- */
 
+/* 2.6.37's WARN_ON_ONCE sites: each warns the first time only (a static flag per site in the kernel). */
+enum { ONCE_PUSH_IN_IRQ = 1u << 0, ONCE_UNMAP_NOT_TOP = 1u << 1 };
+
+static void warn_once(mmusim_kmap_layer *k, mmusim_cpu *cpu, unsigned site, const char *what, uint32_t address)
+{
+    if (k->warned_once & site)
+        return;
+    k->warned_once |= site;
+    mmusim__kmap_warn(k, cpu, what, address);
+}
+
 /*
  * The PTE of CPU c's stack position i, which may lie outside the CPU's
  * slots when the stack over- or underflows without a check stopping it
@@ -221,10 +241,11 @@ static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hi
     int i = kc->atomic_idx++;
     if (k->opts.debug) {
         if (mmusim_cpu_context(cpu) == MMUSIM_CTX_HARDIRQ && !mmusim_cpu_irqs_disabled(cpu))
-            mmusim__kmap_warn(k, cpu, "kmap_atomic_idx_push: in hardirq with interrupts enabled", 0);
-        /* BUG_ON(idx > KM_TYPE_NR): 2.6.37's check is off by one (> where >= is
-         * needed), so the push to position KM_TYPE_NR passes (linux-highmem.md §4). */
-        if ((uint32_t)kc->atomic_idx > k->depth) {
+            warn_once(k, cpu, ONCE_PUSH_IN_IRQ, "kmap_atomic_idx_push: in hardirq with interrupts enabled", 0);
+        /* BUG_ON(idx > KM_TYPE_NR) on the old value: 2.6.37's check is off by one
+         * (> where >= is needed), so the push to position KM_TYPE_NR passes and
+         * maps the next CPU's slot 0; the push after it BUGs (linux-highmem.md §4). */
+        if ((int64_t)i > (int64_t)k->depth) {
             kc->atomic_idx--;
             mmusim__kmap_bug(k, cpu, "kmap_atomic_idx_push: kmap_atomic stack overflow", 0);
             mmusim__kmap_pagefault_enable(k, cpu);
@@ -233,7 +254,8 @@ static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hi
     }
     uint32_t va;
     uint64_t pte = stack_slot_pte(k, cpu, i, &va);
-    if (!pte || kmap_pte_read(k, pte) != 0) {
+    /* BUG_ON(!pte_none): kmap_atomic_prot's, not kmap_atomic_prot_pfn's (2.6.37 iomap_32.c). */
+    if (!pte || (highmem != KMAP_PFN && kmap_pte_read(k, pte) != 0)) {
         if (pte)
             mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
         kc->atomic_idx--;
@@ -293,10 +315,21 @@ static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kadd
     if (va >= lo && va <= hi) {
         struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
         int top = kc->atomic_idx - 1; /* kmap_atomic_idx(): the top, not yet popped */
+        if (k->opts.debug && top < 0) {
+            /* An empty stack: kmap_atomic_idx_pop's BUG_ON(idx < 0). The kernel gets
+             * there after the WARN (no address is slot -1's) and after
+             * kpte_clear_flush of slot -1, which is the previous CPU's last slot,
+             * maybe in use there: refused before that clear, so it survives. */
+            warn_once(k, cpu, ONCE_UNMAP_NOT_TOP, "__kunmap_atomic: address is not the top of the kmap_atomic stack",
+                      addr.va);
+            mmusim__kmap_bug(k, cpu, "kmap_atomic_idx_pop: kmap_atomic stack underflow", 0);
+            return MMUSIM_EKMAPBUG;
+        }
         uint32_t slot_va;
         uint64_t pte = stack_slot_pte(k, cpu, top, &slot_va);
         if (k->opts.debug && va != slot_va)
-            mmusim__kmap_warn(k, cpu, "__kunmap_atomic: address is not the top of the kmap_atomic stack", addr.va);
+            warn_once(k, cpu, ONCE_UNMAP_NOT_TOP, "__kunmap_atomic: address is not the top of the kmap_atomic stack",
+                      addr.va);
         if (!pte)
             return MMUSIM_EKMAPBUG;
         if (k->opts.pop_before_clear) {
@@ -310,7 +343,15 @@ static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kadd
             lc->pte = pte;
             lc->va = va;
             lc->started = 0;
-            return mmusim__smp_cont_start(cpu, late_clear, lc);
+            rc = mmusim__smp_cont_start(cpu, late_clear, lc);
+            if (rc == MMUSIM_ENOSTEP) {
+                /* Outside a run no interrupt can come between: the clear at once. */
+                lc->started = 1;
+                return late_clear(cpu, lc);
+            }
+            if (rc == MMUSIM_ESTEP)
+                kc->atomic_idx++; /* never started: the pop undone, nothing changed */
+            return rc;
         }
         /* kpte_clear_flush(kmap_pte - idx, vaddr): the top slot's PTE is cleared,
          * and the address passed is the one flushed (the slot's, when they agree). */

@@ -178,7 +178,7 @@ int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct
     k->ncpus = mmusim_machine_ncpus(owner);
     k->kmap_prot = kmap_prot_of(k->cfg);
     k->highmem_start = k->layout->zones[MMUSIM_ZONE_HIGHMEM].start_pfn;
-    k->debug_warns_left = 10;
+    k->debug_warn_count = 10;
     int rc = resolve(k, opts);
     if (rc == MMUSIM_OK)
         rc = mmusim__cpu_ext_reserve(sys, sizeof(struct kmap_cpu), &k->cpu_off);
@@ -281,7 +281,7 @@ static int atomic_map(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, int f
     if (rc != MMUSIM_OK)
         return rc;
     uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
-    rc = k->ops->map(k, cpu, pfn, highmem || force_slot, prot, type, out);
+    rc = k->ops->map(k, cpu, pfn, force_slot ? KMAP_PFN : highmem, prot, type, out);
     if (!mmusim_is_error(rc)) {
         uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
         struct kmap_cpu *kc = kmap_cpu_of(k, cpu);

@@ -141,8 +141,10 @@ struct mmusim_kmap_layer {
     int pool_head;            /* page_address_pool (2.6.18-2.6.32); -1 when empty */
     mmusim_spinlock *pool_lock;
 
-    /* debug_kmap_atomic's "at most 10 warnings" (2.6.32 mm/highmem.c: a static countdown). */
-    unsigned debug_warns_left;
+    /* debug_kmap_atomic's static int warn_count (2.6.32 mm/highmem.c): 10, no WARN once below 0. */
+    int debug_warn_count;
+    /* The WARN_ON_ONCE sites that have fired (bit per site: atomic.c), once per machine as per boot. */
+    unsigned warned_once;
     /* local-5.11: the WARN_ON_ONCE sites that have fired (a bit each, local.c). */
     unsigned local_warned;
 
@@ -243,9 +245,11 @@ static inline void mmusim__kmap_pagefault_enable(const mmusim_kmap_layer *k, mmu
 
 /*
  * kmap_atomic of frame pfn with PTE flags prot; highmem 0 is a lowmem page
- * (the direct map after the counts are raised). type is the km_type
- * (slot forms) or ignored. Called with the arguments checked.
+ * (the direct map after the counts are raised), KMAP_PFN a kmap_atomic_pfn
+ * (a slot whatever the frame). type is the km_type (slot forms) or ignored.
+ * Called with the arguments checked.
  */
+#define KMAP_PFN 2
 typedef int (*kmap_map_fn)(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
                            enum mmusim_km_type type, struct mmusim_kaddr *out);
 typedef int (*kmap_unmap_fn)(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr, enum mmusim_km_type type);

@@ -348,6 +348,11 @@ static int kmap_high_path(mmusim_cpu *cpu, void *state)
         case H_FLUSH_DONE:
             if ((rc = sweep(k, cpu, st)) != MMUSIM_OK)
                 return rc;
+            if (st->flush_unused) {
+                /* kmap_flush_unused's sweep, resumed after a wait: on to its unlock. */
+                st->pc = F_UNLOCK;
+                continue;
+            }
             st->count = k->last_pkmap; /* after the wrap the scan counts anew */
             /* fall through */
         case H_CHECK:
