@@ -531,15 +531,6 @@ static int both_asleep(void *ctx)
  */
 static void test_pool_exhaustion_sleeps_and_wakes(void **state)
 {
-    /*
-     * Skipped until the engine blocks a task whose continuation sleeps in
-     * its first run, inside the step's call (engine.c run_step keeps the
-     * frame and runs the continuation again without a wake-up: the task
-     * rescans, sleeps a second time and is queued twice on pkmap_map_wait,
-     * then twice on its run queue, and the run never ends). A kmap whose
-     * whole path is in turn sleeps so, as some of this test's do.
-     */
-    skip();
     mmusim_machine *m;
     mmusim_kmap_layer *k = layer(state, 4, NULL, MMUSIM_KMAP_SLOT_2_6_36, &m);
     const uint32_t n = mmusim_machine_layout(m)->last_pkmap;
@@ -646,15 +637,6 @@ static int a_and_b_done(void *ctx)
 
 static void test_woken_task_finds_page_mapped(void **state)
 {
-    /*
-     * Skipped until the engine blocks a task whose continuation sleeps in
-     * its first run, inside the step's call (engine.c run_step keeps the
-     * frame and runs the continuation again without a wake-up: the task
-     * rescans, sleeps a second time and is queued twice on pkmap_map_wait,
-     * then twice on its run queue, and the run never ends). A kmap whose
-     * whole path is in turn sleeps so, as some of this test's do.
-     */
-    skip();
     mmusim_machine *m;
     mmusim_kmap_layer *k = layer(state, 3, NULL, MMUSIM_KMAP_SLOT_2_6_36, &m);
     const uint32_t n = mmusim_machine_layout(m)->last_pkmap;

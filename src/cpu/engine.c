@@ -336,6 +336,22 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
     enum mmusim_step r = f->step(cpu, f->arg);
     s->stepping = NULL;
     f = &cpu->smp.stack[idx];
+    if (MMUSIM_UNLIKELY(f->cont != NULL) && f->wait == WAIT_NONE && f->ctx == MMUSIM_CTX_TASK &&
+        f->task->state == MMUSIM_TASK_SLEEPING) {
+        /* The step's continuation slept in its first run, inside the call (a kmap
+         * that found no free slot at once): the task blocks now, keeping the
+         * continuation, as run_cont does when it sleeps later. A step that
+         * returned MORE or BLOCK is called again once the path is over; DONE ends
+         * the task then. */
+        struct mmusim_task *t = f->task;
+        t->cont = f->cont;
+        t->cont_state = f->cont_state;
+        t->cont_end = r == MMUSIM_STEP_DONE ? (int)r : 0;
+        f->cont = NULL;
+        f->end_after_wait = 0;
+        mmusim__smp_end_frame(cpu, f, MMUSIM_STEP_BLOCK);
+        return;
+    }
     if (MMUSIM_LIKELY(r == MMUSIM_STEP_MORE)) {
         if (MMUSIM_LIKELY(f->ctx != MMUSIM_CTX_TASK || f->task->state != MMUSIM_TASK_SLEEPING))
             return;
