@@ -290,6 +290,21 @@ static void run_ordered(struct mmusim_cpu *cpu, struct frame *f)
 }
 
 /*
+ * The task of f sleeps inside its continuations: it blocks, and keeps them
+ * (and the step's end still to apply) until it runs again (task.c run_task).
+ */
+static void block_keeping_conts(struct mmusim_cpu *cpu, struct frame *f)
+{
+    struct mmusim_task *t = f->task;
+    memcpy(t->conts, f->conts, f->nconts * sizeof(f->conts[0]));
+    t->nconts = f->nconts;
+    t->cont_end = f->end_after_wait;
+    f->nconts = 0;
+    f->end_after_wait = 0;
+    mmusim__smp_end_frame(cpu, f, MMUSIM_STEP_BLOCK);
+}
+
+/*
  * The innermost continuation's next move. Once it is over, the one that
  * started it (if any) is called at the next move, and finds its operation
  * done; once the last is over, the frame ends if its step already returned
@@ -303,17 +318,8 @@ static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
     f = &cpu->smp.stack[idx];
     f->in_cont = 0;
     if (rc == MMUSIM_PENDING) {
-        if (f->ctx == MMUSIM_CTX_TASK && f->task->state == MMUSIM_TASK_SLEEPING && f->wait == WAIT_NONE) {
-            /* The path sleeps (a kmap waiting for a free slot): the task blocks,
-             * keeping the continuation until it runs again. */
-            struct mmusim_task *t = f->task;
-            memcpy(t->conts, f->conts, f->nconts * sizeof(f->conts[0]));
-            t->nconts = f->nconts;
-            t->cont_end = f->end_after_wait;
-            f->nconts = 0;
-            f->end_after_wait = 0;
-            mmusim__smp_end_frame(cpu, f, MMUSIM_STEP_BLOCK);
-        }
+        if (f->ctx == MMUSIM_CTX_TASK && f->task->state == MMUSIM_TASK_SLEEPING && f->wait == WAIT_NONE)
+            block_keeping_conts(cpu, f); /* the path sleeps (a kmap waiting for a free slot) */
         return;
     }
     f->nconts = level;
@@ -336,20 +342,15 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
     enum mmusim_step r = f->step(cpu, f->arg);
     s->stepping = NULL;
     f = &cpu->smp.stack[idx];
-    if (MMUSIM_UNLIKELY(f->cont != NULL) && f->wait == WAIT_NONE && f->ctx == MMUSIM_CTX_TASK &&
+    if (MMUSIM_UNLIKELY(f->nconts != 0) && f->wait == WAIT_NONE && f->ctx == MMUSIM_CTX_TASK &&
         f->task->state == MMUSIM_TASK_SLEEPING) {
         /* The step's continuation slept in its first run, inside the call (a kmap
          * that found no free slot at once): the task blocks now, keeping the
          * continuation, as run_cont does when it sleeps later. A step that
          * returned MORE or BLOCK is called again once the path is over; DONE ends
          * the task then. */
-        struct mmusim_task *t = f->task;
-        t->cont = f->cont;
-        t->cont_state = f->cont_state;
-        t->cont_end = r == MMUSIM_STEP_DONE ? (int)r : 0;
-        f->cont = NULL;
-        f->end_after_wait = 0;
-        mmusim__smp_end_frame(cpu, f, MMUSIM_STEP_BLOCK);
+        f->end_after_wait = r == MMUSIM_STEP_DONE ? (int)r : 0;
+        block_keeping_conts(cpu, f);
         return;
     }
     if (MMUSIM_LIKELY(r == MMUSIM_STEP_MORE)) {
