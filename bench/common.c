@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,14 +29,6 @@ static void apply_set(struct mmusim_config *cfg, const char *kv)
     }
 }
 
-static const struct bench_uopt *find_uopt(const struct bench_uopt *extra, size_t n, const char *a)
-{
-    for (size_t k = 0; k < n; k++)
-        if (strcmp(extra[k].name, a) == 0)
-            return &extra[k];
-    return NULL;
-}
-
 static uint64_t parse_u64(const char *opt, const char *v)
 {
     char *end;
@@ -53,60 +46,184 @@ void bench_parse(int argc, char **argv, const char *usage, struct bench_opts *o)
     bench_parse_ext(argc, argv, usage, NULL, 0, o);
 }
 
+enum {
+    OPT_PRESET = 256,
+    OPT_SET,
+    OPT_ITERATIONS,
+    OPT_OPS,
+    OPT_CPUS,
+    OPT_PAE,
+    OPT_ERA,
+    OPT_SEED,
+    OPT_JSON,
+    OPT_CSV,
+    OPT_HELP,
+    OPT_EXTRA /* OPT_EXTRA + k: the bench's own option extra[k] */
+};
+
+static void print_help(const char *usage, const struct bench_uopt *extra, size_t n)
+{
+    fputs(usage, stdout);
+    fputs("\nCommon options:\n"
+          "  --preset NAME      cost and TLB preset: p3, core2 (default), atom, haswell\n"
+          "  --set KEY=VALUE    override one configuration key (repeatable; see docs/config.md; wins over\n"
+          "                     --preset, --cpus, --pae and --seed)\n"
+          "  --cpus N           number of CPUs (the config key cpus)\n"
+          "  --pae              PAE paging (the config key pae=1)\n"
+          "  --era NAME         kernel era (2.6.18, 2.6.32, 2.6.37, 5.11) instead of the bench's choice\n"
+          "  --seed N           seed of every random choice (the config key seed)\n"
+          "  --iterations N     how many operations to time\n"
+          "  --ops N            how many operations per scenario (benches that run scenarios)\n"
+          "  --json             print one JSON document instead of a table\n"
+          "  --csv FILE         also write the result rows to FILE as CSV (benches that have rows)\n"
+          "  --help             this text\n",
+          stdout);
+    if (n)
+        fputs("\nOptions of this bench:\n", stdout);
+    for (size_t k = 0; k < n; k++)
+        printf("  %-18s %s\n", extra[k].name, extra[k].help);
+}
+
+static void set_key(struct mmusim_config *cfg, const char *opt, const char *key, const char *v)
+{
+    int rc = mmusim_config_set(cfg, key, v);
+    if (rc != MMUSIM_OK) {
+        fprintf(stderr, "error: %s %s: %s (see --help)\n", opt, v, mmusim_strerror(rc));
+        exit(2);
+    }
+}
+
 void bench_parse_ext(int argc, char **argv, const char *usage, const struct bench_uopt *extra, size_t n,
                      struct bench_opts *o)
 {
     memset(o, 0, sizeof(*o));
     mmusim_config_init(&o->cfg);
-    /* --preset is applied as it is met and every --set after the loop, so a
-     * --set always overrides what a preset loads, whatever the order. */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const struct bench_uopt *u;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
-            fputs("\nCommon options:\n"
-                  "  --preset NAME      cost and TLB preset: p3, core2 (default), atom, haswell\n"
-                  "  --set KEY=VALUE    override one configuration key (repeatable; see docs/config.md)\n"
-                  "  --iterations N     how many operations to time\n"
-                  "  --json             print one JSON document instead of a table\n"
-                  "  --help             this text\n",
-                  stdout);
-            if (n)
-                fputs("\nOptions of this bench:\n", stdout);
-            for (size_t k = 0; k < n; k++)
-                printf("  %-18s %s\n", extra[k].name, extra[k].help);
+    static const struct option common[] = {
+        {"preset", required_argument, NULL, OPT_PRESET}, {"set", required_argument, NULL, OPT_SET},
+        {"iterations", required_argument, NULL, OPT_ITERATIONS}, {"ops", required_argument, NULL, OPT_OPS},
+        {"cpus", required_argument, NULL, OPT_CPUS}, {"pae", no_argument, NULL, OPT_PAE},
+        {"era", required_argument, NULL, OPT_ERA}, {"seed", required_argument, NULL, OPT_SEED},
+        {"json", no_argument, NULL, OPT_JSON}, {"csv", required_argument, NULL, OPT_CSV},
+        {"help", no_argument, NULL, OPT_HELP},
+    };
+    const size_t ncommon = sizeof(common) / sizeof(common[0]);
+    struct option *longopts = calloc(ncommon + n + 1, sizeof(*longopts));
+    if (!longopts) {
+        fprintf(stderr, "error: out of memory\n");
+        exit(1);
+    }
+    memcpy(longopts, common, sizeof(common));
+    for (size_t k = 0; k < n; k++) {
+        const char *name = extra[k].name;
+        while (*name == '-')
+            name++;
+        longopts[ncommon + k] = (struct option){name, required_argument, NULL, OPT_EXTRA + (int)k};
+    }
+    /* --set values are applied after every other option, so a --set always
+     * overrides what --preset, --cpus, --pae or --seed load, whatever the order. */
+    const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
+    size_t nsets = 0;
+    if (!sets) {
+        fprintf(stderr, "error: out of memory\n");
+        exit(1);
+    }
+    const char *preset = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    /* "+": stop at the first non-option (reported below) and never permute argv. */
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+        case OPT_HELP:
+            print_help(usage, extra, n);
             exit(0);
-        } else if (strcmp(a, "--json") == 0) {
+        case OPT_JSON:
             o->json = 1;
-        } else if (strcmp(a, "--preset") == 0 || strcmp(a, "--set") == 0 || strcmp(a, "--iterations") == 0) {
-            if (i + 1 >= argc)
-                die_usage("missing value after", a);
-            const char *v = argv[++i];
-            if (strcmp(a, "--set") == 0)
-                continue; /* applied after the preset, below */
-            if (strcmp(a, "--iterations") == 0) {
-                char *end;
-                o->iterations = strtoull(v, &end, 10);
-                if (*end || o->iterations == 0 || v[0] == '-')
-                    die_usage("--iterations wants a positive integer", v);
-                continue;
-            }
+            break;
+        case OPT_PAE:
+            o->pae = 1;
+            break;
+        case OPT_PRESET: {
             enum mmusim_preset p;
-            if (mmusim_preset_from_name(v, &p) != MMUSIM_OK)
-                die_usage("unknown preset", v);
+            if (mmusim_preset_from_name(optarg, &p) != MMUSIM_OK)
+                die_usage("unknown preset", optarg);
+            preset = optarg;
             bench_check(mmusim_config_apply_preset(&o->cfg, p), "preset");
-        } else if ((u = find_uopt(extra, n, a)) != NULL) {
-            if (i + 1 >= argc)
-                die_usage("missing value after", a);
-            *u->value = parse_u64(a, argv[++i]);
-        } else {
-            die_usage("unknown option", a);
+            break;
+        }
+        case OPT_SET:
+            if (!strchr(optarg, '='))
+                die_usage("--set wants key=value", optarg);
+            sets[nsets++] = optarg;
+            break;
+        case OPT_ITERATIONS:
+            o->iterations = parse_u64("--iterations", optarg);
+            if (o->iterations == 0)
+                die_usage("--iterations wants a positive integer", optarg);
+            break;
+        case OPT_OPS:
+            o->ops = parse_u64("--ops", optarg);
+            if (o->ops == 0)
+                die_usage("--ops wants a positive integer", optarg);
+            break;
+        case OPT_CPUS: {
+            uint64_t x = parse_u64("--cpus", optarg);
+            if (x == 0 || x > 64)
+                die_usage("--cpus wants 1 to 64", optarg);
+            o->cpus = (unsigned)x;
+            break;
+        }
+        case OPT_ERA: {
+            struct mmusim_config scratch;
+            mmusim_config_init(&scratch);
+            set_key(&scratch, "--era", "era", optarg);
+            o->era = optarg;
+            break;
+        }
+        case OPT_SEED:
+            o->seed = parse_u64("--seed", optarg);
+            o->seed_given = 1;
+            break;
+        case OPT_CSV:
+            o->csv = optarg;
+            break;
+        case '?':
+            if (optopt && optopt < OPT_PRESET)
+                die_usage("unknown option", argv[optind - 1]);
+            if (optopt)
+                die_usage("missing value after", argv[optind - 1]);
+            die_usage("unknown or ambiguous option", argv[optind - 1]);
+            break;
+        case ':':
+            die_usage("missing value after", argv[optind - 1]);
+            break;
+        default:
+            if (c >= OPT_EXTRA && (size_t)(c - OPT_EXTRA) < n) {
+                *extra[c - OPT_EXTRA].value = parse_u64(extra[c - OPT_EXTRA].name, optarg);
+                break;
+            }
+            die_usage("unknown option", argv[optind - 1]);
         }
     }
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--set") == 0)
-            apply_set(&o->cfg, argv[++i]);
+    if (optind < argc)
+        die_usage("unexpected argument", argv[optind]);
+    (void)preset;
+    char buf[32];
+    if (o->cpus) {
+        snprintf(buf, sizeof(buf), "%u", o->cpus);
+        set_key(&o->cfg, "--cpus", "cpus", buf);
+    }
+    if (o->pae)
+        set_key(&o->cfg, "--pae", "pae", "1");
+    if (o->seed_given) {
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->seed);
+        set_key(&o->cfg, "--seed", "seed", buf);
+    }
+    for (size_t i = 0; i < nsets; i++)
+        apply_set(&o->cfg, sets[i]);
+    free(sets);
+    free(longopts);
 }
 
 double bench_now(void)

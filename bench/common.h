@@ -1,8 +1,11 @@
 /*
  * mmusim benches — shared command line, timing and output.
  *
- * Every bench takes --preset NAME, --set key=value (repeatable), --json and
- * --help; prints a table by default and one JSON document with --json.
+ * Every bench takes --preset NAME, --set key=value (repeatable), --cpus N,
+ * --pae, --era NAME, --seed N, --iterations N, --ops N, --json, --csv FILE
+ * and --help, parsed in one place (bench_parse_ext, with getopt_long); a
+ * bench ignores those it has no use for. Prints a table by default and one
+ * JSON document with --json.
  */
 #ifndef MMUSIM_BENCH_COMMON_H
 #define MMUSIM_BENCH_COMMON_H
@@ -15,8 +18,15 @@
 
 struct bench_opts {
     int json;
-    struct mmusim_config cfg;   /* --preset and --set applied */
+    struct mmusim_config cfg;   /* --preset, --cpus, --pae, --seed and --set applied (--set last: it wins) */
     uint64_t iterations;        /* --iterations N; 0 = the bench's default */
+    uint64_t ops;               /* --ops N; 0 = the bench's default */
+    unsigned cpus;              /* --cpus N; 0 = not given */
+    int pae;                    /* --pae given */
+    int seed_given;             /* --seed N given (also in cfg.seed) */
+    uint64_t seed;
+    const char *era;            /* --era NAME (validated); NULL = the bench's choice */
+    const char *csv;            /* --csv FILE; NULL = none */
 };
 
 /*
