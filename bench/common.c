@@ -117,6 +117,13 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
         const char *name = extra[k].name;
         while (*name == '-')
             name++;
+        /* getopt_long returns the first match, so a bench option named like a
+         * common one would never be seen: refuse it rather than ignore it. */
+        for (size_t q = 0; q < ncommon; q++)
+            if (strcmp(name, common[q].name) == 0) {
+                fprintf(stderr, "error: bench option --%s duplicates a common option\n", name);
+                exit(2);
+            }
         longopts[ncommon + k] = (struct option){name, required_argument, NULL, OPT_EXTRA + (int)k};
     }
     /* --set values are applied after every other option, so a --set always

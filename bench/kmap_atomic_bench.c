@@ -772,15 +772,25 @@ static void summary(const struct row *rows, size_t n)
         if (w->s == S_COPY)
             foot[w->v] = w->tlb_footprint;
     }
-    double least = 0;
+    double least = 0, most = 0;
     for (unsigned v = 0; v < NV; v++)
-        if (maps[v] && (least == 0 || inv[v] / maps[v] < least))
-            least = inv[v] / maps[v];
+        if (maps[v]) {
+            double r = inv[v] / maps[v];
+            if (least == 0 || r < least)
+                least = r;
+            if (r > most)
+                most = r;
+        }
+    /* Within half a percent the variants tie: no "(least)" label then, as
+     * it would only name the first of equals. */
+    int tie = most <= least * 1.005;
     printf("- local INVLPG per map (about), all rows outside misuse:");
     for (unsigned v = 0; v < NV; v++)
         if (maps[v])
             printf(" %s %.2f%s", mmusim_kmap_variant_name((enum mmusim_kmap_variant)v), inv[v] / maps[v],
-                   inv[v] / maps[v] <= least * 1.001 ? " (least)" : "");
+                   !tie && inv[v] / maps[v] <= least * 1.001 ? " (least)" : "");
+    if (tie)
+        printf(" (a tie)");
     printf("\n  No IPI, no global flush, no corrupted read outside misuse (checked). After a copy,\n"
            "  slot-2.6.19 leaves %llu window entries in the DTLB (its unmap does not flush); the others %llu.\n",
            (unsigned long long)foot[MMUSIM_KMAP_SLOT_2_6_19], (unsigned long long)foot[MMUSIM_KMAP_SLOT_2_6_36]);

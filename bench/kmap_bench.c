@@ -35,29 +35,25 @@
 #include "common.h"
 
 static const char usage[] =
-    "usage: kmap_bench [options] [--csv FILE]\n"
+    "usage: kmap_bench [options]\n"
     "Cycles per map-read-unmap of a random highmem page for kmap (pkmap,\n"
     "2.6.37), kmap_atomic (stack-2.6.37) and kmap_local (local-5.11) on\n"
     "1, 2, 4, ..., 64 CPUs, working sets below and above LAST_PKMAP, 2-level\n"
-    "and PAE. The bench sets cpus, paging and era itself; --iterations is\n"
-    "ignored (use --ops). --csv FILE also writes the rows as CSV.\n"
+    "and PAE. The bench sets cpus, paging and era itself (--cpus, --pae and\n"
+    "--era are refused; --max-cpus bounds the sweep). --ops N: map-read-unmap\n"
+    "operations per CPU (default 20000); --csv FILE also writes the rows as CSV.\n"
     "Same options and seed, byte-identical output.\n";
-
-#define NO_SEED UINT64_MAX
 
 static uint64_t opt_ops = 20000;     /* per CPU */
 static uint64_t opt_think = 0;       /* cycles of plain work between one op and the next */
 static uint64_t opt_max_cpus = 64;
-static uint64_t opt_seed = NO_SEED;
 static uint64_t opt_ws_small = 256;  /* below LAST_PKMAP in both pagings (1024, 512) */
 static uint64_t opt_ws_large = 4096; /* above it in both */
 
 static const struct bench_uopt options[] = {
-    {"--ops", "N: map-read-unmap operations per CPU (default 20000)", &opt_ops},
     {"--think", "N: cycles of other work between one op and the next, not counted in the op (default 0)",
      &opt_think},
     {"--max-cpus", "N: the largest CPU count of 1, 2, 4, ..., 64 to run (default 64)", &opt_max_cpus},
-    {"--seed", "N: seed of the page choices (the same as --set seed=N; default 1)", &opt_seed},
     {"--ws-small", "N: the working set below LAST_PKMAP, in highmem pages (default 256)", &opt_ws_small},
     {"--ws-large", "N: the working set above LAST_PKMAP, in highmem pages (default 4096)", &opt_ws_large},
 };
@@ -316,23 +312,6 @@ static struct row run_row(struct mmusim_config cfg, enum api api, unsigned cpus,
     return row;
 }
 
-/* --csv FILE: a string, which the common parser does not take; removed from argv before it runs. */
-static const char *take_csv(int *argc, char **argv)
-{
-    for (int i = 1; i < *argc; i++)
-        if (strcmp(argv[i], "--csv") == 0) {
-            if (i + 1 >= *argc) {
-                fprintf(stderr, "error: missing value after --csv (see --help)\n");
-                exit(2);
-            }
-            const char *f = argv[i + 1];
-            memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(argv[0]));
-            *argc -= 2;
-            return f;
-        }
-    return NULL;
-}
-
 static void write_csv(const char *path, const struct row *rows, size_t n)
 {
     FILE *f = fopen(path, "w");
@@ -403,11 +382,18 @@ static struct verdict judge(const struct row *rows, size_t n, unsigned ncpus)
 
 int main(int argc, char **argv)
 {
-    const char *csv = take_csv(&argc, argv);
     struct bench_opts o;
     bench_parse_ext(argc, argv, usage, options, sizeof(options) / sizeof(options[0]), &o);
-    if (opt_seed != NO_SEED)
-        o.cfg.seed = opt_seed;
+    const char *csv = o.csv;
+    if (o.ops)
+        opt_ops = o.ops;
+    /* Each row chooses its CPU count, paging and era; a value given for
+     * them would be silently overridden, so it is refused instead. */
+    if (o.cpus || o.pae || o.era) {
+        fprintf(stderr, "error: kmap_bench sets cpus, paging and era per row; "
+                        "use --max-cpus to bound the sweep (see --help)\n");
+        return 2;
+    }
     if (opt_ops == 0 || opt_max_cpus == 0 || opt_max_cpus > 64 || opt_ws_small == 0 || opt_ws_large == 0 ||
         opt_ws_small > 1u << 20 || opt_ws_large > 1u << 20) {
         fprintf(stderr, "error: --ops, --ws-small, --ws-large want 1 or more (working sets up to 1048576), "

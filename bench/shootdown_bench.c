@@ -174,11 +174,23 @@ static int preset_given(int argc, char **argv)
     return 0;
 }
 
-static struct mmusim_config preset_config(int argc, char **argv, enum mmusim_preset p)
+/* --pae, --seed and --era on a preset's configuration (the CPU count is the sweep's). */
+static void apply_opts(const struct bench_opts *o, struct mmusim_config *cfg)
+{
+    if (o->pae)
+        bench_check(mmusim_config_set(cfg, "pae", "1"), "--pae");
+    if (o->seed_given)
+        cfg->seed = o->seed;
+    if (o->era)
+        bench_check(mmusim_config_set(cfg, "era", o->era), "--era");
+}
+
+static struct mmusim_config preset_config(int argc, char **argv, const struct bench_opts *o, enum mmusim_preset p)
 {
     struct mmusim_config cfg;
     mmusim_config_init(&cfg);
     bench_check(mmusim_config_apply_preset(&cfg, p), "preset");
+    apply_opts(o, &cfg);
     apply_user_sets(argc, argv, &cfg);
     return cfg;
 }
@@ -293,6 +305,15 @@ int main(int argc, char **argv)
 {
     struct bench_opts o;
     bench_parse_ext(argc, argv, usage, options, sizeof(options) / sizeof(options[0]), &o);
+    if (o.cpus) {
+        fprintf(stderr, "error: shootdown_bench sweeps the CPU count itself; --cpus is refused (see --help)\n");
+        return 2;
+    }
+    if (o.era) {
+        /* o.cfg has --preset, --pae, --seed and --set, not the era; --set still wins. */
+        bench_check(mmusim_config_set(&o.cfg, "era", o.era), "--era");
+        apply_user_sets(argc, argv, &o.cfg);
+    }
 
     enum mmusim_preset presets[MMUSIM_PRESET_COUNT_];
     unsigned npresets = 0;
@@ -310,14 +331,14 @@ int main(int argc, char **argv)
         bench_check(MMUSIM_ENOMEM, "calloc");
     size_t k = 0;
     for (unsigned p = 0; p < npresets; p++) {
-        struct mmusim_config cfg = preset_given(argc, argv) ? o.cfg : preset_config(argc, argv, presets[p]);
+        struct mmusim_config cfg = preset_given(argc, argv) ? o.cfg : preset_config(argc, argv, &o, presets[p]);
         for (unsigned c = 0; c < NCPUS; c++)
             for (unsigned g = 0; g < NPAGES; g++)
                 pts[k++] = run_one(cfg, cpu_counts[c], 33, page_counts[g] ? K_KERNEL_RANGE : K_FULL, page_counts[g]);
     }
 
     /* (b) Amit 2019: user mm, one page, 0, 1 and 3 remote CPUs (haswell) */
-    struct mmusim_config hsw = preset_config(argc, argv, MMUSIM_PRESET_HASWELL);
+    struct mmusim_config hsw = preset_config(argc, argv, &o, MMUSIM_PRESET_HASWELL);
     struct point u0 = run_one(hsw, 1, 33, K_USER_PAGE, 1);
     struct point u1 = run_one(hsw, 2, 33, K_USER_PAGE, 1);
     struct point u3 = run_one(hsw, 4, 33, K_USER_PAGE, 1);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mmusim developer entry point: the README's two quick-start commands.
 #
-#   bash scripts/dev.sh run     build, then run the main program
+#   bash scripts/dev.sh run     build (Release), then run the main bench, kmap_atomic_bench
 #   bash scripts/dev.sh test    build, then run every test with CTest
 #   bash scripts/dev.sh asan    the tests again, built with AddressSanitizer and UBSan
 #
@@ -44,7 +44,7 @@ case $cmd in
   run)
     need_packages
     configure_and_build build -DCMAKE_BUILD_TYPE=Release
-    ./build/bin/mmusim layout
+    ./build/bin/kmap_atomic_bench
     ;;
   test)
     need_packages
