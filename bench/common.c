@@ -7,6 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+/* The executable's name, from argv[0], for stderr lines (set by bench_parse_ext). */
+static const char *prog = "bench";
+
+static const char *program_name(void)
+{
+    return prog;
+}
 
 static void die_usage(const char *msg, const char *arg)
 {
@@ -98,6 +107,10 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
 {
     memset(o, 0, sizeof(*o));
     mmusim_config_init(&o->cfg);
+    if (argc > 0 && argv[0]) {
+        const char *slash = strrchr(argv[0], '/');
+        prog = slash ? slash + 1 : argv[0];
+    }
     static const struct option common[] = {
         {"preset", required_argument, NULL, OPT_PRESET}, {"set", required_argument, NULL, OPT_SET},
         {"iterations", required_argument, NULL, OPT_ITERATIONS}, {"ops", required_argument, NULL, OPT_OPS},
@@ -238,6 +251,32 @@ double bench_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_progress(const char *what, size_t done, size_t total)
+{
+    static double start, last;
+    static int shown, tty = -1;
+    if (tty < 0)
+        tty = isatty(STDERR_FILENO);
+    if (!tty)
+        return;
+    double now = bench_now();
+    if (start == 0)
+        start = now;
+    if (done >= total) {
+        if (shown)
+            fputs("\r\033[K", stderr); /* erase the line: the result follows on stdout */
+        shown = 0;
+        return;
+    }
+    /* Quiet for the first second, then at most five updates a second. */
+    if (now - start < 1.0 || now - last < 0.2)
+        return;
+    last = now;
+    shown = 1;
+    fprintf(stderr, "\r\033[K%s: %s %zu/%zu", program_name(), what, done, total);
+    fflush(stderr);
 }
 
 void bench_check(int rc, const char *what)

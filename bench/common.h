@@ -49,6 +49,14 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
 /* Monotonic host time in seconds. */
 double bench_now(void);
 
+/*
+ * A progress line on stderr, "PROGRAM: what done/total", for runs that last
+ * over a second, and only when stderr is a terminal: redirected output
+ * (files, CI logs, the determinism tests) never holds one. Call it after
+ * each unit of work; done == total erases the line. stdout is untouched.
+ */
+void bench_progress(const char *what, size_t done, size_t total);
+
 /* Exit with status 1 and a message if rc is not MMUSIM_OK. */
 void bench_check(int rc, const char *what);
 

@@ -843,6 +843,7 @@ int main(int argc, char **argv)
                 bad = 1;
             }
             rows[n++] = w;
+            bench_progress("rows", n, (size_t)NV * S_COUNT);
         }
     if (b.o.csv)
         write_csv(b.o.csv, rows, n);

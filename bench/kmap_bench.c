@@ -413,8 +413,10 @@ int main(int argc, char **argv)
     for (int pae = 0; pae < 2; pae++)
         for (unsigned g = 0; g < 2; g++)
             for (unsigned api = 0; api < API_COUNT; api++)
-                for (unsigned c = 0; c < ncpus; c++)
+                for (unsigned c = 0; c < ncpus; c++) {
                     rows[k++] = run_row(o.cfg, (enum api)api, cpu_counts[c], pae, ws[g]);
+                    bench_progress("rows", k, nrows);
+                }
     struct verdict v = judge(rows, nrows, ncpus);
     if (csv)
         write_csv(csv, rows, nrows);

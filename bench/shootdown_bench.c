@@ -333,8 +333,10 @@ int main(int argc, char **argv)
     for (unsigned p = 0; p < npresets; p++) {
         struct mmusim_config cfg = preset_given(argc, argv) ? o.cfg : preset_config(argc, argv, &o, presets[p]);
         for (unsigned c = 0; c < NCPUS; c++)
-            for (unsigned g = 0; g < NPAGES; g++)
+            for (unsigned g = 0; g < NPAGES; g++) {
                 pts[k++] = run_one(cfg, cpu_counts[c], 33, page_counts[g] ? K_KERNEL_RANGE : K_FULL, page_counts[g]);
+                bench_progress("sweep points", k, npoints);
+            }
     }
 
     /* (b) Amit 2019: user mm, one page, 0, 1 and 3 remote CPUs (haswell) */
