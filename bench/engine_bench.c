@@ -8,6 +8,10 @@
  * times with no engine. The difference per step is the engine's overhead
  * (the project's target: at most 30 ns). The same with 64 CPUs, since the
  * engine scans every CPU to pick the next.
+ *
+ * Then the run queue's scaling: N one-step tasks created on one CPU and run
+ * to the end, for N = 10,000 and 100,000. Host time per task must stay
+ * about flat (a run queue walked at every pick made 80,000 tasks take 9 s).
  */
 #include <stdlib.h>
 
@@ -98,6 +102,38 @@ static double time_reference(struct mmusim_config cfg, unsigned cpus, uint64_t s
     return t;
 }
 
+static enum mmusim_step one_step(mmusim_cpu *cpu, void *arg)
+{
+    (void)arg;
+    mmusim_cpu_spend(cpu, 10);
+    return MMUSIM_STEP_DONE;
+}
+
+/* Host nanoseconds per task to create n one-step tasks on CPU 0 and run them all (best of REPEATS). */
+static double time_tasks(struct mmusim_config cfg, unsigned n)
+{
+    double best = 1e300;
+    for (int k = 0; k < REPEATS; k++) {
+        mmusim_machine *m = make_machine(cfg, 1);
+        struct mmusim_run_result r;
+        double t0 = bench_now();
+        for (unsigned i = 0; i < n; i++) {
+            mmusim_task *t;
+            bench_check(mmusim_task_create(m, 0, 0, one_step, NULL, &t), "task_create");
+        }
+        bench_check(mmusim_machine_run(m, 0, &r), "machine_run");
+        double t = bench_now() - t0;
+        if (!r.finished || r.steps != n) {
+            fprintf(stderr, "error: %u tasks: finished %d, %llu steps\n", n, r.finished, (unsigned long long)r.steps);
+            exit(1);
+        }
+        mmusim_machine_destroy(m);
+        if (t < best)
+            best = t;
+    }
+    return best * 1e9 / n;
+}
+
 struct result {
     double engine_s, reference_s;
     double engine_ns_per_op, reference_ns_per_op, steps_per_second;
@@ -128,6 +164,9 @@ int main(int argc, char **argv)
     struct result r4 = measure(o.cfg, 4, steps);
     struct result r64 = measure(o.cfg, 64, steps);
 
+    double task10k = time_tasks(o.cfg, 10000), task100k = time_tasks(o.cfg, 100000);
+    double ratio = task100k / task10k;
+
     const char *preset = mmusim_preset_name(o.cfg.preset);
     if (o.json) {
         struct bench_json j;
@@ -142,6 +181,9 @@ int main(int argc, char **argv)
         bench_json_f64(&j, "steps_per_second_64cpus", r64.steps_per_second);
         bench_json_f64(&j, "reference_ns_per_op_64cpus", r64.reference_ns_per_op);
         bench_json_u64(&j, "target_ns_per_op", 30);
+        bench_json_f64(&j, "task_ns_10000_tasks", task10k);
+        bench_json_f64(&j, "task_ns_100000_tasks", task100k);
+        bench_json_f64(&j, "task_ns_ratio", ratio);
         bench_json_end(&j);
     } else {
         printf("engine_bench  preset %s, %llu steps of mmusim_cpu_spend(cpu, 10), best of %d\n\n", preset,
@@ -154,6 +196,9 @@ int main(int argc, char **argv)
                r64.reference_ns_per_op, r64.engine_ns_per_op);
         printf("\ntarget: at most 30 ns per scheduled operation: 4 CPUs %s, 64 CPUs %s\n",
                r4.engine_ns_per_op <= 30 ? "met" : "NOT met", r64.engine_ns_per_op <= 30 ? "met" : "NOT met");
+        printf("\none-step tasks on one CPU, created then run (host ns per task): 10,000 tasks %.1f, "
+               "100,000 tasks %.1f; ratio %.2f (%s)\n",
+               task10k, task100k, ratio, ratio < 2.0 ? "linear" : "NOT linear: a pick walks the queue");
     }
     return 0;
 }

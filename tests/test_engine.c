@@ -722,6 +722,61 @@ static void test_unwoken_sleeper_ends_run_in_deadlock(void **state)
     assert_int_equal(ts_nreports(m), 0);
 }
 
+/* Run queue order (task.c): 1000 tasks on one CPU run in creation order;
+ * the first sleeps at once and the second wakes it, so it runs again only
+ * after every task queued before the wake-up (a FIFO run queue, as Linux's
+ * per-priority lists). */
+#define RQ_TASKS 1000
+struct rq_order {
+    mmusim_wait_queue *q;
+    unsigned order[RQ_TASKS + 1];
+    unsigned n;
+    int slept;
+};
+struct rq_task {
+    struct rq_order *o;
+    unsigned id;
+};
+
+static enum mmusim_step rq_step(mmusim_cpu *cpu, void *arg)
+{
+    struct rq_task *t = arg;
+    struct rq_order *o = t->o;
+    mmusim_cpu_spend(cpu, 100);
+    o->order[o->n++] = t->id;
+    if (t->id == 0 && !o->slept) {
+        o->slept = 1;
+        assert_int_equal(mmusim_wait_queue_sleep(cpu, o->q), MMUSIM_PENDING);
+        return MMUSIM_STEP_BLOCK;
+    }
+    if (t->id == 1) {
+        unsigned woken = 0;
+        assert_int_equal(mmusim_wake_up(cpu, o->q, &woken), MMUSIM_OK);
+        assert_int_equal(woken, 1);
+    }
+    return MMUSIM_STEP_DONE;
+}
+
+static void test_run_queue_is_fifo(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    static struct rq_order o;
+    static struct rq_task t[RQ_TASKS];
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(mmusim_wait_queue_create(m, &o.q), MMUSIM_OK);
+    for (unsigned i = 0; i < RQ_TASKS; i++) {
+        t[i] = (struct rq_task){&o, i};
+        ts_spawn(m, 0, 0, rq_step, &t[i]);
+    }
+    struct mmusim_run_result r;
+    assert_int_equal(mmusim_machine_run(m, TS_CYCLE_LIMIT, &r), MMUSIM_OK);
+    assert_int_equal(r.finished, 1);
+    assert_int_equal(o.n, RQ_TASKS + 1);
+    for (unsigned i = 0; i < RQ_TASKS; i++)
+        assert_int_equal(o.order[i], i);
+    assert_int_equal(o.order[RQ_TASKS], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +796,7 @@ int main(void)
         TS_TEST(test_machine_run_refuses_call_from_step),
         TS_TEST(test_irq_at_refuses_bad_cpu),
         TS_TEST(test_unwoken_sleeper_ends_run_in_deadlock),
+        TS_TEST(test_run_queue_is_fifo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

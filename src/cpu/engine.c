@@ -444,7 +444,7 @@ static int all_done(const struct cpu_sys *m)
 {
     for (unsigned i = 0; i < m->ncpus; i++) {
         const struct cpu_smp *c = &m->cpus[i].smp;
-        if (c->depth || c->runq_head || c->nirqs || c->nsoftirqs)
+        if (c->depth || !mmusim__smp_runq_empty(c) || c->nirqs || c->nsoftirqs)
             return 0;
     }
     for (const struct mmusim_task *t = m->smp->tasks; t; t = t->next_all)

@@ -172,7 +172,11 @@ struct mmusim_task {
     unsigned nconts;
     int cont_end;           /* the step's DONE or BLOCK still to apply once it is over */
     uint64_t resumed_at, done_at;
-    struct mmusim_task *next_run;  /* run queue link */
+    /* Run queue node (task.c): a leftist heap in the CPU's pending heap
+     * (by ready_at, then queue order) or its ready heap (queue order). */
+    struct mmusim_task *rq_left, *rq_right;
+    unsigned rq_rank;
+    uint64_t rq_seq;        /* queue order: the CPU's append count when queued */
     struct mmusim_task *next_wait; /* wait-queue link */
     struct mmusim_task *next_all;  /* every task, for destroy */
     /* The layers' extension area follows, aligned (hooks.c). */
@@ -201,7 +205,13 @@ struct cpu_smp {
     unsigned nmi_depth;             /* NMI frames on the stack (0 or 1: NMIs do not nest) */
     int irqs_off;
     struct mmusim_task *current;
-    struct mmusim_task *runq_head, *runq_tail;
+    /* The run queue: FIFO, each task runnable from its ready_at. Two heaps
+     * so that picking and the next ready time cost O(log n) whatever the
+     * queue's length: tasks not yet found ready, by (ready_at, order), and
+     * those found ready by an earlier pick, by order. */
+    struct mmusim_task *rq_pending, *rq_ready;
+    uint64_t rq_seq;        /* tasks ever queued here: the next one's order */
+    uint64_t rq_found_at;   /* the clock at the last pick: every task in rq_ready was ready by then */
     struct pending_irq *irqs;       /* sorted by (at, seq): insertion keeps the order, the first takeable is found from the front */
     size_t nirqs, irqs_cap;
     struct irq_source *sources;
@@ -391,6 +401,7 @@ int mmusim__smp_run_softirq(struct mmusim_cpu *cpu);
 void mmusim__smp_runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t);
 struct mmusim_task *mmusim__smp_runq_take(struct cpu_smp *c, uint64_t now);
 uint64_t mmusim__smp_runq_earliest(const struct cpu_smp *c);
+int mmusim__smp_runq_empty(const struct cpu_smp *c);
 /* An idle cpu switches to the first task of its run queue ready by now; 1 if there was one. */
 int mmusim__smp_pick(struct mmusim_cpu *cpu);
 /* Whether a task other than the current one is ready on cpu's run queue. */

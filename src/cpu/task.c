@@ -12,15 +12,69 @@
 
 /* ---- tasks ---- */
 
+/*
+ * The run queue keeps Linux 2.6's O(1) promise in its own way: the order is
+ * FIFO (the first queued task that is ready runs), and a long queue must
+ * not make each pick or each "when is the next task ready" a walk of the
+ * whole queue (100,000 tasks on one CPU would then cost quadratic time).
+ * Two leftist heaps (Knuth, TAOCP vol. 3, 5.2.3; Crane 1972): a merge walks
+ * only right spines, each at most log2(n + 1) long, so the recursion below
+ * is shallow and nothing is allocated.
+ */
+static int rq_before_pending(const struct mmusim_task *a, const struct mmusim_task *b)
+{
+    return a->ready_at != b->ready_at ? a->ready_at < b->ready_at : a->rq_seq < b->rq_seq;
+}
+
+static int rq_before_ready(const struct mmusim_task *a, const struct mmusim_task *b)
+{
+    return a->rq_seq < b->rq_seq;
+}
+
+static unsigned rq_rank(const struct mmusim_task *t)
+{
+    return t ? t->rq_rank : 0;
+}
+
+static struct mmusim_task *rq_merge(struct mmusim_task *a, struct mmusim_task *b,
+                                    int (*before)(const struct mmusim_task *, const struct mmusim_task *))
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    if (before(b, a)) {
+        struct mmusim_task *x = a;
+        a = b;
+        b = x;
+    }
+    a->rq_right = rq_merge(a->rq_right, b, before);
+    if (rq_rank(a->rq_left) < rq_rank(a->rq_right)) { /* keep the right spine the short one */
+        struct mmusim_task *x = a->rq_left;
+        a->rq_left = a->rq_right;
+        a->rq_right = x;
+    }
+    a->rq_rank = rq_rank(a->rq_right) + 1;
+    return a;
+}
+
+static struct mmusim_task *rq_pop(struct mmusim_task **heap,
+                                  int (*before)(const struct mmusim_task *, const struct mmusim_task *))
+{
+    struct mmusim_task *t = *heap;
+    *heap = rq_merge(t->rq_left, t->rq_right, before);
+    t->rq_left = t->rq_right = NULL;
+    t->rq_rank = 1;
+    return t;
+}
+
 void mmusim__smp_runq_append(struct mmusim_cpu *cpu, struct mmusim_task *t)
 {
     struct cpu_smp *c = &cpu->smp;
-    t->next_run = NULL;
-    if (c->runq_tail)
-        c->runq_tail->next_run = t;
-    else
-        c->runq_head = t;
-    c->runq_tail = t;
+    t->rq_left = t->rq_right = NULL;
+    t->rq_rank = 1;
+    t->rq_seq = c->rq_seq++;
+    c->rq_pending = rq_merge(c->rq_pending, t, rq_before_pending);
     mmusim__smp_touch(cpu);
 }
 
@@ -104,29 +158,32 @@ void mmusim__smp_wake_task(struct mmusim_cpu *cpu, struct mmusim_task *t)
     mmusim__smp_runq_append(home, t);
 }
 
-/* The task to run next: the first in queue order that is ready by `now`. */
+/* The task to run next: the first in queue order that is ready by `now`
+ * (the CPU's clock, which never goes back). */
 struct mmusim_task *mmusim__smp_runq_take(struct cpu_smp *c, uint64_t now)
 {
-    struct mmusim_task **pp = &c->runq_head, *prev = NULL;
-    for (struct mmusim_task *t = c->runq_head; t; prev = t, pp = &t->next_run, t = t->next_run) {
-        if (t->ready_at <= now) {
-            *pp = t->next_run;
-            if (c->runq_tail == t)
-                c->runq_tail = prev;
-            t->next_run = NULL;
-            return t;
-        }
-    }
-    return NULL;
+    while (c->rq_pending && c->rq_pending->ready_at <= now)
+        c->rq_ready = rq_merge(c->rq_ready, rq_pop(&c->rq_pending, rq_before_pending), rq_before_ready);
+    c->rq_found_at = now;
+    return c->rq_ready ? rq_pop(&c->rq_ready, rq_before_ready) : NULL;
 }
 
+/*
+ * When a queued task is runnable: NEVER for an empty queue; else the
+ * earliest ready_at of the tasks not yet found ready, or, when some were
+ * found ready at a pick, that pick's clock (no later than the CPU's clock
+ * now, which is all the callers compare it with).
+ */
 uint64_t mmusim__smp_runq_earliest(const struct cpu_smp *c)
 {
-    uint64_t t = NEVER;
-    for (const struct mmusim_task *k = c->runq_head; k; k = k->next_run)
-        if (k->ready_at < t)
-            t = k->ready_at;
-    return t;
+    if (c->rq_ready)
+        return c->rq_found_at;
+    return c->rq_pending ? c->rq_pending->ready_at : NEVER;
+}
+
+int mmusim__smp_runq_empty(const struct cpu_smp *c)
+{
+    return !c->rq_ready && !c->rq_pending;
 }
 
 int mmusim__smp_other_ready(const struct mmusim_cpu *cpu)
