@@ -79,7 +79,11 @@ MMUSIM_API uint64_t mmusim_kernel_cr3(const mmusim_machine *m);
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pgd_create(mmusim_machine *m, uint64_t *cr3);
 
-/* Free an address space and its user page tables (not the pages they map). */
+/*
+ * Free an address space and its user page tables (not the pages they map).
+ * MMUSIM_EPHYS, nothing freed, if a present user PDPTE or PDE names a table
+ * past the end of RAM (docs/tlb.md §9, "Unbacked physical memory").
+ */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pgd_destroy(mmusim_machine *m, uint64_t cr3);
 
 /*
@@ -87,22 +91,35 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_pgd_destroy(mmusim_machine *m, uint64_t c
  * implied; A, D, G, NX are stored as given). A kernel address (>= PAGE_OFFSET)
  * is mapped in the shared kernel tables whatever cr3 is. Page tables are
  * allocated from lowmem as needed. MMUSIM_EMAPPED if something is mapped
- * there already; nothing is changed on error. No TLB is touched: flushing is
- * the caller's job, as in the kernel.
+ * there already; MMUSIM_EPHYS if pa is not inside RAM, or if an entry on the
+ * way to va's leaf (the PDPTE under PAE, a present table PDE) names a table
+ * past the end of RAM (docs/tlb.md §9); nothing is changed on error. No TLB
+ * is touched: flushing is the caller's job, as in the kernel.
+ *
+ * The same MMUSIM_EPHYS, checked before anything changes, holds for
+ * mmusim_pt_unmap, mmusim_pt_protect, mmusim_pt_get and mmusim_pt_set_raw.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_map(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t pa,
                   enum mmusim_page_size size, uint64_t flags);
 
-/* Clear the leaf entry mapping va (pte_clear order under PAE). */
+/* Clear the leaf entry mapping va (pte_clear order under PAE). MMUSIM_EPHYS
+ * if the walk to it leaves RAM (above); nothing is changed on error. */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_unmap(mmusim_machine *m, uint64_t cr3, uint32_t va);
 
-/* Replace the flags of the leaf entry mapping va, keeping its frame. */
+/* Replace the flags of the leaf entry mapping va, keeping its frame.
+ * MMUSIM_EPHYS if the walk to it leaves RAM (above). */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_protect(mmusim_machine *m, uint64_t cr3, uint32_t va, uint64_t flags);
 
-/* Read the leaf entry for va (present or not, if its table exists). */
+/* Read the leaf entry for va (present or not, if its table exists).
+ * MMUSIM_EPHYS if the walk to it leaves RAM (above). */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_get(const mmusim_machine *m, uint64_t cr3, uint32_t va, struct mmusim_pte_info *out);
 
-/* Store a raw leaf entry (for tests and fault injection: reserved bits, odd frames). */
+/*
+ * Store a raw leaf entry (for tests and fault injection: reserved bits, odd
+ * frames; the entry itself may name any frame, and a walk that then reads
+ * past RAM reads all ones: docs/tlb.md §9). MMUSIM_EPHYS, nothing stored,
+ * if the walk to va's entry leaves RAM (above).
+ */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pt_set_raw(mmusim_machine *m, uint64_t cr3, uint32_t va, enum mmusim_page_size size, uint64_t raw);
 
 /* Observe every 32-bit store to physical memory (NULL to stop): tests use it to see store order. */

@@ -45,6 +45,8 @@
  *                      PCD, A, D, G, NX (MMUSIM_PTE_PS, for one)
  *   MMUSIM_EFEATURE    set_pte: MMUSIM_PTE_NX without PAE
  *   MMUSIM_ENOTMAPPED  no page table covers va
+ *   MMUSIM_EPHYS       the kernel PDE for va (or, under PAE, its PDPTE)
+ *                      names a table past the end of RAM (docs/tlb.md §9)
  *   MMUSIM_ELARGE      va lies in a large page (the direct map of lowmem)
  *   MMUSIM_ENOMEM      out of host memory (for the record, or for the
  *                      contents of a table never stored to before)
@@ -91,7 +93,8 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_pte_clear(mmusim_cpu *cpu, uint32_t va, u
  * updates do not change the record. cpu and cycle may be NULL.
  *
  * MMUSIM_EINVAL if m is NULL or va is below PAGE_OFFSET, MMUSIM_ENOTMAPPED if
- * no page table covers va, MMUSIM_ELARGE if va lies in a large page.
+ * no page table covers va, MMUSIM_ELARGE if va lies in a large page,
+ * MMUSIM_EPHYS if its page table lies past the end of RAM (docs/tlb.md §9).
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_pte_last_writer(const mmusim_machine *m, uint32_t va, unsigned *cpu,
                                                        uint64_t *cycle);

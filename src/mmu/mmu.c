@@ -89,6 +89,8 @@ int mmusim__frame_free(struct mmu *m, uint64_t pfn)
 {
     if (pfn < RESERVED_LOW_PFNS)
         return MMUSIM_EFRAME;
+    if (pfn >= m->pm.nframes)
+        return MMUSIM_EPHYS; /* no such frame: nothing to free or discard */
     int rc = mmusim__frame_alloc_put(&m->fa, pfn);
     if (rc == MMUSIM_OK)
         mmusim__physmem_discard(&m->pm, pfn);

@@ -97,7 +97,8 @@ static inline uint64_t pt_read(const struct mmu *m, uint64_t pa)
 /*
  * One 32-bit store to an entry: straight into the frame's contents when the
  * frame has host storage and no store hook watches, else the general path
- * (which allocates the frame, or reports the store to the hook).
+ * (which allocates the frame, or reports the store to the hook, or says
+ * MMUSIM_EPHYS past RAM, storing nothing: physmem.h).
  */
 static inline int pt_store32(struct mmu *m, uint64_t pa, uint32_t v)
 {
@@ -112,7 +113,9 @@ static inline int pt_store32(struct mmu *m, uint64_t pa, uint32_t v)
 
 /* set_pte: under PAE the high half (frame bits) first, then the low half
  * holding P, so that no CPU sees a present entry with half a frame number
- * (linux-highmem.md §1.7). MMUSIM_OK or MMUSIM_ENOMEM. */
+ * (linux-highmem.md §1.7). MMUSIM_OK, MMUSIM_ENOMEM, or MMUSIM_EPHYS for an
+ * entry past RAM; on error nothing is stored (both halves lie in one frame,
+ * so only the first store can fail). */
 static inline int pt_set(struct mmu *m, uint64_t pa, uint64_t v)
 {
     int rc;
@@ -123,7 +126,7 @@ static inline int pt_set(struct mmu *m, uint64_t pa, uint64_t v)
     return pt_store32(m, pa, (uint32_t)v);
 }
 
-/* pte_clear: under PAE the low half (P) first, then the high half. */
+/* pte_clear: under PAE the low half (P) first, then the high half. Errors as pt_set. */
 static inline int pt_clear(struct mmu *m, uint64_t pa)
 {
     int rc;
@@ -134,16 +137,19 @@ static inline int pt_clear(struct mmu *m, uint64_t pa)
     return pt_store32(m, pa + 4, 0);
 }
 
-/* A walker's A/D update: only the low half changes. */
+/* A walker's A/D update: only the low half changes. MMUSIM_EPHYS past RAM
+ * (the walker drops it: a write to nothing is lost). */
 static inline int pt_update_low(struct mmu *m, uint64_t pa, uint64_t v)
 {
     return pt_store32(m, pa, (uint32_t)v);
 }
 
-/* Physical address of the PDE for va in the directory cr3 (PAE: through the PDPT in memory). */
-uint64_t mmusim__pt_pde_addr(const struct mmu *m, uint64_t cr3, uint32_t va);
+/* Physical address of the PDE for va in the directory cr3 (PAE: through the
+ * PDPT in memory); MMUSIM_EPHYS if that PDPTE names a directory past RAM. */
+int mmusim__pt_pde_addr(const struct mmu *m, uint64_t cr3, uint32_t va, uint64_t *pde_pa);
 
-/* Make sure the page table for va exists (kernel tables are shared). */
+/* Make sure the page table for va exists (kernel tables are shared);
+ * MMUSIM_EPHYS, nothing allocated, if the walk to it leaves RAM. */
 int mmusim__pt_ensure_table(struct mmu *m, uint64_t cr3, uint32_t va);
 
 /* Set up swapper_pg_dir at boot: direct map, pkmap and fixmap tables. */

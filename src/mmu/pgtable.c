@@ -6,6 +6,12 @@
  * directories; without PAE each address space holds a copy of the kernel
  * PDEs (pgd_ctor's clone_pgd_range), and a kernel PDE that changes later is
  * written to every copy, as 2.6's set_pmd_pfn/vmalloc_sync do over pgd_list.
+ *
+ * Entries are data that simulated software may overwrite with anything, so
+ * every call here that follows an entry to the table it names first checks
+ * that the table lies in RAM (locate, tables_in_ram), and refuses with
+ * MMUSIM_EPHYS before changing anything if not (docs/tlb.md, "Unbacked
+ * physical memory"): a table past RAM has no storage to read or write.
  */
 #include <stdlib.h>
 
@@ -27,12 +33,39 @@ static ptrdiff_t pgd_index_of(const struct mmu *m, uint64_t cr3)
     return -1;
 }
 
-uint64_t mmusim__pt_pde_addr(const struct mmu *m, uint64_t cr3, uint32_t va)
+int mmusim__pt_pde_addr(const struct mmu *m, uint64_t cr3, uint32_t va, uint64_t *pde_pa)
 {
-    if (!m->pae)
-        return (cr3 & PT2_FRAME) + ((uint64_t)(va >> 22) << 2);
+    if (!m->pae) {
+        *pde_pa = (cr3 & PT2_FRAME) + ((uint64_t)(va >> 22) << 2);
+        return MMUSIM_OK; /* cr3 is one of this machine's directories, in RAM */
+    }
     uint64_t pdpte = physmem_read64(&m->pm, (cr3 & ~0x1full) + ((uint64_t)(va >> 30) << 3));
-    return (pdpte & PAE_FRAME) + ((uint64_t)((va >> 21) & 0x1ff) << 3);
+    *pde_pa = (pdpte & PAE_FRAME) + ((uint64_t)((va >> 21) & 0x1ff) << 3);
+    /* Checked present or not: the library has always used a user PDPTE's
+     * frame as it finds it, and a cleared P must not let a stray frame
+     * number through. */
+    return physmem_backed(&m->pm, *pde_pa) ? MMUSIM_OK : MMUSIM_EPHYS;
+}
+
+/* Whether a present PDE points at a page table (not a large page) that lies
+ * outside RAM. */
+static int pde_table_unbacked(const struct mmu *m, uint64_t pde)
+{
+    return (pde & (MMUSIM_PTE_P | MMUSIM_PTE_PS)) == MMUSIM_PTE_P && !physmem_backed(&m->pm, pde & pt_frame_mask(m));
+}
+
+/*
+ * The PDE for va, its address and value, with the walk to it and from it
+ * checked: MMUSIM_EPHYS if the PDPTE (PAE) names a directory past RAM or the
+ * PDE names a page table past RAM. Reads only.
+ */
+static int locate(const struct mmu *m, uint64_t cr3, uint32_t va, uint64_t *pde_pa, uint64_t *pde)
+{
+    int rc = mmusim__pt_pde_addr(m, cr3, va, pde_pa);
+    if (rc != MMUSIM_OK)
+        return rc;
+    *pde = pt_read(m, *pde_pa);
+    return pde_table_unbacked(m, *pde) ? MMUSIM_EPHYS : MMUSIM_OK;
 }
 
 static uint64_t pte_addr(const struct mmu *m, uint64_t pde, uint32_t va)
@@ -69,9 +102,12 @@ static int set_pde(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t v, int cle
 {
     size_t n = (!m->pae && is_kernel_va(m, va)) ? m->npgds : 1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t dir = n == 1 ? cr3 : m->pgds[i];
-        uint64_t pa = mmusim__pt_pde_addr(m, dir, va);
-        int rc = clear ? pt_clear(m, pa) : pt_set(m, pa, v);
+        uint64_t dir = n == 1 ? cr3 : m->pgds[i], pa;
+        /* Without PAE the address needs no entry (every pgd is in RAM); with
+         * PAE it is the one the caller's locate checked. */
+        int rc = mmusim__pt_pde_addr(m, dir, va, &pa);
+        if (rc == MMUSIM_OK)
+            rc = clear ? pt_clear(m, pa) : pt_set(m, pa, v);
         if (rc != MMUSIM_OK)
             return rc;
     }
@@ -80,8 +116,10 @@ static int set_pde(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t v, int cle
 
 int mmusim__pt_ensure_table(struct mmu *m, uint64_t cr3, uint32_t va)
 {
-    uint64_t pde = pt_read(m, mmusim__pt_pde_addr(m, cr3, va)), table;
-    int rc;
+    uint64_t pde_pa, pde, table;
+    int rc = locate(m, cr3, va, &pde_pa, &pde);
+    if (rc != MMUSIM_OK)
+        return rc;
     if (pde & MMUSIM_PTE_P)
         return (pde & MMUSIM_PTE_PS) ? MMUSIM_ELARGE : MMUSIM_OK;
     if ((rc = alloc_table(m, &table)) != MMUSIM_OK)
@@ -129,6 +167,32 @@ int mmusim__pgd_create(struct mmu *m, uint64_t *cr3)
     return MMUSIM_OK;
 }
 
+/* Whether every page table under one user page directory lies in RAM. */
+static int user_tables_in_ram(const struct mmu *m, uint64_t dir, unsigned n)
+{
+    unsigned size = m->pae ? 8 : 4;
+    for (unsigned i = 0; i < n; i++)
+        if (pde_table_unbacked(m, pt_read(m, dir + (uint64_t)i * size)))
+            return 0;
+    return 1;
+}
+
+/* Whether every user table of the address space cr3 lies in RAM: what
+ * pgd_destroy frees, checked before it frees anything. */
+static int tables_in_ram(const struct mmu *m, uint64_t cr3, unsigned nuser)
+{
+    if (!m->pae)
+        return user_tables_in_ram(m, cr3, nuser);
+    for (unsigned i = 0; i < nuser; i++) {
+        uint64_t pdpte = physmem_read64(&m->pm, cr3 + (uint64_t)i * 8);
+        if (!(pdpte & MMUSIM_PTE_P))
+            continue;
+        if (!physmem_backed(&m->pm, pdpte & PAE_FRAME) || !user_tables_in_ram(m, pdpte & PAE_FRAME, 512))
+            return 0;
+    }
+    return 1;
+}
+
 /* Free the page tables under one user page directory (not the pages they map). */
 static void free_user_tables(struct mmu *m, uint64_t dir, unsigned n)
 {
@@ -152,6 +216,8 @@ int mmusim__pgd_destroy(struct mmu *m, uint64_t cr3)
     /* Whether a CPU still has it loaded is the machine's check (src/machine.c):
      * this layer does not know the CPUs. */
     unsigned nuser = m->layout->kernel_pgd_boundary;
+    if (!tables_in_ram(m, cr3, nuser))
+        return MMUSIM_EPHYS;
     if (m->pae) {
         for (unsigned i = 0; i < nuser; i++) {
             uint64_t pdpte = physmem_read64(&m->pm, cr3 + (uint64_t)i * 8);
@@ -207,7 +273,9 @@ int mmusim__pt_map(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t pa,
     if ((rc = check_space(m, cr3)) != MMUSIM_OK || (rc = mmusim__pt_check_map(m, va, pa, size, flags)) != MMUSIM_OK)
         return rc;
     cr3 = space_for(m, cr3, va);
-    uint64_t pde_pa = mmusim__pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
+    uint64_t pde_pa, pde;
+    if ((rc = locate(m, cr3, va, &pde_pa, &pde)) != MMUSIM_OK)
+        return rc;
     if (size == MMUSIM_PAGE_LARGE) {
         if (pde & MMUSIM_PTE_P)
             return MMUSIM_EMAPPED;
@@ -223,11 +291,15 @@ int mmusim__pt_map(struct mmu *m, uint64_t cr3, uint32_t va, uint64_t pa,
     return pt_set(m, pte_addr(m, pde, va), pa | flags | MMUSIM_PTE_P);
 }
 
-/* Find the leaf entry for va: its address and size. ENOTMAPPED if no table reaches it. */
+/* Find the leaf entry for va: its address and size. ENOTMAPPED if no table
+ * reaches it, EPHYS if the walk to it leaves RAM. */
 static int find_leaf(const struct mmu *m, uint64_t cr3, uint32_t va,
                      uint64_t *entry_pa, enum mmusim_page_size *size)
 {
-    uint64_t pde_pa = mmusim__pt_pde_addr(m, cr3, va), pde = pt_read(m, pde_pa);
+    uint64_t pde_pa, pde;
+    int rc = locate(m, cr3, va, &pde_pa, &pde);
+    if (rc != MMUSIM_OK)
+        return rc;
     if (pde & MMUSIM_PTE_PS) {
         *entry_pa = pde_pa, *size = MMUSIM_PAGE_LARGE;
         return MMUSIM_OK;
@@ -300,7 +372,9 @@ int mmusim__pt_set_raw(struct mmu *m, uint64_t cr3, uint32_t va, enum mmusim_pag
     if (!m->pae && (raw >> 32))
         return MMUSIM_EINVAL; /* a 32-bit entry */
     cr3 = space_for(m, cr3, va);
-    uint64_t pde = pt_read(m, mmusim__pt_pde_addr(m, cr3, va));
+    uint64_t pde_pa, pde;
+    if ((rc = locate(m, cr3, va, &pde_pa, &pde)) != MMUSIM_OK)
+        return rc;
     if (size == MMUSIM_PAGE_LARGE) {
         if ((pde & MMUSIM_PTE_P) && !(pde & MMUSIM_PTE_PS))
             return MMUSIM_EMAPPED; /* would orphan a page table */
@@ -310,7 +384,7 @@ int mmusim__pt_set_raw(struct mmu *m, uint64_t cr3, uint32_t va, enum mmusim_pag
         return MMUSIM_EPAGESIZE;
     if ((rc = mmusim__pt_ensure_table(m, cr3, va)) != MMUSIM_OK)
         return rc;
-    pde = pt_read(m, mmusim__pt_pde_addr(m, cr3, va));
+    pde = pt_read(m, pde_pa);
     return raw == 0 ? pt_clear(m, pte_addr(m, pde, va)) : pt_set(m, pte_addr(m, pde, va), raw);
 }
 

@@ -44,6 +44,8 @@ uint8_t *mmusim__physmem_frame_rw(struct physmem *pm, uint64_t pfn)
 
 void mmusim__physmem_discard(struct physmem *pm, uint64_t pfn)
 {
+    if (pfn >= pm->nframes)
+        return; /* no storage there to drop */
     uint8_t **chunk = pm->dir[pfn >> PM_CHUNK_SHIFT];
     if (!chunk || !chunk[pfn & (PM_CHUNK - 1)])
         return;
@@ -54,6 +56,8 @@ void mmusim__physmem_discard(struct physmem *pm, uint64_t pfn)
 
 int mmusim__physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v)
 {
+    if (!physmem_backed(pm, pa))
+        return MMUSIM_EPHYS; /* a store to nothing is lost */
     uint8_t *f = mmusim__physmem_frame_rw(pm, pa >> MMUSIM_PAGE_SHIFT);
     if (!f)
         return MMUSIM_ENOMEM;
@@ -70,11 +74,11 @@ void mmusim__physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size
         size_t off = (size_t)(pa & MMUSIM_PAGE_OFFSET_MASK), n = MMUSIM_PAGE_SIZE - off;
         if (n > len)
             n = len;
-        const uint8_t *f = physmem_frame(pm, pa >> MMUSIM_PAGE_SHIFT);
+        const uint8_t *f = physmem_backed(pm, pa) ? physmem_frame(pm, pa >> MMUSIM_PAGE_SHIFT) : NULL;
         if (f)
             memcpy(out, f + off, n);
         else
-            memset(out, 0, n);
+            memset(out, physmem_backed(pm, pa) ? 0 : 0xff, n); /* unbacked: all ones (physmem.h) */
         out += n, pa += n, len -= n;
     }
 }
@@ -82,6 +86,8 @@ void mmusim__physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size
 int mmusim__physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size_t len)
 {
     const uint8_t *in = buf;
+    if (len && (!physmem_backed(pm, pa) || !physmem_backed(pm, pa + len - 1) || pa + len - 1 < pa))
+        return MMUSIM_EPHYS;
     /* Allocate every frame first, so a failure writes nothing. */
     for (uint64_t p = pa >> MMUSIM_PAGE_SHIFT; len && p <= (pa + len - 1) >> MMUSIM_PAGE_SHIFT; p++)
         if (!mmusim__physmem_frame_rw(pm, p))

@@ -42,33 +42,47 @@ struct frame_alloc {
 int mmusim__physmem_init(struct physmem *pm, uint64_t nframes);
 void mmusim__physmem_fini(struct physmem *pm);
 
-/* Host storage of a frame, or NULL if it was never written. */
+/* Host storage of a frame, or NULL if it was never written; pfn < nframes. */
 static inline uint8_t *physmem_frame(const struct physmem *pm, uint64_t pfn)
 {
     uint8_t **chunk = pm->dir[pfn >> PM_CHUNK_SHIFT];
     return chunk ? chunk[pfn & (PM_CHUNK - 1)] : NULL;
 }
 
-/* Host storage of a frame, allocated (zeroed) if needed; NULL if out of host memory. */
+/* Host storage of a frame, allocated (zeroed) if needed; NULL if out of host
+ * memory. pfn < nframes: the callers check it (the data path against
+ * mem_bytes), so the store of every access pays no second compare. */
 uint8_t *mmusim__physmem_frame_rw(struct physmem *pm, uint64_t pfn);
 
-/* Drop a frame's contents (it reads as zero again). */
+/* Drop a frame's contents (it reads as zero again); nothing for a pfn past RAM. */
 void mmusim__physmem_discard(struct physmem *pm, uint64_t pfn);
 
 /*
- * Aligned reads inside one frame. An address beyond installed RAM reads as 0:
- * the walker follows whatever frame an entry names (mmusim_pt_set_raw can
- * name any), and with no bus modelled to return an unclaimed read's all-ones,
- * 0 (not present) is the answer that faults rather than invents a mapping.
+ * Unbacked physical memory (docs/tlb.md, "Unbacked physical memory"). An
+ * entry can name any frame (mmusim_pt_set_raw, mmusim_phys_write32, a store
+ * through the direct map), so a walk may read where no RAM is installed.
+ * On a PC such a read is claimed by no device: it ends in a PCI master
+ * abort, which completes a read with all ones and drops a write (QEMU models
+ * it so after the PCI spec, commit a53ae8e9 "hw/pci: partially handle pci
+ * master abort"; Intel 41210 bridge manual, Table 31: an Unsupported Request
+ * on a memory read returns all Fs). So mmusim reads it as all ones: under PAE an entry with reserved bits 62:36
+ * set, which faults (SDM Vol. 3A §4.4.2, §4.7); without PAE a present entry
+ * for frame 0xfffff, itself unbacked. Stores there are lost (write32 and
+ * write say MMUSIM_EPHYS; the walker ignores that for its A/D write-back).
+ * Host storage is only ever looked up for pfn < nframes: the directory has
+ * ceil(nframes / PM_CHUNK) entries.
  */
-static inline const uint8_t *physmem_frame_of(const struct physmem *pm, uint64_t pa)
+static inline int physmem_backed(const struct physmem *pm, uint64_t pa)
 {
-    return (pa >> 12) < pm->nframes ? physmem_frame(pm, pa >> 12) : NULL;
+    return (pa >> 12) < pm->nframes;
 }
 
+/* Aligned reads inside one frame: 0 where never written, all ones past RAM. */
 static inline uint32_t physmem_read32(const struct physmem *pm, uint64_t pa)
 {
-    const uint8_t *f = physmem_frame_of(pm, pa);
+    if (MMUSIM_UNLIKELY(!physmem_backed(pm, pa)))
+        return UINT32_MAX;
+    const uint8_t *f = physmem_frame(pm, pa >> 12);
     uint32_t v = 0;
     if (f)
         memcpy(&v, f + (pa & 0xfff), 4);
@@ -77,17 +91,21 @@ static inline uint32_t physmem_read32(const struct physmem *pm, uint64_t pa)
 
 static inline uint64_t physmem_read64(const struct physmem *pm, uint64_t pa)
 {
-    const uint8_t *f = physmem_frame_of(pm, pa);
+    if (MMUSIM_UNLIKELY(!physmem_backed(pm, pa)))
+        return UINT64_MAX;
+    const uint8_t *f = physmem_frame(pm, pa >> 12);
     uint64_t v = 0;
     if (f)
         memcpy(&v, f + (pa & 0xfff), 8);
     return v;
 }
 
-/* MMUSIM_OK or MMUSIM_ENOMEM. Calls the store hook, if any. */
+/* MMUSIM_OK, MMUSIM_ENOMEM, or MMUSIM_EPHYS past RAM (nothing stored, no hook
+ * called). Calls the store hook, if any. */
 int mmusim__physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v);
 
-/* Byte ranges that may cross frames; the caller has range-checked them. */
+/* Byte ranges that may cross frames; the caller has range-checked them (the
+ * write says MMUSIM_EPHYS and stores nothing for a range leaving RAM anyway). */
 void mmusim__physmem_read(const struct physmem *pm, uint64_t pa, void *buf, size_t len);
 int mmusim__physmem_write(struct physmem *pm, uint64_t pa, const void *buf, size_t len);
 

@@ -165,7 +165,11 @@ static void set_bits(struct walk_state *w, uint64_t pa, uint64_t *entry, uint64_
     if ((*entry & bits) == bits)
         return;
     *entry |= bits;
-    (void)pt_update_low(w->c->m, pa, *entry); /* the frame was just read: it has storage */
+    /* A store past RAM is lost, as on the bus (physmem.h): pt_update_low
+     * says MMUSIM_EPHYS and touches nothing, and the walk goes on with the
+     * bits set, as the CPU does. An entry read from there reads as all ones,
+     * A and D included, so it never needs one. */
+    (void)pt_update_low(w->c->m, pa, *entry);
     w->out->ad_writes++;
     w->out->cycles += w->c->costs->walk_ad_write;
     w->c->stats->ad_writes++;
