@@ -96,14 +96,11 @@ int bench_shard_mine(const struct bench_opts *o, size_t i)
     return !o->shard_n || i % o->shard_n == o->shard_k - 1u;
 }
 
-void bench_shard_refuse(const struct bench_opts *o, const char *bench)
+void bench_shard_refuse(const struct bench_opts *o, const char *bench, const char *why)
 {
     if (!o->shard_n && !o->merge_files)
         return;
-    fprintf(stderr,
-            "error: %s does not take --shard or --merge: its output is not a set of independent rows "
-            "(docs/results.md, Sweeps)\n",
-            bench);
+    fprintf(stderr, "error: %s does not take --shard or --merge: %s (docs/results.md, Sweeps)\n", bench, why);
     exit(2);
 }
 

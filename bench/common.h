@@ -64,12 +64,13 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
  * bench_merge_read: fill every row of rows from the shard files of --merge;
  *   exits 2 with a message if they are not one complete sweep of this bench.
  * bench_shard_refuse: for a bench whose output is not a set of independent
- *   rows: exits 2 with a message if --shard or --merge was given.
+ *   rows: exits 2 with a message (why: the reason) if --shard or --merge was
+ *   given.
  */
 int bench_shard_mine(const struct bench_opts *o, size_t i);
 void bench_shard_write(const struct bench_opts *o, const char *bench, const void *rows, size_t nrows, size_t size);
 void bench_merge_read(const struct bench_opts *o, const char *bench, void *rows, size_t nrows, size_t size);
-void bench_shard_refuse(const struct bench_opts *o, const char *bench);
+void bench_shard_refuse(const struct bench_opts *o, const char *bench, const char *why);
 
 /* Monotonic host time in seconds. */
 double bench_now(void);
