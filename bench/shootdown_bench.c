@@ -127,7 +127,8 @@ static enum mmusim_step irq_step(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
-/* One run: a row of the sweep (--shard, --merge: its bytes are what a shard file holds, so no pointer and no padding). */
+/* One run: a row of the sweep (--shard, --merge: a shard file holds its bytes,
+ * so it has no pointer and no padding). */
 struct point {
     enum mmusim_preset preset;
     unsigned cpus;
