@@ -3,9 +3,9 @@
  *
  * Every bench takes --preset NAME, --set key=value (repeatable), --cpus N,
  * --pae, --era NAME, --seed N, --iterations N, --ops N, --json, --csv FILE,
- * --shard K/N, --merge FILE... and --help, parsed in one place (bench_parse_ext, with getopt_long); a
- * bench ignores those it has no use for. Prints a table by default and one
- * JSON document with --json.
+ * --shard K/N, --merge FILE... and --help, parsed in one place
+ * (bench_parse_ext, with getopt_long); a bench ignores those it has no use
+ * for. Prints a table by default and one JSON document with --json.
  */
 #ifndef MMUSIM_BENCH_COMMON_H
 #define MMUSIM_BENCH_COMMON_H
