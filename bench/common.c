@@ -50,14 +50,35 @@ static uint64_t parse_u64(const char *opt, const char *v)
 
 /* ---- sweeps: --shard K/N, --merge FILE... ---- */
 
-static void record_arg(struct bench_opts *o, const char *name, const char *value)
+/* What the options keep for the whole run (o->args, its strings, the shard
+ * file that --merge took them from): held here, so that it stays reachable
+ * (the leak checker of the asan build), and never freed. */
+static void **kept;
+static size_t nkept, capkept;
+
+static void *keep(void *p)
 {
-    size_t len = strlen(name) + 3;
-    char *a = malloc(len);
-    if (!a) {
+    if (!p) {
         fprintf(stderr, "error: out of memory\n");
         exit(1);
     }
+    if (nkept == capkept) {
+        capkept = capkept ? capkept * 2 : 16;
+        void **k = realloc(kept, capkept * sizeof(*kept));
+        if (!k) {
+            fprintf(stderr, "error: out of memory\n");
+            exit(1);
+        }
+        kept = k;
+    }
+    kept[nkept++] = p;
+    return p;
+}
+
+static void record_arg(struct bench_opts *o, const char *name, const char *value)
+{
+    size_t len = strlen(name) + 3;
+    char *a = keep(malloc(len));
     snprintf(a, len, "--%s", name);
     o->args[o->nargs++] = a;
     if (value)
@@ -247,11 +268,9 @@ static void merge_options(int argc, char **argv, const char *usage, const struct
                   o->shard_n ? "--shard" : o->args[0]);
     struct shard_file s;
     shard_read(o->merge_files[0], &s);
-    char **av = calloc(s.nargs + 2, sizeof(*av));
-    if (!av) {
-        fprintf(stderr, "error: out of memory\n");
-        exit(1);
-    }
+    keep(s.text); /* o->args will point into it */
+    keep(s.args);
+    char **av = keep(calloc(s.nargs + 2, sizeof(*av)));
     av[0] = argv[0];
     for (size_t i = 0; i < s.nargs; i++)
         av[i + 1] = s.args[i];
@@ -261,7 +280,7 @@ static void merge_options(int argc, char **argv, const char *usage, const struct
     size_t nfiles = o->nmerge;
     merging_file = o->merge_files[0];
     merging_bench = s.bench;
-    bench_parse_ext((int)s.nargs + 1, av, usage, extra, n, o); /* s.text and av live on: o->args points into them */
+    bench_parse_ext((int)s.nargs + 1, av, usage, extra, n, o);
     merging_file = merging_bench = NULL;
     o->json = json;
     o->csv = csv;
@@ -452,11 +471,7 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
     }
     const char *preset = NULL;
     int c, li = -1;
-    o->args = calloc((size_t)argc * 2 + 1, sizeof(*o->args));
-    if (!o->args) {
-        fprintf(stderr, "error: out of memory\n");
-        exit(1);
-    }
+    o->args = keep(calloc((size_t)argc * 2 + 1, sizeof(*o->args)));
     opterr = 0;
     optind = 1;
     /* "+": stop at the first non-option (reported below) and never permute argv. */
