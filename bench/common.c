@@ -17,9 +17,16 @@ static const char *program_name(void)
     return prog;
 }
 
+/* While --merge parses a shard file's options: that file and its bench, for the messages. */
+static const char *merging_file, *merging_bench;
+
 static void die_usage(const char *msg, const char *arg)
 {
-    fprintf(stderr, "error: %s%s%s (see --help)\n", msg, arg ? ": " : "", arg ? arg : "");
+    if (merging_file)
+        fprintf(stderr, "error: --merge: the options recorded in %s (a shard of %s): ", merging_file, merging_bench);
+    else
+        fputs("error: ", stderr);
+    fprintf(stderr, "%s%s%s (see --help)\n", msg, arg ? ": " : "", arg ? arg : "");
     exit(2);
 }
 
@@ -50,6 +57,327 @@ static uint64_t parse_u64(const char *opt, const char *v)
     return x;
 }
 
+/* ---- sweeps: --shard K/N, --merge FILE... ---- */
+
+/* What the options keep for the whole run (o->args, its strings, the shard
+ * file that --merge took them from): held here, so that it stays reachable
+ * (the leak checker of the asan build), and never freed. */
+static void **kept;
+static size_t nkept, capkept;
+
+static void *keep(void *p)
+{
+    if (!p) {
+        fprintf(stderr, "error: out of memory\n");
+        exit(1);
+    }
+    if (nkept == capkept) {
+        capkept = capkept ? capkept * 2 : 16;
+        void **k = realloc(kept, capkept * sizeof(*kept));
+        if (!k) {
+            fprintf(stderr, "error: out of memory\n");
+            exit(1);
+        }
+        kept = k;
+    }
+    kept[nkept++] = p;
+    return p;
+}
+
+static void record_arg(struct bench_opts *o, const char *name, const char *value)
+{
+    size_t len = strlen(name) + 3;
+    char *a = keep(malloc(len));
+    snprintf(a, len, "--%s", name);
+    o->args[o->nargs++] = a;
+    if (value)
+        o->args[o->nargs++] = value;
+}
+
+/* A decimal in 1 .. UINT32_MAX, all of [p, end). */
+static int parse_part(const char *p, const char *end, unsigned *out)
+{
+    uint64_t x = 0;
+    if (p == end || end - p > 10)
+        return 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    if (x == 0 || x > UINT32_MAX)
+        return 0;
+    *out = (unsigned)x;
+    return 1;
+}
+
+static void parse_shard(const char *v, struct bench_opts *o)
+{
+    const char *slash = strchr(v, '/');
+    unsigned k, n;
+    if (!slash || !parse_part(v, slash, &k) || !parse_part(slash + 1, slash + strlen(slash), &n) || k > n)
+        die_usage("--shard wants K/N with 1 <= K <= N (N up to 4294967295)", v);
+    o->shard_k = k;
+    o->shard_n = n;
+}
+
+int bench_shard_mine(const struct bench_opts *o, size_t i)
+{
+    return !o->shard_n || i % o->shard_n == o->shard_k - 1u;
+}
+
+void bench_shard_refuse(const struct bench_opts *o, const char *bench, const char *why)
+{
+    if (!o->shard_n && !o->merge_files)
+        return;
+    fprintf(stderr, "error: %s does not take --shard or --merge: %s (docs/results.md, Sweeps)\n", bench, why);
+    exit(2);
+}
+
+/* The bytes of 0x0102030405060708 in memory: a shard's rows are raw structs,
+ * read back only by a build of the same byte order and row size. */
+static void byte_order(char out[17])
+{
+    uint64_t x = UINT64_C(0x0102030405060708);
+    unsigned char b[8];
+    memcpy(b, &x, 8);
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+void bench_shard_write(const struct bench_opts *o, const char *bench, const void *rows, size_t nrows, size_t size)
+{
+    char bo[17];
+    byte_order(bo);
+    printf("{\"mmusim_shard\": 1,\n \"bench\": \"%s\",\n \"shard\": \"%u/%u\",\n \"rows\": %zu,\n"
+           " \"row_bytes\": %zu,\n \"byte_order\": \"%s\",\n \"args\": [",
+           bench, o->shard_k, o->shard_n, nrows, size, bo);
+    for (size_t i = 0; i < o->nargs; i++)
+        printf("%s\"%s\"", i ? ", " : "", o->args[i]);
+    printf("],\n \"data\": [");
+    int first = 1;
+    for (size_t i = 0; i < nrows; i++) {
+        if (!bench_shard_mine(o, i))
+            continue;
+        const unsigned char *p = (const unsigned char *)rows + i * size;
+        printf("%s\n  [%zu, \"", first ? "" : ",", i);
+        for (size_t b = 0; b < size; b++)
+            printf("%02x", p[b]);
+        printf("\"]");
+        first = 0;
+    }
+    printf("\n ]}\n");
+}
+
+/* One shard file, parsed. Strict: it reads what bench_shard_write writes. */
+struct shard_file {
+    char *text;
+    char bench[64], bo[17];
+    unsigned k, n;
+    size_t rows, row_bytes;
+    char **args; /* into text */
+    size_t nargs;
+    char *data;  /* the first row line */
+};
+
+static void shard_bad(const char *path, const char *what)
+{
+    fprintf(stderr, "error: --merge: %s: %s\n", path, what);
+    exit(2);
+}
+
+static char *next_line(char **p)
+{
+    char *line = *p;
+    if (!line || !*line)
+        return NULL;
+    char *nl = strchr(line, '\n');
+    if (nl) {
+        *nl = '\0';
+        *p = nl + 1;
+    } else {
+        *p = line + strlen(line);
+    }
+    return line;
+}
+
+static void shard_read(const char *path, struct shard_file *s)
+{
+    memset(s, 0, sizeof(*s));
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "error: --merge: %s: %s\n", path, strerror(errno));
+        exit(2);
+    }
+    size_t cap = 1 << 16, len = 0;
+    s->text = malloc(cap + 1);
+    for (;;) {
+        if (!s->text) {
+            fprintf(stderr, "error: out of memory\n");
+            exit(1);
+        }
+        size_t got = fread(s->text + len, 1, cap - len, f);
+        len += got;
+        if (len < cap)
+            break;
+        cap *= 2;
+        s->text = realloc(s->text, cap + 1);
+    }
+    if (ferror(f))
+        shard_bad(path, "read error");
+    fclose(f);
+    s->text[len] = '\0';
+    char *p = s->text, *l;
+    unsigned long long rows = 0, rb = 0;
+    if (!(l = next_line(&p)) || strcmp(l, "{\"mmusim_shard\": 1,") != 0)
+        shard_bad(path, "not a shard file (bench --shard K/N writes them)");
+    if (!(l = next_line(&p)) || sscanf(l, " \"bench\": \"%63[^\"]\",", s->bench) != 1 ||
+        !(l = next_line(&p)) || sscanf(l, " \"shard\": \"%u/%u\",", &s->k, &s->n) != 2 || !(l = next_line(&p)) ||
+        sscanf(l, " \"rows\": %llu,", &rows) != 1 || !(l = next_line(&p)) ||
+        sscanf(l, " \"row_bytes\": %llu,", &rb) != 1 || !(l = next_line(&p)) ||
+        sscanf(l, " \"byte_order\": \"%16[0-9a-f]\",", s->bo) != 1 || !(l = next_line(&p)) ||
+        strncmp(l, " \"args\": [", 10) != 0)
+        shard_bad(path, "malformed header");
+    if (s->k == 0 || s->k > s->n)
+        shard_bad(path, "malformed shard K/N");
+    s->rows = (size_t)rows;
+    s->row_bytes = (size_t)rb;
+    /* The args: "a", "b", ... up to "],"; none contains a quote. */
+    char *a = l + 10;
+    s->args = calloc(strlen(a) / 2 + 1, sizeof(*s->args));
+    if (!s->args) {
+        fprintf(stderr, "error: out of memory\n");
+        exit(1);
+    }
+    while (*a == '"') {
+        char *q = strchr(a + 1, '"');
+        if (!q)
+            shard_bad(path, "malformed args");
+        *q = '\0';
+        s->args[s->nargs++] = a + 1;
+        a = q + 1;
+        if (strncmp(a, ", ", 2) == 0)
+            a += 2;
+    }
+    if (strcmp(a, "],") != 0)
+        shard_bad(path, "malformed args");
+    if (!(l = next_line(&p)) || strcmp(l, " \"data\": [") != 0)
+        shard_bad(path, "malformed data");
+    s->data = p;
+}
+
+/* --merge: the options are the first shard file's; only --json and --csv
+ * (what the merged output is) may be given with it. */
+static void merge_options(int argc, char **argv, const char *usage, const struct bench_uopt *extra, size_t n,
+                          struct bench_opts *o)
+{
+    (void)argc;
+    if (o->nargs || o->shard_n)
+        die_usage("--merge takes its options from the shard files: give only --json and --csv before it",
+                  o->shard_n ? "--shard" : o->args[0]);
+    struct shard_file s;
+    shard_read(o->merge_files[0], &s);
+    keep(s.text); /* o->args will point into it */
+    keep(s.args);
+    char **av = keep(calloc(s.nargs + 2, sizeof(*av)));
+    av[0] = argv[0];
+    for (size_t i = 0; i < s.nargs; i++)
+        av[i + 1] = s.args[i];
+    int json = o->json;
+    const char *csv = o->csv;
+    char **files = o->merge_files;
+    size_t nfiles = o->nmerge;
+    merging_file = o->merge_files[0];
+    merging_bench = s.bench;
+    bench_parse_ext((int)s.nargs + 1, av, usage, extra, n, o);
+    merging_file = merging_bench = NULL;
+    o->json = json;
+    o->csv = csv;
+    o->merge_files = files;
+    o->nmerge = nfiles;
+}
+
+void bench_merge_read(const struct bench_opts *o, const char *bench, void *rows, size_t nrows, size_t size)
+{
+    char bo[17];
+    byte_order(bo);
+    unsigned char *have = calloc(nrows ? nrows : 1, 1);
+    unsigned shards = 0;
+    if (!have) {
+        fprintf(stderr, "error: out of memory\n");
+        exit(1);
+    }
+    unsigned char *seen = NULL;
+    for (size_t f = 0; f < o->nmerge; f++) {
+        const char *path = o->merge_files[f];
+        struct shard_file s;
+        shard_read(path, &s);
+        if (strcmp(s.bench, bench) != 0)
+            shard_bad(path, "written by another bench");
+        if (strcmp(s.bo, bo) != 0 || s.row_bytes != size)
+            shard_bad(path, "written by a build with another byte order or row layout");
+        if (s.rows != nrows)
+            shard_bad(path, "another number of rows than these options give");
+        if (s.nargs != o->nargs)
+            shard_bad(path, "run with other options than the first file");
+        for (size_t i = 0; i < s.nargs; i++)
+            if (strcmp(s.args[i], o->args[i]) != 0)
+                shard_bad(path, "run with other options than the first file");
+        if (!seen) {
+            shards = s.n;
+            seen = calloc(shards, 1);
+            if (!seen) {
+                fprintf(stderr, "error: out of memory\n");
+                exit(1);
+            }
+        }
+        if (s.n != shards)
+            shard_bad(path, "from a sweep of another shard count than the first file");
+        if (seen[s.k - 1])
+            shard_bad(path, "a shard given twice");
+        seen[s.k - 1] = 1;
+        char *p = s.data, *l;
+        int ended = 0;
+        while ((l = next_line(&p))) {
+            if (strcmp(l, " ]}") == 0) {
+                ended = 1;
+                break;
+            }
+            unsigned long long i;
+            int off = 0;
+            if (sscanf(l, " [%llu, \"%n", &i, &off) != 1 || !off)
+                shard_bad(path, "malformed row");
+            if (i >= nrows || i % shards != s.k - 1u)
+                shard_bad(path, "a row that is not this shard's");
+            if (have[i])
+                shard_bad(path, "a row given twice");
+            const char *h = l + off;
+            unsigned char *dst = (unsigned char *)rows + i * size;
+            for (size_t b = 0; b < size; b++) {
+                unsigned x;
+                if (sscanf(h + 2 * b, "%2x", &x) != 1)
+                    shard_bad(path, "malformed row data");
+                dst[b] = (unsigned char)x;
+            }
+            if (strncmp(h + 2 * size, "\"]", 2) != 0)
+                shard_bad(path, "malformed row data");
+            have[i] = 1;
+        }
+        if (!ended)
+            shard_bad(path, "truncated (no end of data)");
+        free(s.args);
+        free(s.text);
+    }
+    for (size_t i = 0; i < nrows; i++)
+        if (!have[i]) {
+            fprintf(stderr, "error: --merge: row %zu of %zu is in none of the %zu files (shard %zu of %u missing?)\n",
+                    i, nrows, o->nmerge, i % (shards ? shards : 1) + 1, shards);
+            exit(2);
+        }
+    free(seen);
+    free(have);
+}
+
 void bench_parse(int argc, char **argv, const char *usage, struct bench_opts *o)
 {
     bench_parse_ext(argc, argv, usage, NULL, 0, o);
@@ -67,6 +395,8 @@ enum {
     OPT_JSON,
     OPT_CSV,
     OPT_HELP,
+    OPT_SHARD,
+    OPT_MERGE,
     OPT_EXTRA /* OPT_EXTRA + k: the bench's own option extra[k] */
 };
 
@@ -85,6 +415,10 @@ static void print_help(const char *usage, const struct bench_uopt *extra, size_t
           "  --ops N            how many operations per scenario (benches that run scenarios)\n"
           "  --json             print one JSON document instead of a table\n"
           "  --csv FILE         also write the result rows to FILE as CSV (benches that have rows)\n"
+          "  --shard K/N        run only rows i with i mod N = K-1 (1 <= K <= N) and print them as a shard\n"
+          "                     file for --merge (benches whose output is rows; docs/results.md, Sweeps)\n"
+          "  --merge FILE...    read the shard files of one sweep (the options come from them; only --json\n"
+          "                     and --csv may come before --merge) and print the whole run, as if unsharded\n"
           "  --help             this text\n",
           stdout);
     if (n)
@@ -117,7 +451,8 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
         {"cpus", required_argument, NULL, OPT_CPUS}, {"pae", no_argument, NULL, OPT_PAE},
         {"era", required_argument, NULL, OPT_ERA}, {"seed", required_argument, NULL, OPT_SEED},
         {"json", no_argument, NULL, OPT_JSON}, {"csv", required_argument, NULL, OPT_CSV},
-        {"help", no_argument, NULL, OPT_HELP},
+        {"help", no_argument, NULL, OPT_HELP}, {"shard", required_argument, NULL, OPT_SHARD},
+        {"merge", no_argument, NULL, OPT_MERGE},
     };
     const size_t ncommon = sizeof(common) / sizeof(common[0]);
     struct option *longopts = calloc(ncommon + n + 1, sizeof(*longopts));
@@ -148,11 +483,16 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
         exit(1);
     }
     const char *preset = NULL;
-    int c;
+    int c, li = -1;
+    o->args = keep(calloc((size_t)argc * 2 + 1, sizeof(*o->args)));
     opterr = 0;
     optind = 1;
     /* "+": stop at the first non-option (reported below) and never permute argv. */
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while (!o->merge_files && (c = getopt_long(argc, argv, "+h", longopts, &li)) != -1) {
+        if (c != '?' && c != ':' && c != 'h' && c != OPT_HELP && c != OPT_JSON && c != OPT_CSV && c != OPT_SHARD &&
+            c != OPT_MERGE && li >= 0)
+            record_arg(o, longopts[li].name, longopts[li].has_arg ? optarg : NULL);
+        li = -1;
         switch (c) {
         case 'h':
         case OPT_HELP:
@@ -208,6 +548,16 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
         case OPT_CSV:
             o->csv = optarg;
             break;
+        case OPT_SHARD:
+            parse_shard(optarg, o);
+            break;
+        case OPT_MERGE:
+            /* The rest of argv is the shard files. */
+            if (optind >= argc)
+                die_usage("--merge wants one or more shard files", NULL);
+            o->merge_files = argv + optind;
+            o->nmerge = (size_t)(argc - optind);
+            break;
         case '?':
             if (optopt && optopt < OPT_PRESET)
                 die_usage("unknown option", argv[optind - 1]);
@@ -226,8 +576,22 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
             die_usage("unknown option", argv[optind - 1]);
         }
     }
-    if (optind < argc)
+    if (!o->merge_files && optind < argc)
         die_usage("unexpected argument", argv[optind]);
+    if (o->merge_files) {
+        free(sets);
+        free(longopts);
+        merge_options(argc, argv, usage, extra, n, o);
+        return;
+    }
+    if (o->shard_n) {
+        if (o->csv)
+            die_usage("--csv is written by the --merge run, not by a shard", o->csv);
+        for (size_t i = 0; i < o->nargs; i++)
+            for (const char *p = o->args[i]; *p; p++)
+                if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+                    die_usage("--shard: an option has a character a shard file cannot record", o->args[i]);
+    }
     (void)preset;
     char buf[32];
     if (o->cpus) {

@@ -2,10 +2,10 @@
  * mmusim benches — shared command line, timing and output.
  *
  * Every bench takes --preset NAME, --set key=value (repeatable), --cpus N,
- * --pae, --era NAME, --seed N, --iterations N, --ops N, --json, --csv FILE
- * and --help, parsed in one place (bench_parse_ext, with getopt_long); a
- * bench ignores those it has no use for. Prints a table by default and one
- * JSON document with --json.
+ * --pae, --era NAME, --seed N, --iterations N, --ops N, --json, --csv FILE,
+ * --shard K/N, --merge FILE... and --help, parsed in one place
+ * (bench_parse_ext, with getopt_long); a bench ignores those it has no use
+ * for. Prints a table by default and one JSON document with --json.
  */
 #ifndef MMUSIM_BENCH_COMMON_H
 #define MMUSIM_BENCH_COMMON_H
@@ -27,6 +27,14 @@ struct bench_opts {
     uint64_t seed;
     const char *era;            /* --era NAME (validated); NULL = the bench's choice */
     const char *csv;            /* --csv FILE; NULL = none */
+    /* Sweeps (docs/results.md, "Sweeps"): --shard K/N runs rows i with
+     * i mod N == K - 1 and prints a shard file; --merge FILE... reads shard
+     * files back (the options come from them) and prints the whole run. */
+    unsigned shard_k, shard_n;  /* --shard K/N; 0/0 = not sharded */
+    char **merge_files;         /* --merge: the shard files (argv's tail); NULL = none */
+    size_t nmerge;
+    const char **args;          /* the options as given, canonical names, without --shard, --merge, */
+    size_t nargs;               /* --json and --csv: what a shard file records */
 };
 
 /*
@@ -45,6 +53,24 @@ struct bench_uopt {
 /* bench_parse, also accepting the n options of extra. */
 void bench_parse_ext(int argc, char **argv, const char *usage, const struct bench_uopt *extra, size_t n,
                      struct bench_opts *o);
+
+/*
+ * Sweeps. A sweep's rows are independent runs, numbered 0 .. nrows-1 in the
+ * order of the unsharded output; row i belongs to shard (i mod N) + 1.
+ *
+ * bench_shard_mine: 1 if row i is this run's (always, unsharded).
+ * bench_shard_write: print the shard file of rows (an array of nrows rows of
+ *   size bytes, of which only this shard's are read) on stdout.
+ * bench_merge_read: fill every row of rows from the shard files of --merge;
+ *   exits 2 with a message if they are not one complete sweep of this bench.
+ * bench_shard_refuse: for a bench whose output is not a set of independent
+ *   rows: exits 2 with a message (why: the reason) if --shard or --merge was
+ *   given.
+ */
+int bench_shard_mine(const struct bench_opts *o, size_t i);
+void bench_shard_write(const struct bench_opts *o, const char *bench, const void *rows, size_t nrows, size_t size);
+void bench_merge_read(const struct bench_opts *o, const char *bench, void *rows, size_t nrows, size_t size);
+void bench_shard_refuse(const struct bench_opts *o, const char *bench, const char *why);
 
 /* Monotonic host time in seconds. */
 double bench_now(void);

@@ -159,6 +159,9 @@ int main(int argc, char **argv)
 {
     struct bench_opts o;
     bench_parse(argc, argv, usage, &o);
+    bench_shard_refuse(&o, "engine_bench",
+                       "its figures are host times compared with each other (engine vs direct call), "
+                       "not a set of independent rows");
     uint64_t steps = o.iterations ? o.iterations : 20000000;
 
     struct result r4 = measure(o.cfg, 4, steps);

@@ -827,24 +827,38 @@ int main(int argc, char **argv)
     b.cpus = b.o.cfg.ncpus;
     b.ops = b.o.ops ? b.o.ops : DEFAULT_OPS;
 
+    /* Row i = v * S_COUNT + scenario; with --shard only this shard's run,
+     * with --merge they come from the shard files (bench/common.h). */
     struct row rows[NV * S_COUNT];
-    size_t n = 0;
-    int bad = 0;
-    for (unsigned v = 0; v < NV; v++)
-        for (enum scenario sc = 0; sc < S_COUNT; sc++) {
-            struct row w = run(&b, (enum mmusim_kmap_variant)v, sc);
-            if (!is_misuse(sc) && (w.ipis || w.global_flushes || w.corruptions || w.errors || w.bugs)) {
-                fprintf(stderr,
-                        "kmap_atomic_bench: %s/%s: %llu IPIs, %llu global flushes, %llu corrupted reads, "
-                        "%llu failed calls, %llu BUGs outside misuse\n",
-                        mmusim_kmap_variant_name(w.v), scen_name[sc], (unsigned long long)w.ipis,
-                        (unsigned long long)w.global_flushes, (unsigned long long)w.corruptions,
-                        (unsigned long long)w.errors, (unsigned long long)w.bugs);
-                bad = 1;
-            }
-            rows[n++] = w;
-            bench_progress("rows", n, (size_t)NV * S_COUNT);
+    memset(rows, 0, sizeof(rows));
+    const size_t n = NV * S_COUNT;
+    if (b.o.merge_files)
+        bench_merge_read(&b.o, "kmap_atomic_bench", rows, n, sizeof(rows[0]));
+    else
+        for (size_t i = 0; i < n; i++) {
+            if (bench_shard_mine(&b.o, i))
+                rows[i] = run(&b, (enum mmusim_kmap_variant)(i / S_COUNT), (enum scenario)(i % S_COUNT));
+            bench_progress("rows", i + 1, n);
         }
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct row w = rows[i];
+        if (!bench_shard_mine(&b.o, i) || is_misuse(w.s))
+            continue;
+        if (w.ipis || w.global_flushes || w.corruptions || w.errors || w.bugs) {
+            fprintf(stderr,
+                    "kmap_atomic_bench: %s/%s: %llu IPIs, %llu global flushes, %llu corrupted reads, "
+                    "%llu failed calls, %llu BUGs outside misuse\n",
+                    mmusim_kmap_variant_name(w.v), scen_name[w.s], (unsigned long long)w.ipis,
+                    (unsigned long long)w.global_flushes, (unsigned long long)w.corruptions,
+                    (unsigned long long)w.errors, (unsigned long long)w.bugs);
+            bad = 1;
+        }
+    }
+    if (b.o.shard_n) {
+        bench_shard_write(&b.o, "kmap_atomic_bench", rows, n, sizeof(rows[0]));
+        return bad;
+    }
     if (b.o.csv)
         write_csv(b.o.csv, rows, n);
     if (b.o.json) {

@@ -409,14 +409,35 @@ int main(int argc, char **argv)
     struct row *rows = calloc(nrows, sizeof(*rows));
     if (!rows)
         bench_check(MMUSIM_ENOMEM, "calloc");
-    size_t k = 0;
-    for (int pae = 0; pae < 2; pae++)
-        for (unsigned g = 0; g < 2; g++)
-            for (unsigned api = 0; api < API_COUNT; api++)
-                for (unsigned c = 0; c < ncpus; c++) {
-                    rows[k++] = run_row(o.cfg, (enum api)api, cpu_counts[c], pae, ws[g]);
-                    bench_progress("rows", k, nrows);
-                }
+    /* Row k in the order below; with --shard only this shard's run, with
+     * --merge they come from the shard files (bench/common.h). */
+    if (o.merge_files) {
+        bench_merge_read(&o, "kmap_bench", rows, nrows, sizeof(*rows));
+    } else {
+        size_t k = 0;
+        for (int pae = 0; pae < 2; pae++)
+            for (unsigned g = 0; g < 2; g++)
+                for (unsigned api = 0; api < API_COUNT; api++)
+                    for (unsigned c = 0; c < ncpus; c++, k++) {
+                        if (bench_shard_mine(&o, k))
+                            rows[k] = run_row(o.cfg, (enum api)api, cpu_counts[c], pae, ws[g]);
+                        bench_progress("rows", k + 1, nrows);
+                    }
+    }
+    if (o.shard_n) {
+        /* The verdicts need every row (the --merge run gives them); a shard checks its own rows' IPIs. */
+        unsigned ipi_bad = 0;
+        for (size_t i = 0; i < nrows; i++)
+            if (bench_shard_mine(&o, i) && rows[i].ipis != rows[i].global_flushes * (rows[i].cpus - 1))
+                ipi_bad++;
+        bench_shard_write(&o, "kmap_bench", rows, nrows, sizeof(*rows));
+        free(rows);
+        if (ipi_bad) {
+            fprintf(stderr, "kmap_bench: %u rows where IPIs != global flushes x (CPUs - 1)\n", ipi_bad);
+            return 1;
+        }
+        return 0;
+    }
     struct verdict v = judge(rows, nrows, ncpus);
     if (csv)
         write_csv(csv, rows, nrows);

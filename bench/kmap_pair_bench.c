@@ -100,6 +100,9 @@ int main(int argc, char **argv)
             break;
         }
     bench_parse(argc, argv, usage, &o);
+    bench_shard_refuse(&o, "kmap_pair_bench",
+                       "its figures are host-timed pair rates, comparable only when measured in one process "
+                       "on one host");
     enum mmusim_kmap_variant want = MMUSIM_KMAP_VARIANT_COUNT_;
     if (only && mmusim_kmap_variant_from_name(only, &want) != MMUSIM_OK) {
         fprintf(stderr, "kmap_pair_bench: unknown variant '%s'\n", only);

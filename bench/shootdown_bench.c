@@ -127,10 +127,13 @@ static enum mmusim_step irq_step(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
+/* One run: a row of the sweep (--shard, --merge: a shard file holds its bytes,
+ * so it has no pointer and no padding). */
 struct point {
-    const char *preset;
+    enum mmusim_preset preset;
     unsigned cpus;
     unsigned pages;            /* 0: a full flush */
+    unsigned unused_;          /* zero: the padding made a field */
     uint64_t initiator_cycles;
     double initiator_ns;
     uint64_t target_cycles_total;
@@ -138,7 +141,7 @@ struct point {
 };
 
 /* The user's --set options, applied on top of a preset (as bench_parse does: --set wins). */
-static void apply_user_sets(int argc, char **argv, struct mmusim_config *cfg)
+static void apply_user_sets(int argc, const char *const *argv, struct mmusim_config *cfg)
 {
     for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--preset") == 0 || strcmp(argv[i], "--iterations") == 0) {
@@ -161,7 +164,7 @@ static void apply_user_sets(int argc, char **argv, struct mmusim_config *cfg)
 }
 
 /* Whether the user chose a preset (--preset NAME or --set preset=NAME). */
-static int preset_given(int argc, char **argv)
+static int preset_given(int argc, const char *const *argv)
 {
     for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--preset") == 0)
@@ -185,7 +188,8 @@ static void apply_opts(const struct bench_opts *o, struct mmusim_config *cfg)
         bench_check(mmusim_config_set(cfg, "era", o->era), "--era");
 }
 
-static struct mmusim_config preset_config(int argc, char **argv, const struct bench_opts *o, enum mmusim_preset p)
+static struct mmusim_config preset_config(int argc, const char *const *argv, const struct bench_opts *o,
+                                          enum mmusim_preset p)
 {
     struct mmusim_config cfg;
     mmusim_config_init(&cfg);
@@ -257,7 +261,7 @@ static struct point run_one(struct mmusim_config cfg, unsigned cpus, unsigned ce
 
     struct point p;
     memset(&p, 0, sizeof(p));
-    p.preset = mmusim_preset_name(cfg.preset);
+    p.preset = cfg.preset;
     p.cpus = cpus;
     p.pages = pages;
     p.initiator_cycles = c.after - c.before;
@@ -301,10 +305,18 @@ struct xover {
     unsigned crossover; /* 0: per-page never costs more up to XOVER_MAX */
 };
 
-int main(int argc, char **argv)
+int main(int argc_, char **argv_)
 {
     struct bench_opts o;
-    bench_parse_ext(argc, argv, usage, options, sizeof(options) / sizeof(options[0]), &o);
+    bench_parse_ext(argc_, argv_, usage, options, sizeof(options) / sizeof(options[0]), &o);
+    /* The options as parsed (canonical names; under --merge, the shard files'): what --preset and --set say. */
+    const char **argv = calloc(o.nargs + 2, sizeof(*argv));
+    if (!argv)
+        bench_check(MMUSIM_ENOMEM, "calloc");
+    argv[0] = argv_[0];
+    for (size_t i = 0; i < o.nargs; i++)
+        argv[i + 1] = o.args[i];
+    const int argc = (int)o.nargs + 1;
     if (o.cpus) {
         fprintf(stderr, "error: shootdown_bench sweeps the CPU count itself; --cpus is refused (see --help)\n");
         return 2;
@@ -324,36 +336,63 @@ int main(int argc, char **argv)
             presets[npresets++] = (enum mmusim_preset)p;
     }
 
-    /* (a) the sweep */
-    size_t npoints = (size_t)npresets * NCPUS * NPAGES;
-    struct point *pts = calloc(npoints, sizeof(*pts));
-    if (!pts)
+    /* The rows, each one run_one: (a) the sweep, preset x CPUs x pages; (b)
+     * Amit 2019: user mm, one page, 0, 1 and 3 remote CPUs (haswell); (c)
+     * per-page vs full kernel flushes (haswell, flush_ceiling 64): for each
+     * CPU count the full flush, then 1 .. XOVER_MAX pages. With --shard only
+     * this shard's run; with --merge they come from the shard files. */
+    const size_t npoints = (size_t)npresets * NCPUS * NPAGES, nxrow = XOVER_MAX + 1;
+    const size_t nrows = npoints + 3 + NXOVER * nxrow;
+    struct point *rows = calloc(nrows, sizeof(*rows));
+    if (!rows)
         bench_check(MMUSIM_ENOMEM, "calloc");
-    size_t k = 0;
-    for (unsigned p = 0; p < npresets; p++) {
-        struct mmusim_config cfg = preset_given(argc, argv) ? o.cfg : preset_config(argc, argv, &o, presets[p]);
-        for (unsigned c = 0; c < NCPUS; c++)
-            for (unsigned g = 0; g < NPAGES; g++) {
-                pts[k++] = run_one(cfg, cpu_counts[c], 33, page_counts[g] ? K_KERNEL_RANGE : K_FULL, page_counts[g]);
-                bench_progress("sweep points", k, npoints);
+    struct mmusim_config hsw = preset_config(argc, argv, &o, MMUSIM_PRESET_HASWELL);
+    if (o.merge_files) {
+        bench_merge_read(&o, "shootdown_bench", rows, nrows, sizeof(*rows));
+    } else {
+        for (size_t i = 0; i < nrows; i++) {
+            if (!bench_shard_mine(&o, i))
+                continue;
+            if (i < npoints) {
+                unsigned p = (unsigned)(i / (NCPUS * NPAGES)), c = (unsigned)(i / NPAGES % NCPUS),
+                         g = (unsigned)(i % NPAGES);
+                struct mmusim_config cfg =
+                    preset_given(argc, argv) ? o.cfg : preset_config(argc, argv, &o, presets[p]);
+                rows[i] = run_one(cfg, cpu_counts[c], 33, page_counts[g] ? K_KERNEL_RANGE : K_FULL, page_counts[g]);
+            } else if (i < npoints + 3) {
+                static const unsigned user_cpus[3] = {1, 2, 4};
+                rows[i] = run_one(hsw, user_cpus[i - npoints], 33, K_USER_PAGE, 1);
+            } else {
+                size_t x = (i - npoints - 3) / nxrow;
+                unsigned n = (unsigned)((i - npoints - 3) % nxrow);
+                rows[i] = run_one(hsw, xover_cpus[x], 64, n ? K_KERNEL_RANGE : K_FULL, n);
             }
+            bench_progress("rows", i + 1, nrows);
+        }
+    }
+    if (o.shard_n) {
+        bench_shard_write(&o, "shootdown_bench", rows, nrows, sizeof(*rows));
+        free(rows);
+        free(argv);
+        return 0;
     }
 
-    /* (b) Amit 2019: user mm, one page, 0, 1 and 3 remote CPUs (haswell) */
-    struct mmusim_config hsw = preset_config(argc, argv, &o, MMUSIM_PRESET_HASWELL);
-    struct point u0 = run_one(hsw, 1, 33, K_USER_PAGE, 1);
-    struct point u1 = run_one(hsw, 2, 33, K_USER_PAGE, 1);
-    struct point u3 = run_one(hsw, 4, 33, K_USER_PAGE, 1);
+    /* (a) the sweep */
+    const struct point *pts = rows;
+
+    /* (b) */
+    struct point u0 = rows[npoints], u1 = rows[npoints + 1], u3 = rows[npoints + 2];
     double extra1 = u1.initiator_ns - u0.initiator_ns, extra3 = u3.initiator_ns - u0.initiator_ns;
     const double pub1 = 775.0, pub3 = 910.0;
 
-    /* (c) per-page vs full kernel flushes (haswell, flush_ceiling 64) */
+    /* (c) */
     struct xover xo[NXOVER];
     for (unsigned x = 0; x < NXOVER; x++) {
-        xo[x].full = run_one(hsw, xover_cpus[x], 64, K_FULL, 0).initiator_cycles;
+        const struct point *r = rows + npoints + 3 + x * nxrow;
+        xo[x].full = r[0].initiator_cycles;
         xo[x].crossover = 0;
         for (unsigned n = 1; n <= XOVER_MAX; n++) {
-            xo[x].per_page[n] = run_one(hsw, xover_cpus[x], 64, K_KERNEL_RANGE, n).initiator_cycles;
+            xo[x].per_page[n] = r[n].initiator_cycles;
             if (!xo[x].crossover && xo[x].per_page[n] > xo[x].full)
                 xo[x].crossover = n;
         }
@@ -373,7 +412,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < npoints; i++)
             printf("%s\n    {\"preset\": \"%s\", \"cpus\": %u, \"pages\": %u, \"initiator_cycles\": %llu, "
                    "\"initiator_ns\": %.6g, \"target_cycles_total\": %llu, \"ipis\": %llu}",
-                   i ? "," : "", pts[i].preset, pts[i].cpus, pts[i].pages,
+                   i ? "," : "", mmusim_preset_name(pts[i].preset), pts[i].cpus, pts[i].pages,
                    (unsigned long long)pts[i].initiator_cycles, pts[i].initiator_ns,
                    (unsigned long long)pts[i].target_cycles_total, (unsigned long long)pts[i].ipis);
         fputs("\n  ]", stdout);
@@ -423,7 +462,7 @@ int main(int argc, char **argv)
                 snprintf(pg, sizeof(pg), "%u", pts[i].pages);
             else
                 snprintf(pg, sizeof(pg), "full");
-            printf("%-8s %5u %6s %16llu %14.1f %20llu %6llu\n", pts[i].preset, pts[i].cpus, pg,
+            printf("%-8s %5u %6s %16llu %14.1f %20llu %6llu\n", mmusim_preset_name(pts[i].preset), pts[i].cpus, pg,
                    (unsigned long long)pts[i].initiator_cycles, pts[i].initiator_ns,
                    (unsigned long long)pts[i].target_cycles_total, (unsigned long long)pts[i].ipis);
             if (i + 1 < npoints && pts[i + 1].preset != pts[i].preset)
@@ -465,6 +504,7 @@ int main(int argc, char **argv)
         printf("crossover, published (Hansen 2014, Ivy Bridge): 4 pages (3 pages %u < full %u < 4 pages %u)\n",
                hansen_cycles[2], HANSEN_FULL, hansen_cycles[3]);
     }
-    free(pts);
+    free(rows);
+    free(argv);
     return 0;
 }

@@ -146,6 +146,9 @@ int main(int argc, char **argv)
 {
     struct bench_opts o;
     bench_parse(argc, argv, usage, &o);
+    bench_shard_refuse(&o, "translate_bench",
+                       "its figures are host-timed rates compared with each other (hit path / reference), "
+                       "not a set of independent rows");
     uint64_t n = o.iterations ? o.iterations : 50000000;
     const struct mmusim_tlb_config *t = &o.cfg.tlb;
     uint32_t reach = t->dtlb_4k.entries > t->stlb.entries ? t->dtlb_4k.entries : t->stlb.entries;

@@ -93,6 +93,8 @@ int main(int argc, char **argv)
 {
     struct bench_opts o;
     bench_parse(argc, argv, usage, &o);
+    bench_shard_refuse(&o, "walk_bench",
+                       "its figures are host-timed rates of one process, not a set of independent rows");
     uint64_t iterations = o.iterations ? o.iterations : 20000000;
 
     struct result two = run(o.cfg, "2level", iterations);
