@@ -254,8 +254,8 @@ static struct point run_one(struct mmusim_config cfg, unsigned cpus, unsigned ce
     uint64_t nrep = mmusim_machine_reports(m, &rep, 1);
     if (!r.finished || r.deadlock || c.capped || c.phase != 1 || !c.done || nrep) {
         fprintf(stderr,
-                "error: %s, %u CPUs, kind %d, %u pages: finished %d deadlock %d capped %d done %d reports %llu%s%s\n",
-                mmusim_preset_name(cfg.preset), cpus, (int)kind, pages, r.finished, r.deadlock, c.capped, c.done,
+                "%s: %s, %u CPUs, kind %d, %u pages: finished %d deadlock %d capped %d done %d reports %llu%s%s\n",
+                bench_program(), mmusim_preset_name(cfg.preset), cpus, (int)kind, pages, r.finished, r.deadlock, c.capped, c.done,
                 (unsigned long long)nrep, nrep ? ": " : "", nrep ? rep.what : "");
         exit(1);
     }
