@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,9 +25,9 @@ static const char *merging_file, *merging_bench;
 static void die_usage(const char *msg, const char *arg)
 {
     if (merging_file)
-        fprintf(stderr, "error: --merge: the options recorded in %s (a shard of %s): ", merging_file, merging_bench);
+        fprintf(stderr, "%s: --merge: the options recorded in %s (a shard of %s): ", prog, merging_file, merging_bench);
     else
-        fputs("error: ", stderr);
+        fprintf(stderr, "%s: ", prog);
     fprintf(stderr, "%s%s%s (see --help)\n", msg, arg ? ": " : "", arg ? arg : "");
     exit(2);
 }
@@ -40,21 +42,85 @@ static void apply_set(struct mmusim_config *cfg, const char *kv)
     key[eq - kv] = '\0';
     int rc = mmusim_config_set(cfg, key, eq + 1);
     if (rc != MMUSIM_OK) {
-        fprintf(stderr, "error: --set %s: %s\n", kv, mmusim_strerror(rc));
+        fprintf(stderr, "%s: --set %s: %s\n", prog, kv, mmusim_strerror(rc));
         exit(2);
     }
 }
 
-static uint64_t parse_u64(const char *opt, const char *v)
+/*
+ * A decimal integer in [lo, hi], or exit 2 with one message: "PROGRAM: OPT:
+ * V is out of range (LO to HI)" (overflow included), or "PROGRAM: OPT: V is
+ * not a non-negative integer".
+ */
+static uint64_t parse_range(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
-    char *end;
-    errno = 0;
-    uint64_t x = strtoull(v, &end, 10);
-    if (!*v || *end || v[0] == '-' || errno) {
-        fprintf(stderr, "error: %s wants a non-negative integer: %s (see --help)\n", opt, v);
+    const char *p = v;
+    uint64_t x = 0;
+    int over = 0;
+    if (!*p)
+        goto bad;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        unsigned d = (unsigned)(*p - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            over = 1;
+        else
+            x = x * 10 + d;
+    }
+    if (over || x < lo || x > hi) {
+        if (merging_file)
+            fprintf(stderr, "%s: --merge: the options recorded in %s: ", prog, merging_file);
+        else
+            fprintf(stderr, "%s: ", prog);
+        fprintf(stderr, "%s: %s is out of range (%llu to %llu)\n", opt, v, (unsigned long long)lo,
+                (unsigned long long)hi);
         exit(2);
     }
     return x;
+bad:
+    fprintf(stderr, "%s: %s: %s is not a non-negative integer (see --help)\n", prog, opt, v);
+    exit(2);
+}
+
+/* ---- output errors: every bench exits 1 if stdout could not be written ---- */
+
+static void check_stdout(void)
+{
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    if (fclose(stdout) != 0)
+        bad = 1;
+    if (bad) {
+        fprintf(stderr, "%s: error writing the output: %s\n", prog, errno ? strerror(errno) : "write error");
+        _exit(1);
+    }
+}
+
+void bench_close(FILE *f, const char *path)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0)
+        bad = 1;
+    if (bad) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, errno ? strerror(errno) : "write error");
+        exit(1);
+    }
+}
+
+void bench_die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+const char *bench_program(void)
+{
+    return prog;
 }
 
 /* ---- sweeps: --shard K/N, --merge FILE... ---- */
@@ -68,14 +134,14 @@ static size_t nkept, capkept;
 static void *keep(void *p)
 {
     if (!p) {
-        fprintf(stderr, "error: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", prog);
         exit(1);
     }
     if (nkept == capkept) {
         capkept = capkept ? capkept * 2 : 16;
         void **k = realloc(kept, capkept * sizeof(*kept));
         if (!k) {
-            fprintf(stderr, "error: out of memory\n");
+            fprintf(stderr, "%s: out of memory\n", prog);
             exit(1);
         }
         kept = k;
@@ -130,7 +196,7 @@ void bench_shard_refuse(const struct bench_opts *o, const char *bench, const cha
 {
     if (!o->shard_n && !o->merge_files)
         return;
-    fprintf(stderr, "error: %s does not take --shard or --merge: %s (docs/results.md, Sweeps)\n", bench, why);
+    fprintf(stderr, "%s: %s does not take --shard or --merge: %s (docs/results.md, Sweeps)\n", prog, bench, why);
     exit(2);
 }
 
@@ -182,7 +248,7 @@ struct shard_file {
 
 static void shard_bad(const char *path, const char *what)
 {
-    fprintf(stderr, "error: --merge: %s: %s\n", path, what);
+    fprintf(stderr, "%s: --merge: %s: %s\n", prog, path, what);
     exit(2);
 }
 
@@ -206,14 +272,14 @@ static void shard_read(const char *path, struct shard_file *s)
     memset(s, 0, sizeof(*s));
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "error: --merge: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "%s: --merge: %s: %s\n", prog, path, strerror(errno));
         exit(2);
     }
     size_t cap = 1 << 16, len = 0;
     s->text = malloc(cap + 1);
     for (;;) {
         if (!s->text) {
-            fprintf(stderr, "error: out of memory\n");
+            fprintf(stderr, "%s: out of memory\n", prog);
             exit(1);
         }
         size_t got = fread(s->text + len, 1, cap - len, f);
@@ -246,7 +312,7 @@ static void shard_read(const char *path, struct shard_file *s)
     char *a = l + 10;
     s->args = calloc(strlen(a) / 2 + 1, sizeof(*s->args));
     if (!s->args) {
-        fprintf(stderr, "error: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", prog);
         exit(1);
     }
     while (*a == '"') {
@@ -304,7 +370,7 @@ void bench_merge_read(const struct bench_opts *o, const char *bench, void *rows,
     unsigned char *have = calloc(nrows ? nrows : 1, 1);
     unsigned shards = 0;
     if (!have) {
-        fprintf(stderr, "error: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", prog);
         exit(1);
     }
     unsigned char *seen = NULL;
@@ -327,7 +393,7 @@ void bench_merge_read(const struct bench_opts *o, const char *bench, void *rows,
             shards = s.n;
             seen = calloc(shards, 1);
             if (!seen) {
-                fprintf(stderr, "error: out of memory\n");
+                fprintf(stderr, "%s: out of memory\n", prog);
                 exit(1);
             }
         }
@@ -370,7 +436,7 @@ void bench_merge_read(const struct bench_opts *o, const char *bench, void *rows,
     }
     for (size_t i = 0; i < nrows; i++)
         if (!have[i]) {
-            fprintf(stderr, "error: --merge: row %zu of %zu is in none of the %zu files (shard %zu of %u missing?)\n",
+            fprintf(stderr, "%s: --merge: row %zu of %zu is in none of the %zu files (shard %zu of %u missing?)\n", prog,
                     i, nrows, o->nmerge, i % (shards ? shards : 1) + 1, shards);
             exit(2);
         }
@@ -407,13 +473,15 @@ static void print_help(const char *usage, const struct bench_uopt *extra, size_t
           "  --preset NAME      cost and TLB preset: p3, core2 (default), atom, haswell\n"
           "  --set KEY=VALUE    override one configuration key (repeatable; see docs/config.md; wins over\n"
           "                     --preset, --cpus, --pae and --seed)\n"
-          "  --cpus N           number of CPUs (the config key cpus)\n"
+          "  --cpus N           number of CPUs, 1 to 64 (the config key cpus)\n"
           "  --pae              PAE paging (the config key pae=1)\n"
           "  --era NAME         kernel era (2.6.18, 2.6.32, 2.6.37, 5.11) instead of the bench's choice\n"
-          "  --seed N           seed of every random choice (the config key seed)\n"
-          "  --iterations N     how many operations to time\n"
-          "  --ops N            how many operations per scenario (benches that run scenarios)\n"
-          "  --json             print one JSON document instead of a table\n"
+          "  --seed N           seed of every random choice, 0 to 18446744073709551615 (the config key seed)\n"
+          "  --iterations N     how many operations to time, 1 to 10000000000\n"
+          "  --ops N            how many operations per scenario, 1 to 1000000000 (benches that run\n"
+          "                     scenarios)\n"
+          "  --json             print one JSON document instead of a table (a value that is not a finite\n"
+          "                     number, such as a rate over zero time, is null)\n"
           "  --csv FILE         also write the result rows to FILE as CSV (benches that have rows)\n"
           "  --shard K/N        run only rows i with i mod N = K-1 (1 <= K <= N) and print them as a shard\n"
           "                     file for --merge (benches whose output is rows; docs/results.md, Sweeps)\n"
@@ -424,14 +492,18 @@ static void print_help(const char *usage, const struct bench_uopt *extra, size_t
     if (n)
         fputs("\nOptions of this bench:\n", stdout);
     for (size_t k = 0; k < n; k++)
-        printf("  %-18s %s\n", extra[k].name, extra[k].help);
+        printf("  %-18s %s; %llu to %llu\n", extra[k].name, extra[k].help, (unsigned long long)extra[k].min,
+               (unsigned long long)extra[k].max);
+    fputs("\nNumbers are decimal; a value out of its range is refused with exit status 2. An output that\n"
+          "cannot be written (stdout, --csv FILE) exits with status 1.\n",
+          stdout);
 }
 
 static void set_key(struct mmusim_config *cfg, const char *opt, const char *key, const char *v)
 {
     int rc = mmusim_config_set(cfg, key, v);
     if (rc != MMUSIM_OK) {
-        fprintf(stderr, "error: %s %s: %s (see --help)\n", opt, v, mmusim_strerror(rc));
+        fprintf(stderr, "%s: %s %s: %s (see --help)\n", prog, opt, v, mmusim_strerror(rc));
         exit(2);
     }
 }
@@ -445,6 +517,11 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
         const char *slash = strrchr(argv[0], '/');
         prog = slash ? slash + 1 : argv[0];
     }
+    static int registered;
+    if (!registered) {
+        registered = 1;
+        atexit(check_stdout);
+    }
     static const struct option common[] = {
         {"preset", required_argument, NULL, OPT_PRESET}, {"set", required_argument, NULL, OPT_SET},
         {"iterations", required_argument, NULL, OPT_ITERATIONS}, {"ops", required_argument, NULL, OPT_OPS},
@@ -457,7 +534,7 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
     const size_t ncommon = sizeof(common) / sizeof(common[0]);
     struct option *longopts = calloc(ncommon + n + 1, sizeof(*longopts));
     if (!longopts) {
-        fprintf(stderr, "error: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", prog);
         exit(1);
     }
     memcpy(longopts, common, sizeof(common));
@@ -469,7 +546,7 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
          * common one would never be seen: refuse it rather than ignore it. */
         for (size_t q = 0; q < ncommon; q++)
             if (strcmp(name, common[q].name) == 0) {
-                fprintf(stderr, "error: bench option --%s duplicates a common option\n", name);
+                fprintf(stderr, "%s: bench option --%s duplicates a common option\n", prog, name);
                 exit(2);
             }
         longopts[ncommon + k] = (struct option){name, required_argument, NULL, OPT_EXTRA + (int)k};
@@ -479,7 +556,7 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
     const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
     size_t nsets = 0;
     if (!sets) {
-        fprintf(stderr, "error: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", prog);
         exit(1);
     }
     const char *preset = NULL;
@@ -518,20 +595,13 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
             sets[nsets++] = optarg;
             break;
         case OPT_ITERATIONS:
-            o->iterations = parse_u64("--iterations", optarg);
-            if (o->iterations == 0)
-                die_usage("--iterations wants a positive integer", optarg);
+            o->iterations = parse_range("--iterations", optarg, 1, BENCH_MAX_ITERATIONS);
             break;
         case OPT_OPS:
-            o->ops = parse_u64("--ops", optarg);
-            if (o->ops == 0)
-                die_usage("--ops wants a positive integer", optarg);
+            o->ops = parse_range("--ops", optarg, 1, BENCH_MAX_OPS);
             break;
         case OPT_CPUS: {
-            uint64_t x = parse_u64("--cpus", optarg);
-            if (x == 0 || x > 64)
-                die_usage("--cpus wants 1 to 64", optarg);
-            o->cpus = (unsigned)x;
+            o->cpus = (unsigned)parse_range("--cpus", optarg, 1, MMUSIM_MAX_CPUS);
             break;
         }
         case OPT_ERA: {
@@ -542,7 +612,7 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
             break;
         }
         case OPT_SEED:
-            o->seed = parse_u64("--seed", optarg);
+            o->seed = parse_range("--seed", optarg, 0, UINT64_MAX);
             o->seed_given = 1;
             break;
         case OPT_CSV:
@@ -570,7 +640,10 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
             break;
         default:
             if (c >= OPT_EXTRA && (size_t)(c - OPT_EXTRA) < n) {
-                *extra[c - OPT_EXTRA].value = parse_u64(extra[c - OPT_EXTRA].name, optarg);
+                {
+                    const struct bench_uopt *u = &extra[c - OPT_EXTRA];
+                    *u->value = parse_range(u->name, optarg, u->min, u->max);
+                }
                 break;
             }
             die_usage("unknown option", argv[optind - 1]);
@@ -647,7 +720,7 @@ void bench_check(int rc, const char *what)
 {
     if (!mmusim_is_error(rc)) /* MMUSIM_PENDING is a status: the engine completes the operation */
         return;
-    fprintf(stderr, "error: %s: %s\n", what, mmusim_strerror(rc));
+    fprintf(stderr, "%s: %s: %s\n", prog, what, mmusim_strerror(rc));
     exit(1);
 }
 
@@ -676,10 +749,45 @@ void bench_json_u64(struct bench_json *j, const char *k, uint64_t v)
     fprintf(j->f, "%llu", (unsigned long long)v);
 }
 
+const char *bench_jnum(double v, int decimals)
+{
+    static char bufs[32][48];
+    static unsigned next;
+    char *b = bufs[next++ % 32];
+    if (!isfinite(v))
+        return "null";
+    if (decimals < 0)
+        snprintf(b, sizeof(bufs[0]), "%.6g", v);
+    else
+        snprintf(b, sizeof(bufs[0]), "%.*f", decimals, v);
+    return b;
+}
+
 void bench_json_f64(struct bench_json *j, const char *k, double v)
 {
     key(j, k);
-    fprintf(j->f, "%.6g", v);
+    fputs(bench_jnum(v, -1), j->f);
+}
+
+void bench_json_begin_bench(struct bench_json *j, FILE *f, const struct bench_opts *o, const char *bench)
+{
+    bench_json_begin(j, f);
+    bench_json_str(j, "bench", bench);
+    bench_json_str(j, "version", mmusim_version_string());
+    bench_json_str(j, "preset", mmusim_preset_name(o->cfg.preset));
+    bench_json_u64(j, "seed", o->cfg.seed);
+    key(j, "options");
+    fputc('[', f);
+    for (size_t i = 0; i < o->nargs; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", o->args[i]); /* bench_json_str's rule: no escaping */
+    fputc(']', f);
+}
+
+void bench_json_header(FILE *f, const struct bench_opts *o, const char *bench)
+{
+    struct bench_json j;
+    bench_json_begin_bench(&j, f, o, bench);
+    fputs(",\n", f);
 }
 
 void bench_json_end(struct bench_json *j)

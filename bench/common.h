@@ -40,14 +40,22 @@ struct bench_opts {
 /*
  * Parse argv. usage is printed for --help (exit 0); a bad option prints a
  * message and exits 2. Benches are programs, so exiting here is fine.
+ * Messages are "PROGRAM: message" on stderr; a number out of its range is
+ * "PROGRAM: --opt: V is out of range (LO to HI)". It also arranges that the
+ * program exits 1 with a message if stdout could not be written.
  */
 void bench_parse(int argc, char **argv, const char *usage, struct bench_opts *o);
 
-/* A bench's own option taking a non-negative integer (--name N). */
+/* The upper bounds of the common numeric options (shown by --help). */
+#define BENCH_MAX_ITERATIONS UINT64_C(10000000000)
+#define BENCH_MAX_OPS UINT64_C(1000000000)
+
+/* A bench's own option taking a non-negative integer (--name N) in [min, max]. */
 struct bench_uopt {
     const char *name;   /* with the dashes: "--irq-gap" */
-    const char *help;   /* one line for --help */
+    const char *help;   /* one line for --help (the range is added) */
     uint64_t *value;    /* keeps its default unless the option is given */
+    uint64_t min, max;  /* a value outside is refused (exit 2) */
 };
 
 /* bench_parse, also accepting the n options of extra. */
@@ -83,10 +91,26 @@ double bench_now(void);
  */
 void bench_progress(const char *what, size_t done, size_t total);
 
+/* The executable's basename, for messages. */
+const char *bench_program(void);
+
+/* Print "PROGRAM: message" on stderr and exit 2 (a usage error). */
+void bench_die(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2), noreturn))
+#endif
+    ;
+
+/* fclose a file written (--csv FILE): exit 1 with a message if any write or the close failed. */
+void bench_close(FILE *f, const char *path);
+
 /* Exit with status 1 and a message if rc is not MMUSIM_OK. */
 void bench_check(int rc, const char *what);
 
-/* A small JSON writer: one object, flat keys, in order. */
+/*
+ * A small JSON writer: one object, flat keys, in order. A double that is
+ * not finite (NaN, infinity) is written as null: JSON has no such numbers.
+ */
 struct bench_json {
     FILE *f;
     int first;
@@ -96,5 +120,22 @@ void bench_json_str(struct bench_json *j, const char *key, const char *v);
 void bench_json_u64(struct bench_json *j, const char *key, uint64_t v);
 void bench_json_f64(struct bench_json *j, const char *key, double v);
 void bench_json_end(struct bench_json *j);
+
+/*
+ * Every bench's JSON document starts with the same fields: "bench" (the
+ * executable's name), "version" (mmusim_version_string()), "preset" and
+ * "seed" (the configuration's), and "options" (the options that shaped the
+ * run, as given: o->args). bench_json_begin_bench opens the document with
+ * them; bench_json_header prints "{" and them followed by ",\n", for a
+ * bench that writes the rest of its document itself.
+ */
+void bench_json_begin_bench(struct bench_json *j, FILE *f, const struct bench_opts *o, const char *bench);
+void bench_json_header(FILE *f, const struct bench_opts *o, const char *bench);
+
+/*
+ * v as JSON, for hand-written JSON: "%.6g" (decimals < 0) or "%.*f", or
+ * "null" if v is not finite. The string lasts for 32 calls.
+ */
+const char *bench_jnum(double v, int decimals);
 
 #endif /* MMUSIM_BENCH_COMMON_H */

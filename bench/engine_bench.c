@@ -66,7 +66,7 @@ static double time_engine(struct mmusim_config cfg, unsigned cpus, uint64_t step
     bench_check(mmusim_machine_run(m, 0, &r), "machine_run");
     double t = bench_now() - t0;
     if (!r.finished || r.steps != steps || mmusim_machine_reports(m, NULL, 0)) {
-        fprintf(stderr, "error: %u CPUs: finished %d, %llu steps of %llu, %llu reports\n", cpus, r.finished,
+        fprintf(stderr, "%s: %u CPUs: finished %d, %llu steps of %llu, %llu reports\n", bench_program(), cpus, r.finished,
                 (unsigned long long)r.steps, (unsigned long long)steps,
                 (unsigned long long)mmusim_machine_reports(m, NULL, 0));
         exit(1);
@@ -124,7 +124,7 @@ static double time_tasks(struct mmusim_config cfg, unsigned n)
         bench_check(mmusim_machine_run(m, 0, &r), "machine_run");
         double t = bench_now() - t0;
         if (!r.finished || r.steps != n) {
-            fprintf(stderr, "error: %u tasks: finished %d, %llu steps\n", n, r.finished, (unsigned long long)r.steps);
+            fprintf(stderr, "%s: %u tasks: finished %d, %llu steps\n", bench_program(), n, r.finished, (unsigned long long)r.steps);
             exit(1);
         }
         mmusim_machine_destroy(m);
@@ -173,9 +173,7 @@ int main(int argc, char **argv)
     const char *preset = mmusim_preset_name(o.cfg.preset);
     if (o.json) {
         struct bench_json j;
-        bench_json_begin(&j, stdout);
-        bench_json_str(&j, "bench", "engine_bench");
-        bench_json_str(&j, "preset", preset);
+        bench_json_begin_bench(&j, stdout, &o, "engine_bench");
         bench_json_u64(&j, "iterations", steps);
         bench_json_f64(&j, "engine_ns_per_op", r4.engine_ns_per_op);
         bench_json_f64(&j, "steps_per_second", r4.steps_per_second);

@@ -40,6 +40,7 @@
  * Deterministic: the same options and seed give byte-identical JSON
  * (tests/CMakeLists.txt, kmap_atomic_bench_determinism).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +57,8 @@ static const char usage[] =
 static uint64_t irq_gap = 6000;
 
 static const struct bench_uopt options[] = {
-    {"--irq-gap", "N: mean cycles between device interrupts in irq and smp (default 6000)", &irq_gap},
+    {"--irq-gap", "N: mean cycles between device interrupts in irq and smp (default 6000)", &irq_gap, 0,
+     1000000000},
 };
 
 #define NV MMUSIM_KMAP_VARIANT_COUNT_
@@ -716,15 +718,15 @@ static void json_row(FILE *f, const struct row *w, int first)
 {
     fprintf(f,
             "%s\n    {\"variant\": \"%s\", \"scenario\": \"%s\", \"ops\": %llu, \"irq_ops\": %llu, "
-            "\"cycles_per_op\": {\"mean\": %.1f, \"p50\": %llu, \"p99\": %llu}, \"invlpg\": %llu, "
+            "\"cycles_per_op\": {\"mean\": %s, \"p50\": %llu, \"p99\": %llu}, \"invlpg\": %llu, "
             "\"global_flushes\": %llu, \"ipis\": %llu, \"tlb_misses\": %llu, \"window_pages\": %llu, "
             "\"tlb_footprint\": %llu, \"context_switches\": %llu, \"depth\": %llu, "
             "\"wait\": {\"p50\": %llu, \"p99\": %llu, \"max\": %llu}, \"bugs\": %llu, \"warns\": %llu, "
             "\"corruptions\": %llu}",
             first ? "" : ",", mmusim_kmap_variant_name(w->v), scen_name[w->s], (unsigned long long)w->ops,
-            (unsigned long long)w->irq_ops, w->mean, (unsigned long long)w->p50, (unsigned long long)w->p99,
-            (unsigned long long)w->invlpg, (unsigned long long)w->global_flushes, (unsigned long long)w->ipis,
-            (unsigned long long)w->tlb_misses, (unsigned long long)w->window_pages,
+            (unsigned long long)w->irq_ops, bench_jnum(w->mean, 1), (unsigned long long)w->p50,
+            (unsigned long long)w->p99, (unsigned long long)w->invlpg, (unsigned long long)w->global_flushes,
+            (unsigned long long)w->ipis, (unsigned long long)w->tlb_misses, (unsigned long long)w->window_pages,
             (unsigned long long)w->tlb_footprint, (unsigned long long)w->switches, (unsigned long long)w->depth,
             (unsigned long long)w->wait_p50, (unsigned long long)w->wait_p99, (unsigned long long)w->wait_max,
             (unsigned long long)w->bugs, (unsigned long long)w->warns, (unsigned long long)w->corruptions);
@@ -734,7 +736,7 @@ static void write_csv(const char *path, const struct row *rows, size_t n)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
-        perror(path);
+        fprintf(stderr, "%s: %s: %s\n", bench_program(), path, strerror(errno));
         exit(1);
     }
     fprintf(f, "variant,scenario,ops,irq_ops,cycles_mean,cycles_p50,cycles_p99,invlpg,global_flushes,ipis,"
@@ -751,10 +753,7 @@ static void write_csv(const char *path, const struct row *rows, size_t n)
                 (unsigned long long)w->wait_p50, (unsigned long long)w->wait_p99, (unsigned long long)w->wait_max,
                 (unsigned long long)w->bugs, (unsigned long long)w->warns, (unsigned long long)w->corruptions);
     }
-    if (fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
+    bench_close(f, path);
 }
 
 static void summary(const struct row *rows, size_t n)
@@ -847,9 +846,9 @@ int main(int argc, char **argv)
             continue;
         if (w.ipis || w.global_flushes || w.corruptions || w.errors || w.bugs) {
             fprintf(stderr,
-                    "kmap_atomic_bench: %s/%s: %llu IPIs, %llu global flushes, %llu corrupted reads, "
+                    "%s: %s/%s: %llu IPIs, %llu global flushes, %llu corrupted reads, "
                     "%llu failed calls, %llu BUGs outside misuse\n",
-                    mmusim_kmap_variant_name(w.v), scen_name[w.s], (unsigned long long)w.ipis,
+                    bench_program(), mmusim_kmap_variant_name(w.v), scen_name[w.s], (unsigned long long)w.ipis,
                     (unsigned long long)w.global_flushes, (unsigned long long)w.corruptions,
                     (unsigned long long)w.errors, (unsigned long long)w.bugs);
             bad = 1;
@@ -862,7 +861,8 @@ int main(int argc, char **argv)
     if (b.o.csv)
         write_csv(b.o.csv, rows, n);
     if (b.o.json) {
-        printf("{\n  \"config\": {\"bench\": \"kmap_atomic_bench\", \"preset\": \"%s\", \"cpus\": %u, \"pae\": %d, "
+        bench_json_header(stdout, &b.o, "kmap_atomic_bench");
+        printf("  \"config\": {\"bench\": \"kmap_atomic_bench\", \"preset\": \"%s\", \"cpus\": %u, \"pae\": %d, "
                "\"era\": \"%s\", \"seed\": %llu, \"ops\": %llu, \"irq_gap\": %llu},\n  \"results\": [",
                mmusim_preset_name(b.o.cfg.preset), b.cpus, b.o.cfg.paging == MMUSIM_PAGING_PAE ? 1 : 0, b.o.era ? b.o.era : "own",
                (unsigned long long)b.o.cfg.seed, (unsigned long long)b.ops, (unsigned long long)irq_gap);
@@ -888,7 +888,7 @@ int main(int argc, char **argv)
     }
     summary(rows, n);
     if (bad)
-        fprintf(stderr, "kmap_atomic_bench: FAILED: a row outside misuse has an IPI, a global flush or a corrupted "
-                        "read\n");
+        fprintf(stderr, "%s: FAILED: a row outside misuse has an IPI, a global flush or a corrupted read\n",
+                bench_program());
     return bad;
 }

@@ -29,6 +29,7 @@
  * Deterministic: the same options and seed give byte-identical output
  * (tests/CMakeLists.txt, kmap_bench_determinism).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,10 +53,12 @@ static uint64_t opt_ws_large = 4096; /* above it in both */
 
 static const struct bench_uopt options[] = {
     {"--think", "N: cycles of other work between one op and the next, not counted in the op (default 0)",
-     &opt_think},
-    {"--max-cpus", "N: the largest CPU count of 1, 2, 4, ..., 64 to run (default 64)", &opt_max_cpus},
-    {"--ws-small", "N: the working set below LAST_PKMAP, in highmem pages (default 256)", &opt_ws_small},
-    {"--ws-large", "N: the working set above LAST_PKMAP, in highmem pages (default 4096)", &opt_ws_large},
+     &opt_think, 0, 1000000000},
+    {"--max-cpus", "N: the largest CPU count of 1, 2, 4, ..., 64 to run (default 64)", &opt_max_cpus, 1, 64},
+    {"--ws-small", "N: the working set below LAST_PKMAP, in highmem pages (default 256)", &opt_ws_small, 1,
+     1u << 20},
+    {"--ws-large", "N: the working set above LAST_PKMAP, in highmem pages (default 4096)", &opt_ws_large, 1,
+     1u << 20},
 };
 
 enum api { API_KMAP, API_ATOMIC, API_LOCAL, API_COUNT };
@@ -268,13 +271,13 @@ static struct row run_row(struct mmusim_config cfg, enum api api, unsigned cpus,
     uint64_t nrep = mmusim_machine_reports(m, &rep, 1);
     for (unsigned c = 0; c < cpus; c++)
         if (w[c].err || w[c].done != w[c].ops) {
-            fprintf(stderr, "error: %s, %u CPUs, %s, working set %u: CPU %u: %s after %llu ops\n", api_names[api],
+            fprintf(stderr, "%s: %s, %u CPUs, %s, working set %u: CPU %u: %s after %llu ops\n", bench_program(), api_names[api],
                     cpus, pae ? "PAE" : "2-level", ws, c, w[c].err ? w[c].err : "unfinished",
                     (unsigned long long)w[c].done);
             exit(1);
         }
     if (!r.finished || r.deadlock || nrep) {
-        fprintf(stderr, "error: %s, %u CPUs, %s, working set %u: finished %d deadlock %d reports %llu%s%s\n",
+        fprintf(stderr, "%s: %s, %u CPUs, %s, working set %u: finished %d deadlock %d reports %llu%s%s\n", bench_program(),
                 api_names[api], cpus, pae ? "PAE" : "2-level", ws, r.finished, r.deadlock,
                 (unsigned long long)nrep, nrep ? ": " : "", nrep ? rep.what : "");
         exit(1);
@@ -316,7 +319,7 @@ static void write_csv(const char *path, const struct row *rows, size_t n)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
-        perror(path);
+        fprintf(stderr, "%s: %s: %s\n", bench_program(), path, strerror(errno));
         exit(1);
     }
     fputs("api,cpus,pae,working_set,ops,mean,p50,p99,wraps,global_flushes,ipis,lock_spin_cycles,sleeps,wrap_op_cycles\n", f);
@@ -326,10 +329,7 @@ static void write_csv(const char *path, const struct row *rows, size_t n)
                 (unsigned long long)rows[i].p50, (unsigned long long)rows[i].p99, (unsigned long long)rows[i].wraps,
                 (unsigned long long)rows[i].global_flushes, (unsigned long long)rows[i].ipis,
                 (unsigned long long)rows[i].lock_spin_cycles, (unsigned long long)rows[i].sleeps, rows[i].wrap_op);
-    if (fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
+    bench_close(f, path);
 }
 
 /* The verdicts, as lines of text; the number of IPI mismatches is returned. */
@@ -389,17 +389,8 @@ int main(int argc, char **argv)
         opt_ops = o.ops;
     /* Each row chooses its CPU count, paging and era; a value given for
      * them would be silently overridden, so it is refused instead. */
-    if (o.cpus || o.pae || o.era) {
-        fprintf(stderr, "error: kmap_bench sets cpus, paging and era per row; "
-                        "use --max-cpus to bound the sweep (see --help)\n");
-        return 2;
-    }
-    if (opt_ops == 0 || opt_max_cpus == 0 || opt_max_cpus > 64 || opt_ws_small == 0 || opt_ws_large == 0 ||
-        opt_ws_small > 1u << 20 || opt_ws_large > 1u << 20) {
-        fprintf(stderr, "error: --ops, --ws-small, --ws-large want 1 or more (working sets up to 1048576), "
-                        "--max-cpus 1 to 64 (see --help)\n");
-        return 2;
-    }
+    if (o.cpus || o.pae || o.era)
+        bench_die("kmap_bench sets cpus, paging and era per row; use --max-cpus to bound the sweep (see --help)");
     unsigned ncpus = 0;
     while (ncpus < NCPUS && cpu_counts[ncpus] <= opt_max_cpus)
         ncpus++;
@@ -433,7 +424,7 @@ int main(int argc, char **argv)
         bench_shard_write(&o, "kmap_bench", rows, nrows, sizeof(*rows));
         free(rows);
         if (ipi_bad) {
-            fprintf(stderr, "kmap_bench: %u rows where IPIs != global flushes x (CPUs - 1)\n", ipi_bad);
+            fprintf(stderr, "%s: %u rows where IPIs != global flushes x (CPUs - 1)\n", bench_program(), ipi_bad);
             return 1;
         }
         return 0;
@@ -443,7 +434,8 @@ int main(int argc, char **argv)
         write_csv(csv, rows, nrows);
 
     if (o.json) {
-        printf("{\n  \"config\": {\n    \"bench\": \"kmap_bench\",\n    \"preset\": \"%s\",\n    \"seed\": %llu,\n"
+        bench_json_header(stdout, &o, "kmap_bench");
+        printf("  \"config\": {\n    \"bench\": \"kmap_bench\",\n    \"preset\": \"%s\",\n    \"seed\": %llu,\n"
                "    \"ops_per_cpu\": %llu,\n    \"think_cycles\": %llu,\n    \"max_cpus\": %u,\n    \"working_sets\": [%u, %u],\n"
                "    \"last_pkmap\": {\"2level\": 1024, \"pae\": 512},\n"
                "    \"apis\": {\"kmap\": \"kmap/kunmap, era 2.6.37\", "
@@ -454,13 +446,13 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nrows; i++) {
             const struct row *r = &rows[i];
             printf("%s\n    {\"api\": \"%s\", \"cpus\": %u, \"pae\": %s, \"working_set\": %u, \"ops\": %llu, "
-                   "\"cycles_per_op\": {\"mean\": %.6g, \"p50\": %llu, \"p99\": %llu}, \"wraps\": %llu, "
+                   "\"cycles_per_op\": {\"mean\": %s, \"p50\": %llu, \"p99\": %llu}, \"wraps\": %llu, "
                    "\"global_flushes\": %llu, \"ipis\": %llu, \"lock_spin_cycles\": %llu, \"sleeps\": %llu, "
-                   "\"wrap_op_cycles\": %.6g}",
+                   "\"wrap_op_cycles\": %s}",
                    i ? "," : "", api_names[r->api], r->cpus, r->pae ? "true" : "false", r->ws,
-                   (unsigned long long)r->ops, r->mean, (unsigned long long)r->p50, (unsigned long long)r->p99,
+                   (unsigned long long)r->ops, bench_jnum(r->mean, -1), (unsigned long long)r->p50, (unsigned long long)r->p99,
                    (unsigned long long)r->wraps, (unsigned long long)r->global_flushes, (unsigned long long)r->ipis,
-                   (unsigned long long)r->lock_spin_cycles, (unsigned long long)r->sleeps, r->wrap_op);
+                   (unsigned long long)r->lock_spin_cycles, (unsigned long long)r->sleeps, bench_jnum(r->wrap_op, -1));
         }
         printf("\n  ],\n  \"verdict\": {\"kmap_grows_2level\": %s, \"kmap_grows_pae\": %s, "
                "\"kmap_atomic_flat_2level\": %s, \"kmap_atomic_flat_pae\": %s, "
@@ -504,7 +496,7 @@ int main(int argc, char **argv)
     }
     free(rows);
     if (v.ipi_bad) {
-        fprintf(stderr, "kmap_bench: %u rows where IPIs != global flushes x (CPUs - 1)\n", v.ipi_bad);
+        fprintf(stderr, "%s: %u rows where IPIs != global flushes x (CPUs - 1)\n", bench_program(), v.ipi_bad);
         return 1;
     }
     return 0;

@@ -105,8 +105,7 @@ int main(int argc, char **argv)
                        "on one host");
     enum mmusim_kmap_variant want = MMUSIM_KMAP_VARIANT_COUNT_;
     if (only && mmusim_kmap_variant_from_name(only, &want) != MMUSIM_OK) {
-        fprintf(stderr, "kmap_pair_bench: unknown variant '%s'\n", only);
-        return 2;
+        bench_die("--variant: unknown variant '%s'", only);
     }
     uint64_t n = o.iterations ? o.iterations : 2000000;
     struct run runs[MMUSIM_KMAP_VARIANT_COUNT_];
@@ -115,17 +114,19 @@ int main(int argc, char **argv)
         if (want == MMUSIM_KMAP_VARIANT_COUNT_ || want == v)
             runs[nruns++] = time_variant(&o.cfg, (enum mmusim_kmap_variant)v, n);
     if (o.json) {
-        printf("{\n  \"bench\": \"kmap_pair_bench\",\n  \"preset\": \"%s\",\n  \"iterations\": %llu,\n"
-               "  \"repetitions\": %d,\n  \"results\": [",
-               mmusim_preset_name(o.cfg.preset), (unsigned long long)n, REPS);
+        bench_json_header(stdout, &o, "kmap_pair_bench");
+        if (only)
+            printf("  \"variant\": \"%s\",\n", mmusim_kmap_variant_name(want));
+        printf("  \"iterations\": %llu,\n  \"repetitions\": %d,\n  \"results\": [", (unsigned long long)n, REPS);
         int first = 1;
         for (unsigned i = 0; i < nruns; i++) {
             if (!runs[i].available)
                 continue;
-            printf("%s\n    {\"variant\": \"%s\", \"pairs_per_second\": %.6g, \"pairs_per_second_median\": %.6g, "
-                   "\"cycles_per_pair\": %.6g, \"pte_writes_per_pair\": %.6g, \"invlpg_per_pair\": %.6g}",
-                   first ? "" : ",", mmusim_kmap_variant_name(runs[i].v), runs[i].best, runs[i].median,
-                   runs[i].cycles_per_pair, runs[i].pte_writes_per_pair, runs[i].invlpg_per_pair);
+            printf("%s\n    {\"variant\": \"%s\", \"pairs_per_second\": %s, \"pairs_per_second_median\": %s, "
+                   "\"cycles_per_pair\": %s, \"pte_writes_per_pair\": %s, \"invlpg_per_pair\": %s}",
+                   first ? "" : ",", mmusim_kmap_variant_name(runs[i].v), bench_jnum(runs[i].best, -1),
+                   bench_jnum(runs[i].median, -1), bench_jnum(runs[i].cycles_per_pair, -1),
+                   bench_jnum(runs[i].pte_writes_per_pair, -1), bench_jnum(runs[i].invlpg_per_pair, -1));
             first = 0;
         }
         printf("\n  ]\n}\n");

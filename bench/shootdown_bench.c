@@ -45,7 +45,8 @@ static const char usage[] =
 static uint64_t irq_gap;
 
 static const struct bench_uopt options[] = {
-    {"--irq-gap", "N: device interrupts on every CPU, mean gap N cycles (seeded; default 0, none)", &irq_gap},
+    {"--irq-gap", "N: device interrupts on every CPU, mean gap N cycles (seeded; default 0, none)", &irq_gap, 0,
+     1000000000},
 };
 
 #define BUSY_CYCLES 50u             /* one busy step on a non-initiating CPU */
@@ -253,8 +254,8 @@ static struct point run_one(struct mmusim_config cfg, unsigned cpus, unsigned ce
     uint64_t nrep = mmusim_machine_reports(m, &rep, 1);
     if (!r.finished || r.deadlock || c.capped || c.phase != 1 || !c.done || nrep) {
         fprintf(stderr,
-                "error: %s, %u CPUs, kind %d, %u pages: finished %d deadlock %d capped %d done %d reports %llu%s%s\n",
-                mmusim_preset_name(cfg.preset), cpus, (int)kind, pages, r.finished, r.deadlock, c.capped, c.done,
+                "%s: %s, %u CPUs, kind %d, %u pages: finished %d deadlock %d capped %d done %d reports %llu%s%s\n",
+                bench_program(), mmusim_preset_name(cfg.preset), cpus, (int)kind, pages, r.finished, r.deadlock, c.capped, c.done,
                 (unsigned long long)nrep, nrep ? ": " : "", nrep ? rep.what : "");
         exit(1);
     }
@@ -318,8 +319,7 @@ int main(int argc_, char **argv_)
         argv[i + 1] = o.args[i];
     const int argc = (int)o.nargs + 1;
     if (o.cpus) {
-        fprintf(stderr, "error: shootdown_bench sweeps the CPU count itself; --cpus is refused (see --help)\n");
-        return 2;
+        bench_die("shootdown_bench sweeps the CPU count itself; --cpus is refused (see --help)");
     }
     if (o.era) {
         /* o.cfg has --preset, --pae, --seed and --set, not the era; --set still wins. */
@@ -400,20 +400,18 @@ int main(int argc_, char **argv_)
 
     if (o.json) {
         struct bench_json j;
-        bench_json_begin(&j, stdout);
-        bench_json_str(&j, "bench", "shootdown");
+        bench_json_begin_bench(&j, stdout, &o, "shootdown_bench");
         bench_json_u64(&j, "busy_step_cycles", BUSY_CYCLES);
         bench_json_u64(&j, "flush_ceiling", 33);
-        bench_json_u64(&j, "seed", o.cfg.seed);
         bench_json_u64(&j, "irq_gap_cycles", irq_gap);
         bench_json_u64(&j, "irq_work_cycles", irq_gap ? IRQ_WORK : 0);
         json_key(&j, "results");
         fputs("[", stdout);
         for (size_t i = 0; i < npoints; i++)
             printf("%s\n    {\"preset\": \"%s\", \"cpus\": %u, \"pages\": %u, \"initiator_cycles\": %llu, "
-                   "\"initiator_ns\": %.6g, \"target_cycles_total\": %llu, \"ipis\": %llu}",
+                   "\"initiator_ns\": %s, \"target_cycles_total\": %llu, \"ipis\": %llu}",
                    i ? "," : "", mmusim_preset_name(pts[i].preset), pts[i].cpus, pts[i].pages,
-                   (unsigned long long)pts[i].initiator_cycles, pts[i].initiator_ns,
+                   (unsigned long long)pts[i].initiator_cycles, bench_jnum(pts[i].initiator_ns, -1),
                    (unsigned long long)pts[i].target_cycles_total, (unsigned long long)pts[i].ipis);
         fputs("\n  ]", stdout);
         bench_json_str(&j, "user_flush_preset", "haswell");

@@ -171,9 +171,7 @@ int main(int argc, char **argv)
     const char *preset = mmusim_preset_name(o.cfg.preset);
     if (o.json) {
         struct bench_json j;
-        bench_json_begin(&j, stdout);
-        bench_json_str(&j, "bench", "translate_bench");
-        bench_json_str(&j, "preset", preset);
+        bench_json_begin_bench(&j, stdout, &o, "translate_bench");
         bench_json_u64(&j, "iterations", n);
         bench_json_u64(&j, "repetitions", REPS);
         bench_json_u64(&j, "walk_heavy_pages", span);

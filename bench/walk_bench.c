@@ -117,9 +117,7 @@ int main(int argc, char **argv)
     const char *preset = mmusim_preset_name(o.cfg.preset);
     if (o.json) {
         struct bench_json j;
-        bench_json_begin(&j, stdout);
-        bench_json_str(&j, "bench", "walk_bench");
-        bench_json_str(&j, "preset", preset);
+        bench_json_begin_bench(&j, stdout, &o, "walk_bench");
         bench_json_u64(&j, "iterations", iterations);
         bench_json_u64(&j, "working_set_pages", WORKING_SET_PAGES);
         bench_json_f64(&j, "walks_per_second", two.walks_per_second);

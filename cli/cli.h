@@ -22,7 +22,7 @@
 #define CLI_PRINTF(fmt, args)
 #endif
 
-/* Print "mmusim CMD: MESSAGE" and a newline on stderr; returns CLI_EXIT_USAGE. */
+/* Print "mmusim: MESSAGE" and a newline on stderr (the style of every executable); returns CLI_EXIT_USAGE. */
 int cli_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 
 /*

@@ -8,12 +8,14 @@
  * in its own cli/NAME.c (list it in MMUSIM_CLI_SOURCES of CMakeLists.txt; it builds into
  * build/bin/mmusim), declare it in cli/cli.h, and add its row here.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "mmusim/error.h"
+#include "mmusim/version.h"
 
 static int cmd_help(int argc, char **argv);
 static int cmd_keys(int argc, char **argv);
@@ -26,7 +28,7 @@ struct command {
 
 static const struct command commands[] = {
     {"layout", cmd_layout, "print the i386 kernel address layout Linux computes for a machine"},
-    {"keys", cmd_keys, "list the configuration keys that --set accepts"},
+    {"keys", cmd_keys, "list the configuration keys that --set accepts (--json: with their defaults)"},
     {"help", cmd_help, "show this help, or a command's (mmusim help layout)"},
 };
 
@@ -37,7 +39,8 @@ static const struct command commands[] = {
 int cli_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "mmusim%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    (void)cmd; /* one style in every executable: "PROGRAM: message" */
+    fputs("mmusim: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -73,7 +76,7 @@ const char cli_config_options_help[] =
     "  --cpus N            number of CPUs, 1 to 64 (default 2)\n"
     "  --split S           VMSPLIT: 3G, 3G_OPT, 2G, 2G_OPT, 1G (default 3G)\n"
     "  --era E             kernel era: 2.6.18, 2.6.32, 2.6.37, 5.11 (default 2.6.32)\n"
-    "  --nr-cpus N         kernel NR_CPUS, sizes the fixmap (default max(8, cpus))\n"
+    "  --nr-cpus N         kernel NR_CPUS, sizes the fixmap, 0 to 256 (default 0 = max(8, cpus))\n"
     "  --vmalloc SIZE      the vmalloc= boot option (default: not given, 128M reserve)\n"
     "  --debug-highmem     CONFIG_DEBUG_HIGHMEM (5.11: DEBUG_KMAP_LOCAL): kmap slots 2N+1\n"
     "  --preset NAME       cost and TLB preset: p3, core2, atom, haswell\n"
@@ -88,6 +91,38 @@ static int size_option(const char *cmd, const char *opt, const char *v, uint64_t
                   mmusim_strerror(rc));
         return -1;
     }
+    return 1;
+}
+
+/* The largest nr_cpus the library accepts (MMUSIM_MAX_NR_CPUS of src/config.c). */
+#define CLI_MAX_NR_CPUS 256
+
+/* A decimal in [lo, hi] for option opt, or -1 after the one range message. */
+static int range_option(const char *cmd, const char *opt, const char *v, unsigned long lo, unsigned long hi,
+                        unsigned long *out)
+{
+    unsigned long x = 0;
+    int over = 0;
+    const char *p = v;
+    if (!*p) {
+        cli_error(cmd, "%s: '%s' is not a non-negative integer", opt, v);
+        return -1;
+    }
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            cli_error(cmd, "%s: '%s' is not a non-negative integer", opt, v);
+            return -1;
+        }
+        if (x > (ULONG_MAX - (unsigned long)(*p - '0')) / 10)
+            over = 1;
+        else
+            x = x * 10 + (unsigned long)(*p - '0');
+    }
+    if (over || x < lo || x > hi) {
+        cli_error(cmd, "%s: %s is out of range (%lu to %lu)", opt, v, lo, hi);
+        return -1;
+    }
+    *out = x;
     return 1;
 }
 
@@ -143,10 +178,17 @@ int cli_config_option(const char *cmd, int argc, char **argv, int *i, struct mmu
         return m < 0 ? m : size_option(cmd, "--mem", v, &cfg->mem_bytes);
     if ((m = cli_option_value(cmd, argc, argv, i, "--vmalloc", &v)) != 0)
         return m < 0 ? m : size_option(cmd, "--vmalloc", v, &cfg->vmalloc_bytes);
-    if ((m = cli_option_value(cmd, argc, argv, i, "--cpus", &v)) != 0)
-        return m < 0 ? m : key_option(cmd, "--cpus", cfg, "cpus", v);
-    if ((m = cli_option_value(cmd, argc, argv, i, "--nr-cpus", &v)) != 0)
-        return m < 0 ? m : key_option(cmd, "--nr-cpus", cfg, "nr_cpus", v);
+    unsigned long x;
+    if ((m = cli_option_value(cmd, argc, argv, i, "--cpus", &v)) != 0) {
+        if (m < 0 || range_option(cmd, "--cpus", v, 1, MMUSIM_MAX_CPUS, &x) < 0)
+            return -1;
+        return key_option(cmd, "--cpus", cfg, "cpus", v);
+    }
+    if ((m = cli_option_value(cmd, argc, argv, i, "--nr-cpus", &v)) != 0) {
+        if (m < 0 || range_option(cmd, "--nr-cpus", v, 0, CLI_MAX_NR_CPUS, &x) < 0)
+            return -1;
+        return key_option(cmd, "--nr-cpus", cfg, "nr_cpus", v);
+    }
     if ((m = cli_option_value(cmd, argc, argv, i, "--preset", &v)) != 0)
         return m < 0 ? m : key_option(cmd, "--preset", cfg, "preset", v);
     if ((m = cli_option_value(cmd, argc, argv, i, "--split", &v)) != 0) {
@@ -186,12 +228,16 @@ static void print_commands(FILE *f)
 static void usage(FILE *f)
 {
     fputs("usage: mmusim COMMAND [OPTIONS]\n"
+          "       mmusim --version\n"
           "\n"
           "Simulates i686 MMUs and TLBs cycle by cycle, and Linux's high-memory mappings.\n"
           "\n",
           f);
     print_commands(f);
-    fputs("\nRun 'mmusim COMMAND --help' for the options of a command.\n", f);
+    fputs("\nRun 'mmusim COMMAND --help' for the options of a command; 'mmusim --version' prints the\n"
+          "version. Errors are one line 'mmusim: message' on stderr, with exit status 2 for a bad option\n"
+          "or value and 1 when the output cannot be written.\n",
+          f);
 }
 
 static int cmd_help(int argc, char **argv)
@@ -215,20 +261,64 @@ static int cmd_help(int argc, char **argv)
     return c->run(2, args);
 }
 
+/* s as a JSON string (the key table's text is ASCII; quotes and backslashes escaped). */
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            putchar('\\');
+        if ((unsigned char)*s < 0x20)
+            printf("\\u%04x", (unsigned)(unsigned char)*s);
+        else
+            putchar(*s);
+    }
+    putchar('"');
+}
+
 static int cmd_keys(int argc, char **argv)
 {
-    if (argc > 1) {
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-            puts("usage: mmusim keys\n\nList every configuration key that --set KEY=VALUE accepts.");
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            puts("usage: mmusim keys [--json]\n\n"
+                 "List every configuration key that --set KEY=VALUE accepts, with its description\n"
+                 "(which gives the values and range it takes). --json prints one JSON document:\n"
+                 "{\"version\": ..., \"keys\": [{\"key\": NAME, \"default\": VALUE, \"description\": TEXT}, ...]},\n"
+                 "the default as text that --set takes back (sizes in bytes).");
             return CLI_EXIT_OK;
         }
-        return cli_error("keys", "unexpected argument '%s'", argv[1]);
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+            continue;
+        }
+        return cli_error("keys", "unexpected argument '%s' (see mmusim keys --help)", argv[i]);
     }
+    struct mmusim_config def;
+    mmusim_config_init(&def);
+    if (json)
+        printf("{\n  \"version\": \"%s\",\n  \"keys\": [", mmusim_version_string());
     for (size_t i = 0; i < mmusim_config_key_count(); i++) {
         const char *name, *doc;
-        if (mmusim_config_key(i, &name, &doc) == MMUSIM_OK)
+        char value[64];
+        if (mmusim_config_key(i, &name, &doc) != MMUSIM_OK)
+            continue;
+        if (!json) {
             printf("%-24s %s\n", name, doc);
+            continue;
+        }
+        if (mmusim_config_get(&def, name, value, sizeof(value)) != MMUSIM_OK)
+            snprintf(value, sizeof(value), "?");
+        printf("%s\n    {\"key\": ", i ? "," : "");
+        json_string(name);
+        printf(", \"default\": ");
+        json_string(value);
+        printf(", \"description\": ");
+        json_string(doc);
+        putchar('}');
     }
+    if (json)
+        printf("\n  ]\n}\n");
     return CLI_EXIT_OK;
 }
 
@@ -238,18 +328,27 @@ int main(int argc, char **argv)
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
+    int status;
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
-        return CLI_EXIT_OK;
+        status = CLI_EXIT_OK;
+    } else if (strcmp(argv[1], "--version") == 0) {
+        printf("mmusim %s\n", mmusim_version_string());
+        status = CLI_EXIT_OK;
+    } else {
+        const struct command *c = find_command(argv[1]);
+        if (!c) {
+            cli_error(NULL, "unknown command '%s'", argv[1]);
+            print_commands(stderr);
+            return CLI_EXIT_USAGE;
+        }
+        status = c->run(argc - 1, argv + 1);
     }
-    const struct command *c = find_command(argv[1]);
-    if (!c) {
-        cli_error(NULL, "unknown command '%s'", argv[1]);
-        print_commands(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    int status = c->run(argc - 1, argv + 1);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    /* An output that could not be written (a full disk, a closed pipe) is an error: exit 1. */
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    if (fclose(stdout) != 0)
+        bad = 1;
+    if (bad) {
         fputs("mmusim: error writing the output\n", stderr);
         return 1;
     }

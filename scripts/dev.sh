@@ -45,6 +45,10 @@ case $cmd in
     need_packages
     configure_and_build build -DCMAKE_BUILD_TYPE=Release
     ./build/bin/kmap_atomic_bench
+    echo
+    echo "dev.sh: the executables are in build/bin/ (kmap_atomic_bench, kmap_bench, shootdown_bench, mmusim; each takes --help)."
+    echo "Next: bash scripts/dev.sh test; build/bin/kmap_bench (kmap against kmap_atomic and kmap_local);"
+    echo "      build/bin/mmusim layout; docs/results.md explains every field."
     ;;
   test)
     need_packages

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -504,6 +505,70 @@ static int set_key(struct mmusim_config *cfg, const struct key *k, const char *v
         if (mmusim_preset_from_name(v, &p) != MMUSIM_OK)
             return MMUSIM_EVALUE;
         return mmusim_config_apply_preset(cfg, p);
+    }
+    return MMUSIM_EKEY;
+}
+
+static int get_enum(const void *field, const char *const *names, size_t n, char *buf, size_t len)
+{
+    int i;
+    memcpy(&i, field, sizeof(int));
+    return snprintf(buf, len, "%s", i >= 0 && (size_t)i < n ? names[i] : "?");
+}
+
+/* What set_key would take back: k's value in cfg as text. snprintf's count. */
+static int get_key(const struct mmusim_config *cfg, const struct key *k, char *buf, size_t n)
+{
+    const void *field = (const char *)cfg + k->off;
+    switch (k->kind) {
+    case K_UINT:
+        return snprintf(buf, n, "%u", *(const unsigned *)field);
+    case K_U32:
+        return snprintf(buf, n, "%lu", (unsigned long)*(const uint32_t *)field);
+    case K_U64:
+    case K_SIZE:
+        return snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)field);
+    case K_FEATURE:
+        return snprintf(buf, n, "%d", (cfg->features & (unsigned)k->arg) ? 1 : 0);
+    case K_FLAG:
+        return snprintf(buf, n, "%d", *(const int *)field ? 1 : 0);
+    case K_PAE:
+        return snprintf(buf, n, "%d", cfg->paging == MMUSIM_PAGING_PAE ? 1 : 0);
+    case K_PAGING:
+        return get_enum(field, paging_names, MMUSIM_ARRAY_SIZE(paging_names), buf, n);
+    case K_SPLIT:
+        return get_enum(field, split_names, MMUSIM_ARRAY_SIZE(split_names), buf, n);
+    case K_ERA:
+        return get_enum(field, era_names, MMUSIM_ARRAY_SIZE(era_names), buf, n);
+    case K_PREEMPT:
+        return get_enum(field, preempt_names, MMUSIM_ARRAY_SIZE(preempt_names), buf, n);
+    case K_HZ:
+        if (*(const unsigned *)field == 0)
+            return snprintf(buf, n, "auto");
+        return snprintf(buf, n, "%u", *(const unsigned *)field);
+    case K_CEILING:
+        if (*(const unsigned *)field == MMUSIM_FLUSH_CEILING_AUTO)
+            return snprintf(buf, n, "auto");
+        return snprintf(buf, n, "%u", *(const unsigned *)field);
+    case K_REPL:
+        return get_enum(field, repl_names, MMUSIM_ARRAY_SIZE(repl_names), buf, n);
+    case K_PRESET:
+        return snprintf(buf, n, "%s", mmusim_preset_name(cfg->preset));
+    }
+    return -1;
+}
+
+int mmusim_config_get(const struct mmusim_config *cfg, const char *key, char *buf, size_t n)
+{
+    if (!cfg || !key || !buf || n == 0)
+        return MMUSIM_EINVAL;
+    for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(key_table); i++) {
+        if (strcmp(key_table[i].name, key) != 0)
+            continue;
+        int len = get_key(cfg, &key_table[i], buf, n);
+        if (len < 0 || (size_t)len >= n)
+            return MMUSIM_EINVAL;
+        return MMUSIM_OK;
     }
     return MMUSIM_EKEY;
 }

@@ -386,6 +386,32 @@ static void test_every_key_is_listed_and_settable_name(void **state)
     assert_true(saw_cost >= 19);
 }
 
+/* mmusim_config_get gives back, for every key, text that mmusim_config_set
+ * takes and that leaves a configuration unchanged; unknown keys, small buffers refused. */
+static void test_config_get_round_trips_every_key(void **state)
+{
+    (void)state;
+    struct mmusim_config def, cfg;
+    mmusim_config_init(&def);
+    for (size_t i = 0; i < mmusim_config_key_count(); i++) {
+        const char *name, *doc;
+        char v[64];
+        assert_int_equal(mmusim_config_key(i, &name, &doc), MMUSIM_OK);
+        assert_int_equal(mmusim_config_get(&def, name, v, sizeof(v)), MMUSIM_OK);
+        mmusim_config_init(&cfg);
+        assert_int_equal(mmusim_config_set(&cfg, name, v), MMUSIM_OK);
+        assert_memory_equal(&cfg, &def, sizeof(cfg));
+    }
+    char v[64];
+    assert_int_equal(mmusim_config_get(&def, "cpus", v, sizeof(v)), MMUSIM_OK);
+    assert_string_equal(v, "2");
+    assert_int_equal(mmusim_config_set(&cfg, "hz", "auto"), MMUSIM_OK);
+    assert_int_equal(mmusim_config_get(&cfg, "hz", v, sizeof(v)), MMUSIM_OK);
+    assert_string_equal(v, "auto");
+    assert_int_equal(mmusim_config_get(&def, "no_such_key", v, sizeof(v)), MMUSIM_EKEY);
+    assert_int_equal(mmusim_config_get(&def, "mem", v, 4), MMUSIM_EINVAL);
+}
+
 static void test_config_key_refuses_index_past_end(void **state)
 {
     (void)state;
@@ -631,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_preset_key_reloads_costs_and_tlbs),
         cmocka_unit_test(test_every_key_is_listed_and_settable_name),
         cmocka_unit_test(test_config_key_refuses_index_past_end),
+        cmocka_unit_test(test_config_get_round_trips_every_key),
         cmocka_unit_test(test_parse_size_units),
         cmocka_unit_test(test_parse_size_refuses_fraction),
         cmocka_unit_test(test_parse_size_refuses_empty_string),

@@ -181,6 +181,14 @@ MMUSIM_API unsigned mmusim_config_flush_ceiling(const struct mmusim_config *cfg)
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_config_set(struct mmusim_config *cfg, const char *key, const char *value);
 
+/*
+ * The value of one key in cfg, as text mmusim_config_set() accepts back
+ * (numbers in decimal, sizes in bytes, names, "auto"), into buf of n bytes.
+ * MMUSIM_EKEY for an unknown key, MMUSIM_EINVAL if buf is too small.
+ */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_config_get(const struct mmusim_config *cfg, const char *key, char *buf,
+                                                  size_t n);
+
 /* Number of keys mmusim_config_set() accepts, and the i-th key with a description. */
 MMUSIM_API size_t mmusim_config_key_count(void);
 MMUSIM_API MMUSIM_NODISCARD int mmusim_config_key(size_t i, const char **name, const char **doc);
