@@ -3,7 +3,9 @@
  *
  * One X-macro table drives the enum, mmusim_strerror() and mmusim_err_name()
  * (the shape of libuv's UV_ERRNO_MAP). Library calls return MMUSIM_OK (0) or
- * one of these codes; on an error the machine state is left as it was.
+ * one of these codes; on an error the machine state is left as it was,
+ * except mmusim_machine_run's MMUSIM_ESTALL and MMUSIM_ENOBLOCK, which stop
+ * a run where it went wrong (include/mmusim/smp.h).
  *
  * Architectural events (a page fault, a #GP on a bad PDPTE) are *results* of a
  * simulated operation, reported in the operation's result structure, not here.
