@@ -158,6 +158,7 @@ void mmusim_config_init(struct mmusim_config *cfg)
     cfg->flush_ceiling = MMUSIM_FLUSH_CEILING_AUTO; /* hz 0 and preempt AUTO: the era's too */
     cfg->features = MMUSIM_FEAT_PSE | MMUSIM_FEAT_PGE;
     cfg->seed = 1;
+    cfg->stall_steps = MMUSIM_STALL_STEPS_DEFAULT;
     int rc = mmusim_config_apply_preset(cfg, MMUSIM_PRESET_CORE2);
     (void)rc; /* core2 is a known preset: it cannot fail */
 }
@@ -396,6 +397,7 @@ static const struct key key_table[] = {
     {"preempt", "preemption model: none, voluntary, full; auto = the era's (voluntary)", K_PREEMPT, CFG_OFF(preempt), 0},
     {"preset", "p3, core2, atom or haswell: reloads costs and TLB geometry", K_PRESET, CFG_OFF(preset), 0},
     {"seed", "seed of every random choice", K_U64, CFG_OFF(seed), 0},
+    {"stall_steps", "engine actions in a row without the earliest clock advancing before a run stops with ESTALL (0 = never)", K_U32, CFG_OFF(stall_steps), UINT32_MAX},
     {"ptcache.lines", "lines of the per-CPU page-table line cache (0 = none)", K_U32, CFG_OFF(ptcache_lines), 1u << 20},
     {"ptcache.ways", "ways of the page-table line cache", K_U32, CFG_OFF(ptcache_ways), 1u << 20},
     TLB_KEYS("dtlb.4k", dtlb_4k, "data TLB for 4 KiB pages"),

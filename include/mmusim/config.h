@@ -79,6 +79,11 @@ enum mmusim_preempt {
     MMUSIM_PREEMPT_FULL
 };
 
+/* The default of the stall_steps key: far more zero-cycle actions in a row
+ * than any real workload makes (each step, interrupt or switch charges
+ * cycles), few enough to be found in milliseconds of host time. */
+#define MMUSIM_STALL_STEPS_DEFAULT 1000000u
+
 /* flush_ceiling value meaning "the era's": 0 for the 2.6 eras, 33 for 5.11. */
 #define MMUSIM_FLUSH_CEILING_AUTO (~0u)
 
@@ -143,6 +148,11 @@ struct mmusim_config {
     unsigned flush_ceiling;
     unsigned hz;                 /* CONFIG_HZ: 0 = the era's (250; 1000 for 5.11), else 100..10000 */
     enum mmusim_preempt preempt; /* preemption model; default AUTO (the era's) */
+    /* Liveness (docs/smp.md): mmusim_machine_run stops with MMUSIM_ESTALL once
+     * this many engine actions in a row leave the earliest clock where it was
+     * (a step returning MORE without spending a cycle). Default
+     * MMUSIM_STALL_STEPS_DEFAULT; 0 = never check. */
+    uint32_t stall_steps;
     enum mmusim_preset preset;   /* what filled costs and tlb; default core2 */
     struct mmusim_costs costs;
     struct mmusim_tlb_config tlb;

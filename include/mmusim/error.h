@@ -3,7 +3,9 @@
  *
  * One X-macro table drives the enum, mmusim_strerror() and mmusim_err_name()
  * (the shape of libuv's UV_ERRNO_MAP). Library calls return MMUSIM_OK (0) or
- * one of these codes; on an error the machine state is left as it was.
+ * one of these codes; on an error the machine state is left as it was,
+ * except mmusim_machine_run's MMUSIM_ESTALL and MMUSIM_ENOBLOCK, which stop
+ * a run where it went wrong (include/mmusim/smp.h).
  *
  * Architectural events (a page fault, a #GP on a bad PDPTE) are *results* of a
  * simulated operation, reported in the operation's result structure, not here.
@@ -70,7 +72,9 @@ extern "C" {
     XX(EKMTYPE, "km_type not in this variant's era or beyond the machine's kmap slots") \
     XX(EKMAPBUG, "refused: the kernel would BUG here (recorded as a report)")  \
     XX(ENOWINDOW, "no free run of that many pages in the CPU's kmap window")   \
-    XX(EKMAPVARIANT, "this call is not part of the kmap layer's variant")
+    XX(EKMAPVARIANT, "this call is not part of the kmap layer's variant") \
+    XX(ESTALL, "the run stalled: stall_steps engine actions in a row left the clock where it was (recorded as a report)") \
+    XX(ENOBLOCK, "a step went to sleep but returned MMUSIM_STEP_MORE, not MMUSIM_STEP_BLOCK (recorded as a report)")
 
 /*
  * Codes are small non-negative integers: MMUSIM_OK is 0. MMUSIM_PENDING (1)

@@ -23,7 +23,8 @@
  * MMUSIM_ESTEP until it has), and when the step is called again the
  * operation is done and its outputs are filled. The engine charges the
  * spin or the wait to the CPU's clock. A task that sleeps returns
- * MMUSIM_STEP_BLOCK (or MORE: the same) after mmusim_wait_queue_sleep(); the
+ * MMUSIM_STEP_BLOCK after mmusim_wait_queue_sleep() (MORE there is a BUG
+ * report and ends the run with MMUSIM_ENOBLOCK, see mmusim_machine_run); the
  * engine runs another task or idles the CPU until a wake-up, then calls the
  * same step again.
  *
@@ -148,7 +149,8 @@ typedef struct mmusim_wait_queue mmusim_wait_queue;
 MMUSIM_API MMUSIM_NODISCARD int mmusim_wait_queue_create(mmusim_machine *m, mmusim_wait_queue **out);
 /*
  * The current task of cpu sleeps uninterruptibly on q: MMUSIM_PENDING, and
- * its step must then return (MMUSIM_STEP_BLOCK). MMUSIM_ECONTEXT outside task
+ * its step must then return MMUSIM_STEP_BLOCK (MORE: a BUG report, and
+ * mmusim_machine_run returns MMUSIM_ENOBLOCK). MMUSIM_ECONTEXT outside task
  * context or with preemption disabled (a BUG in the kernel: recorded as a
  * report); MMUSIM_ENOSTEP outside a step.
  */
@@ -254,8 +256,22 @@ struct mmusim_run_result {
  * Run until every task is done and every interrupt handled, until the next
  * event lies beyond cycle_limit (0 = no limit), or, under
  * MMUSIM_REPORT_STOP_ON_BUG, until a BUG is reported (see the policy below).
- * MMUSIM_EINRUN if called from inside a step. Can be called again to
- * continue.
+ * Returns MMUSIM_OK for all of these (out says which), or:
+ *   MMUSIM_EINVAL    m is NULL;
+ *   MMUSIM_EINRUN    called from inside a step;
+ *   MMUSIM_ENOBLOCK  a task step called mmusim_wait_queue_sleep() and returned
+ *                    MMUSIM_STEP_MORE: a BUG report; the run stops after that
+ *                    step, the task asleep as if it had returned BLOCK;
+ *   MMUSIM_ESTALL    the config key stall_steps' number of engine actions in
+ *                    a row (default MMUSIM_STALL_STEPS_DEFAULT) left the
+ *                    earliest clock where it was — a step, handler or softirq
+ *                    returning MORE without spending a cycle: a BUG report
+ *                    ("soft lockup") on that CPU, and the run stops before the
+ *                    next call, the frame as the last call left it.
+ * So a run always returns, with or without a cycle limit (docs/smp.md,
+ * Liveness). After either error out is filled as after any stop, the machine
+ * can be inspected or destroyed, and calling again continues (a stalled step
+ * stalls again). Can be called again to continue.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_machine_run(mmusim_machine *m, uint64_t cycle_limit, struct mmusim_run_result *out);
 

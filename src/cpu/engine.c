@@ -42,6 +42,7 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
     if (m->smp->tick_period == 0)
         m->smp->tick_period = 1;
     m->smp->preempt = mmusim_config_preempt(m->cfg);
+    m->smp->stall_limit = m->cfg->stall_steps ? m->cfg->stall_steps : UINT64_MAX;
     /*
      * Device interrupt handlers. Up to 2.6.34, handle_IRQ_event
      * (kernel/irq/handle.c) turns interrupts on before the handlers unless
@@ -356,7 +357,15 @@ static void run_step(struct mmusim_cpu *cpu, struct frame *f)
     if (MMUSIM_LIKELY(r == MMUSIM_STEP_MORE)) {
         if (MMUSIM_LIKELY(f->ctx != MMUSIM_CTX_TASK || f->task->state != MMUSIM_TASK_SLEEPING))
             return;
-        r = MMUSIM_STEP_BLOCK; /* the sleep was pending: the step returned, which is all it must do */
+        /* The step slept and asked to be called again: the kernel's task that set
+         * TASK_UNINTERRUPTIBLE and went on without schedule(). Guessing which it
+         * meant would hide a bug in the workload, so the run stops with an error;
+         * the task is left asleep (as BLOCK), so the machine stays consistent and a
+         * later run goes on from there (docs/smp.md, Liveness). */
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "step returned MORE after going to sleep (must return BLOCK)", 0);
+        s->fail = MMUSIM_ENOBLOCK;
+        s->stop |= 2;
+        r = MMUSIM_STEP_BLOCK;
     }
     if (f->wait != WAIT_NONE || f->nconts) {
         f->end_after_wait = (int)r; /* e.g. a task whose last act is a shootdown: it ends once acknowledged */
@@ -462,9 +471,15 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
         return MMUSIM_EINRUN;
     s->running = 1;
     s->stop = 0;
+    s->fail = 0;
     s->sealed = 1; /* no hooks or extension areas once the machine has run */
     uint64_t steps = 0;
-    int stalled = 0;
+    int stalled = 0, rc = MMUSIM_OK;
+    /* Liveness: how many actions in a row found the earliest event at last_t. Every
+     * action but a stuck one charges cycles (a step's operations, an interrupt's entry,
+     * a switch), so a long run of them at one time is a step looping without spending
+     * (a compare and an increment per action: nothing next to the tree's work). */
+    uint64_t last_t = NEVER, same = 0;
     s->dirty = m->ncpus == MMUSIM_MAX_CPUS ? ~0ull : (1ull << m->ncpus) - 1; /* anything may have changed between runs */
     for (unsigned i = 0; i < MMUSIM_MAX_CPUS; i++) { /* CPUs that do not exist never win */
         s->next[i] = NEVER;
@@ -487,11 +502,25 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
         }
         if (cycle_limit && bt > cycle_limit)
             break;
+        if (bt != last_t) {
+            last_t = bt;
+            same = 0;
+        } else if (MMUSIM_UNLIKELY(++same >= s->stall_limit)) {
+            /* The soft lockup detector's "BUG: soft lockup - CPU#n stuck": the CPU
+             * that keeps winning at this time has run stall_steps actions without
+             * its clock moving. Nothing is undone: its frame is as the last call left
+             * it, so the machine can be inspected or destroyed. */
+            mmusim__smp_report(&m->cpus[best], MMUSIM_REPORT_BUG, "soft lockup: stall_steps actions without the clock advancing", 0);
+            rc = MMUSIM_ESTALL;
+            break;
+        }
         advance(&m->cpus[best], bt, &steps);
         s->dirty |= 1ull << best;
-        if (s->stop) /* a BUG under MMUSIM_REPORT_STOP_ON_BUG (report.c): stop with this step done */
+        if (s->stop) /* a BUG under MMUSIM_REPORT_STOP_ON_BUG (report.c), or a liveness error: stop with this step done */
             break;
     }
+    if (s->fail)
+        rc = s->fail;
     s->running = 0;
     if (out) {
         memset(out, 0, sizeof(*out));
@@ -500,9 +529,10 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
             out->end_cycle = max64(out->end_cycle, m->cpus[i].cycles);
         out->finished = all_done(m);
         out->deadlock = stalled && !out->finished;
-        out->stopped_on_bug = s->stop;
-        out->bug_index = s->stop ? s->stop_index : 0;
+        out->stopped_on_bug = s->stop & 1; /* bit 1: the liveness error alone */
+        out->bug_index = (s->stop & 1) ? s->stop_index : 0;
     }
     s->stop = 0;
-    return MMUSIM_OK;
+    s->fail = 0;
+    return rc;
 }

@@ -31,8 +31,8 @@ void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, co
     else
         cpu->stats.warns++;
     /* The engine looks at stop after each step (engine.c); outside a run, a BUG only records. */
-    if (kind == MMUSIM_REPORT_BUG && s->policy == MMUSIM_REPORT_STOP_ON_BUG && s->running && !s->stop) {
-        s->stop = 1;
+    if (kind == MMUSIM_REPORT_BUG && s->policy == MMUSIM_REPORT_STOP_ON_BUG && s->running && !(s->stop & 1)) {
+        s->stop |= 1;
         s->stop_index = index;
     }
     if (s->report_fn && !s->in_report_fn) {
