@@ -26,8 +26,8 @@
  *                  the same CPU only wants to run. kmap_local is preempted
  *                  (clears and restores its slots: an INVLPG each); the
  *                  atomic forms hold preemption off until the unmap.
- *   ctxsleep       the same, and the task sleeps once per op, before step
- *                  16, until an interrupt 20,000 cycles later wakes it.
+ *   ctxsleep       the same, and the task sleeps once per op, before the
+ *                  17th step, until an interrupt 20,000 cycles later wakes it.
  *                  kmap_local sleeps holding both mappings (the switch-out
  *                  clears them, the switch-in restores them, the reads
  *                  after it are checked); the atomic forms may not sleep
