@@ -26,9 +26,19 @@
  *                  the same CPU only wants to run. kmap_local is preempted
  *                  (clears and restores its slots: an INVLPG each); the
  *                  atomic forms hold preemption off until the unmap.
+ *   ctxsleep       the same, and the task sleeps once per op, before the
+ *                  17th step, until an interrupt 20,000 cycles later wakes it.
+ *                  kmap_local sleeps holding both mappings (the switch-out
+ *                  clears them, the switch-in restores them, the reads
+ *                  after it are checked); the atomic forms may not sleep
+ *                  in kmap_atomic, so they unmap both, sleep and map again.
  *   misuse-irq-type  an interrupt maps with KM_USER0 while the task holds it.
  *   misuse-order     KM_USER0 unmapped before KM_USER1 (not LIFO).
  *   misuse-addr      kunmap_atomic of the neighbouring window page.
+ *   misuse-sleep     the task sleeps holding KM_USER0 (an interrupt wakes it
+ *                    20,000 cycles later), then reads it again: "scheduling
+ *                    while atomic", a BUG, for kmap_atomic (the sleep is
+ *                    refused); allowed for kmap_local on local-5.11.
  *   Each misuse op is followed by a correct map, read and unmap of another
  *   page, which shows what the misuse left behind.
  *
@@ -50,7 +60,7 @@ static const char usage[] =
     "usage: kmap_atomic_bench [options]\n"
     "Compares kmap_atomic variants (slot-2.6.19, slot-2.6.36, stack-2.6.37,\n"
     "local-5.11, heap), each on a machine of its own era, on copy_highpage, irq,\n"
-    "nesting, smp, ctxswitch and misuse scenarios, in simulated cycles.\n"
+    "nesting, smp, ctxswitch, ctxsleep and misuse scenarios, in simulated cycles.\n"
     "Rows outside misuse must have no IPI, no global flush, no corrupted read:\n"
     "the bench exits 1 otherwise. docs/results.md documents the fields.\n";
 
@@ -71,6 +81,8 @@ static const struct bench_uopt options[] = {
 #define CTX_SPEND 2000u
 #define CTX_WORDS 8u
 #define OTHER_SPEND 1000u       /* one step of the task that waits in ctxswitch */
+#define SLEEP_AT (CTX_CHUNKS / 2) /* ctxsleep: the chunk before which the task sleeps */
+#define SLEEP_GAP 20000u        /* cycles from the sleep to the interrupt that wakes it */
 #define IRQ_SPEND 300u
 #define MISUSE_TRIALS 4u
 #define RUN_CHUNK 5000000u      /* cycles per mmusim_machine_run call */
@@ -78,9 +90,22 @@ static const struct bench_uopt options[] = {
 
 static const char *const era_of[NV] = {"2.6.18", "2.6.32", "2.6.37", "5.11", "2.6.37"};
 
-enum scenario { S_COPY, S_IRQ, S_NEST, S_SMP, S_CTX, S_MIS_IRQ, S_MIS_ORDER, S_MIS_ADDR, S_COUNT };
-static const char *const scen_name[S_COUNT] = {"copy_highpage", "irq",           "nesting",      "smp",
-                                                "ctxswitch",     "misuse-irq-type", "misuse-order", "misuse-addr"};
+enum scenario {
+    S_COPY,
+    S_IRQ,
+    S_NEST,
+    S_SMP,
+    S_CTX,
+    S_SLEEP,
+    S_MIS_IRQ,
+    S_MIS_ORDER,
+    S_MIS_ADDR,
+    S_MIS_SLEEP,
+    S_COUNT
+};
+static const char *const scen_name[S_COUNT] = {"copy_highpage",   "irq",          "nesting",     "smp",
+                                                "ctxswitch",       "ctxsleep",     "misuse-irq-type",
+                                                "misuse-order",    "misuse-addr",  "misuse-sleep"};
 static int is_misuse(enum scenario s)
 {
     return s >= S_MIS_IRQ;
@@ -97,6 +122,10 @@ struct row {
     uint64_t depth;               /* nesting: deepest nest */
     uint64_t switches;            /* context switches */
     uint64_t wait_p50, wait_p99, wait_max; /* ctxswitch: cycles the other task waited to run */
+    uint64_t sleeps;              /* ctxsleep, misuse-sleep: sleeps the task went through */
+    uint64_t switches_holding;    /* switches-out of the task while it held at least one mapping */
+    uint64_t held_at_switch;      /* the mappings it held, summed over those switches */
+    uint64_t switch_invlpg;       /* INVLPGs of the kmap_local switch-outs (ctxsw_clears) */
 };
 
 struct sim {
@@ -114,6 +143,9 @@ struct sim {
     unsigned max_depth;
     unsigned tasks_left;
     int stop;
+    mmusim_wait_queue *wq;            /* ctxsleep, misuse-sleep: where the task sleeps */
+    int waking;                       /* the waker's wake_up is pending */
+    uint64_t sleeps, switches_holding, held_at_switch;
 };
 
 static uint64_t next_rand(uint64_t *s)
@@ -226,6 +258,9 @@ struct task {
     struct mmusim_kaddr a[MMUSIM_KM_TYPE_COUNT_ + 1];
     int held[MMUSIM_KM_TYPE_COUNT_ + 1];
     unsigned depth;
+    int slept, remap;  /* ctxsleep and misuse-sleep: this op has slept; the atomic forms map again */
+    int seen;          /* resumed is set */
+    uint64_t resumed;  /* mmusim_task_resumed_at at the previous step */
 };
 
 static void finish_op(struct task *t, mmusim_cpu *cpu)
@@ -233,6 +268,7 @@ static void finish_op(struct task *t, mmusim_cpu *cpu)
     push(&t->s->lat, &t->s->nlat, &t->s->cap, mmusim_cpu_cycles(cpu) - t->t0);
     t->done++;
     t->phase = 0;
+    t->slept = 0;
 }
 
 static void unmap_held(struct task *t, mmusim_cpu *cpu, unsigned i, enum mmusim_km_type type)
@@ -242,7 +278,42 @@ static void unmap_held(struct task *t, mmusim_cpu *cpu, unsigned i, enum mmusim_
     t->held[i] = 0;
 }
 
-/* copy_highpage (also irq, smp, ctxswitch): chunks of words, with spend cycles each. */
+/* ctxsleep, misuse-sleep: the interrupt that wakes the sleeping task (an I/O completion). */
+static enum mmusim_step waker(mmusim_cpu *cpu, void *arg)
+{
+    struct sim *s = arg;
+    if (s->waking) { /* the pending wake_up is done */
+        s->waking = 0;
+        return MMUSIM_STEP_DONE;
+    }
+    int rc = mmusim_wake_up(cpu, s->wq, NULL);
+    if (rc == MMUSIM_PENDING) {
+        s->waking = 1;
+        return MMUSIM_STEP_MORE;
+    }
+    bench_check(rc, "wake_up");
+    return MMUSIM_STEP_DONE;
+}
+
+/* The task sleeps on s->wq until an interrupt SLEEP_GAP cycles later wakes
+ * it. Holding a kmap_atomic mapping the sleep is refused (a BUG: scheduling
+ * while atomic) and the task goes on; the interrupt then wakes nobody. */
+static enum mmusim_step sleep_now(struct task *t, mmusim_cpu *cpu)
+{
+    struct sim *s = t->s;
+    bench_check(mmusim_irq_at_flags(s->m, mmusim_cpu_id(cpu), mmusim_cpu_cycles(cpu) + SLEEP_GAP, waker, s,
+                                    MMUSIM_IRQF_DISABLED),
+                "irq_at");
+    int rc = mmusim_wait_queue_sleep(cpu, s->wq);
+    if (rc == MMUSIM_PENDING) {
+        s->sleeps++;
+        return MMUSIM_STEP_BLOCK;
+    }
+    ok(s, rc);
+    return MMUSIM_STEP_MORE;
+}
+
+/* copy_highpage (also irq, smp, ctxswitch, ctxsleep): chunks of words, with spend cycles each. */
 static enum mmusim_step copy_step(struct task *t, mmusim_cpu *cpu, unsigned chunks, unsigned words, unsigned spend)
 {
     struct sim *s = t->s;
@@ -266,6 +337,24 @@ static enum mmusim_step copy_step(struct task *t, mmusim_cpu *cpu, unsigned chun
     }
     if (t->phase < 2 + chunks) {
         unsigned c = t->phase - 2, stride = WORDS / (chunks * words);
+        if (s->s == S_SLEEP && c == SLEEP_AT && !t->slept) {
+            /* kmap_local sleeps holding both mappings; the atomic forms may
+             * not, so they drop them first (in their unmap order) and map the
+             * pages again once woken. */
+            if (s->v != MMUSIM_KMAP_LOCAL_5_11) {
+                unmap_held(t, cpu, slot_form(s->v) ? 0 : 1, slot_form(s->v) ? MMUSIM_KM_USER0 : MMUSIM_KM_USER1);
+                unmap_held(t, cpu, slot_form(s->v) ? 1 : 0, slot_form(s->v) ? MMUSIM_KM_USER1 : MMUSIM_KM_USER0);
+                t->remap = 1;
+            }
+            t->slept = 1;
+            return sleep_now(t, cpu);
+        }
+        if (t->remap) {
+            t->held[0] = ok(s, amap(s, cpu, t->pfn[0], MMUSIM_KM_USER0, &t->a[0]));
+            t->held[1] = ok(s, amap(s, cpu, t->pfn[1], MMUSIM_KM_USER1, &t->a[1]));
+            t->remap = 0;
+            return MMUSIM_STEP_MORE;
+        }
         for (unsigned i = 0; i < words; i++) {
             unsigned w = (c * words + i) * stride;
             if (t->held[0])
@@ -360,6 +449,10 @@ static enum mmusim_step misuse_step(struct task *t, mmusim_cpu *cpu)
             rd(s, cpu, t->a[0].va, t->pfn[0], 1);
         if (s->s == S_MIS_ORDER && t->held[1])
             rd(s, cpu, t->a[1].va, t->pfn[1], 1);
+        if (s->s == S_MIS_SLEEP && !t->slept) { /* sleep holding KM_USER0; read it again after */
+            t->slept = 1;
+            return sleep_now(t, cpu);
+        }
         t->phase = 2;
         return MMUSIM_STEP_MORE;
     case 2:
@@ -393,25 +486,41 @@ static enum mmusim_step misuse_step(struct task *t, mmusim_cpu *cpu)
 static enum mmusim_step task_step(mmusim_cpu *cpu, void *arg)
 {
     struct task *t = arg;
+    /* Switched out since its previous step (resumed at another cycle)? Then
+     * it held, at that switch-out, what it holds now. */
+    uint64_t resumed = mmusim_task_resumed_at(mmusim_cpu_current(cpu));
+    if (t->seen && resumed != t->resumed) {
+        unsigned held = 0;
+        for (unsigned i = 0; i < MMUSIM_KM_TYPE_COUNT_ + 1; i++)
+            held += t->held[i] != 0;
+        if (held) {
+            t->s->switches_holding++;
+            t->s->held_at_switch += held;
+        }
+    }
+    t->seen = 1;
+    t->resumed = resumed;
     switch (t->s->s) {
     case S_COPY:
     case S_IRQ:
     case S_SMP:
         return copy_step(t, cpu, COPY_CHUNKS, WORDS / COPY_CHUNKS, COPY_SPEND);
     case S_CTX:
+    case S_SLEEP:
         return copy_step(t, cpu, CTX_CHUNKS, CTX_WORDS, CTX_SPEND);
     case S_NEST:
         return nest_step(t, cpu);
     case S_MIS_IRQ:
     case S_MIS_ORDER:
     case S_MIS_ADDR:
+    case S_MIS_SLEEP:
     case S_COUNT:
         break;
     }
     return misuse_step(t, cpu);
 }
 
-/* ctxswitch: a task that only wants the CPU; records how long it waited between its steps. */
+/* ctxswitch, ctxsleep: a task that only wants the CPU; records how long it waited between its steps. */
 struct other {
     struct sim *s;
     uint64_t last_end;
@@ -520,7 +629,7 @@ static void machine_for(const struct bench *b, enum mmusim_kmap_variant v, enum 
 {
     struct mmusim_config c = b->o.cfg;
     bench_check(mmusim_config_set(&c, "era", b->o.era ? b->o.era : era_of[v]), "era");
-    if (s == S_CTX) {
+    if (s == S_CTX || s == S_SLEEP) {
         bench_check(mmusim_config_set(&c, "preempt", "full"), "preempt");
         bench_check(mmusim_config_set(&c, "hz", "10000"), "hz");
     }
@@ -619,8 +728,10 @@ static struct row run(const struct bench *b, enum mmusim_kmap_variant v, enum sc
     struct irqsrc *irqs = calloc(active, sizeof(*irqs));
     struct other other = {&s, 0};
     uint64_t target = b->ops;
-    if (sc == S_CTX)
+    if (sc == S_CTX || sc == S_SLEEP)
         target = (b->ops + 9) / 10; /* each holds for ~64,000 cycles */
+    if (sc == S_SLEEP || sc == S_MIS_SLEEP)
+        bench_check(mmusim_wait_queue_create(s.m, &s.wq), "wait_queue_create");
     if (is_misuse(sc))
         target = MISUSE_TRIALS;
     for (unsigned c = 0; c < active; c++) {
@@ -639,7 +750,7 @@ static struct row run(const struct bench *b, enum mmusim_kmap_variant v, enum sc
                         "irq_random");
         }
     }
-    if (sc == S_CTX) {
+    if (sc == S_CTX || sc == S_SLEEP) {
         mmusim_task *tk;
         bench_check(mmusim_task_create(s.m, 0, 0, other_step, &other, &tk), "task_create");
         s.tasks_left++;
@@ -684,6 +795,12 @@ static struct row run(const struct bench *b, enum mmusim_kmap_variant v, enum sc
     w.corruptions = s.corruptions;
     w.errors = s.errors;
     w.depth = s.max_depth;
+    w.sleeps = s.sleeps;
+    w.switches_holding = s.switches_holding;
+    w.held_at_switch = s.held_at_switch;
+    struct mmusim_kmap_stats ks;
+    bench_check(mmusim_kmap_stats(s.k, -1, &ks), "kmap_stats");
+    w.switch_invlpg = ks.ctxsw_clears;
     for (uint32_t p = 0; p < (s.win_hi - s.win_lo) >> 12; p++)
         w.window_pages += s.touched[p];
     if (s.nwait) {
@@ -714,6 +831,12 @@ static struct row run(const struct bench *b, enum mmusim_kmap_variant v, enum sc
 
 /* ---- output ---- */
 
+/* Per switch-out while holding: INVLPGs of the switch-outs, mappings held (0 without such a switch). */
+static double per_switch(uint64_t x, const struct row *w)
+{
+    return w->switches_holding ? (double)x / (double)w->switches_holding : 0;
+}
+
 static void json_row(FILE *f, const struct row *w, int first)
 {
     fprintf(f,
@@ -721,15 +844,18 @@ static void json_row(FILE *f, const struct row *w, int first)
             "\"cycles_per_op\": {\"mean\": %s, \"p50\": %llu, \"p99\": %llu}, \"invlpg\": %llu, "
             "\"global_flushes\": %llu, \"ipis\": %llu, \"tlb_misses\": %llu, \"window_pages\": %llu, "
             "\"tlb_footprint\": %llu, \"context_switches\": %llu, \"depth\": %llu, "
-            "\"wait\": {\"p50\": %llu, \"p99\": %llu, \"max\": %llu}, \"bugs\": %llu, \"warns\": %llu, "
-            "\"corruptions\": %llu}",
+            "\"wait\": {\"p50\": %llu, \"p99\": %llu, \"max\": %llu}, \"sleeps\": %llu, "
+            "\"switches_holding\": %llu, \"held_per_switch\": %.2f, \"switch_invlpg\": %llu, "
+            "\"invlpg_per_switch\": %.2f, \"bugs\": %llu, \"warns\": %llu, \"corruptions\": %llu}",
             first ? "" : ",", mmusim_kmap_variant_name(w->v), scen_name[w->s], (unsigned long long)w->ops,
             (unsigned long long)w->irq_ops, bench_jnum(w->mean, 1), (unsigned long long)w->p50,
             (unsigned long long)w->p99, (unsigned long long)w->invlpg, (unsigned long long)w->global_flushes,
             (unsigned long long)w->ipis, (unsigned long long)w->tlb_misses, (unsigned long long)w->window_pages,
             (unsigned long long)w->tlb_footprint, (unsigned long long)w->switches, (unsigned long long)w->depth,
             (unsigned long long)w->wait_p50, (unsigned long long)w->wait_p99, (unsigned long long)w->wait_max,
-            (unsigned long long)w->bugs, (unsigned long long)w->warns, (unsigned long long)w->corruptions);
+            (unsigned long long)w->sleeps, (unsigned long long)w->switches_holding, per_switch(w->held_at_switch, w),
+            (unsigned long long)w->switch_invlpg, per_switch(w->switch_invlpg, w), (unsigned long long)w->bugs,
+            (unsigned long long)w->warns, (unsigned long long)w->corruptions);
 }
 
 static void write_csv(const char *path, const struct row *rows, size_t n)
@@ -740,18 +866,23 @@ static void write_csv(const char *path, const struct row *rows, size_t n)
         exit(1);
     }
     fprintf(f, "variant,scenario,ops,irq_ops,cycles_mean,cycles_p50,cycles_p99,invlpg,global_flushes,ipis,"
-               "tlb_misses,window_pages,tlb_footprint,context_switches,depth,wait_p50,wait_p99,wait_max,bugs,warns,"
-               "corruptions\n");
+               "tlb_misses,window_pages,tlb_footprint,context_switches,depth,wait_p50,wait_p99,wait_max,sleeps,"
+               "switches_holding,held_per_switch,switch_invlpg,invlpg_per_switch,bugs,warns,corruptions\n");
     for (size_t i = 0; i < n; i++) {
         const struct row *w = &rows[i];
-        fprintf(f, "%s,%s,%llu,%llu,%.1f,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
+        fprintf(f,
+                "%s,%s,%llu,%llu,%.1f,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%.2f,"
+                "%llu,%.2f,%llu,%llu,%llu\n",
                 mmusim_kmap_variant_name(w->v), scen_name[w->s], (unsigned long long)w->ops,
                 (unsigned long long)w->irq_ops, w->mean, (unsigned long long)w->p50, (unsigned long long)w->p99,
                 (unsigned long long)w->invlpg, (unsigned long long)w->global_flushes, (unsigned long long)w->ipis,
                 (unsigned long long)w->tlb_misses, (unsigned long long)w->window_pages,
                 (unsigned long long)w->tlb_footprint, (unsigned long long)w->switches, (unsigned long long)w->depth,
                 (unsigned long long)w->wait_p50, (unsigned long long)w->wait_p99, (unsigned long long)w->wait_max,
-                (unsigned long long)w->bugs, (unsigned long long)w->warns, (unsigned long long)w->corruptions);
+                (unsigned long long)w->sleeps, (unsigned long long)w->switches_holding,
+                per_switch(w->held_at_switch, w), (unsigned long long)w->switch_invlpg,
+                per_switch(w->switch_invlpg, w), (unsigned long long)w->bugs, (unsigned long long)w->warns,
+                (unsigned long long)w->corruptions);
     }
     bench_close(f, path);
 }
@@ -767,7 +898,9 @@ static void summary(const struct row *rows, size_t n)
         if (is_misuse(w->s))
             continue;
         inv[w->v] += (double)w->invlpg;
-        maps[w->v] += (double)(w->s == S_NEST ? w->ops * (w->depth + 1) / 2 : 2 * w->ops) + (double)w->irq_ops * 1.5;
+        /* ctxsleep: the atomic forms map their pages again after each sleep. */
+        uint64_t per_op = w->s == S_SLEEP && w->v != MMUSIM_KMAP_LOCAL_5_11 ? 4 : 2;
+        maps[w->v] += (double)(w->s == S_NEST ? w->ops * (w->depth + 1) / 2 : per_op * w->ops) + (double)w->irq_ops * 1.5;
         if (w->s == S_COPY)
             foot[w->v] = w->tlb_footprint;
     }
@@ -793,13 +926,21 @@ static void summary(const struct row *rows, size_t n)
     printf("\n  No IPI, no global flush, no corrupted read outside misuse (checked). After a copy,\n"
            "  slot-2.6.19 leaves %llu window entries in the DTLB (its unmap does not flush); the others %llu.\n",
            (unsigned long long)foot[MMUSIM_KMAP_SLOT_2_6_19], (unsigned long long)foot[MMUSIM_KMAP_SLOT_2_6_36]);
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].s == S_CTX)
-            printf("- ctxswitch %-13s the other task waits up to %llu cycles (p99 %llu); %llu INVLPG over %llu "
-                   "switches\n",
-                   mmusim_kmap_variant_name(rows[i].v), (unsigned long long)rows[i].wait_max,
-                   (unsigned long long)rows[i].wait_p99, (unsigned long long)rows[i].invlpg,
-                   (unsigned long long)rows[i].switches);
+    for (size_t i = 0; i < n; i++) {
+        const struct row *w = &rows[i];
+        if (w->s != S_CTX && w->s != S_SLEEP)
+            continue;
+        printf("- %-9s %-13s the other task waits up to %llu cycles (p99 %llu); ", scen_name[w->s],
+               mmusim_kmap_variant_name(w->v), (unsigned long long)w->wait_max, (unsigned long long)w->wait_p99);
+        if (w->switches_holding)
+            printf("%.3g INVLPG per switch while holding %.3g mappings (%llu such switches of %llu%s)\n",
+                   per_switch(w->switch_invlpg, w), per_switch(w->held_at_switch, w),
+                   (unsigned long long)w->switches_holding, (unsigned long long)w->switches,
+                   w->s == S_SLEEP ? ", sleeps included" : "");
+        else
+            printf("no switch while holding a mapping (%llu switches%s)\n", (unsigned long long)w->switches,
+                   w->s == S_SLEEP ? ", mappings dropped before each sleep" : "");
+    }
     printf("- misuse (BUG/WARN = detected; corrupt = wrong bytes read, undetected unless a BUG/WARN too):\n");
     for (enum scenario sc = S_MIS_IRQ; sc < S_COUNT; sc++) {
         printf("  %-16s", scen_name[sc]);
@@ -874,16 +1015,18 @@ int main(int argc, char **argv)
     printf("kmap_atomic variants, %s preset, %u CPUs%s, %llu ops per scenario, irq gap %llu cycles, seed %llu\n\n",
            mmusim_preset_name(b.o.cfg.preset), b.cpus, b.o.cfg.paging == MMUSIM_PAGING_PAE ? ", PAE" : "", (unsigned long long)b.ops,
            (unsigned long long)irq_gap, (unsigned long long)b.o.cfg.seed);
-    printf("%-13s %-16s %6s %9s %7s %7s %7s %5s %5s %7s %5s %4s %4s %4s %7s\n", "variant", "scenario", "ops",
-           "cyc/op", "p50", "p99", "invlpg", "glob", "ipis", "tlbmiss", "wpage", "tlbf", "bug", "warn", "corrupt");
+    printf("%-13s %-16s %6s %9s %7s %7s %7s %5s %5s %7s %5s %4s %6s %6s %4s %4s %7s\n", "variant", "scenario", "ops",
+           "cyc/op", "p50", "p99", "invlpg", "glob", "ipis", "tlbmiss", "wpage", "tlbf", "swhold", "inv/sw", "bug",
+           "warn", "corrupt");
     for (size_t i = 0; i < n; i++) {
         const struct row *w = &rows[i];
-        printf("%-13s %-16s %6llu %9.1f %7llu %7llu %7llu %5llu %5llu %7llu %5llu %4llu %4llu %4llu %7llu\n",
+        printf("%-13s %-16s %6llu %9.1f %7llu %7llu %7llu %5llu %5llu %7llu %5llu %4llu %6llu %6.2f %4llu %4llu %7llu\n",
                mmusim_kmap_variant_name(w->v), scen_name[w->s], (unsigned long long)w->ops, w->mean,
                (unsigned long long)w->p50, (unsigned long long)w->p99, (unsigned long long)w->invlpg,
                (unsigned long long)w->global_flushes, (unsigned long long)w->ipis,
                (unsigned long long)w->tlb_misses, (unsigned long long)w->window_pages,
-               (unsigned long long)w->tlb_footprint, (unsigned long long)w->bugs, (unsigned long long)w->warns,
+               (unsigned long long)w->tlb_footprint, (unsigned long long)w->switches_holding,
+               per_switch(w->switch_invlpg, w), (unsigned long long)w->bugs, (unsigned long long)w->warns,
                (unsigned long long)w->corruptions);
     }
     summary(rows, n);
