@@ -210,13 +210,9 @@ static void warn_once(mmusim_kmap_layer *k, mmusim_cpu *cpu, unsigned site, cons
  * (then it is another CPU's slot, or another fixmap entry). 0 and a BUG
  * report when not even the fixmap's tables cover it.
  */
-static uint64_t stack_slot_pte(mmusim_kmap_layer *k, mmusim_cpu *cpu, int i, uint32_t *va)
+static MMUSIM_NOINLINE uint64_t stack_slot_pte_far(mmusim_kmap_layer *k, mmusim_cpu *cpu, unsigned c, int i,
+                                                   uint32_t *va)
 {
-    unsigned c = mmusim__cpu_head(cpu)->id;
-    if (i >= 0 && (uint32_t)i < k->slots_per_cpu) {
-        *va = mmusim__kmap_slot_va(k, c, (uint32_t)i);
-        return kmap_slot_pte(k, c, (uint32_t)i);
-    }
     int64_t fix = (int64_t)k->layout->fix_kmap_begin + i + (int64_t)k->slots_per_cpu * c;
     uint64_t pa;
     *va = fix >= 0 ? mmusim_fix_to_virt(k->layout, (uint32_t)fix) : 0; /* __fix_to_virt(FIX_KMAP_BEGIN + idx) */
@@ -225,6 +221,16 @@ static uint64_t stack_slot_pte(mmusim_kmap_layer *k, mmusim_cpu *cpu, int i, uin
         return 0;
     }
     return pa;
+}
+
+static inline uint64_t stack_slot_pte(mmusim_kmap_layer *k, mmusim_cpu *cpu, int i, uint32_t *va)
+{
+    unsigned c = mmusim__cpu_head(cpu)->id;
+    if (MMUSIM_LIKELY(i >= 0 && (uint32_t)i < k->slots_per_cpu)) {
+        *va = mmusim__kmap_slot_va(k, c, (uint32_t)i);
+        return kmap_slot_pte(k, c, (uint32_t)i);
+    }
+    return stack_slot_pte_far(k, cpu, c, i, va);
 }
 
 static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
@@ -308,11 +314,8 @@ static int late_clear(mmusim_cpu *cpu, void *state)
 static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr, enum mmusim_km_type type)
 {
     (void)type;
-    const struct mmusim_layout *l = k->layout;
     uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
-    uint32_t lo = mmusim_kmap_slot_vaddr(l, l->fix_kmap_end - l->fix_kmap_begin);
-    uint32_t hi = mmusim_kmap_slot_vaddr(l, 0);
-    if (va >= lo && va <= hi) {
+    if (va >= k->kslot_lo && va <= k->kslot_hi) {
         struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
         int top = kc->atomic_idx - 1; /* kmap_atomic_idx(): the top, not yet popped */
         if (k->opts.debug && top < 0) {

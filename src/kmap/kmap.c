@@ -152,6 +152,9 @@ static int find_slot_ptes(mmusim_kmap_layer *k)
     if (!(k->slot_pte = calloc(n ? n : 1, sizeof(*k->slot_pte))) ||
         !(k->slot_va = calloc(n ? n : 1, sizeof(*k->slot_va))))
         return MMUSIM_ENOMEM;
+    const struct mmusim_layout *l = k->layout;
+    k->kslot_lo = mmusim_kmap_slot_vaddr(l, l->fix_kmap_end - l->fix_kmap_begin);
+    k->kslot_hi = mmusim_kmap_slot_vaddr(l, 0);
     for (unsigned c = 0; c < k->ncpus; c++)
         for (uint32_t i = 0; i < k->slots_per_cpu; i++) {
             size_t s = (size_t)c * k->slots_per_cpu + i;
@@ -393,30 +396,13 @@ void mmusim_kmap_stats_reset(mmusim_kmap_layer *k)
     memset(k->hist, 0, sizeof(k->hist));
 }
 
-/* Bucket of v: exact below 16, then 16 per power of two (the top 4 bits after the leading one). */
-static unsigned hist_bucket(uint64_t v)
-{
-    if (v < KMAP_HIST_SUB)
-        return (unsigned)v;
-    unsigned e = mmusim__log2_64(v); /* >= 4 */
-    unsigned mant = (unsigned)(v >> (e - 4)) & (KMAP_HIST_SUB - 1);
-    return KMAP_HIST_SUB * (e - 3) + mant;
-}
-
-/* The smallest value of bucket b. */
+/* The smallest value of bucket b (kmap_hist_bucket's inverse, kmap_impl.h). */
 static uint64_t hist_floor(unsigned b)
 {
     if (b < KMAP_HIST_SUB)
         return b;
     unsigned e = b / KMAP_HIST_SUB + 3, mant = b % KMAP_HIST_SUB;
     return ((uint64_t)(KMAP_HIST_SUB + mant)) << (e - 4);
-}
-
-void mmusim__kmap_hist_add(mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, uint64_t cycles)
-{
-    struct kmap_hist *h = &k->hist[kind];
-    h->n++;
-    h->b[hist_bucket(cycles)]++;
 }
 
 uint64_t mmusim_kmap_percentile(const mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, double p)

@@ -124,6 +124,7 @@ struct mmusim_kmap_layer {
     uint32_t incr;            /* KM_INCR: 2 for local-5.11 with debug (guard slots), else 1 */
     uint64_t *slot_pte;       /* [ncpus * slots_per_cpu]: each slot's PTE (kmap_pte - idx) */
     uint32_t *slot_va;        /* [ncpus * slots_per_cpu]: each slot's address */
+    uint32_t kslot_lo, kslot_hi; /* __fix_to_virt(FIX_KMAP_END), __fix_to_virt(FIX_KMAP_BEGIN): the fixmap's kmap range */
     uint64_t highmem_start;   /* the first HighMem frame: PageHighMem is pfn >= this */
     const struct kmap_variant_ops *ops;
     uint64_t kmap_prot;       /* PAGE_KERNEL: P RW A D, G on PGE CPUs, NX where enabled */
@@ -179,8 +180,23 @@ static inline uint32_t mmusim__kmap_slot_va(const mmusim_kmap_layer *k, unsigned
 void mmusim__kmap_bug(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *what, uint32_t address);
 void mmusim__kmap_warn(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *what, uint32_t address);
 
-/* Add a latency sample. */
-void mmusim__kmap_hist_add(mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, uint64_t cycles);
+/* The bucket of a latency v: exact below 16, then 16 per power of two (the top 4 bits after the leading one). */
+static inline unsigned kmap_hist_bucket(uint64_t v)
+{
+    if (v < KMAP_HIST_SUB)
+        return (unsigned)v;
+    unsigned e = mmusim__log2_64(v); /* >= 4 */
+    unsigned mant = (unsigned)(v >> (e - 4)) & (KMAP_HIST_SUB - 1);
+    return KMAP_HIST_SUB * (e - 3) + mant;
+}
+
+/* Add a latency sample (inline: every kmap_atomic and kunmap_atomic adds one). */
+static inline void mmusim__kmap_hist_add(mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, uint64_t cycles)
+{
+    struct kmap_hist *h = &k->hist[kind];
+    h->n++;
+    h->b[kmap_hist_bucket(cycles)]++;
+}
 
 /* The direct-map address of a lowmem frame (page_address of a lowmem page: __va). */
 static inline uint32_t kmap_lowmem_va(const mmusim_kmap_layer *k, uint64_t pfn)

@@ -131,9 +131,8 @@ static int local_unmap_addr(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim
 {
     const struct mmusim_layout *l = k->layout;
     uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
-    uint32_t lo = mmusim_kmap_slot_vaddr(l, l->fix_kmap_end - l->fix_kmap_begin); /* __fix_to_virt(FIX_KMAP_END) */
-    uint32_t hi = mmusim_kmap_slot_vaddr(l, 0);                                  /* __fix_to_virt(FIX_KMAP_BEGIN) */
-    if (va < lo || va > hi) {
+    /* __fix_to_virt(FIX_KMAP_END) .. __fix_to_virt(FIX_KMAP_BEGIN) */
+    if (va < k->kslot_lo || va > k->kslot_hi) {
         /* No kmap_high_get on x86: a lowmem address needs no work. */
         if (va < l->page_offset)
             warn_once(k, cpu, ONCE_UNMAP_USER, "kunmap_local: address below PAGE_OFFSET", addr.va);

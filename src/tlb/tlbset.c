@@ -52,7 +52,7 @@ static unsigned drop_fragments(struct tlbset *t, struct tlb_array *a, uint32_t v
     return n;
 }
 
-unsigned mmusim__tlbset_invlpg(struct tlbset *t, uint32_t va)
+unsigned mmusim__tlbset_invlpg_live(struct tlbset *t, uint32_t va)
 {
     unsigned n = 0;
     /* Only the arrays that may hold a valid entry (none, for an INVLPG of a kmap slot on an idle TLB). */

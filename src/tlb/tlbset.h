@@ -40,7 +40,14 @@ int mmusim__tlbset_init(struct tlbset *t, const struct mmusim_tlb_config *cfg, i
 void mmusim__tlbset_fini(struct tlbset *t);
 
 /* INVLPG va: every array, global or not, large or small; the PDE cache entirely. Returns entries dropped. */
-unsigned mmusim__tlbset_invlpg(struct tlbset *t, uint32_t va);
+unsigned mmusim__tlbset_invlpg_live(struct tlbset *t, uint32_t va);
+static inline unsigned mmusim__tlbset_invlpg(struct tlbset *t, uint32_t va)
+{
+    /* No array may hold an entry (an INVLPG of a kmap slot on an idle TLB): nothing to do, no call. */
+    if (!(t->live & ((1u << TS_COUNT) - 1)))
+        return 0;
+    return mmusim__tlbset_invlpg_live(t, va);
+}
 /* MOV to CR3 (keep_global) or a CR4.PGE change (!keep_global). Returns entries dropped. */
 unsigned mmusim__tlbset_flush(struct tlbset *t, int keep_global);
 
