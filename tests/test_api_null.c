@@ -458,6 +458,14 @@ static void test_kmap(void **state)
     assert_int_equal(mmusim_kmap_atomic_prot(NULL, f->k, pg, (enum mmusim_km_type)0, 0, &ka), EINVAL_);
     assert_int_equal(mmusim_kmap_atomic_prot(f->c0, NULL, pg, (enum mmusim_km_type)0, 0, &ka), EINVAL_);
     assert_int_equal(mmusim_kmap_atomic_prot(f->c0, f->k, pg, (enum mmusim_km_type)0, 0, NULL), EINVAL_);
+    /* out of range: a km_type past its _COUNT_, a frame past RAM */
+    assert_int_equal(mmusim_kmap_atomic(f->c0, f->k, pg, MMUSIM_KM_TYPE_COUNT_, &ka), EINVAL_);
+    assert_int_equal(mmusim_kmap_atomic(f->c0, f->k, bad, (enum mmusim_km_type)0, &ka), MMUSIM_EPHYS);
+    assert_int_equal(mmusim_kmap_atomic_pfn(f->c0, f->k, HUGE_PFN, (enum mmusim_km_type)0, &ka), MMUSIM_EPHYS);
+    assert_int_equal(mmusim_kmap_atomic_pfn(f->c0, f->k, 1, BAD_ENUM(mmusim_km_type), &ka), EINVAL_);
+    assert_int_equal(mmusim_kunmap_atomic(f->c0, f->k, ka, MMUSIM_KM_TYPE_COUNT_), EINVAL_);
+    assert_int_equal(mmusim_kmap(f->c0, f->k, bad, &ka), MMUSIM_EPHYS);
+    assert_int_equal(mmusim_kunmap(f->c0, f->k, bad), MMUSIM_EPHYS);
     assert_int_equal(mmusim_kmap_atomic_to_page(NULL, ka, &pg), EINVAL_);
     assert_int_equal(mmusim_kmap_atomic_to_page(f->k, ka, NULL), EINVAL_);
     assert_int_equal(mmusim_kmap_local(NULL, f->k, pg, &ka), EINVAL_);
