@@ -5,6 +5,16 @@
  * This header and the ones under mmusim/ are the whole API: a function or
  * type that does not appear in them is not part of mmusim's interface.
  * Every public symbol starts with mmusim_ or MMUSIM_.
+ *
+ * Handles and pointers: every function returns MMUSIM_EINVAL for a NULL
+ * handle (machine, CPU, kmap layer, lock, wait queue, config, layout) or a
+ * NULL required pointer unless its header documents otherwise. The
+ * documented exceptions: a function returning void does nothing (a no-op;
+ * mmusim_machine_destroy(NULL) among them); a getter returns 0, NULL or
+ * its stated out-of-range value ("?", "unknown", MMUSIM_ZONE_COUNT_,
+ * MMUSIM_PREEMPT_AUTO, MMUSIM_CTX_TASK, MMUSIM_TASK_DONE); the TLB flush
+ * primitives charge nothing and return 0. No function aborts, prints, or
+ * changes state when it refuses its arguments (tests/test_api_null.c).
  */
 #ifndef MMUSIM_H
 #define MMUSIM_H

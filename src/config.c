@@ -66,7 +66,9 @@ const char *mmusim_preempt_name(enum mmusim_preempt p)
 
 int mmusim_split_from_name(const char *name, enum mmusim_split *out)
 {
-    int i = name ? name_index(split_names, MMUSIM_ARRAY_SIZE(split_names), name) : -1;
+    if (!name || !out)
+        return MMUSIM_EINVAL;
+    int i = name_index(split_names, MMUSIM_ARRAY_SIZE(split_names), name);
     if (i < 0)
         return MMUSIM_ESPLIT;
     *out = (enum mmusim_split)i;
@@ -75,7 +77,9 @@ int mmusim_split_from_name(const char *name, enum mmusim_split *out)
 
 int mmusim_era_from_name(const char *name, enum mmusim_era *out)
 {
-    int i = name ? name_index(era_names, MMUSIM_ARRAY_SIZE(era_names), name) : -1;
+    if (!name || !out)
+        return MMUSIM_EINVAL;
+    int i = name_index(era_names, MMUSIM_ARRAY_SIZE(era_names), name);
     if (i < 0)
         return MMUSIM_EERA;
     *out = (enum mmusim_era)i;
@@ -117,16 +121,22 @@ static const struct era_defaults *defaults_of(const struct mmusim_config *cfg)
 
 unsigned mmusim_config_hz(const struct mmusim_config *cfg)
 {
+    if (!cfg)
+        return 0;
     return cfg->hz != 0 ? cfg->hz : defaults_of(cfg)->hz;
 }
 
 enum mmusim_preempt mmusim_config_preempt(const struct mmusim_config *cfg)
 {
+    if (!cfg)
+        return MMUSIM_PREEMPT_AUTO;
     return cfg->preempt != MMUSIM_PREEMPT_AUTO ? cfg->preempt : defaults_of(cfg)->preempt;
 }
 
 unsigned mmusim_config_flush_ceiling(const struct mmusim_config *cfg)
 {
+    if (!cfg)
+        return 0;
     return cfg->flush_ceiling != MMUSIM_FLUSH_CEILING_AUTO ? cfg->flush_ceiling
                                                            : defaults_of(cfg)->flush_ceiling;
 }
@@ -135,6 +145,8 @@ int mmusim_config_apply_preset(struct mmusim_config *cfg, enum mmusim_preset p)
 {
     struct mmusim_costs costs;
     struct mmusim_tlb_config tlb;
+    if (!cfg)
+        return MMUSIM_EINVAL;
     int rc = mmusim_costs_preset(p, &costs);
     if (rc == MMUSIM_OK)
         rc = mmusim__tlb_preset(p, &tlb);
@@ -149,6 +161,8 @@ int mmusim_config_apply_preset(struct mmusim_config *cfg, enum mmusim_preset p)
 
 void mmusim_config_init(struct mmusim_config *cfg)
 {
+    if (!cfg)
+        return;
     memset(cfg, 0, sizeof(*cfg));
     cfg->ncpus = 2;
     cfg->mem_bytes = 1 * GIB; /* the classic box that first needed highmem */
@@ -314,7 +328,9 @@ int mmusim_parse_size(const char *s, uint64_t *out)
     };
     char *end;
     uint64_t v;
-    if (!out || parse_u64(s, &v, &end) != MMUSIM_OK)
+    if (!s || !out)
+        return MMUSIM_EINVAL;
+    if (parse_u64(s, &v, &end) != MMUSIM_OK)
         return MMUSIM_EVALUE;
     for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(units); i++) {
         if (strcmp(end, units[i].suffix) != 0)

@@ -265,7 +265,7 @@ int mmusim_preset_from_name(const char *name, enum mmusim_preset *out)
     if (!out)
         return MMUSIM_EINVAL;
     if (!name)
-        return MMUSIM_EPRESET;
+        return MMUSIM_EINVAL;
     for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(preset_names); i++) {
         if (strcmp(name, preset_names[i]) == 0) {
             *out = (enum mmusim_preset)i;

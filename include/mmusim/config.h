@@ -206,7 +206,7 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_config_key(size_t i, const char **name, c
 /*
  * Parse a size: a decimal or 0x number with an optional K, M, G suffix
  * (binary multiples; "KiB", "MiB", "GiB" accepted). MMUSIM_EVALUE on garbage
- * or overflow.
+ * or overflow, MMUSIM_EINVAL if s or out is NULL.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_parse_size(const char *s, uint64_t *out);
 

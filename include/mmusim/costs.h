@@ -68,10 +68,10 @@ enum mmusim_preset {
 /* Name of a preset ("p3", "core2", "atom", "haswell"), or NULL. */
 MMUSIM_API const char *mmusim_preset_name(enum mmusim_preset p);
 
-/* Look a preset up by name. Returns MMUSIM_OK or MMUSIM_EPRESET. */
+/* Look a preset up by name. Returns MMUSIM_OK, MMUSIM_EPRESET, or MMUSIM_EINVAL for a NULL argument. */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_preset_from_name(const char *name, enum mmusim_preset *out);
 
-/* The cost table of a preset. Returns MMUSIM_OK or MMUSIM_EPRESET. */
+/* The cost table of a preset. Returns MMUSIM_OK, MMUSIM_EPRESET, or MMUSIM_EINVAL for a NULL out. */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_costs_preset(enum mmusim_preset p, struct mmusim_costs *out);
 
 /* Nanoseconds for a cycle count under these costs (cpu_mhz). */

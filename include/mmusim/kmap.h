@@ -175,6 +175,7 @@ enum mmusim_km_type {
     MMUSIM_KM_TYPE_COUNT_
 };
 
+/* The type's name ("KM_BOUNCE_READ", ...), or "?" out of range. */
 MMUSIM_API const char *mmusim_km_type_name(enum mmusim_km_type t);
 
 /*

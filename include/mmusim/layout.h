@@ -167,7 +167,7 @@ MMUSIM_API const char *mmusim_kmap_form_name(enum mmusim_kmap_form f);
 /* The zone a pfn lies in, or MMUSIM_ZONE_COUNT_ if beyond RAM. */
 MMUSIM_API enum mmusim_zone mmusim_layout_zone_of(const struct mmusim_layout *l, uint64_t pfn);
 
-/* "DMA", "Normal", "HighMem". */
+/* "DMA", "Normal", "HighMem"; "unknown" out of range. */
 MMUSIM_API const char *mmusim_zone_name(enum mmusim_zone z);
 
 #ifdef __cplusplus

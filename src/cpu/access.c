@@ -380,6 +380,8 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
 
 uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
 {
+    if (!cpu)
+        return 0;
     uint64_t c = cpu->sys->cfg->costs.invlpg;
     cpu->stats.dropped_invlpg += mmusim__tlbset_invlpg(&cpu->tlb, va);
     cpu->stats.invlpg++;
@@ -399,6 +401,8 @@ uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
 uint64_t mmusim_flush_tlb(mmusim_cpu *cpu)
 {
     uint64_t c = 0;
+    if (!cpu)
+        return 0;
     if (mmusim_cpu_write_cr3(cpu, cpu->regs.cr3, &c) != MMUSIM_OK)
         return 0; /* #GP: the reload faulted, nothing was flushed */
     return c;
@@ -423,6 +427,8 @@ uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
      * PAE each of the two writes reloads the PDPTEs (SDM Vol. 3A §4.4.1); a
      * #GP on the first means nothing happens, and 0 is returned. */
     uint64_t extra;
+    if (!cpu)
+        return 0;
     if (mmusim__cpu_pdpte_reload(cpu, 2, &extra) != MMUSIM_OK)
         return 0;
     uint64_t c = cpu->sys->cfg->costs.pge_toggle + extra;
@@ -440,6 +446,8 @@ uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
 /* __flush_tlb_all: cpu_has_pge, the CPU's feature (the configuration's PGE), not CR4.PGE. */
 uint64_t mmusim_flush_tlb_all(mmusim_cpu *cpu)
 {
+    if (!cpu)
+        return 0;
     if (cpu->sys->cfg->features & MMUSIM_FEAT_PGE)
         return mmusim_flush_tlb_global(cpu);
     return mmusim_flush_tlb(cpu);

@@ -113,31 +113,35 @@ void mmusim__cpu_tlb_flush(struct mmusim_cpu *cpu, int keep_global)
 
 unsigned mmusim_cpu_id(const mmusim_cpu *cpu)
 {
-    return cpu->id;
+    return cpu ? cpu->id : 0;
 }
 
 mmusim_machine *mmusim_cpu_machine(mmusim_cpu *cpu)
 {
-    return cpu->sys->owner;
+    return cpu ? cpu->sys->owner : NULL;
 }
 
 uint64_t mmusim_cpu_cycles(const mmusim_cpu *cpu)
 {
-    return cpu->cycles;
+    return cpu ? cpu->cycles : 0;
 }
 
 void mmusim_cpu_regs(const mmusim_cpu *cpu, struct mmusim_cpu_regs *out)
 {
-    *out = cpu->regs;
+    if (cpu && out)
+        *out = cpu->regs;
 }
 
 void mmusim_cpu_stats(const mmusim_cpu *cpu, struct mmusim_cpu_stats *out)
 {
-    *out = cpu->stats;
+    if (cpu && out)
+        *out = cpu->stats;
 }
 
 void mmusim_cpu_stats_reset(mmusim_cpu *cpu)
 {
+    if (!cpu)
+        return;
     memset(&cpu->stats, 0, sizeof(cpu->stats));
     for (int i = 0; i < TS_COUNT; i++)
         memset(&cpu->tlb.a[i].st, 0, sizeof(cpu->tlb.a[i].st));

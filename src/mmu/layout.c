@@ -436,41 +436,57 @@ int mmusim_layout_compute(const struct mmusim_config *cfg, struct mmusim_layout 
 
 uint32_t mmusim_fix_to_virt(const struct mmusim_layout *l, uint32_t idx)
 {
+    if (!l)
+        return 0;
     return l->fixaddr_top - (idx << MMUSIM_PAGE_SHIFT);
 }
 
 uint32_t mmusim_virt_to_fix(const struct mmusim_layout *l, uint32_t vaddr)
 {
+    if (!l)
+        return 0;
     return (l->fixaddr_top - (vaddr & ~(MMUSIM_PAGE_SIZE - 1))) >> MMUSIM_PAGE_SHIFT;
 }
 
 uint32_t mmusim_layout_va(const struct mmusim_layout *l, uint64_t pa)
 {
+    if (!l)
+        return 0;
     return (uint32_t)(pa + l->page_offset);
 }
 
 uint64_t mmusim_layout_pa(const struct mmusim_layout *l, uint32_t va)
 {
+    if (!l)
+        return 0;
     return (uint32_t)(va - l->page_offset);
 }
 
 uint32_t mmusim_pkmap_addr(const struct mmusim_layout *l, uint32_t nr)
 {
+    if (!l)
+        return 0;
     return l->pkmap_base + (nr << MMUSIM_PAGE_SHIFT);
 }
 
 uint32_t mmusim_pkmap_nr(const struct mmusim_layout *l, uint32_t vaddr)
 {
+    if (!l)
+        return 0;
     return (vaddr - l->pkmap_base) >> MMUSIM_PAGE_SHIFT;
 }
 
 uint32_t mmusim_kmap_idx(const struct mmusim_layout *l, uint32_t cpu, uint32_t i)
 {
+    if (!l)
+        return 0;
     return i + l->kmap_slots_per_cpu * cpu;
 }
 
 uint32_t mmusim_kmap_slot_vaddr(const struct mmusim_layout *l, uint32_t idx)
 {
+    if (!l)
+        return 0;
     return mmusim_fix_to_virt(l, l->fix_kmap_begin + idx);
 }
 
@@ -548,6 +564,8 @@ int mmusim_preempt_bits_of(enum mmusim_era era, struct mmusim_preempt_bits *out)
 
 enum mmusim_zone mmusim_layout_zone_of(const struct mmusim_layout *l, uint64_t pfn)
 {
+    if (!l)
+        return MMUSIM_ZONE_COUNT_;
     for (int z = MMUSIM_ZONE_DMA; z < MMUSIM_ZONE_COUNT_; z++)
         if (pfn >= l->zones[z].start_pfn && pfn < l->zones[z].end_pfn)
             return (enum mmusim_zone)z;
