@@ -1255,10 +1255,30 @@ static void test_debug_must_agree_with_machine(void **state)
     assert_int_equal(mmusim_kmap_create(m, &o, &k), MMUSIM_OK);
 }
 
+/* One kmap layer per machine: a second mmusim_kmap_create is MMUSIM_EEXIST,
+ * *out NULL, and the first layer still works. */
+static void test_second_layer_refused(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    struct mmusim_kmap_opts o;
+    mmusim_kmap_layer *k, *k2 = (mmusim_kmap_layer *)&o;
+    mmusim_kmap_opts_init(&o, MMUSIM_KMAP_STACK_2_6_37);
+    assert_int_equal(mmusim_kmap_create(m, &o, &k), MMUSIM_OK);
+    assert_int_equal(mmusim_kmap_create(m, &o, &k2), MMUSIM_EEXIST);
+    assert_null(k2);
+    uint64_t pfn;
+    assert_int_equal(mmusim_frame_alloc(m, MMUSIM_ZONE_HIGHMEM, &pfn), MMUSIM_OK);
+    struct mmusim_kaddr a;
+    mmusim_cpu *c = ts_cpu(m, 0);
+    assert_int_equal(mmusim_kmap_atomic(c, k, mmusim_page_of_pfn(m, pfn), MMUSIM_KM_USER0, &a), MMUSIM_OK);
+    assert_int_equal(mmusim_kunmap_atomic(c, k, a, MMUSIM_KM_USER0), MMUSIM_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TS_TEST(test_pair_slot19),
+        TS_TEST(test_second_layer_refused),
         TS_TEST(test_pair_slot19_debug),
         TS_TEST(test_pair_slot36),
         TS_TEST(test_pair_slot36_debug),
