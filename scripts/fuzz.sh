@@ -46,7 +46,7 @@ run_one() { # TARGET SECONDS
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "$OLDPWD/build-fuzz/bin/fuzz_$t" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
       -close_fd_mask=3 -print_final_stats=1 corpus ) >"$work/log" 2>&1 || rc=$?
-  grep -E '^#[0-9]+ *DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "$work/log" || true
+  grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "$work/log" || true
   if ((rc != 0)) || grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:' "$work/log"; then
     echo "fuzz.sh: fuzz_$t found a problem (exit $rc); log and crash input in $work:" >&2
     tail -n 40 "$work/log" >&2
