@@ -46,6 +46,14 @@ int cli_config_option(const char *cmd, int argc, char **argv, int *i, struct mmu
 /* Help text of the options cli_config_option() accepts. */
 extern const char cli_config_options_help[];
 
+/*
+ * Run one command line (argv[0] the program name, argv[1] the command) and
+ * return its exit status, without closing stdout; main() is cli_run() plus
+ * the check that the output was written. Never calls exit(), so the fuzzer
+ * (fuzz/fuzz_cli.c, built with MMUSIM_CLI_NO_MAIN) calls it directly.
+ */
+int cli_run(int argc, char **argv);
+
 /* The subcommands. */
 int cmd_layout(int argc, char **argv);
 

@@ -322,7 +322,7 @@ static int cmd_keys(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+int cli_run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -344,6 +344,13 @@ int main(int argc, char **argv)
         }
         status = c->run(argc - 1, argv + 1);
     }
+    return status;
+}
+
+#ifndef MMUSIM_CLI_NO_MAIN
+int main(int argc, char **argv)
+{
+    int status = cli_run(argc, argv);
     /* An output that could not be written (a full disk, a closed pipe) is an error: exit 1. */
     int bad = fflush(stdout) != 0 || ferror(stdout);
     if (fclose(stdout) != 0)
@@ -354,3 +361,4 @@ int main(int argc, char **argv)
     }
     return status;
 }
+#endif /* MMUSIM_CLI_NO_MAIN */
