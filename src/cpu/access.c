@@ -413,7 +413,9 @@ uint64_t mmusim_flush_tlb(mmusim_cpu *cpu)
  * CR4 written without PGE, then restored: everything goes, globals too.
  * 2.6.18 (include/asm-i386/tlbflush.h) reloads CR3 between the two CR4
  * writes. CR4 itself is not written (cr4_writes, cr4_cycles stay as they
- * are); the pair's cost is counted here, in global_flush_cycles, once. The
+ * are); the pair's cost is counted here, in global_flush_cycles, once.
+ * Under PAE each of the two CR4 writes reloads the PDPTEs (SDM Vol. 3A
+ * §4.4.1); a #GP on the first means nothing happens, and 0 is returned. The
  * 2.6.18 CR3 reload is a MOV to CR3 of the value CR3 holds (mov_cr3, and
  * the PDPTE loads under PAE), counted in cr3_writes and cr3_cycles; a #GP on
  * it (a PDPTE gone bad) leaves it undone and uncharged, as in
@@ -421,11 +423,6 @@ uint64_t mmusim_flush_tlb(mmusim_cpu *cpu)
  */
 uint64_t mmusim_flush_tlb_global(mmusim_cpu *cpu)
 {
-    /* CR4 written without PGE, then restored: everything goes, globals too.
-     * CR4 itself is not written (cr4_writes, cr4_cycles stay as they are);
-     * the pair's cost is counted here, in global_flush_cycles, once. Under
-     * PAE each of the two writes reloads the PDPTEs (SDM Vol. 3A §4.4.1); a
-     * #GP on the first means nothing happens, and 0 is returned. */
     uint64_t extra;
     if (!cpu)
         return 0;
