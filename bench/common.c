@@ -553,13 +553,8 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
     }
     /* --set values are applied after every other option, so a --set always
      * overrides what --preset, --cpus, --pae or --seed load, whatever the order. */
-    const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
+    const char **sets = keep(calloc((size_t)argc + 1, sizeof(*sets)));
     size_t nsets = 0;
-    if (!sets) {
-        fprintf(stderr, "%s: out of memory\n", prog);
-        exit(1);
-    }
-    const char *preset = NULL;
     int c, li = -1;
     o->args = keep(calloc((size_t)argc * 2 + 1, sizeof(*o->args)));
     opterr = 0;
@@ -585,7 +580,7 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
             enum mmusim_preset p;
             if (mmusim_preset_from_name(optarg, &p) != MMUSIM_OK)
                 die_usage("unknown preset", optarg);
-            preset = optarg;
+            o->preset_given = 1;
             bench_check(mmusim_config_apply_preset(&o->cfg, p), "preset");
             break;
         }
@@ -593,6 +588,8 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
             if (!strchr(optarg, '='))
                 die_usage("--set wants key=value", optarg);
             sets[nsets++] = optarg;
+            if (strncmp(optarg, "preset=", 7) == 0)
+                o->preset_given = 1;
             break;
         case OPT_ITERATIONS:
             o->iterations = parse_range("--iterations", optarg, 1, BENCH_MAX_ITERATIONS);
@@ -665,7 +662,6 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
                 if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
                     die_usage("--shard: an option has a character a shard file cannot record", o->args[i]);
     }
-    (void)preset;
     char buf[32];
     if (o->cpus) {
         snprintf(buf, sizeof(buf), "%u", o->cpus);
@@ -679,8 +675,26 @@ void bench_parse_ext(int argc, char **argv, const char *usage, const struct benc
     }
     for (size_t i = 0; i < nsets; i++)
         apply_set(&o->cfg, sets[i]);
-    free(sets);
+    o->sets = sets;
+    o->nsets = nsets;
     free(longopts);
+}
+
+struct mmusim_config bench_config_for_preset(const struct bench_opts *o, enum mmusim_preset p)
+{
+    struct mmusim_config cfg;
+    mmusim_config_init(&cfg);
+    bench_check(mmusim_config_apply_preset(&cfg, p), "preset");
+    if (o->pae)
+        set_key(&cfg, "--pae", "pae", "1");
+    if (o->seed_given)
+        cfg.seed = o->seed;
+    if (o->era)
+        set_key(&cfg, "--era", "era", o->era);
+    for (size_t i = 0; i < o->nsets; i++)
+        if (strncmp(o->sets[i], "preset=", 7) != 0) /* the preset is p here */
+            apply_set(&cfg, o->sets[i]);
+    return cfg;
 }
 
 double bench_now(void)

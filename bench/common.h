@@ -35,6 +35,9 @@ struct bench_opts {
     size_t nmerge;
     const char **args;          /* the options as given, canonical names, without --shard, --merge, */
     size_t nargs;               /* --json and --csv: what a shard file records */
+    int preset_given;           /* --preset NAME or --set preset=NAME given */
+    const char **sets;          /* the --set KEY=VALUE options, in order */
+    size_t nsets;
 };
 
 /*
@@ -79,6 +82,12 @@ int bench_shard_mine(const struct bench_opts *o, size_t i);
 void bench_shard_write(const struct bench_opts *o, const char *bench, const void *rows, size_t nrows, size_t size);
 void bench_merge_read(const struct bench_opts *o, const char *bench, void *rows, size_t nrows, size_t size);
 void bench_shard_refuse(const struct bench_opts *o, const char *bench, const char *why);
+
+/*
+ * For a bench that sweeps presets: preset p, then --pae, --seed and --era,
+ * then every --set but preset= (so --set still wins). --cpus is the sweep's.
+ */
+struct mmusim_config bench_config_for_preset(const struct bench_opts *o, enum mmusim_preset p);
 
 /* Monotonic host time in seconds. */
 double bench_now(void);

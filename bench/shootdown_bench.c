@@ -141,65 +141,6 @@ struct point {
     uint64_t ipis;
 };
 
-/* The user's --set options, applied on top of a preset (as bench_parse does: --set wins). */
-static void apply_user_sets(int argc, const char *const *argv, struct mmusim_config *cfg)
-{
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--preset") == 0 || strcmp(argv[i], "--iterations") == 0) {
-            i++;
-            continue;
-        }
-        if (strcmp(argv[i], "--set") != 0)
-            continue;
-        const char *kv = argv[++i];
-        if (strncmp(kv, "preset=", 7) == 0)
-            continue; /* the preset is the bench's choice here */
-        char key[128];
-        const char *eq = strchr(kv, '=');
-        if (!eq || (size_t)(eq - kv) >= sizeof(key))
-            continue; /* bench_parse already rejected it */
-        memcpy(key, kv, (size_t)(eq - kv));
-        key[eq - kv] = '\0';
-        bench_check(mmusim_config_set(cfg, key, eq + 1), "--set");
-    }
-}
-
-/* Whether the user chose a preset (--preset NAME or --set preset=NAME). */
-static int preset_given(int argc, const char *const *argv)
-{
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--preset") == 0)
-            return 1;
-        if (strcmp(argv[i], "--set") == 0 && strncmp(argv[i + 1], "preset=", 7) == 0)
-            return 1;
-        if (strcmp(argv[i], "--set") == 0 || strcmp(argv[i], "--iterations") == 0)
-            i++;
-    }
-    return 0;
-}
-
-/* --pae, --seed and --era on a preset's configuration (the CPU count is the sweep's). */
-static void apply_opts(const struct bench_opts *o, struct mmusim_config *cfg)
-{
-    if (o->pae)
-        bench_check(mmusim_config_set(cfg, "pae", "1"), "--pae");
-    if (o->seed_given)
-        cfg->seed = o->seed;
-    if (o->era)
-        bench_check(mmusim_config_set(cfg, "era", o->era), "--era");
-}
-
-static struct mmusim_config preset_config(int argc, const char *const *argv, const struct bench_opts *o,
-                                          enum mmusim_preset p)
-{
-    struct mmusim_config cfg;
-    mmusim_config_init(&cfg);
-    bench_check(mmusim_config_apply_preset(&cfg, p), "preset");
-    apply_opts(o, &cfg);
-    apply_user_sets(argc, argv, &cfg);
-    return cfg;
-}
-
 /*
  * One shootdown on a machine of `cpus` CPUs: CPU 0 flushes, the others run
  * busy tasks (kernel threads, or threads of the flushed mm for K_USER_PAGE).
@@ -306,30 +247,16 @@ struct xover {
     unsigned crossover; /* 0: per-page never costs more up to XOVER_MAX */
 };
 
-int main(int argc_, char **argv_)
+int main(int argc, char **argv)
 {
     struct bench_opts o;
-    bench_parse_ext(argc_, argv_, usage, options, sizeof(options) / sizeof(options[0]), &o);
-    /* The options as parsed (canonical names; under --merge, the shard files'): what --preset and --set say. */
-    const char **argv = calloc(o.nargs + 2, sizeof(*argv));
-    if (!argv)
-        bench_check(MMUSIM_ENOMEM, "calloc");
-    argv[0] = argv_[0];
-    for (size_t i = 0; i < o.nargs; i++)
-        argv[i + 1] = o.args[i];
-    const int argc = (int)o.nargs + 1;
-    if (o.cpus) {
+    bench_parse_ext(argc, argv, usage, options, sizeof(options) / sizeof(options[0]), &o);
+    if (o.cpus)
         bench_die("shootdown_bench sweeps the CPU count itself; --cpus is refused (see --help)");
-    }
-    if (o.era) {
-        /* o.cfg has --preset, --pae, --seed and --set, not the era; --set still wins. */
-        bench_check(mmusim_config_set(&o.cfg, "era", o.era), "--era");
-        apply_user_sets(argc, argv, &o.cfg);
-    }
 
     enum mmusim_preset presets[MMUSIM_PRESET_COUNT_];
     unsigned npresets = 0;
-    if (preset_given(argc, argv)) {
+    if (o.preset_given) {
         presets[npresets++] = o.cfg.preset;
     } else {
         for (unsigned p = 0; p < MMUSIM_PRESET_COUNT_; p++)
@@ -346,7 +273,7 @@ int main(int argc_, char **argv_)
     struct point *rows = calloc(nrows, sizeof(*rows));
     if (!rows)
         bench_check(MMUSIM_ENOMEM, "calloc");
-    struct mmusim_config hsw = preset_config(argc, argv, &o, MMUSIM_PRESET_HASWELL);
+    struct mmusim_config hsw = bench_config_for_preset(&o, MMUSIM_PRESET_HASWELL);
     if (o.merge_files) {
         bench_merge_read(&o, "shootdown_bench", rows, nrows, sizeof(*rows));
     } else {
@@ -356,8 +283,7 @@ int main(int argc_, char **argv_)
             if (i < npoints) {
                 unsigned p = (unsigned)(i / (NCPUS * NPAGES)), c = (unsigned)(i / NPAGES % NCPUS),
                          g = (unsigned)(i % NPAGES);
-                struct mmusim_config cfg =
-                    preset_given(argc, argv) ? o.cfg : preset_config(argc, argv, &o, presets[p]);
+                struct mmusim_config cfg = bench_config_for_preset(&o, presets[p]);
                 rows[i] = run_one(cfg, cpu_counts[c], 33, page_counts[g] ? K_KERNEL_RANGE : K_FULL, page_counts[g]);
             } else if (i < npoints + 3) {
                 static const unsigned user_cpus[3] = {1, 2, 4};
@@ -373,7 +299,6 @@ int main(int argc_, char **argv_)
     if (o.shard_n) {
         bench_shard_write(&o, "shootdown_bench", rows, nrows, sizeof(*rows));
         free(rows);
-        free(argv);
         return 0;
     }
 
@@ -503,6 +428,5 @@ int main(int argc_, char **argv_)
                hansen_cycles[2], HANSEN_FULL, hansen_cycles[3]);
     }
     free(rows);
-    free(argv);
     return 0;
 }
