@@ -20,10 +20,12 @@
 #define MMUSIM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MMUSIM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define MMUSIM_NOINLINE __attribute__((noinline))
+#define MMUSIM_INLINE inline __attribute__((always_inline))
 #else
 #define MMUSIM_LIKELY(x) (x)
 #define MMUSIM_UNLIKELY(x) (x)
 #define MMUSIM_NOINLINE
+#define MMUSIM_INLINE inline
 #endif
 
 #define MMUSIM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

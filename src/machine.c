@@ -138,6 +138,7 @@ void mmusim_machine_set_store_hook(mmusim_machine *m, mmusim_store_fn fn, void *
     if (!m)
         return;
     m->mmu.pm.hook = fn;
+    m->mmu.pm.gen++; /* cached PTE pointers (struct mmusim__pte_slot) must now go through the hook */
     m->mmu.pm.hook_ctx = ctx;
 }
 

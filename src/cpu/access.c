@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cpu/cpu_impl.h"
+#include "cpu/hot.h"
 #include "mmusim/error.h"
 
 _Static_assert(TS_ITLB_4K == (int)MMUSIM_TLB_ITLB_4K && TS_PDECACHE == (int)MMUSIM_TLB_PDECACHE &&
@@ -380,14 +381,7 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
 
 uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
 {
-    if (!cpu)
-        return 0;
-    uint64_t c = cpu->sys->cfg->costs.invlpg;
-    cpu->stats.dropped_invlpg += mmusim__tlbset_invlpg(&cpu->tlb, va);
-    cpu->stats.invlpg++;
-    cpu->stats.invlpg_cycles += c;
-    cpu->cycles += c;
-    return c;
+    return cpu ? mmusim__flush_tlb_one_hot(cpu, va) : 0;
 }
 
 /*

@@ -23,6 +23,7 @@ int mmusim__cpu_init(struct mmusim_cpu *cpu, struct cpu_sys *m, unsigned id)
     memset(cpu, 0, sizeof(*cpu));
     cpu->sys = m;
     cpu->id = id;
+    cpu->costs = &cfg->costs;
     cpu->regs.cr0 = MMUSIM_CR0_PE | MMUSIM_CR0_PG | MMUSIM_CR0_WP;
     if (cfg->features & MMUSIM_FEAT_PSE)
         cpu->regs.cr4 |= MMUSIM_CR4_PSE;

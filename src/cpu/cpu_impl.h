@@ -29,6 +29,8 @@ struct mmusim_cpu {
      * unused): the uTLB for loads where there is one, else the L1 4 KiB
      * array. Fixed at creation, as the arrays' presence is. */
     struct tlb_array *first[4];
+    /* &sys->cfg->costs, one load nearer: the kmap_atomic short path charges from it (cpu/hot.h). */
+    const struct mmusim_costs *costs;
     struct tlbset tlb;
     struct mmusim_cpu_regs regs;
     struct ptcache ptc;

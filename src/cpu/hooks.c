@@ -15,9 +15,11 @@
 #include "cpu/hooks.h"
 #include "mmusim/error.h"
 
-#define EXT_ALIGN _Alignof(max_align_t)
+#include "cpu/hot.h"
+
+#define EXT_ALIGN MMUSIM__EXT_ALIGN
 #define ROUND_UP(x) (((x) + EXT_ALIGN - 1) & ~(size_t)(EXT_ALIGN - 1))
-#define TASK_EXT_BASE ROUND_UP(sizeof(struct mmusim_task))
+#define TASK_EXT_BASE MMUSIM__TASK_EXT_BASE
 
 static int open_for_registration(const struct cpu_sys *s)
 {
@@ -90,7 +92,7 @@ int mmusim__cpu_ext_reserve(struct cpu_sys *s, size_t size, size_t *off)
 
 void *mmusim__task_ext(mmusim_task *t, size_t off)
 {
-    return (unsigned char *)t + TASK_EXT_BASE + off;
+    return mmusim__task_ext_hot(t, off);
 }
 
 /* ---- for the engine (smp_impl.h) ---- */

@@ -102,6 +102,29 @@ int mmusim__smp_cont_start(mmusim_cpu *cpu, mmusim__cont_fn fn, void *state);
  */
 int mmusim__pte_store_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t value, uint64_t *old);
 int mmusim__pte_clear_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t *old);
+/*
+ * A kernel entry a layer stores to again and again (a kmap slot's PTE),
+ * resolved once to the host bytes that hold it and to its writer record,
+ * so that a store is a handful of host instructions instead of a lookup of
+ * the frame and of the record each time (the kmap_atomic pair's budget,
+ * docs/kmap.md). The stores are mmusim__pte_store_now's: the same bytes,
+ * charge, counts and record. A handle goes stale when the physical
+ * memory's generation moves (a frame's storage dropped, a store hook set);
+ * the next store then takes the general path and resolves it again.
+ * Initialise with mmusim__pte_slot_init (cannot fail: resolution waits for
+ * the first store); nothing to free.
+ */
+struct pte_writer;
+struct mmusim__pte_slot {
+    uint64_t entry_pa;
+    unsigned char *host;      /* the entry's bytes on the host, valid while gen matches */
+    struct pte_writer *rec;   /* its writer record */
+    uint64_t gen;             /* the physical memory's generation when resolved; UINT64_MAX: not yet */
+    int wide;                 /* a PAE entry (8 bytes), else 4 */
+};
+void mmusim__pte_slot_init(struct mmusim__pte_slot *p, uint64_t entry_pa);
+int mmusim__pte_slot_store(mmusim_cpu *cpu, struct mmusim__pte_slot *p, uint64_t value);
+int mmusim__pte_slot_clear(mmusim_cpu *cpu, struct mmusim__pte_slot *p);
 /* The physical address of the 4 KiB kernel entry for va (its table must exist); MMUSIM_ENOTMAPPED, MMUSIM_ELARGE. */
 int mmusim__kernel_pte_pa(struct cpu_sys *s, uint32_t va, uint64_t *entry_pa);
 /* The entry at entry_pa as it is now. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cpu/cpu_impl.h"
+#include "cpu/hot.h"
 #include "mmusim/error.h"
 #include "mmusim/pte.h"
 
@@ -231,6 +232,59 @@ int mmusim__pte_clear_now(mmusim_cpu *cpu, uint64_t entry_pa, uint64_t *old)
     if (!old && store_fast(cpu, entry_pa, 0))
         return MMUSIM_OK;
     return store_now(cpu, entry_pa, 0, 1, old);
+}
+
+/* ---- slot handles (cpu/hooks.h) ---- */
+
+void mmusim__pte_slot_init(struct mmusim__pte_slot *p, uint64_t entry_pa)
+{
+    p->entry_pa = entry_pa;
+    p->host = NULL;
+    p->rec = NULL;
+    p->gen = UINT64_MAX;
+}
+
+/*
+ * Point the handle at its entry's host bytes and record, making both if
+ * new. 0 leaves it unresolved: no store hook may be bypassed, and an entry
+ * past RAM has no bytes (store_now refuses it with MMUSIM_EPHYS).
+ */
+static MMUSIM_NOINLINE int slot_resolve(struct cpu_sys *s, struct mmusim__pte_slot *p)
+{
+    struct mmu *m = s->mmu;
+    uint64_t pfn = p->entry_pa >> MMUSIM_PAGE_SHIFT;
+    p->gen = UINT64_MAX;
+    if (m->pm.hook || pfn >= m->pm.nframes)
+        return 0;
+    struct pte_writer *r = record_of(&s->writers, p->entry_pa);
+    uint8_t *f = r ? mmusim__physmem_frame_rw(&m->pm, pfn) : NULL;
+    if (!f)
+        return 0; /* out of host memory: store_now says so */
+    p->host = f + (p->entry_pa & MMUSIM_PAGE_OFFSET_MASK);
+    p->rec = r;
+    p->wide = m->pae;
+    p->gen = m->pm.gen;
+    return 1;
+}
+
+/* A store through a handle: inline (cpu/hot.h) while it is current, else resolved again, else store_now. */
+static int slot_write(struct mmusim_cpu *cpu, struct mmusim__pte_slot *p, uint64_t v, int clear)
+{
+    if (mmusim__pte_slot_write_hot(cpu, p, v) == 0)
+        return MMUSIM_OK;
+    if (slot_resolve(cpu->sys, p) && mmusim__pte_slot_write_hot(cpu, p, v) == 0)
+        return MMUSIM_OK;
+    return store_now(cpu, p->entry_pa, v, clear, NULL);
+}
+
+int mmusim__pte_slot_store(mmusim_cpu *cpu, struct mmusim__pte_slot *p, uint64_t value)
+{
+    return slot_write(cpu, p, value, 0);
+}
+
+int mmusim__pte_slot_clear(mmusim_cpu *cpu, struct mmusim__pte_slot *p)
+{
+    return slot_write(cpu, p, 0, 1);
 }
 
 void mmusim__pte_store_at_turn(struct mmusim_cpu *cpu, struct frame *f)

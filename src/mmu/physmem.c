@@ -52,6 +52,7 @@ void mmusim__physmem_discard(struct physmem *pm, uint64_t pfn)
     free(chunk[pfn & (PM_CHUNK - 1)]);
     chunk[pfn & (PM_CHUNK - 1)] = NULL;
     pm->resident--;
+    pm->gen++;
 }
 
 int mmusim__physmem_write32(struct physmem *pm, uint64_t pa, uint32_t v)

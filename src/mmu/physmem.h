@@ -29,6 +29,13 @@ struct physmem {
     uint64_t resident;    /* frames with host storage */
     mmusim__store_hook hook;
     void *hook_ctx;
+    /*
+     * Bumped whenever a host pointer into a frame may stop being right: a
+     * frame's storage dropped, or a store hook set (stores must then reach
+     * it). A layer that keeps such a pointer (src/cpu/pte.c, struct
+     * mmusim__pte_slot) compares it with the value it saw.
+     */
+    uint64_t gen;
 };
 
 struct frame_alloc {
