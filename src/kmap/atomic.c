@@ -97,19 +97,18 @@ static int slot_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hig
         out->va = kmap_lowmem_va(k, pfn);
         return MMUSIM_OK;
     }
-    unsigned c = mmusim__cpu_head(cpu)->id;
-    uint32_t va = mmusim__kmap_slot_va(k, c, i);
-    uint64_t pte = kmap_slot_pte(k, c, i);
+    struct kmap_slot *sl = kmap_slot(k, mmusim__cpu_head(cpu)->id, i);
+    uint32_t va = sl->va;
     if (k->opts.debug && !flush_at_map)
         debug_kmap_atomic(k, cpu, type, va);
     /* Not none: a BUG under DEBUG_HIGHMEM before 2.6.20, always from 2.6.20 (linux-highmem.md §3);
      * kmap_atomic_pfn has no such check (2.6.18 highmem.c; 2.6.32 iomap_32.c kmap_atomic_prot_pfn). */
-    if ((k->opts.debug || !flush_at_map) && highmem != KMAP_PFN && kmap_pte_read(k, pte) != 0) {
+    if ((k->opts.debug || !flush_at_map) && highmem != KMAP_PFN && kmap_pte_read(k, sl->pte.entry_pa) != 0) {
         mmusim__kmap_bug(k, cpu, "kmap_atomic: the slot's PTE is not none (slot in use)", va);
         mmusim__kmap_pagefault_enable(k, cpu);
         return MMUSIM_EKMAPBUG;
     }
-    int rc = mmusim__kmap_set(k, cpu, pte, (pfn << MMUSIM_PAGE_SHIFT) | prot);
+    int rc = mmusim__kmap_set_slot(k, cpu, sl, (pfn << MMUSIM_PAGE_SHIFT) | prot);
     if (rc != MMUSIM_OK) {
         mmusim__kmap_pagefault_enable(k, cpu);
         return rc;
@@ -146,7 +145,7 @@ static int slot19_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kad
             return MMUSIM_EKMAPBUG;
         }
         /* With DEBUG_HIGHMEM the slot is cleared and flushed (2.6.18 arch/i386/mm/highmem.c). */
-        int rc = mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, i));
+        int rc = mmusim__kmap_clear_slot(k, cpu, kmap_slot(k, c, i));
         if (rc != MMUSIM_OK)
             return rc;
         if (!k->opts.no_unmap_flush)
@@ -169,11 +168,11 @@ static int slot36_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kad
     uint32_t i = slot_of_type(k, type);
     if (i == UINT32_MAX)
         return MMUSIM_EKMTYPE;
-    unsigned c = mmusim__cpu_head(cpu)->id;
+    struct kmap_slot *sl = kmap_slot(k, mmusim__cpu_head(cpu)->id, i);
     uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
-    if (va == mmusim__kmap_slot_va(k, c, i)) {
+    if (va == sl->va) {
         /* kpte_clear_flush: pte_clear, then __flush_tlb_one. */
-        int rc = mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, i));
+        int rc = mmusim__kmap_clear_slot(k, cpu, sl);
         if (rc != MMUSIM_OK)
             return rc;
         if (!k->opts.no_unmap_flush)
@@ -223,14 +222,29 @@ static MMUSIM_NOINLINE uint64_t stack_slot_pte_far(mmusim_kmap_layer *k, mmusim_
     return pa;
 }
 
-static inline uint64_t stack_slot_pte(mmusim_kmap_layer *k, mmusim_cpu *cpu, int i, uint32_t *va)
+/* The same, and in *sl the CPU's own slot when position i is one (NULL beyond), for its fast stores. */
+static inline uint64_t stack_slot_pte(mmusim_kmap_layer *k, mmusim_cpu *cpu, int i, uint32_t *va,
+                                      struct kmap_slot **sl)
 {
     unsigned c = mmusim__cpu_head(cpu)->id;
     if (MMUSIM_LIKELY(i >= 0 && (uint32_t)i < k->slots_per_cpu)) {
-        *va = mmusim__kmap_slot_va(k, c, (uint32_t)i);
-        return kmap_slot_pte(k, c, (uint32_t)i);
+        *sl = kmap_slot(k, c, (uint32_t)i);
+        *va = (*sl)->va;
+        return (*sl)->pte.entry_pa;
     }
+    *sl = NULL;
     return stack_slot_pte_far(k, cpu, c, i, va);
+}
+
+/* A store to a stack position's PTE: through the slot's handle, or by address beyond the CPU's slots. */
+static inline int stack_store(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_slot *sl, uint64_t pte, uint64_t v)
+{
+    return sl ? mmusim__kmap_set_slot(k, cpu, sl, v) : mmusim__kmap_set(k, cpu, pte, v);
+}
+
+static inline int stack_clear(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_slot *sl, uint64_t pte)
+{
+    return sl ? mmusim__kmap_clear_slot(k, cpu, sl) : mmusim__kmap_clear(k, cpu, pte);
 }
 
 static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int highmem, uint64_t prot,
@@ -259,7 +273,8 @@ static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hi
         }
     }
     uint32_t va;
-    uint64_t pte = stack_slot_pte(k, cpu, i, &va);
+    struct kmap_slot *sl;
+    uint64_t pte = stack_slot_pte(k, cpu, i, &va, &sl);
     /* BUG_ON(!pte_none): kmap_atomic_prot's, not kmap_atomic_prot_pfn's (2.6.37 iomap_32.c). */
     if (!pte || (highmem != KMAP_PFN && kmap_pte_read(k, pte) != 0)) {
         if (pte)
@@ -268,7 +283,7 @@ static int stack_map(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, int hi
         mmusim__kmap_pagefault_enable(k, cpu);
         return MMUSIM_EKMAPBUG;
     }
-    int rc = mmusim__kmap_set(k, cpu, pte, (pfn << MMUSIM_PAGE_SHIFT) | prot);
+    int rc = stack_store(k, cpu, sl, pte, (pfn << MMUSIM_PAGE_SHIFT) | prot);
     if (rc != MMUSIM_OK) {
         kc->atomic_idx--;
         mmusim__kmap_pagefault_enable(k, cpu);
@@ -329,7 +344,8 @@ static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kadd
             return MMUSIM_EKMAPBUG;
         }
         uint32_t slot_va;
-        uint64_t pte = stack_slot_pte(k, cpu, top, &slot_va);
+        struct kmap_slot *sl;
+        uint64_t pte = stack_slot_pte(k, cpu, top, &slot_va, &sl);
         if (k->opts.debug && va != slot_va)
             warn_once(k, cpu, ONCE_UNMAP_NOT_TOP, "__kunmap_atomic: address is not the top of the kmap_atomic stack",
                       addr.va);
@@ -358,7 +374,7 @@ static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kadd
         }
         /* kpte_clear_flush(kmap_pte - idx, vaddr): the top slot's PTE is cleared,
          * and the address passed is the one flushed (the slot's, when they agree). */
-        int rc = mmusim__kmap_clear(k, cpu, pte);
+        int rc = stack_clear(k, cpu, sl, pte);
         if (rc != MMUSIM_OK)
             return rc;
         if (!k->opts.no_unmap_flush)
@@ -374,3 +390,205 @@ static int stack_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kadd
 }
 
 const struct kmap_variant_ops mmusim__kmap_stack_ops = {stack_map, stack_unmap};
+
+/* ---- the kmap_atomic family: arguments checked here, the variant does the rest ---- */
+
+static int atomic_args(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                       const struct mmusim_kaddr *out, int *highmem)
+{
+    if (!k || !cpu || !out || (unsigned)type >= MMUSIM_KM_TYPE_COUNT_)
+        return MMUSIM_EINVAL;
+    if (mmusim__cpu_part(cpu) != k->sys)
+        return MMUSIM_EINVAL; /* a CPU of another machine */
+    if (pfn >= k->layout->max_pfn)
+        return MMUSIM_EPHYS;
+    *highmem = pfn >= k->highmem_start && k->layout->zones[MMUSIM_ZONE_HIGHMEM].end_pfn > k->highmem_start;
+    return MMUSIM_OK;
+}
+
+/*
+ * The general path: every check, every variant, every misuse. The public
+ * calls try the short path below first (docs/kmap.md, "Host cost").
+ */
+static MMUSIM_NOINLINE int atomic_map(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, int force_slot,
+                                      enum mmusim_km_type type, uint64_t prot, struct mmusim_kaddr *out)
+{
+    int highmem;
+    int rc = atomic_args(k, cpu, pfn, type, out, &highmem);
+    if (rc != MMUSIM_OK)
+        return rc;
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
+    rc = k->ops->map(k, cpu, pfn, force_slot ? KMAP_PFN : highmem, prot, type, out);
+    if (!mmusim_is_error(rc))
+        kmap_account_map(k, kmap_cpu_of(k, cpu), mmusim__cpu_head(cpu)->cycles - t0);
+    return rc;
+}
+
+static MMUSIM_NOINLINE int atomic_unmap(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_kaddr addr,
+                                        enum mmusim_km_type type)
+{
+    if (!k || !cpu || (unsigned)type >= MMUSIM_KM_TYPE_COUNT_ || mmusim__cpu_part(cpu) != k->sys)
+        return MMUSIM_EINVAL;
+    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
+    int rc = k->ops->unmap(k, cpu, addr, type);
+    if (!mmusim_is_error(rc))
+        kmap_account_unmap(k, kmap_cpu_of(k, cpu), mmusim__cpu_head(cpu)->cycles - t0);
+    return rc;
+}
+
+/* The general path with the short paths' arguments: their fallback (a tail call), and the entry of the
+ * layers without one (kmap_impl.h). */
+int mmusim__kmap_atomic_general(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                                uint64_t prot, struct mmusim_kaddr *out)
+{
+    return atomic_map(cpu, k, pfn, 0, type, prot, out);
+}
+
+int mmusim__kunmap_atomic_general(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr,
+                                  enum mmusim_km_type type)
+{
+    return atomic_unmap(cpu, k, addr, type);
+}
+
+/* mmusim__kmap_invlpg with the CPU's kmap state at hand. */
+static MMUSIM_INLINE void short_invlpg(struct kmap_cpu *kc, mmusim_cpu *cpu, uint32_t va)
+{
+    kc->st.invlpgs++;
+    (void)mmusim__flush_tlb_one_hot(cpu, va);
+}
+
+/*
+ * The short path: the common case of this file's three forms, a highmem
+ * page mapped and unmapped without DEBUG_HIGHMEM and without the test
+ * switches, into a slot whose PTE is none where the era checks it. It makes
+ * the same stores, flushes, counts and charges as the general path, in the
+ * same order (tests/test_kmap_short.c holds the two equal on a seeded
+ * workload); it only skips the checks and branches that cannot apply. A
+ * kmap_atomic pair is the hot path of every kmap bench, with a budget of
+ * 200 host instructions (docs/kmap.md). Anything else (lowmem, a slot in
+ * use, a stack at its end, an unmap of another address) goes to the
+ * general path before anything is changed. The forms' short paths are
+ * each compiled on their own (KMAP_SHORT_PATHS), with no call left on the
+ * way through: inline PTE stores and INVLPG (cpu/hot.h), and every case
+ * that needs a call (a PTE handle to resolve, a count at the edge of its
+ * field) sent to the general path up front, so the compiler needs few
+ * registers and no frame.
+ */
+static MMUSIM_INLINE int map_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                                   uint64_t prot, struct mmusim_kaddr *out, const enum kmap_short form)
+{
+    if (mmusim__cpu_part(cpu) != k->sys || pfn - k->highmem_start >= k->highmem_frames ||
+        (uint32_t)type >= k->short_types)
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
+    struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+    uint32_t i = (uint32_t)type; /* below short_types: a slot of the CPU */
+    if (form == KMAP_SHORT_STACK && (i = (uint32_t)kc->atomic_idx) >= k->slots_per_cpu)
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out); /* the stack at its end, or below it */
+    struct kmap_slot *sl = &kc->slots[i];
+    /* A handle to resolve, a count at the edge of its field, a slot in use (the BUG): the general path. */
+    if (!mmusim__pte_slot_current(cpu, &sl->pte) || !mmusim__preempt_can_inc(cpu, k->preempt_mask) ||
+        (form != KMAP_SHORT_SLOT19 && mmusim__pte_slot_peek(&sl->pte) != 0))
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
+    const uint64_t t0 = cpu->cycles;
+    mmusim__preempt_inc(cpu); /* pagefault_disable before 5.11 */
+    mmusim__pte_slot_put(cpu, &sl->pte, (pfn << MMUSIM_PAGE_SHIFT) | prot);
+    kc->st.pte_writes++;
+    if (form == KMAP_SHORT_STACK)
+        kc->atomic_idx++;
+    else if (form == KMAP_SHORT_SLOT19)
+        short_invlpg(kc, cpu, sl->va);
+    out->va = sl->va;
+    kmap_account_map(k, kc, cpu->cycles - t0);
+    return MMUSIM_OK;
+}
+
+static MMUSIM_INLINE int unmap_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr,
+                                     enum mmusim_km_type type, const enum kmap_short form)
+{
+    if (mmusim__cpu_part(cpu) != k->sys || (uint32_t)type >= k->short_types ||
+        !mmusim__preempt_can_dec(cpu, k->preempt_mask))
+        return mmusim__kunmap_atomic_general(k, cpu, addr, type);
+    struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+    const uint64_t t0 = cpu->cycles;
+    if (form != KMAP_SHORT_SLOT19) {
+        uint32_t i = (uint32_t)type;
+        if (form == KMAP_SHORT_STACK && (i = (uint32_t)kc->atomic_idx - 1) >= k->slots_per_cpu)
+            return mmusim__kunmap_atomic_general(k, cpu, addr, type);
+        struct kmap_slot *sl = &kc->slots[i];
+        const uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
+        /* Lowmem, another slot, a wrong address; a handle to resolve: the general path. */
+        if (va != sl->va || !mmusim__pte_slot_current(cpu, &sl->pte))
+            return mmusim__kunmap_atomic_general(k, cpu, addr, type);
+        mmusim__pte_slot_put(cpu, &sl->pte, 0); /* pte_clear */
+        kc->st.pte_writes++;
+        short_invlpg(kc, cpu, va);
+        if (form == KMAP_SHORT_STACK)
+            kc->atomic_idx--;
+    }
+    mmusim__preempt_dec(cpu); /* pagefault_enable */
+    kmap_account_unmap(k, kc, cpu->cycles - t0);
+    return MMUSIM_OK;
+}
+
+/* One short path per form, so that each compiles without the others' branches. */
+#define KMAP_SHORT_PATHS(name, form)                                                                         \
+    static MMUSIM_NOINLINE int map_short_##name(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn,          \
+                                                enum mmusim_km_type type, uint64_t prot,                   \
+                                                struct mmusim_kaddr *out)                                   \
+    {                                                                                                       \
+        return map_short(k, cpu, pfn, type, prot, out, form);                                               \
+    }                                                                                                       \
+    static MMUSIM_NOINLINE int unmap_short_##name(mmusim_kmap_layer *k, mmusim_cpu *cpu,                      \
+                                                  struct mmusim_kaddr addr, enum mmusim_km_type type)       \
+    {                                                                                                       \
+        return unmap_short(k, cpu, addr, type, form);                                                       \
+    }
+KMAP_SHORT_PATHS(slot19, KMAP_SHORT_SLOT19)
+KMAP_SHORT_PATHS(slot36, KMAP_SHORT_SLOT36)
+KMAP_SHORT_PATHS(stack, KMAP_SHORT_STACK)
+
+void mmusim__kmap_choose_entries(mmusim_kmap_layer *k)
+{
+    static const struct kmap_entries entries[] = {
+        [KMAP_SHORT_NONE] = {mmusim__kmap_atomic_general, mmusim__kunmap_atomic_general},
+        [KMAP_SHORT_SLOT19] = {map_short_slot19, unmap_short_slot19},
+        [KMAP_SHORT_SLOT36] = {map_short_slot36, unmap_short_slot36},
+        [KMAP_SHORT_STACK] = {map_short_stack, unmap_short_stack},
+        [KMAP_SHORT_LOCAL] = {mmusim__kmap_local_atomic_short, mmusim__kunmap_local_atomic_short},
+    };
+    k->entry = entries[k->short_form];
+}
+
+int mmusim_kmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page page, enum mmusim_km_type type,
+                       struct mmusim_kaddr *out)
+{
+    if (MMUSIM_LIKELY(k && cpu && out))
+        return k->entry.map(k, cpu, page.pfn, type, k->kmap_prot, out);
+    return MMUSIM_EINVAL;
+}
+
+int mmusim_kmap_atomic_pfn(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, enum mmusim_km_type type,
+                           struct mmusim_kaddr *out)
+{
+    return atomic_map(cpu, k, pfn, 1, type, k ? k->kmap_prot : 0, out); /* no PageHighMem test: always a slot */
+}
+
+int mmusim_kmap_atomic_prot(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page page, enum mmusim_km_type type,
+                            uint64_t prot, struct mmusim_kaddr *out)
+{
+    /* The flags mmusim_set_pte accepts, P implied; no PS (a 4 KiB slot). */
+    const uint64_t ok = MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_US | MMUSIM_PTE_PWT | MMUSIM_PTE_PCD |
+                        MMUSIM_PTE_A | MMUSIM_PTE_D | MMUSIM_PTE_G | MMUSIM_PTE_NX;
+    if (prot & ~ok)
+        return MMUSIM_EINVAL;
+    if (k && (prot & MMUSIM_PTE_NX) && k->cfg->paging != MMUSIM_PAGING_PAE)
+        return MMUSIM_EFEATURE;
+    return atomic_map(cpu, k, page.pfn, 0, type, prot | MMUSIM_PTE_P, out);
+}
+
+int mmusim_kunmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_kaddr addr, enum mmusim_km_type type)
+{
+    if (MMUSIM_LIKELY(k && cpu))
+        return k->entry.unmap(k, cpu, addr, type);
+    return MMUSIM_EINVAL;
+}

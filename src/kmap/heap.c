@@ -114,11 +114,11 @@ static int heap_map_run(mmusim_kmap_layer *k, mmusim_cpu *cpu, const uint64_t *p
         }
     }
     for (uint32_t j = 0; j < n; j++) {
-        rc = mmusim__kmap_set(k, cpu, kmap_slot_pte(k, c, page_slot(k, p + j)), (pfns[j] << MMUSIM_PAGE_SHIFT) | prot);
+        rc = mmusim__kmap_set_slot(k, cpu, kmap_slot(k, c, page_slot(k, p + j)), (pfns[j] << MMUSIM_PAGE_SHIFT) | prot);
         if (rc != MMUSIM_OK) {
             /* Out of host memory (cannot happen: the fixmap's table exists): undo the pages set. */
             while (j-- > 0)
-                (void)mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, page_slot(k, p + j)));
+                (void)mmusim__kmap_clear_slot(k, cpu, kmap_slot(k, c, page_slot(k, p + j)));
             put_run(k, cpu, p);
             return rc;
         }

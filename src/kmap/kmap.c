@@ -149,21 +149,69 @@ static uint64_t kmap_prot_of(const struct mmusim_config *cfg)
 static int find_slot_ptes(mmusim_kmap_layer *k)
 {
     size_t n = (size_t)k->ncpus * k->slots_per_cpu;
-    if (!(k->slot_pte = calloc(n ? n : 1, sizeof(*k->slot_pte))) ||
-        !(k->slot_va = calloc(n ? n : 1, sizeof(*k->slot_va))))
+    if (!(k->slots = calloc(n ? n : 1, sizeof(*k->slots))))
         return MMUSIM_ENOMEM;
     const struct mmusim_layout *l = k->layout;
     k->kslot_lo = mmusim_kmap_slot_vaddr(l, l->fix_kmap_end - l->fix_kmap_begin);
     k->kslot_hi = mmusim_kmap_slot_vaddr(l, 0);
     for (unsigned c = 0; c < k->ncpus; c++)
         for (uint32_t i = 0; i < k->slots_per_cpu; i++) {
-            size_t s = (size_t)c * k->slots_per_cpu + i;
-            k->slot_va[s] = mmusim_kmap_slot_vaddr(k->layout, mmusim_kmap_idx(k->layout, c, i));
-            int rc = mmusim__kernel_pte_pa(k->sys, k->slot_va[s], &k->slot_pte[s]);
+            struct kmap_slot *sl = kmap_slot(k, c, i);
+            uint64_t pa;
+            sl->va = mmusim_kmap_slot_vaddr(k->layout, mmusim_kmap_idx(k->layout, c, i));
+            int rc = mmusim__kernel_pte_pa(k->sys, sl->va, &pa);
             if (rc != MMUSIM_OK)
                 return rc; /* the fixmap tables are allocated at boot: cannot happen */
+            mmusim__pte_slot_init(&sl->pte, pa);
+            if (i == 0)
+                kmap_cpu_of(k, mmusim__cpu_sys_cpu(k->sys, c))->slots = sl;
         }
     return MMUSIM_OK;
+}
+
+/* The short path of a variant that has one, and the km_types it serves. */
+static void short_form_of(mmusim_kmap_layer *k)
+{
+    switch (k->opts.variant) {
+    case MMUSIM_KMAP_SLOT_2_6_19:
+        k->short_form = KMAP_SHORT_SLOT19;
+        break;
+    case MMUSIM_KMAP_SLOT_2_6_36:
+        k->short_form = KMAP_SHORT_SLOT36;
+        break;
+    case MMUSIM_KMAP_STACK_2_6_37:
+        k->short_form = KMAP_SHORT_STACK;
+        break;
+    case MMUSIM_KMAP_LOCAL_5_11:
+        k->short_form = KMAP_SHORT_LOCAL;
+        break;
+    case MMUSIM_KMAP_HEAP:
+    case MMUSIM_KMAP_VARIANT_COUNT_:
+        return;
+    }
+    /* The slot forms' types are slots 0 to ntypes - 1 (no fences without DEBUG), as far as the
+     * machine's slots go; the stack forms ignore the type but refuse one past the list. */
+    if (k->short_form == KMAP_SHORT_STACK || k->short_form == KMAP_SHORT_LOCAL)
+        k->short_types = MMUSIM_KM_TYPE_COUNT_;
+    else
+        k->short_types = k->ntypes < k->slots_per_cpu ? k->ntypes : k->slots_per_cpu;
+}
+
+/*
+ * The short path of kmap_atomic (atomic.c, map_short) serves the slot and
+ * stack forms without DEBUG_HIGHMEM and without the switches that only tests
+ * set; the rest always takes the general path.
+ */
+static void choose_short_path(mmusim_kmap_layer *k)
+{
+    const struct mmusim_zone_span *hm = &k->layout->zones[MMUSIM_ZONE_HIGHMEM];
+    uint64_t end = hm->end_pfn < k->layout->max_pfn ? hm->end_pfn : k->layout->max_pfn;
+    k->highmem_frames = end > k->highmem_start ? end - k->highmem_start : 0;
+    k->preempt_mask = k->layout->preempt_bits.preempt_mask;
+    k->short_form = KMAP_SHORT_NONE;
+    if (!k->opts.debug && !k->opts.no_unmap_flush && !k->opts.pop_before_clear)
+        short_form_of(k);
+    mmusim__kmap_choose_entries(k);
 }
 
 int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct mmusim_kmap_opts *opts,
@@ -182,6 +230,8 @@ int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct
     k->kmap_prot = kmap_prot_of(k->cfg);
     k->highmem_start = k->layout->zones[MMUSIM_ZONE_HIGHMEM].start_pfn;
     k->debug_warn_count = 10;
+    for (unsigned v = 0; v < KMAP_HIST_LUT; v++)
+        k->hist_lut[v] = (uint16_t)kmap_hist_bucket(v);
     int rc = resolve(k, opts);
     if (rc == MMUSIM_OK)
         rc = mmusim__cpu_ext_reserve(sys, sizeof(struct kmap_cpu), &k->cpu_off);
@@ -189,6 +239,8 @@ int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct
         rc = mmusim__task_ext_reserve(sys, sizeof(struct kmap_task), &k->task_off);
     if (rc == MMUSIM_OK)
         rc = find_slot_ptes(k);
+    if (rc == MMUSIM_OK)
+        choose_short_path(k);
     if (rc == MMUSIM_OK)
         rc = mmusim__pkmap_init(k);
     if (rc == MMUSIM_OK && k->opts.variant == MMUSIM_KMAP_LOCAL_5_11) {
@@ -212,8 +264,7 @@ void mmusim__kmap_destroy(mmusim_kmap_layer *k)
     if (!k)
         return;
     mmusim__pkmap_fini(k);
-    free(k->slot_pte);
-    free(k->slot_va);
+    free(k->slots);
     free(k);
 }
 
@@ -260,82 +311,6 @@ void mmusim__kmap_warn(const mmusim_kmap_layer *k, mmusim_cpu *cpu, const char *
     mmusim_report_warn(cpu, what, address);
 }
 
-/* ---- the kmap_atomic family: arguments checked here, the variant does the rest ---- */
-
-/* The checks every atomic map makes; the frame's highmem-ness in *highmem. */
-static int atomic_args(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
-                       const struct mmusim_kaddr *out, int *highmem)
-{
-    if (!k || !cpu || !out || (unsigned)type >= MMUSIM_KM_TYPE_COUNT_)
-        return MMUSIM_EINVAL;
-    if (mmusim__cpu_part(cpu) != k->sys)
-        return MMUSIM_EINVAL; /* a CPU of another machine */
-    if (pfn >= k->layout->max_pfn)
-        return MMUSIM_EPHYS;
-    *highmem = pfn >= k->highmem_start && k->layout->zones[MMUSIM_ZONE_HIGHMEM].end_pfn > k->highmem_start;
-    return MMUSIM_OK;
-}
-
-static int atomic_map(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, int force_slot, enum mmusim_km_type type,
-                      uint64_t prot, struct mmusim_kaddr *out)
-{
-    int highmem;
-    int rc = atomic_args(k, cpu, pfn, type, out, &highmem);
-    if (rc != MMUSIM_OK)
-        return rc;
-    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
-    rc = k->ops->map(k, cpu, pfn, force_slot ? KMAP_PFN : highmem, prot, type, out);
-    if (!mmusim_is_error(rc)) {
-        uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
-        struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
-        kc->st.atomic_maps++;
-        kc->st.map_cycles += d;
-        mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_MAP, d);
-    }
-    return rc;
-}
-
-int mmusim_kmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page page, enum mmusim_km_type type,
-                       struct mmusim_kaddr *out)
-{
-    return atomic_map(cpu, k, page.pfn, 0, type, k ? k->kmap_prot : 0, out);
-}
-
-int mmusim_kmap_atomic_pfn(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, enum mmusim_km_type type,
-                           struct mmusim_kaddr *out)
-{
-    return atomic_map(cpu, k, pfn, 1, type, k ? k->kmap_prot : 0, out); /* no PageHighMem test: always a slot */
-}
-
-int mmusim_kmap_atomic_prot(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page page, enum mmusim_km_type type,
-                            uint64_t prot, struct mmusim_kaddr *out)
-{
-    /* The flags mmusim_set_pte accepts, P implied; no PS (a 4 KiB slot). */
-    const uint64_t ok = MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_US | MMUSIM_PTE_PWT | MMUSIM_PTE_PCD |
-                        MMUSIM_PTE_A | MMUSIM_PTE_D | MMUSIM_PTE_G | MMUSIM_PTE_NX;
-    if (prot & ~ok)
-        return MMUSIM_EINVAL;
-    if (k && (prot & MMUSIM_PTE_NX) && k->cfg->paging != MMUSIM_PAGING_PAE)
-        return MMUSIM_EFEATURE;
-    return atomic_map(cpu, k, page.pfn, 0, type, prot | MMUSIM_PTE_P, out);
-}
-
-int mmusim_kunmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_kaddr addr, enum mmusim_km_type type)
-{
-    if (!k || !cpu || (unsigned)type >= MMUSIM_KM_TYPE_COUNT_ || mmusim__cpu_part(cpu) != k->sys)
-        return MMUSIM_EINVAL;
-    uint64_t t0 = mmusim__cpu_head(cpu)->cycles;
-    int rc = k->ops->unmap(k, cpu, addr, type);
-    if (!mmusim_is_error(rc)) {
-        uint64_t d = mmusim__cpu_head(cpu)->cycles - t0;
-        struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
-        kc->st.atomic_unmaps++;
-        kc->st.unmap_cycles += d;
-        mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_UNMAP, d);
-    }
-    return rc;
-}
-
 int mmusim_kmap_atomic_to_page(const mmusim_kmap_layer *k, struct mmusim_kaddr addr, struct mmusim_page *out)
 {
     if (!k || !out)
@@ -353,7 +328,7 @@ int mmusim_kmap_atomic_to_page(const mmusim_kmap_layer *k, struct mmusim_kaddr a
         if (va > first || va < last)
             return MMUSIM_EINVAL; /* not a kmap slot */
         uint32_t idx = (first - va) >> MMUSIM_PAGE_SHIFT;
-        uint64_t pte = mmusim__pte_read(k->sys, k->slot_pte[idx]);
+        uint64_t pte = mmusim__pte_read(k->sys, k->slots[idx].pte.entry_pa);
         if (!(pte & MMUSIM_PTE_P))
             return MMUSIM_ENOTMAPPED;
         pfn = (pte & pt_frame_mask(k->sys->mmu)) >> MMUSIM_PAGE_SHIFT;
@@ -405,16 +380,26 @@ static uint64_t hist_floor(unsigned b)
     return ((uint64_t)(KMAP_HIST_SUB + mant)) << (e - 4);
 }
 
+/* How many samples a histogram holds: the sum of its buckets (not kept apart: one add less per sample). */
+static uint64_t hist_count(const struct kmap_hist *h)
+{
+    uint64_t n = 0;
+    for (unsigned b = 0; b < KMAP_HIST_BUCKETS; b++)
+        n += h->b[b];
+    return n;
+}
+
 uint64_t mmusim_kmap_percentile(const mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, double p)
 {
     if (!k || (unsigned)kind >= MMUSIM_KMAP_HIST_COUNT_ || !(p > 0.0) || p > 100.0)
         return 0;
     const struct kmap_hist *h = &k->hist[kind];
-    if (!h->n)
+    uint64_t n = hist_count(h);
+    if (!n)
         return 0;
     /* The sample of rank ceil(p% of n), counted from 1. */
-    uint64_t rank = (uint64_t)((double)h->n * p / 100.0);
-    if ((double)rank < (double)h->n * p / 100.0)
+    uint64_t rank = (uint64_t)((double)n * p / 100.0);
+    if ((double)rank < (double)n * p / 100.0)
         rank++;
     if (rank == 0)
         rank = 1;
@@ -429,7 +414,7 @@ uint64_t mmusim_kmap_percentile(const mmusim_kmap_layer *k, enum mmusim_kmap_his
 
 uint64_t mmusim_kmap_samples(const mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind)
 {
-    return (k && (unsigned)kind < MMUSIM_KMAP_HIST_COUNT_) ? k->hist[kind].n : 0;
+    return (k && (unsigned)kind < MMUSIM_KMAP_HIST_COUNT_) ? hist_count(&k->hist[kind]) : 0;
 }
 
 void mmusim_kmap_record_pair(mmusim_kmap_layer *k, uint64_t cycles)

@@ -12,6 +12,7 @@
 
 #include "cpu/cpu_sys.h"
 #include "cpu/hooks.h"
+#include "cpu/hot.h"
 #include "internal.h"
 #include "kmap/kmap_sys.h"
 #include "mmusim/kmap.h"
@@ -30,9 +31,11 @@
 #define KMAP_HIST_SUB 16
 #define KMAP_HIST_BUCKETS (64 * KMAP_HIST_SUB)
 
+/* Latencies below this find their bucket in a table (hist_lut): a kmap_atomic's are tens to hundreds of cycles. */
+#define KMAP_HIST_LUT 1024
+
 struct kmap_hist {
-    uint64_t n;
-    uint64_t b[KMAP_HIST_BUCKETS];
+    uint64_t b[KMAP_HIST_BUCKETS]; /* the sample count is their sum (mmusim_kmap_hist_count) */
 };
 
 /* kmap_high's continuation (pkmap.c): one per task, as only tasks may kmap. */
@@ -77,6 +80,7 @@ struct kmap_ctrl {
 
 /* Per CPU, in the cpu layer's per-CPU extension area. */
 struct kmap_cpu {
+    struct kmap_slot *slots;    /* this CPU's kmap slots: kmap_slot(k, cpu, 0) */
     struct mmusim_kmap_stats st;
     int atomic_idx;             /* __kmap_atomic_idx: the stack form's depth */
     struct kmap_late_clear late;
@@ -109,6 +113,22 @@ struct pa_map {
     int next;                 /* the bucket's (or the free pool's) next entry; -1 ends */
 };
 
+/* Which short path the public kmap_atomic calls may take (atomic.c, map_short); NONE: the general path only. */
+enum kmap_short { KMAP_SHORT_NONE, KMAP_SHORT_SLOT19, KMAP_SHORT_SLOT36, KMAP_SHORT_STACK, KMAP_SHORT_LOCAL };
+
+/* The public kmap_atomic and kunmap_atomic go straight to these: a short path (atomic.c) or the general one. */
+struct kmap_entries {
+    int (*map)(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type, uint64_t prot,
+               struct mmusim_kaddr *out);
+    int (*unmap)(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr, enum mmusim_km_type type);
+};
+
+/* A fixmap kmap slot of one CPU: its address and its PTE (kmap_pte - idx), resolved for fast stores. */
+struct kmap_slot {
+    struct mmusim__pte_slot pte;
+    uint32_t va;
+};
+
 struct mmusim_kmap_layer {
     struct cpu_sys *sys;
     const struct mmusim_config *cfg;
@@ -122,10 +142,14 @@ struct mmusim_kmap_layer {
     uint32_t ntypes;          /* slot forms: the km_types of the variant's era (13 or 19) */
     uint32_t depth;           /* stack forms: the stack's depth; heap: the window's pages */
     uint32_t incr;            /* KM_INCR: 2 for local-5.11 with debug (guard slots), else 1 */
-    uint64_t *slot_pte;       /* [ncpus * slots_per_cpu]: each slot's PTE (kmap_pte - idx) */
-    uint32_t *slot_va;        /* [ncpus * slots_per_cpu]: each slot's address */
+    struct kmap_slot *slots;  /* [ncpus * slots_per_cpu] */
     uint32_t kslot_lo, kslot_hi; /* __fix_to_virt(FIX_KMAP_END), __fix_to_virt(FIX_KMAP_BEGIN): the fixmap's kmap range */
     uint64_t highmem_start;   /* the first HighMem frame: PageHighMem is pfn >= this */
+    uint64_t highmem_frames;  /* HighMem frames in RAM: pfn - highmem_start below this is a highmem page */
+    enum kmap_short short_form;
+    struct kmap_entries entry;
+    uint32_t short_types;     /* the short path's km_types: below this, a slot of the variant (slot forms) */
+    unsigned preempt_mask;    /* the era's PREEMPT_MASK (layout preempt_bits), for the short paths */
     const struct kmap_variant_ops *ops;
     uint64_t kmap_prot;       /* PAGE_KERNEL: P RW A D, G on PGE CPUs, NX where enabled */
 
@@ -150,6 +174,7 @@ struct mmusim_kmap_layer {
     unsigned local_warned;
 
     struct kmap_hist hist[MMUSIM_KMAP_HIST_COUNT_];
+    uint16_t hist_lut[KMAP_HIST_LUT]; /* kmap_hist_bucket(v) for v below KMAP_HIST_LUT */
 };
 
 /* ---- kmap.c (creation: kmap_sys.h) ---- */
@@ -164,16 +189,22 @@ static inline struct kmap_task *kmap_task_of(const mmusim_kmap_layer *k, mmusim_
     return (struct kmap_task *)mmusim__task_ext(t, k->task_off);
 }
 
-/* The PTE of CPU cpu's kmap slot i (a km_type, a stack position, a window page). */
+/* CPU cpu's kmap slot i (a km_type, a stack position, a window page). */
+static inline struct kmap_slot *kmap_slot(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i)
+{
+    return &k->slots[(size_t)cpu * k->slots_per_cpu + i];
+}
+
+/* The physical address of the PTE of CPU cpu's kmap slot i. */
 static inline uint64_t kmap_slot_pte(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i)
 {
-    return k->slot_pte[(size_t)cpu * k->slots_per_cpu + i];
+    return kmap_slot(k, cpu, i)->pte.entry_pa;
 }
 
 /* The address of CPU cpu's kmap slot i: __fix_to_virt(FIX_KMAP_BEGIN + i + slots_per_cpu * cpu). */
 static inline uint32_t mmusim__kmap_slot_va(const mmusim_kmap_layer *k, unsigned cpu, uint32_t i)
 {
-    return k->slot_va[(size_t)cpu * k->slots_per_cpu + i];
+    return kmap_slot(k, cpu, i)->va;
 }
 
 /* Record a BUG or WARN at the CPU's clock, counted in the layer's statistics. */
@@ -190,12 +221,12 @@ static inline unsigned kmap_hist_bucket(uint64_t v)
     return KMAP_HIST_SUB * (e - 3) + mant;
 }
 
-/* Add a latency sample (inline: every kmap_atomic and kunmap_atomic adds one). */
+/* Add a latency sample (inline: every kmap_atomic and kunmap_atomic adds one, so the common
+ * latencies find their bucket in a table rather than by a bit scan and shifts). */
 static inline void mmusim__kmap_hist_add(mmusim_kmap_layer *k, enum mmusim_kmap_hist_kind kind, uint64_t cycles)
 {
-    struct kmap_hist *h = &k->hist[kind];
-    h->n++;
-    h->b[kmap_hist_bucket(cycles)]++;
+    unsigned b = MMUSIM_LIKELY(cycles < KMAP_HIST_LUT) ? k->hist_lut[cycles] : kmap_hist_bucket(cycles);
+    k->hist[kind].b[b]++;
 }
 
 /* The direct-map address of a lowmem frame (page_address of a lowmem page: __va). */
@@ -221,11 +252,29 @@ static inline int mmusim__kmap_clear(const mmusim_kmap_layer *k, mmusim_cpu *cpu
     return rc;
 }
 
+/* The same, through a slot's resolved handle (the kmap_atomic and kmap_local paths). */
+static inline int mmusim__kmap_set_slot(const mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_slot *sl,
+                                        uint64_t value)
+{
+    int rc = mmusim__pte_slot_store_hot(cpu, &sl->pte, value);
+    if (MMUSIM_LIKELY(rc == 0))
+        kmap_cpu_of(k, cpu)->st.pte_writes++;
+    return rc;
+}
+
+static inline int mmusim__kmap_clear_slot(const mmusim_kmap_layer *k, mmusim_cpu *cpu, struct kmap_slot *sl)
+{
+    int rc = mmusim__pte_slot_clear_hot(cpu, &sl->pte);
+    if (MMUSIM_LIKELY(rc == 0))
+        kmap_cpu_of(k, cpu)->st.pte_writes++;
+    return rc;
+}
+
 /* A local INVLPG by this layer (__flush_tlb_one: its cycles are charged to the clock). */
 static inline void mmusim__kmap_invlpg(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t va)
 {
     kmap_cpu_of(k, cpu)->st.invlpgs++;
-    (void)mmusim_flush_tlb_one(cpu, va);
+    (void)mmusim__flush_tlb_one_hot(cpu, va);
 }
 
 /* The entry at entry_pa as it is now (pte_none is 0). */
@@ -277,6 +326,36 @@ struct kmap_variant_ops {
 
 extern const struct kmap_variant_ops mmusim__kmap_slot19_ops, mmusim__kmap_slot36_ops, mmusim__kmap_stack_ops,
     mmusim__kmap_local_ops, mmusim__kmap_heap_ops;
+
+/* Set k->entry from k->short_form (atomic.c). */
+void mmusim__kmap_choose_entries(mmusim_kmap_layer *k);
+
+/* kmap_atomic and kunmap_atomic's general path, with the entries' arguments (atomic.c): the short paths' fallback. */
+int mmusim__kmap_atomic_general(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                                uint64_t prot, struct mmusim_kaddr *out);
+int mmusim__kunmap_atomic_general(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr,
+                                  enum mmusim_km_type type);
+/* local-5.11's short paths of kmap_atomic and kunmap_atomic (local.c). */
+int mmusim__kmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                                    uint64_t prot, struct mmusim_kaddr *out);
+int mmusim__kunmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr,
+                                      enum mmusim_km_type type);
+
+/* What every kmap_atomic and kunmap_atomic that succeeded adds to the statistics. */
+static MMUSIM_INLINE void kmap_account_map(mmusim_kmap_layer *k, struct kmap_cpu *kc, uint64_t d)
+{
+    kc->st.atomic_maps++;
+    kc->st.map_cycles += d;
+    mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_MAP, d);
+}
+
+static MMUSIM_INLINE void kmap_account_unmap(mmusim_kmap_layer *k, struct kmap_cpu *kc, uint64_t d)
+{
+    kc->st.atomic_unmaps++;
+    kc->st.unmap_cycles += d;
+    mmusim__kmap_hist_add(k, MMUSIM_KMAP_HIST_UNMAP, d);
+}
+
 
 /* local-5.11's hooks (local.c: context switch, fork, a task or handler ending); ctx: the layer, set when registered. */
 extern const struct mmusim__hooks mmusim__kmap_local_hooks;

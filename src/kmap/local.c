@@ -69,7 +69,7 @@ static void note_handler_entry(const mmusim_kmap_layer *k, mmusim_cpu *cpu, cons
 static void clear_position(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint32_t i)
 {
     unsigned c = mmusim__cpu_head(cpu)->id;
-    if (mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, i)) != MMUSIM_OK)
+    if (mmusim__kmap_clear_slot(k, cpu, kmap_slot(k, c, i)) != MMUSIM_OK)
         return; /* out of host memory: the fixmap's table exists, so this cannot happen */
     if (!k->opts.no_unmap_flush)
         mmusim__kmap_invlpg(k, cpu, mmusim__kmap_slot_va(k, c, i));
@@ -102,15 +102,15 @@ static int local_map_pfn(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, ui
     }
     uint32_t i = (uint32_t)idx - 1; /* the position: idx - 1 (odd with KM_INCR 2: the even ones are guards) */
     unsigned c = mmusim__cpu_head(cpu)->id;
-    uint32_t va = mmusim__kmap_slot_va(k, c, i);
-    uint64_t pte = kmap_slot_pte(k, c, i);
-    if (kmap_pte_read(k, pte) != 0) {
+    struct kmap_slot *sl = kmap_slot(k, c, i);
+    uint32_t va = sl->va;
+    if (kmap_pte_read(k, sl->pte.entry_pa) != 0) {
         mmusim__kmap_bug(k, cpu, "__kmap_local_pfn_prot: the slot's PTE is not none", va);
         mmusim_preempt_enable(cpu);
         return MMUSIM_EKMAPBUG;
     }
     uint64_t pteval = (pfn << MMUSIM_PAGE_SHIFT) | prot;
-    int rc = mmusim__kmap_set(k, cpu, pte, pteval); /* set_pte_at; arch_kmap_local_post_map: no flush */
+    int rc = mmusim__kmap_set_slot(k, cpu, sl, pteval); /* set_pte_at; arch_kmap_local_post_map: no flush */
     if (rc != MMUSIM_OK) {
         mmusim_preempt_enable(cpu);
         return rc;
@@ -154,7 +154,7 @@ static int local_unmap_addr(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim
     uint32_t top = (uint32_t)ctrl->idx - 1; /* kmap_local_idx() */
     if (va != mmusim__kmap_slot_va(k, c, top))
         warn_once(k, cpu, ONCE_UNMAP_TOP, "kunmap_local: address is not the top of the kmap_local stack", addr.va);
-    int rc = mmusim__kmap_clear(k, cpu, kmap_slot_pte(k, c, top)); /* pte_clear(kmap_pte - idx) */
+    int rc = mmusim__kmap_clear_slot(k, cpu, kmap_slot(k, c, top)); /* pte_clear(kmap_pte - idx) */
     if (rc != MMUSIM_OK) {
         mmusim_preempt_enable(cpu);
         return rc;
@@ -256,6 +256,83 @@ static int local_atomic_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmus
 
 const struct kmap_variant_ops mmusim__kmap_local_ops = {local_atomic_map, local_atomic_unmap};
 
+/*
+ * kmap_atomic and kunmap_atomic of 5.11 in their common case, short (see
+ * atomic.c, "The short path"): a highmem page in task context, the stack
+ * with room, the slot free, the address unmapped the top's. The same
+ * stores, flush, counts and charges as local_atomic_map and
+ * local_atomic_unmap; __kmap_local_pfn_prot's own preempt_disable and
+ * preempt_enable, which nothing reads between, are left out as a pair.
+ * Anything else goes to the general path before anything is changed.
+ */
+int mmusim__kmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                                    uint64_t prot, struct mmusim_kaddr *out)
+{
+    /* preempt_disable, and pagefault_disable's raise when no task is current: room for two. */
+    if (mmusim__cpu_part(cpu) != k->sys || pfn - k->highmem_start >= k->highmem_frames ||
+        (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ || !mmusim__cpu_in_task_hot(cpu) ||
+        mmusim__preempt_room(cpu, k->preempt_mask) < 2)
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
+    struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+    mmusim_task *t = mmusim__cpu_current_hot(cpu);
+    struct kmap_task *kt = t ? (struct kmap_task *)mmusim__task_ext_hot(t, k->task_off) : NULL;
+    struct kmap_ctrl *ctrl = kt ? &kt->ctrl : &kc->idle_ctrl;
+    const int idx = ctrl->idx + (int)k->incr;
+    if ((uint32_t)idx >= k->depth)
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out); /* the stack's BUG */
+    const uint32_t i = (uint32_t)idx - 1;
+    struct kmap_slot *sl = &kc->slots[i];
+    if (!mmusim__pte_slot_current(cpu, &sl->pte) || mmusim__pte_slot_peek(&sl->pte) != 0)
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
+    const uint64_t t0 = cpu->cycles;
+    mmusim__preempt_inc(cpu); /* preempt_disable */
+    if (kt)
+        kt->pagefault_disabled++; /* pagefault_disable: current->pagefault_disabled */
+    else
+        mmusim__preempt_inc(cpu);
+    const uint64_t pteval = (pfn << MMUSIM_PAGE_SHIFT) | prot;
+    mmusim__pte_slot_put(cpu, &sl->pte, pteval); /* set_pte_at; no flush */
+    kc->st.pte_writes++;
+    ctrl->idx = idx;
+    ctrl->pteval[i] = pteval;
+    out->va = sl->va;
+    kmap_account_map(k, kc, cpu->cycles - t0);
+    return MMUSIM_OK;
+}
+
+int mmusim__kunmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr,
+                                      enum mmusim_km_type type)
+{
+    if (mmusim__cpu_part(cpu) != k->sys || (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ || !mmusim__cpu_in_task_hot(cpu))
+        return mmusim__kunmap_atomic_general(k, cpu, addr, type);
+    struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+    mmusim_task *t = mmusim__cpu_current_hot(cpu);
+    struct kmap_task *kt = t ? (struct kmap_task *)mmusim__task_ext_hot(t, k->task_off) : NULL;
+    struct kmap_ctrl *ctrl = kt ? &kt->ctrl : &kc->idle_ctrl;
+    const uint32_t top = (uint32_t)ctrl->idx - 1;
+    const uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
+    /* The stack not empty (idx - KM_INCR >= 0), the top's address, and the counts to drop. */
+    if (ctrl->idx < (int)k->incr || top >= k->slots_per_cpu || va != kc->slots[top].va ||
+        !mmusim__pte_slot_current(cpu, &kc->slots[top].pte) ||
+        mmusim__preempt_depth(cpu, k->preempt_mask) < (kt ? 1u : 2u))
+        return mmusim__kunmap_atomic_general(k, cpu, addr, type);
+    struct kmap_slot *sl = &kc->slots[top];
+    const uint64_t t0 = cpu->cycles;
+    mmusim__pte_slot_put(cpu, &sl->pte, 0); /* pte_clear(kmap_pte - idx) */
+    kc->st.pte_writes++;
+    kc->st.invlpgs++;
+    (void)mmusim__flush_tlb_one_hot(cpu, va); /* arch_kmap_local_post_unmap */
+    ctrl->pteval[top] = 0;
+    ctrl->idx -= (int)k->incr;
+    if (kt)
+        kt->pagefault_disabled--; /* pagefault_enable */
+    else
+        mmusim__preempt_dec(cpu);
+    mmusim__preempt_dec(cpu); /* preempt_enable */
+    kmap_account_unmap(k, kc, cpu->cycles - t0);
+    return MMUSIM_OK;
+}
+
 /* ---- the hooks ---- */
 
 /*
@@ -317,7 +394,7 @@ static void local_switch_in(void *ctx, mmusim_cpu *cpu, mmusim_task *next)
     for (uint32_t i = 0; i < (uint32_t)ctrl->idx; i++) {
         if (!live_position(k, cpu, ctrl, i))
             continue;
-        if (mmusim__kmap_set(k, cpu, kmap_slot_pte(k, c, i), ctrl->pteval[i]) == MMUSIM_OK)
+        if (mmusim__kmap_set_slot(k, cpu, kmap_slot(k, c, i), ctrl->pteval[i]) == MMUSIM_OK)
             kc->st.ctxsw_restores++;
     }
     kc->st.ctxsw_cycles += mmusim__cpu_head(cpu)->cycles - t0;
