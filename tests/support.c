@@ -268,3 +268,11 @@ enum mmusim_step ts_lock_atomic(mmusim_cpu *cpu, void *arg)
         return MMUSIM_STEP_DONE;
     }
 }
+
+uint64_t ts_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}

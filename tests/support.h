@@ -77,6 +77,11 @@
 /* A user page (the traditional ELF text start). */
 #define TS_USER_VA 0x08048000u
 
+/* ---- seeded randomness ---- */
+
+/* The next value of a splitmix64 sequence whose state is *s (seeded workloads of the tests). */
+uint64_t ts_rand(uint64_t *s);
+
 /* ---- the fixture ---- */
 
 struct ts_fixture {

@@ -28,14 +28,6 @@
 #define TARGET_OPS 1000000  /* the workers stop (unmapping what they hold) once this many were made */
 #define IRQ_UNTIL 40000000ull /* device interrupts for the first 40 M cycles of each CPU */
 
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 struct world {
     mmusim_machine *m;
     mmusim_kmap_layer *k;
@@ -125,7 +117,7 @@ static enum mmusim_step worker_step(mmusim_cpu *cpu, void *arg)
     int enough = w->ops >= TARGET_OPS;
     if (enough && !t->depth && !t->kmapped)
         return MMUSIM_STEP_DONE;
-    uint64_t r = next_rand(&t->rng);
+    uint64_t r = ts_rand(&t->rng);
     unsigned what = (unsigned)(r % 8);
     if (enough)
         what = t->depth ? 3 : 6; /* wind down: unmap what is held */
@@ -201,7 +193,7 @@ static enum mmusim_step irq_step(mmusim_cpu *cpu, void *arg)
 {
     struct irq_ctx *c = arg;
     struct world *w = c->w;
-    uint64_t pfn = w->pfns[next_rand(&c->rng) % NPAGES];
+    uint64_t pfn = w->pfns[ts_rand(&c->rng) % NPAGES];
     struct mmusim_kaddr a;
     int rc = short_map(w, cpu, &pfn, 1, MMUSIM_KM_IRQ0, &a);
     if (rc == MMUSIM_ENOWINDOW) /* the heap window can be full under a task's runs */

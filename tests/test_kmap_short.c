@@ -32,14 +32,6 @@
 #define OPS 40000
 #define DEPTH 6 /* at most this many mappings held at once per CPU */
 
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 struct held {
     struct mmusim_kaddr addr;
     enum mmusim_km_type type;
@@ -176,7 +168,7 @@ static void run_outside(struct pair *p)
 {
     uint64_t sa = p->seed, sb = p->seed;
     for (unsigned n = 0; n < OPS; n++) {
-        uint64_t ra = next_rand(&sa), rb = next_rand(&sb);
+        uint64_t ra = ts_rand(&sa), rb = ts_rand(&sb);
         one_op(&p->a, (unsigned)(ra % NCPUS), ra / NCPUS);
         one_op(&p->b, (unsigned)(rb % NCPUS), rb / NCPUS);
     }
@@ -193,7 +185,7 @@ static enum mmusim_step burst_step(mmusim_cpu *cpu, void *argp)
 {
     struct task_arg *t = argp;
     for (unsigned i = 0; i < 20; i++) {
-        uint64_t r = next_rand(&t->seed);
+        uint64_t r = ts_rand(&t->seed);
         /* No store hook inside a run: the run's own order is what is compared. */
         if (r % 100 == 90 || r % 100 == 91)
             continue;

@@ -169,32 +169,23 @@ static int find_slot_ptes(mmusim_kmap_layer *k)
     return MMUSIM_OK;
 }
 
-/* The short path of a variant that has one, and the km_types it serves. */
+/* The short path of a variant that has one (heap: none), and the km_types it serves. */
 static void short_form_of(mmusim_kmap_layer *k)
 {
-    switch (k->opts.variant) {
-    case MMUSIM_KMAP_SLOT_2_6_19:
-        k->short_form = KMAP_SHORT_SLOT19;
-        break;
-    case MMUSIM_KMAP_SLOT_2_6_36:
-        k->short_form = KMAP_SHORT_SLOT36;
-        break;
-    case MMUSIM_KMAP_STACK_2_6_37:
-        k->short_form = KMAP_SHORT_STACK;
-        break;
-    case MMUSIM_KMAP_LOCAL_5_11:
-        k->short_form = KMAP_SHORT_LOCAL;
-        break;
-    case MMUSIM_KMAP_HEAP:
-    case MMUSIM_KMAP_VARIANT_COUNT_:
-        return;
-    }
+    static const enum kmap_short form_of[MMUSIM_KMAP_VARIANT_COUNT_] = {
+        [MMUSIM_KMAP_SLOT_2_6_19] = KMAP_SHORT_SLOT19,
+        [MMUSIM_KMAP_SLOT_2_6_36] = KMAP_SHORT_SLOT36,
+        [MMUSIM_KMAP_STACK_2_6_37] = KMAP_SHORT_STACK,
+        [MMUSIM_KMAP_LOCAL_5_11] = KMAP_SHORT_LOCAL,
+        [MMUSIM_KMAP_HEAP] = KMAP_SHORT_NONE,
+    };
+    k->short_form = form_of[k->opts.variant];
     /* The slot forms' types are slots 0 to ntypes - 1 (no fences without DEBUG), as far as the
      * machine's slots go; the stack forms ignore the type but refuse one past the list. */
-    if (k->short_form == KMAP_SHORT_STACK || k->short_form == KMAP_SHORT_LOCAL)
-        k->short_types = MMUSIM_KM_TYPE_COUNT_;
-    else
+    if (k->short_form == KMAP_SHORT_SLOT19 || k->short_form == KMAP_SHORT_SLOT36)
         k->short_types = k->ntypes < k->slots_per_cpu ? k->ntypes : k->slots_per_cpu;
+    else
+        k->short_types = MMUSIM_KM_TYPE_COUNT_;
 }
 
 /*
