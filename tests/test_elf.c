@@ -604,12 +604,13 @@ static void test_zone_fallback(void **state)
     static const char *const kv[] = {"mem", "900M", NULL};
     mmusim_machine *m = ts_machine(state, 1, kv);
     const struct mmusim_layout *l = mmusim_machine_layout(m);
-    uint64_t cr3 = new_space(m), pfns[1024];
+    uint64_t cr3 = new_space(m), pfns[4096];
     struct image im;
     struct mmusim_elf_info info;
     struct mmusim_elf_opts opts;
     mmusim_elf_opts_init(&opts);
     opts.stack_bytes = 0;
+    assert_true(mmusim_zone_free_frames(m, MMUSIM_ZONE_HIGHMEM) <= 4096);
     unsigned n = hoard(m, MMUSIM_ZONE_HIGHMEM, 2, pfns);
     uint64_t normal = mmusim_zone_free_frames(m, MMUSIM_ZONE_NORMAL);
     good_image(&im, ET_EXEC, 0x08048000u); /* 6 pages */
