@@ -320,9 +320,9 @@ static void undo_all(struct mmu *mmu, struct pte_writers *w, uint64_t cr3, const
 }
 
 /*
- * A user frame, as GFP_HIGHUSER takes one: its zonelist is HighMem, then
- * Normal, then DMA (linux-highmem.md; mm/page_alloc.c builds the zonelist
- * from the highest zone the flags allow down). Its old contents are
+ * A user frame, as GFP_HIGHUSER (GFP_USER | __GFP_HIGHMEM, include/linux/gfp.h)
+ * takes one: its zonelist is HighMem, then Normal, then DMA (mm/page_alloc.c,
+ * build_zonelists: from the highest zone the flags allow down). Its old contents are
  * discarded: it reads as zero, so .bss and the unused parts of a page need
  * no writes.
  */
