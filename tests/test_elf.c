@@ -398,6 +398,24 @@ static void test_shared_page(void **state)
         assert_int_equal(page[i], 0);
 }
 
+/* e_phoff need not be aligned (the gABI does not ask it to be): the table is
+ * read wherever it lies (fuzz/corpus/elf/regress_unaligned_phoff; UBSan
+ * flags a misaligned Elf32_Phdr read). */
+static void test_unaligned_phdrs(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    uint64_t cr3 = new_space(m);
+    struct image im;
+    struct mmusim_elf_info info;
+    good_image(&im, ET_EXEC, 0x08048000u);
+    im.eh.e_phoff = 0x41;
+    build_image(&im);
+    assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0, NULL, &info), MMUSIM_OK);
+    assert_int_equal(info.nsegments, 3);
+    assert_int_equal(info.phdr_vaddr, 0x08048041u);
+    assert_int_equal(info.segments[2].vaddr, DATA_VA);
+}
+
 /* ---- bad input ---- */
 
 enum mutation {
@@ -636,6 +654,7 @@ int main(void)
         TS_TEST(test_no_gnu_stack),
         TS_TEST(test_interp),
         TS_TEST(test_shared_page),
+        TS_TEST(test_unaligned_phdrs),
         TS_TEST(test_bad_inputs),
         TS_TEST(test_bad_inputs_pae),
         TS_TEST(test_already_mapped),

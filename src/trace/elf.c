@@ -100,16 +100,22 @@ static int check_ehdr(const Elf32_Ehdr *eh, uint32_t bias, struct plan *p)
 }
 
 /* The program header table: its count (PN_XNUM extended through libelf),
- * its place in the file, then libelf's view of it. */
+ * its place in the file, then libelf's view of it, copied: where the host
+ * allows unaligned loads libelf points into the image as it is, and
+ * e_phoff need not be a multiple of 4. */
 static int get_phdrs(Elf *e, struct plan *p, Elf32_Phdr **ph)
 {
     size_t n;
+    const Elf32_Phdr *table;
     if (elf_getphdrnum(e, &n) != 0 || n < 1 || n > PHNUM_MAX)
         return MMUSIM_EELFPHDR;
     if ((uint64_t)p->phoff + n * sizeof(Elf32_Phdr) > p->len)
         return MMUSIM_EELFTRUNC;
-    if ((*ph = elf32_getphdr(e)) == NULL)
+    if ((table = elf32_getphdr(e)) == NULL)
         return MMUSIM_EELFTRUNC;
+    if ((*ph = malloc(n * sizeof(**ph))) == NULL)
+        return MMUSIM_ENOMEM;
+    memcpy(*ph, table, n * sizeof(**ph));
     p->phnum = (unsigned)n;
     return MMUSIM_OK;
 }
@@ -277,13 +283,13 @@ static int plan_elf(Elf *e, struct plan *p)
         return rc;
     p->entry = eh->e_entry + p->bias;
     if ((uint64_t)eh->e_entry + p->bias > UINT32_MAX)
-        return MMUSIM_EELFRANGE;
-    if ((p->segs = calloc(p->phnum, sizeof(*p->segs))) == NULL)
-        return MMUSIM_ENOMEM;
-    if ((rc = scan_phdrs(ph, p)) != MMUSIM_OK || (rc = check_layout(p)) != MMUSIM_OK)
-        return rc;
-    p->phdr_vaddr = phdr_vaddr(p);
-    return MMUSIM_OK;
+        rc = MMUSIM_EELFRANGE;
+    else if ((p->segs = calloc(p->phnum, sizeof(*p->segs))) == NULL)
+        rc = MMUSIM_ENOMEM;
+    else if ((rc = scan_phdrs(ph, p)) == MMUSIM_OK && (rc = check_layout(p)) == MMUSIM_OK)
+        p->phdr_vaddr = phdr_vaddr(p);
+    free(ph);
+    return rc;
 }
 
 /* ---- phase 2: mapping, and undoing it ---- */
