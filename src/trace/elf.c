@@ -246,27 +246,37 @@ static int page_free_in(const struct mmu *mmu, uint64_t cr3, uint64_t va)
     return info.present ? MMUSIM_EMAPPED : MMUSIM_OK;
 }
 
-/* Every page the load will map is unmapped in cr3, and there are frames
- * enough for all of them in the three zones together (page tables aside:
- * running out of those is caught, and undone, while mapping). */
+/* There are frames enough for every page the load will map, in the three
+ * zones together (page tables aside: running out of those is caught, and
+ * undone, while mapping), and none of those pages is mapped in cr3 yet.
+ * The count comes first: it is arithmetic, the look-ups are one per page. */
 static int check_pages(const struct mmu *mmu, uint64_t cr3, struct plan *p)
 {
     uint64_t prev = UINT64_MAX, first, last, n = 0, free = 0;
     int rc;
     for (unsigned i = 0; i < p->nsegs; i++) {
         seg_pages(&p->segs[i], prev, &first, &last);
-        for (uint64_t va = first; va <= last && va >= first; va += PAGE, n++)
-            if ((rc = page_free_in(mmu, cr3, va)) != MMUSIM_OK)
-                return rc;
-        prev = PAGE_DOWN((uint64_t)p->segs[i].vaddr + p->segs[i].memsz - 1);
+        n += last >= first ? (last - first) / PAGE + 1 : 0;
+        prev = last >= first ? last : prev;
     }
-    for (uint64_t va = p->stack_low; va < p->stack_top; va += PAGE, n++)
-        if ((rc = page_free_in(mmu, cr3, va)) != MMUSIM_OK)
-            return rc;
+    n += (p->stack_top - p->stack_low) / PAGE;
     for (unsigned z = 0; z < MMUSIM_ZONE_COUNT_; z++)
         free += mmu->fa.nfree[z];
+    if (n > free)
+        return MMUSIM_ENOFRAME;
     p->npages = n;
-    return n > free ? MMUSIM_ENOFRAME : MMUSIM_OK;
+    prev = UINT64_MAX;
+    for (unsigned i = 0; i < p->nsegs; i++) {
+        seg_pages(&p->segs[i], prev, &first, &last);
+        for (uint64_t va = first; va <= last; va += PAGE)
+            if ((rc = page_free_in(mmu, cr3, va)) != MMUSIM_OK)
+                return rc;
+        prev = last >= first ? last : prev;
+    }
+    for (uint64_t va = p->stack_low; va < p->stack_top; va += PAGE)
+        if ((rc = page_free_in(mmu, cr3, va)) != MMUSIM_OK)
+            return rc;
+    return MMUSIM_OK;
 }
 
 /* Phase 1 after the identification: libelf's header and table, then the rest. */
