@@ -266,6 +266,11 @@ static void test_dyn_bias(void **state)
     /* The same bias again: its pages are taken. */
     assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0x50000000u, &opts, &info), MMUSIM_EMAPPED);
 
+    /* An entry point that the bias pushes past 4 GiB. */
+    im.eh.e_entry = 0xfffff000u;
+    build_image(&im);
+    assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0x60000000u, &opts, &info), MMUSIM_EELFRANGE);
+
     /* ET_EXEC's addresses are absolute: a bias is refused. */
     good_image(&im, ET_EXEC, 0x08048000u);
     assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0x1000, NULL, &info), MMUSIM_EINVAL);
@@ -368,6 +373,17 @@ static void test_interp(void **state)
     assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0, NULL, &info), MMUSIM_OK);
     assert_true(info.interp_truncated);
     assert_int_equal(strlen(info.interp), MMUSIM_ELF_INTERP_MAX - 1);
+
+    /* Two PT_INTERP: the first counts, as in binfmt_elf (the second, even
+     * malformed, is not looked at). */
+    cr3 = new_space(m);
+    good_image(&im, ET_EXEC, 0x08048000u);
+    add_ph(&im, PT_INTERP, 0x140, 0x08048140u, sizeof(path), sizeof(path), PF_R);
+    add_ph(&im, PT_INTERP, 0x180, 0x08048180u, 1, 1, PF_R);
+    build_image(&im);
+    memcpy(im.b + 0x140, path, sizeof(path));
+    assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0, NULL, &info), MMUSIM_OK);
+    assert_string_equal(info.interp, path);
 }
 
 /* Two segments in one page (end of text, start of data): one frame, both
@@ -598,6 +614,16 @@ static void test_undo_midway(void **state)
     assert_non_null(pfns);
     unsigned n = hoard(m, MMUSIM_ZONE_NORMAL, 1, pfns);
     n += hoard(m, MMUSIM_ZONE_DMA, 0, pfns + n);
+    struct mmusim_pte_info pi;
+    /* Every segment in one table, the stack needing a second: the segments
+     * are mapped, then undone when the stack's table cannot be had. */
+    good_image(&im, ET_EXEC, 0x08048000u);
+    free_counts(m, before);
+    assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0, NULL, &info), MMUSIM_ENOFRAME);
+    free_counts(m, after);
+    assert_memory_equal(before, after, sizeof(before));
+    assert_int_equal(mmusim_pt_get(m, cr3, 0x08048000u, &pi), MMUSIM_ENOTMAPPED);
+    /* One segment across a 4 MiB boundary: its second page needs the second table. */
     init_image(&im, ET_EXEC, 0x083ff000u);
     add_ph(&im, PT_LOAD, 0x1000, 0x083ff000u, 0x100, 0x2000, PF_R | PF_W | PF_X);
     build_image(&im);
@@ -605,7 +631,6 @@ static void test_undo_midway(void **state)
     assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0, NULL, &info), MMUSIM_ENOFRAME);
     free_counts(m, after);
     assert_memory_equal(before, after, sizeof(before));
-    struct mmusim_pte_info pi;
     assert_int_equal(mmusim_pt_get(m, cr3, 0x083ff000u, &pi), MMUSIM_ENOTMAPPED); /* its table is gone too */
     assert_int_equal(mmusim_pt_get(m, cr3, 0x08400000u, &pi), MMUSIM_ENOTMAPPED);
     /* With the frames back, the same image loads. */
