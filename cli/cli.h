@@ -56,5 +56,6 @@ int cli_run(int argc, char **argv);
 
 /* The subcommands. */
 int cmd_layout(int argc, char **argv);
+int cmd_elf(int argc, char **argv);
 
 #endif /* MMUSIM_TOOLS_CLI_H */

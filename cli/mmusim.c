@@ -28,6 +28,7 @@ struct command {
 
 static const struct command commands[] = {
     {"layout", cmd_layout, "print the i386 kernel address layout Linux computes for a machine"},
+    {"elf", cmd_elf, "load an i386 ELF program into a machine and show its segments, stack, entry"},
     {"keys", cmd_keys, "list the configuration keys that --set accepts (--json: with their defaults)"},
     {"help", cmd_help, "show this help, or a command's (mmusim help layout)"},
 };

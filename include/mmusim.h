@@ -31,5 +31,6 @@
 #include "mmusim/pte.h"
 #include "mmusim/smp.h"
 #include "mmusim/kmap.h"
+#include "mmusim/elf.h"
 
 #endif /* MMUSIM_H */

@@ -6,7 +6,7 @@
 #   bash scripts/dev.sh asan    the tests again, built with AddressSanitizer and UBSan
 #
 # On a fresh Debian machine it first installs what is missing (cmake,
-# pkg-config, a C compiler, libcmocka-dev, libelf-dev) with apt-get.
+# pkg-config, a C compiler, libcmocka-dev, libelf-dev, gcc-multilib) with apt-get.
 # With CI set in the environment, compiler warnings are errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,12 @@ need_packages() {
     pkg-config --exists libelf || missing+=(libelf-dev)
   else
     missing+=(libcmocka-dev libelf-dev)
+  fi
+  # gcc -m32 builds the i386 program the ELF loader's tests load (tests/programs/):
+  # Debian's gcc-multilib, on amd64 hosts. Without it those tests report a skip.
+  if [[ $(dpkg --print-architecture 2>/dev/null) == amd64 ]] &&
+     ! echo 'int main(void) { return 0; }' | gcc -m32 -x c - -o /dev/null 2>/dev/null; then
+    missing+=(gcc-multilib)
   fi
   ((${#missing[@]} == 0)) && return 0
   echo "dev.sh: installing ${missing[*]}" >&2

@@ -12,12 +12,14 @@
  * draws the picture.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/cpu_sys.h"
 #include "kmap/kmap_sys.h"
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
 #include "mmusim/pte.h"
+#include "trace/elf.h"
 
 struct mmusim_machine {
     struct mmusim_config cfg;
@@ -319,5 +321,50 @@ int mmusim_kmap_create(mmusim_machine *m, const struct mmusim_kmap_opts *opts, m
     int rc = mmusim__kmap_create(&m->cpus, m, opts, &m->kmap);
     if (rc == MMUSIM_OK)
         *out = m->kmap;
+    return rc;
+}
+
+/* ---- ELF loading (the trace part, on the mmu part and the cpu part's writer record) ---- */
+
+/* The address space an ELF may be loaded into: one of this machine's, not swapper_pg_dir. */
+static int elf_target(const mmusim_machine *m, uint64_t cr3)
+{
+    if (!mmusim__mmu_is_pgd(&m->mmu, cr3))
+        return MMUSIM_ENOTPGD;
+    return cr3 == m->mmu.swapper_cr3 ? MMUSIM_EKERNEL : MMUSIM_OK;
+}
+
+int mmusim_elf_load_mem(mmusim_machine *m, uint64_t cr3, const void *buf, size_t len, uint32_t bias,
+                        const struct mmusim_elf_opts *opts, struct mmusim_elf_info *out)
+{
+    if (!m || !buf || !out)
+        return MMUSIM_EINVAL;
+    int rc = elf_target(m, cr3);
+    if (rc != MMUSIM_OK)
+        return rc;
+    /* libelf takes a writable image: give it a copy, never the caller's bytes. */
+    char *image = malloc(len ? len : 1);
+    if (!image)
+        return MMUSIM_ENOMEM;
+    memcpy(image, buf, len);
+    rc = mmusim__elf_load(&m->mmu, &m->cpus.writers, cr3, image, len, bias, opts, out);
+    free(image);
+    return rc;
+}
+
+int mmusim_elf_load_file(mmusim_machine *m, uint64_t cr3, const char *path, uint32_t bias,
+                         const struct mmusim_elf_opts *opts, struct mmusim_elf_info *out)
+{
+    if (!m || !path || !out)
+        return MMUSIM_EINVAL;
+    int rc = elf_target(m, cr3);
+    if (rc != MMUSIM_OK)
+        return rc;
+    char *image;
+    size_t len;
+    if ((rc = mmusim__elf_read_file(path, &image, &len)) != MMUSIM_OK)
+        return rc;
+    rc = mmusim__elf_load(&m->mmu, &m->cpus.writers, cr3, image, len, bias, opts, out);
+    free(image);
     return rc;
 }

@@ -1,7 +1,8 @@
 # The README's library example is a complete program: extract the first C
 # block after "## Using the library", compile it against the built library
 # with warnings as errors, and run it. Run with -DREADME=... -DCC=...
-# -DINCLUDE=... -DLIB=... -DOUT=... [-DFLAGS=...] (the sanitizers the library was built with).
+# -DINCLUDE=... -DLIB=... -DOUT=... [-DFLAGS=...] (the sanitizers the library was built with)
+# [-DLIBS=...] (what the static library links: libelf).
 file(READ "${README}" text)
 string(FIND "${text}" "## Using the library" at)
 if(at EQUAL -1)
@@ -18,7 +19,7 @@ string(FIND "${text}" "```" end)
 string(SUBSTRING "${text}" 0 ${end} code)
 file(WRITE "${OUT}.c" "${code}")
 separate_arguments(flags UNIX_COMMAND "${FLAGS}")
-execute_process(COMMAND "${CC}" -std=c11 -Wall -Wextra -Werror ${flags} -I "${INCLUDE}" "${OUT}.c" "${LIB}" -o "${OUT}"
+execute_process(COMMAND "${CC}" -std=c11 -Wall -Wextra -Werror ${flags} -I "${INCLUDE}" "${OUT}.c" "${LIB}" ${LIBS} -o "${OUT}"
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the README example does not compile:\n${err}")

@@ -513,6 +513,37 @@ static void test_kmap(void **state)
     mmusim_kmap_record_pair(NULL, 10);
 }
 
+/* ---- elf.h: NULL machine, image, path, info; a CR3 not of the machine; a
+ * misaligned bias and a bad stack size. Nothing is mapped by a refused call. ---- */
+static void test_elf(void **state)
+{
+    struct fx *f = *state;
+    struct mmusim_elf_opts opts;
+    struct mmusim_elf_info info;
+    static const unsigned char junk[8] = {0x7f, 'E', 'L', 'F'};
+    uint64_t cr3;
+    uint64_t highmem = mmusim_zone_free_frames(f->m, MMUSIM_ZONE_HIGHMEM);
+    mmusim_elf_opts_init(NULL);
+    mmusim_elf_opts_init(&opts);
+    assert_int_equal(opts.stack_bytes, 128u * 1024u);
+    assert_int_equal(mmusim_pgd_create(f->m, &cr3), MMUSIM_OK);
+    assert_int_equal(mmusim_elf_load_mem(NULL, cr3, junk, sizeof junk, 0, &opts, &info), EINVAL_);
+    assert_int_equal(mmusim_elf_load_mem(f->m, cr3, NULL, sizeof junk, 0, &opts, &info), EINVAL_);
+    assert_int_equal(mmusim_elf_load_mem(f->m, cr3, junk, sizeof junk, 0, &opts, NULL), EINVAL_);
+    assert_int_equal(mmusim_elf_load_mem(f->m, HUGE_PA, junk, sizeof junk, 0, &opts, &info), MMUSIM_ENOTPGD);
+    assert_int_equal(mmusim_elf_load_mem(f->m, cr3, junk, sizeof junk, 0x123, &opts, &info), MMUSIM_EALIGN);
+    assert_int_equal(mmusim_elf_load_mem(f->m, cr3, junk, 0, 0, NULL, &info), MMUSIM_ENOTELF);
+    opts.stack_bytes = 0xffffffffu;
+    assert_int_equal(mmusim_elf_load_mem(f->m, cr3, junk, sizeof junk, 0, &opts, &info), EINVAL_);
+    assert_int_equal(mmusim_elf_load_file(NULL, cr3, "x", 0, NULL, &info), EINVAL_);
+    assert_int_equal(mmusim_elf_load_file(f->m, cr3, NULL, 0, NULL, &info), EINVAL_);
+    assert_int_equal(mmusim_elf_load_file(f->m, cr3, "x", 0, NULL, NULL), EINVAL_);
+    assert_int_equal(mmusim_elf_load_file(f->m, HUGE_PA, "x", 0, NULL, &info), MMUSIM_ENOTPGD);
+    assert_int_equal(mmusim_elf_load_file(f->m, mmusim_kernel_cr3(f->m), "x", 0, NULL, &info), MMUSIM_EKERNEL);
+    assert_int_equal(mmusim_zone_free_frames(f->m, MMUSIM_ZONE_HIGHMEM), highmem);
+    assert_int_equal(mmusim_pgd_destroy(f->m, cr3), MMUSIM_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +557,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kmap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_elf, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,17 @@ extern "C" {
     XX(ENOWINDOW, "no free run of that many pages in the CPU's kmap window")   \
     XX(EKMAPVARIANT, "this call is not part of the kmap layer's variant") \
     XX(ESTALL, "the run stalled: stall_steps engine actions in a row left the clock where it was (recorded as a report)") \
-    XX(ENOBLOCK, "a step went to sleep but returned MMUSIM_STEP_MORE, not MMUSIM_STEP_BLOCK (recorded as a report)")
+    XX(ENOBLOCK, "a step went to sleep but returned MMUSIM_STEP_MORE, not MMUSIM_STEP_BLOCK (recorded as a report)") \
+    XX(ENOTELF, "not an ELF file (no 0x7f 'E' 'L' 'F' magic)")               \
+    XX(EELFCLASS, "not a 32-bit little-endian ELF (ELFCLASS32, ELFDATA2LSB)")  \
+    XX(EELFMACHINE, "ELF machine is not EM_386")                               \
+    XX(EELFTYPE, "ELF type is not ET_EXEC or ET_DYN")                          \
+    XX(EELFTRUNC, "ELF file truncated: a header or a segment lies past its end") \
+    XX(EELFPHDR, "bad ELF program headers (entry size, count, PT_INTERP, no PT_LOAD)") \
+    XX(EELFSEG, "bad ELF segment: p_filesz > p_memsz, or p_vaddr and p_offset differ modulo 4 KiB") \
+    XX(EELFOVERLAP, "two ELF PT_LOAD segments overlap")                        \
+    XX(EELFRANGE, "ELF segment or entry outside user space (kernel part, stack, or wraps 4 GiB)") \
+    XX(EIO, "cannot open or read the file, or it is too large")
 
 /*
  * Codes are small non-negative integers: MMUSIM_OK is 0. MMUSIM_PENDING (1)

@@ -388,6 +388,36 @@ int mmusim__pt_set_raw(struct mmu *m, uint64_t cr3, uint32_t va, enum mmusim_pag
     return raw == 0 ? pt_clear(m, pte_addr(m, pde, va)) : pt_set(m, pte_addr(m, pde, va), raw);
 }
 
+/*
+ * Free the user page table that maps va, if it maps nothing (every entry
+ * zero): clear its PDE and give its frame back. A loader that failed halfway
+ * uses it to leave the address space as it found it. MMUSIM_ENOTMAPPED if no
+ * table is there, MMUSIM_EBUSY if an entry is still set, MMUSIM_EINVAL for a
+ * kernel address (kernel tables are shared and never freed).
+ */
+int mmusim__pt_free_empty_table(struct mmu *m, uint64_t cr3, uint32_t va)
+{
+    uint64_t pde_pa, pde;
+    int rc;
+    if ((rc = check_space(m, cr3)) != MMUSIM_OK)
+        return rc;
+    if (is_kernel_va(m, va))
+        return MMUSIM_EINVAL;
+    if ((rc = locate(m, cr3, va, &pde_pa, &pde)) != MMUSIM_OK)
+        return rc;
+    if ((pde & (MMUSIM_PTE_P | MMUSIM_PTE_PS)) != MMUSIM_PTE_P)
+        return MMUSIM_ENOTMAPPED;
+    uint64_t table = pde & pt_frame_mask(m);
+    unsigned entries = m->pae ? 512 : 1024, size = m->pae ? 8 : 4;
+    for (unsigned i = 0; i < entries; i++)
+        if (pt_read(m, table + (uint64_t)i * size) != 0)
+            return MMUSIM_EBUSY;
+    if ((rc = set_pde(m, cr3, va, 0, 1)) != MMUSIM_OK)
+        return rc;
+    free_table(m, table);
+    return MMUSIM_OK;
+}
+
 /* ---- boot ---- */
 
 /* kernel_physical_mapping_init: the direct map of lowmem, large pages where they fit. */

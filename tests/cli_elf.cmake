@@ -1,0 +1,57 @@
+# mmusim elf PROGRAM --json against readelf's view of the same program: the
+# entry point and the number of PT_LOAD segments must agree, and each LOAD's
+# virtual address must be a reported segment's. Then the errors: no program,
+# a file that is not ELF, a bad --bias.
+#   -DMMUSIM=path/to/mmusim -DPROG=path/to/i386/program -DREADELF=path/to/readelf
+cmake_minimum_required(VERSION 3.25)
+function(fail msg)
+  message(SEND_ERROR "${msg}")
+endfunction()
+
+execute_process(COMMAND ${MMUSIM} elf ${PROG} --json OUTPUT_VARIABLE doc RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "mmusim elf ${PROG} --json: exit ${rc}: ${err}")
+endif()
+execute_process(COMMAND ${READELF} -hlW ${PROG} OUTPUT_VARIABLE re RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "readelf -hlW ${PROG}: exit ${rc}")
+endif()
+
+string(REGEX MATCH "Entry point address: +0x([0-9a-f]+)" _ "${re}")
+math(EXPR want_entry "0x${CMAKE_MATCH_1}" OUTPUT_FORMAT DECIMAL)
+string(JSON entry GET "${doc}" entry)
+if(NOT entry EQUAL want_entry)
+  fail("entry ${entry}, readelf says ${want_entry}")
+endif()
+
+string(REGEX MATCHALL "\n  LOAD +0x[0-9a-f]+ 0x[0-9a-f]+" loads "${re}")
+list(LENGTH loads nloads)
+string(JSON nsegs GET "${doc}" nsegments)
+if(NOT nsegs EQUAL nloads)
+  fail("${nsegs} segments reported, readelf lists ${nloads} LOAD")
+endif()
+set(reported "")
+math(EXPR last "${nsegs} - 1")
+foreach(i RANGE ${last})
+  string(JSON va GET "${doc}" segments ${i} vaddr)
+  list(APPEND reported ${va})
+endforeach()
+foreach(l ${loads})
+  string(REGEX MATCH "0x[0-9a-f]+ (0x[0-9a-f]+)$" _ "${l}")
+  math(EXPR va "${CMAKE_MATCH_1}" OUTPUT_FORMAT DECIMAL)
+  if(NOT va IN_LIST reported)
+    fail("readelf's LOAD at ${CMAKE_MATCH_1} is not among the reported segments (${reported})")
+  endif()
+endforeach()
+
+# Errors: one line on stderr, exit 2.
+function(expect regex)
+  execute_process(COMMAND ${ARGN} OUTPUT_QUIET ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "${regex}")
+    fail("${ARGN}: exit ${rc}, stderr '${err}', expected 2 and '${regex}'")
+  endif()
+endfunction()
+expect("^mmusim: no program given" ${MMUSIM} elf)
+expect("^mmusim: ${CMAKE_CURRENT_LIST_FILE}: not an ELF file .*\\(ENOTELF\\)\n$" ${MMUSIM} elf ${CMAKE_CURRENT_LIST_FILE})
+expect("^mmusim: --bias: 'x' is not a non-negative integer\n$" ${MMUSIM} elf ${PROG} --bias x)
+expect("^mmusim: .*\\(EALIGN\\)\n$" ${MMUSIM} elf ${PROG} --bias 0x123)
