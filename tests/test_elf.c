@@ -563,6 +563,8 @@ static void test_bad_args(void **state)
     opts.stack_bytes = 100;
     assert_int_equal(mmusim_elf_load_mem(m, cr3, im.b, im.len, 0, &opts, &info), MMUSIM_EINVAL);
     assert_int_equal(mmusim_elf_load_file(m, cr3, "/nonexistent/elf", 0, NULL, &info), MMUSIM_EIO);
+    /* A device is no program: refused before a byte is read (/dev/zero would never end). */
+    assert_int_equal(mmusim_elf_load_file(m, cr3, "/dev/zero", 0, NULL, &info), MMUSIM_EIO);
     assert_unmapped(m, cr3, 0x08048000u, 0x08050000u);
 }
 

@@ -115,7 +115,8 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_elf_load_mem(mmusim_machine *m, uint64_t 
 
 /*
  * The same for the file at path, read whole first. MMUSIM_EIO if it cannot
- * be opened or read, or is larger than MMUSIM_ELF_FILE_MAX.
+ * be opened or read, is not a regular file (a device, a pipe), or is larger
+ * than MMUSIM_ELF_FILE_MAX.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_elf_load_file(mmusim_machine *m, uint64_t cr3, const char *path, uint32_t bias,
                                                      const struct mmusim_elf_opts *opts, struct mmusim_elf_info *out);

@@ -18,10 +18,13 @@
  * leaves a choice open the loader does what Linux's binfmt_elf does, and the
  * comments below say so.
  */
+#define _POSIX_C_SOURCE 200809L /* fileno, fstat */
+
 #include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mmusim/error.h"
 #include "trace/elf.h"
@@ -559,6 +562,18 @@ out:
     return rc;
 }
 
+/*
+ * A program is a regular file: a device or a pipe is refused before it is
+ * read (/dev/zero would fill MMUSIM_ELF_FILE_MAX of host memory before the
+ * cap stopped it, and a pipe could block). fstat is POSIX, as is the rest
+ * of what mmusim runs on.
+ */
+static int regular_file(FILE *f)
+{
+    struct stat st;
+    return fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int mmusim__elf_read_file(const char *path, char **image, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -567,6 +582,10 @@ int mmusim__elf_read_file(const char *path, char **image, size_t *len)
     int rc = MMUSIM_OK;
     if (!f)
         return MMUSIM_EIO;
+    if (!regular_file(f)) {
+        fclose(f);
+        return MMUSIM_EIO;
+    }
     for (;;) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 65536;
