@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "cpu/cpu_sys.h"
+#include "internal.h"
 #include "kmap/kmap_sys.h"
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
@@ -38,7 +39,7 @@ int mmusim_machine_create(const struct mmusim_config *cfg, mmusim_machine **out)
     int rc = mmusim_layout_compute(cfg, &layout);
     if (rc != MMUSIM_OK)
         return rc;
-    struct mmusim_machine *m = calloc(1, sizeof(*m));
+    struct mmusim_machine *m = mmusim__calloc(1, sizeof(*m));
     if (!m)
         return MMUSIM_ENOMEM;
     m->cfg = *cfg;
@@ -59,7 +60,7 @@ void mmusim_machine_destroy(mmusim_machine *m)
     mmusim__kmap_destroy(m->kmap);
     mmusim__cpu_sys_fini(&m->cpus);
     mmusim__mmu_fini(&m->mmu);
-    free(m);
+    mmusim__free(m);
 }
 
 const struct mmusim_config *mmusim_machine_config(const mmusim_machine *m)

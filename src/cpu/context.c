@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu/cpu_impl.h"
+#include "internal.h"
 #include "mmusim/error.h"
 
 /* ---- contexts ---- */
@@ -280,7 +281,7 @@ int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint6
     if (cpu >= m->ncpus)
         return MMUSIM_ECPU;
     struct cpu_smp *c = &m->cpus[cpu].smp;
-    struct irq_source *n = realloc(c->sources, (c->nsources + 1) * sizeof(*n));
+    struct irq_source *n = mmusim__realloc(c->sources, (c->nsources + 1) * sizeof(*n));
     if (!n)
         return MMUSIM_ENOMEM;
     c->sources = n;

@@ -15,16 +15,17 @@
 #include <string.h>
 
 #include "cpu/cpu_impl.h"
+#include "internal.h"
 #include "mmusim/error.h"
 
 /* ---- machine-wide state, reports ---- */
 
 int mmusim__smp_machine_init(struct cpu_sys *m)
 {
-    m->smp = calloc(1, sizeof(*m->smp));
+    m->smp = mmusim__calloc(1, sizeof(*m->smp));
     if (!m->smp)
         return MMUSIM_ENOMEM;
-    m->smp->reports = calloc(MAX_REPORTS, sizeof(*m->smp->reports));
+    m->smp->reports = mmusim__calloc(MAX_REPORTS, sizeof(*m->smp->reports));
     if (!m->smp->reports)
         return MMUSIM_ENOMEM;
     for (unsigned i = 0; i < m->ncpus; i++) {
@@ -66,10 +67,10 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
 
 void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu)
 {
-    free(cpu->smp.irqs);
-    free(cpu->smp.sources);
-    free(cpu->smp.softirqs);
-    free(cpu->ext);
+    mmusim__free(cpu->smp.irqs);
+    mmusim__free(cpu->smp.sources);
+    mmusim__free(cpu->smp.softirqs);
+    mmusim__free(cpu->ext);
     cpu->ext = NULL;
     memset(&cpu->smp, 0, sizeof(cpu->smp));
 }
@@ -81,19 +82,19 @@ void mmusim__smp_machine_fini(struct cpu_sys *m)
         return;
     for (struct mmusim_task *t = s->tasks, *n; t; t = n) {
         n = t->next_all;
-        free(t);
+        mmusim__free(t);
     }
     for (struct mmusim_wait_queue *q = s->queues, *n; q; q = n) {
         n = q->next_all;
-        free(q);
+        mmusim__free(q);
     }
     for (struct mmusim_spinlock *l = s->locks, *n; l; l = n) {
         n = l->next_all;
-        free(l);
+        mmusim__free(l);
     }
-    free(s->mms);
-    free(s->reports);
-    free(s);
+    mmusim__free(s->mms);
+    mmusim__free(s->reports);
+    mmusim__free(s);
     m->smp = NULL;
 }
 

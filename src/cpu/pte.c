@@ -37,12 +37,12 @@ static struct pte_writer_table *table_for(struct pte_writers *w, uint64_t pa)
         return t;
     }
     size_t entries = MMUSIM_PAGE_SIZE >> w->shift;
-    struct pte_writer *rec = malloc(entries * sizeof(*rec));
+    struct pte_writer *rec = mmusim__malloc(entries * sizeof(*rec));
     if (!rec)
         return NULL;
     struct pte_writer_table *grown = mmusim__grow(w->tables, w->n, &w->cap, sizeof(*grown), 4);
     if (!grown) {
-        free(rec);
+        mmusim__free(rec);
         return NULL;
     }
     w->tables = grown;
@@ -98,8 +98,8 @@ void mmusim__pte_writer_forget(struct pte_writers *w, uint64_t pa)
 void mmusim__pte_writers_fini(struct pte_writers *w)
 {
     for (size_t i = 0; i < w->n; i++)
-        free(w->tables[i].rec);
-    free(w->tables);
+        mmusim__free(w->tables[i].rec);
+    mmusim__free(w->tables);
     w->tables = NULL;
     w->n = w->cap = w->last = 0;
 }
