@@ -295,7 +295,10 @@ int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint6
     /* One stream per CPU and source, all from the machine seed. */
     s->rng = m->cfg->seed ^ (0x5bd1e995ull * (cpu + 1)) ^ ((uint64_t)c->nsources << 40);
     int idx = (int)c->nsources++;
-    return source_post(m, cpu, idx, 0);
+    int rc = source_post(m, cpu, idx, 0);
+    if (rc != MMUSIM_OK)
+        c->nsources--; /* no arrival posted: the source was never there (the array keeps its room) */
+    return rc;
 }
 
 int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
