@@ -348,6 +348,130 @@ static int call_nmi_at(struct fx *f)
     return mmusim_nmi_at(f->m, 0, 500, done_step, NULL);
 }
 
+/*
+ * A run: on each CPU two tasks in two address spaces (context switches with
+ * CR3 writes), each writing its page, mapping a HighMem page with
+ * kmap_atomic (with a kmap layer), shooting its page down on the other
+ * CPUs, and yielding; random interrupts on every CPU.
+ */
+struct run_task {
+    struct fx *f;
+    uint64_t cr3;
+    struct mmusim_page page;
+    unsigned phase, rounds;
+    struct mmusim_kaddr ka; /* kmap's address, between two steps */
+    int rc;                 /* the first error a call gave the step */
+};
+
+static struct run_task run_tasks[8];
+
+static void note(struct run_task *t, int rc)
+{
+    if (rc != MMUSIM_OK && rc != MMUSIM_PENDING && t->rc == MMUSIM_OK)
+        t->rc = rc;
+}
+
+/* The variant's short-lived map and unmap around one read. */
+static void short_map(struct run_task *t, mmusim_cpu *cpu)
+{
+    struct mmusim_kaddr ka;
+    struct mmusim_access a;
+    uint32_t v;
+    mmusim_kmap_layer *k = t->f->k;
+    int local = t->f->variant == MMUSIM_KMAP_LOCAL_5_11;
+    int rc = local ? mmusim_kmap_local(cpu, k, t->page, &ka) : mmusim_kmap_atomic(cpu, k, t->page, MMUSIM_KM_USER0, &ka);
+    note(t, rc);
+    if (rc != MMUSIM_OK)
+        return;
+    note(t, mmusim_cpu_access(cpu, ka.va, MMUSIM_ACC_READ, 4, &v, &a));
+    note(t, local ? mmusim_kunmap_local(cpu, k, ka) : mmusim_kunmap_atomic(cpu, k, ka, MMUSIM_KM_USER0));
+}
+
+static enum mmusim_step run_step(mmusim_cpu *cpu, void *arg)
+{
+    struct run_task *t = arg;
+    struct mmusim_access a;
+    uint32_t v = t->rounds;
+    int rc;
+    switch (t->phase++ % 6) {
+    case 0:
+        note(t, mmusim_cpu_access(cpu, USER_VA, MMUSIM_ACC_WRITE | MMUSIM_ACC_USER, 4, &v, &a));
+        return MMUSIM_STEP_MORE;
+    case 1:
+        if (t->f->k)
+            short_map(t, cpu);
+        mmusim_cpu_spend(cpu, 100);
+        return MMUSIM_STEP_MORE;
+    case 2:
+        t->ka.va = 0;
+        if (t->f->k && (rc = mmusim_kmap(cpu, t->f->k, t->page, &t->ka)) != MMUSIM_PENDING)
+            note(t, rc); /* pending: t->ka is filled when the step is called again */
+        mmusim_cpu_spend(cpu, 10);
+        return MMUSIM_STEP_MORE;
+    case 3:
+        if (t->ka.va) {
+            note(t, mmusim_cpu_access(cpu, t->ka.va, MMUSIM_ACC_READ, 4, &v, &a));
+            note(t, mmusim_kunmap(cpu, t->f->k, t->page));
+        }
+        mmusim_cpu_spend(cpu, 10);
+        return MMUSIM_STEP_MORE;
+    case 4:
+        note(t, mmusim_flush_tlb_page_smp(cpu, t->cr3, USER_VA));
+        return MMUSIM_STEP_MORE;
+    default:
+        note(t, mmusim_cond_resched(cpu));
+        mmusim_cpu_spend(cpu, 50);
+        return ++t->rounds < 20 ? MMUSIM_STEP_MORE : MMUSIM_STEP_DONE;
+    }
+}
+
+static enum mmusim_step run_irq(mmusim_cpu *cpu, void *arg)
+{
+    (void)arg;
+    mmusim_cpu_spend(cpu, 200);
+    return MMUSIM_STEP_DONE;
+}
+
+static int setup_run(struct fx *f)
+{
+    int rc = setup_machine(f);
+    uint64_t cr3[2], pfn;
+    for (int i = 0; rc == MMUSIM_OK && i < 2; i++)
+        if ((rc = mmusim_pgd_create(f->m, &cr3[i])) == MMUSIM_OK &&
+            (rc = mmusim_frame_alloc(f->m, MMUSIM_ZONE_HIGHMEM, &pfn)) == MMUSIM_OK &&
+            (rc = mmusim_phys_write32(f->m, pfn << MMUSIM_PAGE_SHIFT, 1)) == MMUSIM_OK)
+            rc = mmusim_pt_map(f->m, cr3[i], USER_VA, pfn << MMUSIM_PAGE_SHIFT, MMUSIM_PAGE_4K,
+                               MMUSIM_PTE_RW | MMUSIM_PTE_US);
+    if (rc == MMUSIM_OK && (rc = mmusim_frame_alloc(f->m, MMUSIM_ZONE_HIGHMEM, &pfn)) == MMUSIM_OK)
+        rc = mmusim_phys_write32(f->m, pfn << MMUSIM_PAGE_SHIFT, 2);
+    for (unsigned i = 0; rc == MMUSIM_OK && i < 8; i++) {
+        mmusim_task *t;
+        run_tasks[i] = (struct run_task){.f = f, .cr3 = cr3[i % 2], .page = mmusim_page_of_pfn(f->m, pfn)};
+        rc = mmusim_task_create(f->m, i / 2, run_tasks[i].cr3, run_step, &run_tasks[i], &t);
+    }
+    for (unsigned c = 0; rc == MMUSIM_OK && c < 4; c++)
+        rc = mmusim_irq_random(f->m, c, 3000, 200000, run_irq, NULL);
+    return rc;
+}
+
+/* The run's result: MMUSIM_OK, or the first error a step was given. */
+static int call_run(struct fx *f)
+{
+    struct mmusim_run_result r;
+    int rc = mmusim_machine_run(f->m, 0, &r);
+    if (rc == MMUSIM_ENOMEM) {
+        /* A pending operation ran out: the run stopped, and goes on when called again. */
+        int again = mmusim_machine_run(f->m, 0, &r);
+        if (again != MMUSIM_OK)
+            fail_msg("run: after MMUSIM_ENOMEM, the run again: %s", mmusim_strerror(again));
+    }
+    for (unsigned i = 0; rc == MMUSIM_OK && i < 8; i++)
+        rc = run_tasks[i].rc;
+    if (!r.finished)
+        fail_msg("run: not finished");
+    return rc;
+}
+
 static const struct scenario machine_create = {"machine create", NULL, call_machine_create, 0};
 
 static const char *const presets[] = {"p3", "core2", "atom", "haswell"};
@@ -414,12 +538,59 @@ static void test_growth(void **state)
             }
 }
 
+/*
+ * A run of tasks, kmaps, shootdowns and interrupts. Without a kmap layer it
+ * makes no host allocation once set up. With one, the layer's first PTE
+ * store into each page-table frame makes its record of the entries' last
+ * writers; refusing one of those gives that kmap_atomic MMUSIM_ENOMEM, and
+ * the run must go on as if the map had not been asked for: every task
+ * finishes, no BUG or WARN report, preemption enabled again everywhere.
+ */
+static void test_run(void **state)
+{
+    (void)state;
+    for (int kmap = -1; kmap < MMUSIM_KMAP_VARIANT_COUNT_; kmap++)
+        for (uint64_t n = 1;; n++) {
+            int64_t base = mmusim__failalloc_live();
+            enum mmusim_kmap_variant v = kmap < 0 ? MMUSIM_KMAP_STACK_2_6_37 : (enum mmusim_kmap_variant)kmap;
+            struct fx f = {.with_kmap = kmap >= 0, .variant = v, .era = era_of(v)};
+            assert_int_equal(setup_run(&f), MMUSIM_OK);
+            uint64_t calls = mmusim__failalloc_calls();
+            mmusim__failalloc_arm(n);
+            int rc = call_run(&f);
+            mmusim__failalloc_arm(0);
+            uint64_t made = mmusim__failalloc_calls() - calls;
+            if (made >= n && rc != MMUSIM_ENOMEM)
+                fail_msg("run: allocation %llu refused: a step got %s", (unsigned long long)n, mmusim_strerror(rc));
+            if (made < n && rc != MMUSIM_OK)
+                fail_msg("run: %s", mmusim_strerror(rc));
+            if (mmusim_machine_reports(f.m, NULL, 0) != 0)
+                fail_msg("run: allocation %llu refused: a report was made", (unsigned long long)n);
+            for (unsigned c = 0; c < 4; c++)
+                if (mmusim_cpu_preempt_count(mmusim_machine_cpu(f.m, c)) != 0)
+                    fail_msg("run: allocation %llu refused: CPU %u ends with preemption disabled",
+                             (unsigned long long)n, c);
+            usable(f.m, "run", n);
+            mmusim_machine_destroy(f.m);
+            if (mmusim__failalloc_live() != base)
+                fail_msg("run: allocation %llu refused: %lld blocks leaked", (unsigned long long)n,
+                         (long long)(mmusim__failalloc_live() - base));
+            if (made < n) {
+                print_message("run (%s): %llu host allocations, refused one by one\n",
+                              kmap >= 0 ? mmusim_kmap_variant_name(v) : "no kmap layer", (unsigned long long)made);
+                assert_true(kmap >= 0 || made == 0);
+                break;
+            }
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_machine_create),
         cmocka_unit_test(test_kmap_create),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

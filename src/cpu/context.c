@@ -398,8 +398,11 @@ int mmusim__smp_take_interrupt(struct mmusim_cpu *cpu)
         cpu->stats.nmis++;
     else
         cpu->stats.irqs++;
-    if (p.source >= 0)
-        (void)source_post(cpu->sys, cpu->id, p.source, p.at);
+    if (p.source >= 0 && source_post(cpu->sys, cpu->id, p.source, p.at) != MMUSIM_OK) {
+        /* Its next arrival could not be queued: the source is over. */
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt source stopped: out of host memory", 0);
+        mmusim__smp_out_of_memory(cpu->sys);
+    }
     return 1;
 }
 

@@ -312,6 +312,16 @@ static void block_keeping_conts(struct mmusim_cpu *cpu, struct frame *f)
  * done; once the last is over, the frame ends if its step already returned
  * DONE or BLOCK.
  */
+void mmusim__smp_out_of_memory(struct cpu_sys *m)
+{
+    struct machine_smp *s = m->smp;
+    if (!s->running)
+        return;
+    if (!s->fail)
+        s->fail = MMUSIM_ENOMEM;
+    s->stop |= 2;
+}
+
 static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
 {
     unsigned idx = cpu->smp.depth - 1, level = f->nconts - 1;
@@ -324,6 +334,11 @@ static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
             block_keeping_conts(cpu, f); /* the path sleeps (a kmap waiting for a free slot) */
         return;
     }
+    /* The step that started the operation got PENDING and cannot get this
+     * code: the run's caller does (the other errors are the operation's own,
+     * reported where they arise). */
+    if (MMUSIM_UNLIKELY(rc == MMUSIM_ENOMEM))
+        mmusim__smp_out_of_memory(cpu->sys);
     f->nconts = level;
     if (!f->nconts && f->end_after_wait && f->wait == WAIT_NONE) {
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;
