@@ -33,7 +33,7 @@
 #define USER_VA 0x08048000u
 #define AS_COUNT 16          /* address spaces */
 #define AS_PAGES 16          /* user pages in each */
-#define HIGH_PAGES 256       /* HighMem pages the kmaps map */
+#define HIGH_PAGES 2048      /* HighMem pages the kmaps map: more than the pkmap pool's 1024 slots, so it wraps */
 #define TASKS_PER_CPU 3      /* two user tasks and a kernel thread */
 #define IRQ_MEAN_GAP 50000   /* cycles between a CPU's random interrupts, on average */
 #define PARTS 10             /* RSS samples: at 10%, 20%, ... 100% */
@@ -53,6 +53,7 @@ struct opts {
     XX(faults, "of those, page faults (writes to read-only pages)")      \
     XX(atomic_pairs, "kmap_atomic, read, kunmap_atomic")                 \
     XX(local_pairs, "kmap_local, read, kunmap_local")                    \
+    XX(local_held, "of those, held across a step boundary")              \
     XX(kmap_pairs, "kmap, read (next step), kunmap")                     \
     XX(protects, "PTE permission changes, each with flush_tlb_page")     \
     XX(range_flushes, "flush_tlb_range of eight user pages")             \
@@ -73,9 +74,10 @@ struct task {
     struct soak *s;
     uint64_t rng;
     uint64_t cr3; /* 0: a kernel thread */
-    int kmap_held;
+    int kmap_held;  /* a kmap to read and kunmap at the next step */
+    int local_held; /* a kmap_local held across a step boundary (preemption may switch it out) */
     struct mmusim_page kpage;
-    struct mmusim_kaddr ka;
+    struct mmusim_kaddr ka, la;
 };
 
 struct soak {
@@ -178,6 +180,13 @@ static enum mmusim_step task_step(mmusim_cpu *cpu, void *arg)
     int rc = MMUSIM_OK;
     s->wl.steps++;
     mmusim_cpu_spend(cpu, 20 + (r >> 40) % 400); /* the work between two operations */
+    if (t->local_held) {
+        /* Possibly switched out and back meanwhile: the slot restored at the switch-in. */
+        t->local_held = 0;
+        kread(s, cpu, t->la);
+        check(s, mmusim_kunmap_local(cpu, s->k, t->la));
+        return MMUSIM_STEP_MORE;
+    }
     if (t->kmap_held) {
         /* kmap completed (at once or after a wait): read, then kunmap (which may wake a sleeper). */
         t->kmap_held = 0;
@@ -195,7 +204,13 @@ static enum mmusim_step task_step(mmusim_cpu *cpu, void *arg)
         atomic_pair(s, cpu, hp, MMUSIM_KM_USER0);
         s->wl.atomic_pairs++;
     } else if (pick < 650) {
-        if (s->o.variant == MMUSIM_KMAP_LOCAL_5_11) {
+        if (s->o.variant == MMUSIM_KMAP_LOCAL_5_11 && t->cr3 && (r >> 12) & 1) {
+            rc = mmusim_kmap_local(cpu, s->k, hp, &t->la);
+            check(s, rc);
+            t->local_held = rc == MMUSIM_OK;
+            s->wl.local_pairs++;
+            s->wl.local_held++;
+        } else if (s->o.variant == MMUSIM_KMAP_LOCAL_5_11) {
             local_pair(s, cpu, hp);
             s->wl.local_pairs++;
         } else {
@@ -277,7 +292,8 @@ static int build(struct soak *s)
     int rc;
     snprintf(num, sizeof(num), "%u", s->o.cpus);
     if ((rc = mmusim_config_set(&cfg, "era", era_of(s->o.variant))) != MMUSIM_OK ||
-        (rc = mmusim_config_set(&cfg, "cpus", num)) != MMUSIM_OK)
+        (rc = mmusim_config_set(&cfg, "cpus", num)) != MMUSIM_OK ||
+        (rc = mmusim_config_set(&cfg, "preempt", "full")) != MMUSIM_OK) /* the tick preempts tasks, kmap_local held or not */
         return rc;
     cfg.seed = s->o.seed;
     if ((rc = mmusim_machine_create(&cfg, &s->m)) != MMUSIM_OK)
@@ -469,6 +485,11 @@ static void print_table(const struct soak *s, const struct mmusim_run_result *r,
            st.context_switches, st.cr3_writes, st.preemptions);
     printf("  interrupts         %" PRIu64 ", IPIs sent %" PRIu64 ", shootdowns %" PRIu64 "\n", st.irqs,
            st.ipis_sent, st.shootdowns);
+    struct mmusim_kmap_stats ks;
+    if (mmusim_kmap_stats(s->k, -1, &ks) == MMUSIM_OK)
+        printf("  kmap layer         pkmap wraps %" PRIu64 " (flushes %" PRIu64 "), sleeps %" PRIu64
+               ", kmap_local slots cleared / restored at switches %" PRIu64 " / %" PRIu64 "\n",
+               ks.wraps, ks.wrap_flushes, ks.sleeps, ks.ctxsw_clears, ks.ctxsw_restores);
 #define PRINT_WL(name, doc) printf("  %-18s %" PRIu64 "  (%s)\n", #name, s->wl.name, doc);
     WL_COUNTS(PRINT_WL)
 #undef PRINT_WL
@@ -502,6 +523,14 @@ static void print_json(const struct soak *s, const struct mmusim_run_result *r, 
 #define JSON_WL(name, doc) printf("%s\"%s\": %" PRIu64, sep, #name, s->wl.name), sep = ", ";
     WL_COUNTS(JSON_WL)
 #undef JSON_WL
+    printf("},\n  \"kmap\": {");
+    sep = "";
+    struct mmusim_kmap_stats ks;
+    if (mmusim_kmap_stats(s->k, -1, &ks) != MMUSIM_OK)
+        memset(&ks, 0, sizeof(ks));
+#define JSON_KMAP(name, doc) printf("%s\"%s\": %" PRIu64, sep, #name, ks.name), sep = ", ";
+    MMUSIM_KMAP_STATS(JSON_KMAP)
+#undef JSON_KMAP
     printf("},\n  \"reports\": %" PRIu64 ",\n  \"rss_bytes\": [", mmusim_machine_reports(s->m, NULL, 0));
     for (int i = 0; i < PARTS; i++)
         printf("%s%" PRIu64, i ? ", " : "", rss[i]);
