@@ -306,12 +306,6 @@ static void block_keeping_conts(struct mmusim_cpu *cpu, struct frame *f)
     mmusim__smp_end_frame(cpu, f, MMUSIM_STEP_BLOCK);
 }
 
-/*
- * The innermost continuation's next move. Once it is over, the one that
- * started it (if any) is called at the next move, and finds its operation
- * done; once the last is over, the frame ends if its step already returned
- * DONE or BLOCK.
- */
 void mmusim__smp_out_of_memory(struct cpu_sys *m)
 {
     struct machine_smp *s = m->smp;
@@ -322,6 +316,12 @@ void mmusim__smp_out_of_memory(struct cpu_sys *m)
     s->stop |= 2;
 }
 
+/*
+ * The innermost continuation's next move. Once it is over, the one that
+ * started it (if any) is called at the next move, and finds its operation
+ * done; once the last is over, the frame ends if its step already returned
+ * DONE or BLOCK.
+ */
 static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
 {
     unsigned idx = cpu->smp.depth - 1, level = f->nconts - 1;

@@ -261,7 +261,7 @@ struct machine_smp {
     mmusim_report_fn report_fn;     /* mmusim_machine_set_report_callback */
     void *report_ctx;
     int in_report_fn;               /* report_fn is running: a report it makes is not passed to it again */
-    int stop;                       /* bit 0: a BUG under STOP_ON_BUG in this run; bit 1: a liveness error (fail); the engine returns after the current step */
+    int stop;                       /* bit 0: a BUG under STOP_ON_BUG in this run; bit 1: a liveness error or ENOMEM (fail); the engine returns after the current step */
     uint64_t stop_index;            /* that BUG's index among the reports */
     int fail;                       /* a liveness error of this run (MMUSIM_ENOBLOCK), or MMUSIM_ENOMEM: the engine returns it after the current step */
     uint64_t stall_limit;           /* the stall_steps key; UINT64_MAX when 0 (never) */
