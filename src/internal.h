@@ -30,6 +30,51 @@
 
 #define MMUSIM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Host memory. Every allocation the library makes goes through these four,
+ * never through malloc, calloc, realloc or free directly, so that a test
+ * build can make any one of them fail (issue 14 item 7, docs/reliability.md,
+ * "Host allocation failure"). They behave as the C library's functions.
+ * A caller that gets NULL must return MMUSIM_ENOMEM with everything it had
+ * allocated freed and every structure it touched as it was before the call.
+ *
+ * In a normal build they are the C library's calls, inline: no cost on the
+ * hot paths. With MMUSIM_FAILALLOC defined (the library variant
+ * mmusim_failalloc, which tests/failalloc.c links) they are out of line in
+ * src/alloc.c and count: mmusim__failalloc_arm(n) makes the n-th allocation
+ * from now fail (1: the next one; once, the ones after it succeed again;
+ * 0 disarms), mmusim__failalloc_calls() counts the allocations attempted
+ * and mmusim__failalloc_live() the blocks allocated and not yet freed, so a
+ * test sees a leak without LeakSanitizer. Only the failalloc variant defines
+ * those three; a source file of the library never calls them.
+ */
+#if defined(MMUSIM_FAILALLOC)
+void *mmusim__malloc(size_t size);
+void *mmusim__calloc(size_t n, size_t size);
+void *mmusim__realloc(void *p, size_t size);
+void mmusim__free(void *p);
+void mmusim__failalloc_arm(uint64_t n);
+uint64_t mmusim__failalloc_calls(void);
+int64_t mmusim__failalloc_live(void);
+#else
+static inline void *mmusim__malloc(size_t size)
+{
+    return malloc(size);
+}
+static inline void *mmusim__calloc(size_t n, size_t size)
+{
+    return calloc(n, size);
+}
+static inline void *mmusim__realloc(void *p, size_t size)
+{
+    return realloc(p, size);
+}
+static inline void mmusim__free(void *p)
+{
+    free(p);
+}
+#endif
+
 /* Index of the lowest set bit of a nonzero word. */
 static inline unsigned mmusim__ctz64(uint64_t x)
 {
@@ -141,7 +186,7 @@ static inline void *mmusim__grow(void *p, size_t n, size_t *cap, size_t elem, si
     if (n < *cap)
         return p;
     size_t c = *cap ? 2 * *cap : first;
-    void *q = realloc(p, c * elem);
+    void *q = mmusim__realloc(p, c * elem);
     if (q)
         *cap = c;
     return q;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cpu/cpu_sys.h"
+#include "internal.h"
 #include "kmap/kmap_sys.h"
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
@@ -40,7 +41,7 @@ int mmusim_machine_create(const struct mmusim_config *cfg, mmusim_machine **out)
     int rc = mmusim_layout_compute(cfg, &layout);
     if (rc != MMUSIM_OK)
         return rc;
-    struct mmusim_machine *m = calloc(1, sizeof(*m));
+    struct mmusim_machine *m = mmusim__calloc(1, sizeof(*m));
     if (!m)
         return MMUSIM_ENOMEM;
     m->cfg = *cfg;
@@ -61,7 +62,7 @@ void mmusim_machine_destroy(mmusim_machine *m)
     mmusim__kmap_destroy(m->kmap);
     mmusim__cpu_sys_fini(&m->cpus);
     mmusim__mmu_fini(&m->mmu);
-    free(m);
+    mmusim__free(m);
 }
 
 const struct mmusim_config *mmusim_machine_config(const mmusim_machine *m)
@@ -343,12 +344,12 @@ int mmusim_elf_load_mem(mmusim_machine *m, uint64_t cr3, const void *buf, size_t
     if (rc != MMUSIM_OK)
         return rc;
     /* libelf takes a writable image: give it a copy, never the caller's bytes. */
-    char *image = malloc(len ? len : 1);
+    char *image = mmusim__malloc(len ? len : 1);
     if (!image)
         return MMUSIM_ENOMEM;
     memcpy(image, buf, len);
     rc = mmusim__elf_load(&m->mmu, &m->cpus.writers, cr3, image, len, bias, opts, out);
-    free(image);
+    mmusim__free(image);
     return rc;
 }
 
@@ -365,6 +366,6 @@ int mmusim_elf_load_file(mmusim_machine *m, uint64_t cr3, const char *path, uint
     if ((rc = mmusim__elf_read_file(path, &image, &len)) != MMUSIM_OK)
         return rc;
     rc = mmusim__elf_load(&m->mmu, &m->cpus.writers, cr3, image, len, bias, opts, out);
-    free(image);
+    mmusim__free(image);
     return rc;
 }

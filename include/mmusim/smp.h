@@ -267,9 +267,17 @@ struct mmusim_run_result {
  *                    earliest clock where it was — a step, handler or softirq
  *                    returning MORE without spending a cycle: a BUG report
  *                    ("soft lockup") on that CPU, and the run stops before the
- *                    next call, the frame as the last call left it.
+ *                    next call, the frame as the last call left it;
+ *   MMUSIM_ENOMEM    the host ran out of memory where no step could be told:
+ *                    an operation a step left pending (a kmap), an IPI or the
+ *                    next arrival of an mmusim_irq_random source the engine
+ *                    queues itself (those two also make a BUG report: the
+ *                    IPI is lost, the source is over). The run stops after
+ *                    that step; the machine stays usable and calling again
+ *                    continues. (A call made from a step that runs out of
+ *                    host memory returns MMUSIM_ENOMEM to the step.)
  * So a run always returns, with or without a cycle limit (docs/smp.md,
- * Liveness). After either error out is filled as after any stop, the machine
+ * Liveness). After any of these errors out is filled as after any stop, the machine
  * can be inspected or destroyed, and calling again continues (a stalled step
  * stalls again). Can be called again to continue.
  */

@@ -83,7 +83,7 @@ void mmusim__machine_set_coherence_check(struct cpu_sys *m, int on)
     if (!m)
         return;
     if (on && !m->violations)
-        m->violations = calloc(MAX_VIOLATIONS, sizeof(*m->violations));
+        m->violations = mmusim__calloc(MAX_VIOLATIONS, sizeof(*m->violations));
     m->check = on && m->violations != NULL;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu/cpu_impl.h"
+#include "internal.h"
 #include "mmusim/error.h"
 
 /* ---- contexts ---- */
@@ -280,7 +281,7 @@ int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint6
     if (cpu >= m->ncpus)
         return MMUSIM_ECPU;
     struct cpu_smp *c = &m->cpus[cpu].smp;
-    struct irq_source *n = realloc(c->sources, (c->nsources + 1) * sizeof(*n));
+    struct irq_source *n = mmusim__realloc(c->sources, (c->nsources + 1) * sizeof(*n));
     if (!n)
         return MMUSIM_ENOMEM;
     c->sources = n;
@@ -294,7 +295,10 @@ int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint6
     /* One stream per CPU and source, all from the machine seed. */
     s->rng = m->cfg->seed ^ (0x5bd1e995ull * (cpu + 1)) ^ ((uint64_t)c->nsources << 40);
     int idx = (int)c->nsources++;
-    return source_post(m, cpu, idx, 0);
+    int rc = source_post(m, cpu, idx, 0);
+    if (rc != MMUSIM_OK)
+        c->nsources--; /* no arrival posted: the source was never there (the array keeps its room) */
+    return rc;
 }
 
 int mmusim_raise_softirq(mmusim_cpu *cpu, mmusim_step_fn handler, void *arg)
@@ -394,8 +398,11 @@ int mmusim__smp_take_interrupt(struct mmusim_cpu *cpu)
         cpu->stats.nmis++;
     else
         cpu->stats.irqs++;
-    if (p.source >= 0)
-        (void)source_post(cpu->sys, cpu->id, p.source, p.at);
+    if (p.source >= 0 && source_post(cpu->sys, cpu->id, p.source, p.at) != MMUSIM_OK) {
+        /* Its next arrival could not be queued: the source is over. */
+        mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt source stopped: out of host memory", 0);
+        mmusim__smp_out_of_memory(cpu->sys);
+    }
     return 1;
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cpu/cpu_impl.h"
+#include "internal.h"
 #include "mmusim/error.h"
 
 /* Load the PDPTE registers from the PDPT at cr3 (SDM §4.4.1); EGP on a reserved bit. */
@@ -77,7 +78,7 @@ int mmusim__cpu_sys_init(struct cpu_sys *s, mmusim_machine *owner, const struct 
     s->layout = layout;
     s->mmu = mmu;
     s->writers.shift = mmu->pae ? 3u : 2u; /* 8-byte PAE entries, 4-byte 2-level ones */
-    if (!(s->cpus = calloc(cfg->ncpus, sizeof(*s->cpus))))
+    if (!(s->cpus = mmusim__calloc(cfg->ncpus, sizeof(*s->cpus))))
         return MMUSIM_ENOMEM;
     for (unsigned i = 0; i < cfg->ncpus; i++) {
         s->ncpus = i + 1; /* so fini finalises exactly those initialised */
@@ -93,8 +94,8 @@ void mmusim__cpu_sys_fini(struct cpu_sys *s)
     mmusim__smp_machine_fini(s);
     for (unsigned i = 0; i < s->ncpus; i++)
         mmusim__cpu_fini(&s->cpus[i]);
-    free(s->cpus);
-    free(s->violations);
+    mmusim__free(s->cpus);
+    mmusim__free(s->violations);
     mmusim__pte_writers_fini(&s->writers);
     s->cpus = NULL;
     s->violations = NULL;

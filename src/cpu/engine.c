@@ -15,16 +15,17 @@
 #include <string.h>
 
 #include "cpu/cpu_impl.h"
+#include "internal.h"
 #include "mmusim/error.h"
 
 /* ---- machine-wide state, reports ---- */
 
 int mmusim__smp_machine_init(struct cpu_sys *m)
 {
-    m->smp = calloc(1, sizeof(*m->smp));
+    m->smp = mmusim__calloc(1, sizeof(*m->smp));
     if (!m->smp)
         return MMUSIM_ENOMEM;
-    m->smp->reports = calloc(MAX_REPORTS, sizeof(*m->smp->reports));
+    m->smp->reports = mmusim__calloc(MAX_REPORTS, sizeof(*m->smp->reports));
     if (!m->smp->reports)
         return MMUSIM_ENOMEM;
     for (unsigned i = 0; i < m->ncpus; i++) {
@@ -66,10 +67,10 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
 
 void mmusim__smp_cpu_fini(struct mmusim_cpu *cpu)
 {
-    free(cpu->smp.irqs);
-    free(cpu->smp.sources);
-    free(cpu->smp.softirqs);
-    free(cpu->ext);
+    mmusim__free(cpu->smp.irqs);
+    mmusim__free(cpu->smp.sources);
+    mmusim__free(cpu->smp.softirqs);
+    mmusim__free(cpu->ext);
     cpu->ext = NULL;
     memset(&cpu->smp, 0, sizeof(cpu->smp));
 }
@@ -81,19 +82,19 @@ void mmusim__smp_machine_fini(struct cpu_sys *m)
         return;
     for (struct mmusim_task *t = s->tasks, *n; t; t = n) {
         n = t->next_all;
-        free(t);
+        mmusim__free(t);
     }
     for (struct mmusim_wait_queue *q = s->queues, *n; q; q = n) {
         n = q->next_all;
-        free(q);
+        mmusim__free(q);
     }
     for (struct mmusim_spinlock *l = s->locks, *n; l; l = n) {
         n = l->next_all;
-        free(l);
+        mmusim__free(l);
     }
-    free(s->mms);
-    free(s->reports);
-    free(s);
+    mmusim__free(s->mms);
+    mmusim__free(s->reports);
+    mmusim__free(s);
     m->smp = NULL;
 }
 
@@ -305,6 +306,16 @@ static void block_keeping_conts(struct mmusim_cpu *cpu, struct frame *f)
     mmusim__smp_end_frame(cpu, f, MMUSIM_STEP_BLOCK);
 }
 
+void mmusim__smp_out_of_memory(struct cpu_sys *m)
+{
+    struct machine_smp *s = m->smp;
+    if (!s->running)
+        return;
+    if (!s->fail)
+        s->fail = MMUSIM_ENOMEM;
+    s->stop |= 2;
+}
+
 /*
  * The innermost continuation's next move. Once it is over, the one that
  * started it (if any) is called at the next move, and finds its operation
@@ -323,6 +334,11 @@ static void run_cont(struct mmusim_cpu *cpu, struct frame *f)
             block_keeping_conts(cpu, f); /* the path sleeps (a kmap waiting for a free slot) */
         return;
     }
+    /* The step that started the operation got PENDING and cannot get this
+     * code: the run's caller does (the other errors are the operation's own,
+     * reported where they arise). */
+    if (MMUSIM_UNLIKELY(rc == MMUSIM_ENOMEM))
+        mmusim__smp_out_of_memory(cpu->sys);
     f->nconts = level;
     if (!f->nconts && f->end_after_wait && f->wait == WAIT_NONE) {
         enum mmusim_step r = (enum mmusim_step)f->end_after_wait;

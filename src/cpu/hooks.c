@@ -13,6 +13,7 @@
 
 #include "cpu/cpu_impl.h"
 #include "cpu/hooks.h"
+#include "internal.h"
 #include "mmusim/error.h"
 
 #include "cpu/hot.h"
@@ -79,7 +80,7 @@ int mmusim__cpu_ext_reserve(struct cpu_sys *s, size_t size, size_t *off)
         return rc;
     for (unsigned i = 0; i < s->ncpus; i++) { /* each block grows, the new part zeroed */
         struct mmusim_cpu *c = &s->cpus[i];
-        unsigned char *p = realloc(c->ext, used);
+        unsigned char *p = mmusim__realloc(c->ext, used);
         if (!p)
             return MMUSIM_ENOMEM; /* blocks grown so far only have room to spare */
         memset(p + s->smp->cpu_ext_size, 0, used - s->smp->cpu_ext_size);

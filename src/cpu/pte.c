@@ -38,12 +38,12 @@ static struct pte_writer_table *table_for(struct pte_writers *w, uint64_t pa)
         return t;
     }
     size_t entries = MMUSIM_PAGE_SIZE >> w->shift;
-    struct pte_writer *rec = malloc(entries * sizeof(*rec));
+    struct pte_writer *rec = mmusim__malloc(entries * sizeof(*rec));
     if (!rec)
         return NULL;
     struct pte_writer_table *grown = mmusim__grow(w->tables, w->n, &w->cap, sizeof(*grown), 4);
     if (!grown) {
-        free(rec);
+        mmusim__free(rec);
         return NULL;
     }
     w->tables = grown;
@@ -99,8 +99,8 @@ void mmusim__pte_writer_forget(struct pte_writers *w, uint64_t pa)
 void mmusim__pte_writers_fini(struct pte_writers *w)
 {
     for (size_t i = 0; i < w->n; i++)
-        free(w->tables[i].rec);
-    free(w->tables);
+        mmusim__free(w->tables[i].rec);
+    mmusim__free(w->tables);
     w->tables = NULL;
     w->n = w->cap = w->last = 0;
 }
@@ -246,8 +246,10 @@ void mmusim__pte_slot_init(struct mmusim__pte_slot *p, uint64_t entry_pa)
 
 /*
  * Point the handle at its entry's host bytes and record, making both if
- * new. 0 leaves it unresolved: no store hook may be bypassed, and an entry
- * past RAM has no bytes (store_now refuses it with MMUSIM_EPHYS).
+ * new: MMUSIM_OK. MMUSIM_ENOMEM if either cannot be made (what was made is
+ * the machine's, as store_now's would be). 1 leaves it unresolved: no store
+ * hook may be bypassed, and an entry past RAM has no bytes (store_now
+ * refuses it with MMUSIM_EPHYS).
  */
 static MMUSIM_NOINLINE int slot_resolve(struct cpu_sys *s, struct mmusim__pte_slot *p)
 {
@@ -255,16 +257,16 @@ static MMUSIM_NOINLINE int slot_resolve(struct cpu_sys *s, struct mmusim__pte_sl
     uint64_t pfn = p->entry_pa >> MMUSIM_PAGE_SHIFT;
     p->gen = UINT64_MAX;
     if (m->pm.hook || pfn >= m->pm.nframes)
-        return 0;
+        return 1;
     struct pte_writer *r = record_of(&s->writers, p->entry_pa);
     uint8_t *f = r ? mmusim__physmem_frame_rw(&m->pm, pfn) : NULL;
     if (!f)
-        return 0; /* out of host memory: store_now says so */
+        return MMUSIM_ENOMEM; /* not retried: a refused allocation is the call's ENOMEM */
     p->host = f + (p->entry_pa & MMUSIM_PAGE_OFFSET_MASK);
     p->rec = r;
     p->wide = m->pae;
     p->gen = m->pm.gen;
-    return 1;
+    return MMUSIM_OK;
 }
 
 /* A store through a handle: inline (cpu/hot.h) while it is current, else resolved again, else store_now. */
@@ -272,9 +274,10 @@ static int slot_write(struct mmusim_cpu *cpu, struct mmusim__pte_slot *p, uint64
 {
     if (mmusim__pte_slot_write_hot(cpu, p, v) == 0)
         return MMUSIM_OK;
-    if (slot_resolve(cpu->sys, p) && mmusim__pte_slot_write_hot(cpu, p, v) == 0)
+    int rc = slot_resolve(cpu->sys, p);
+    if (rc == MMUSIM_OK && mmusim__pte_slot_write_hot(cpu, p, v) == 0)
         return MMUSIM_OK;
-    return store_now(cpu, p->entry_pa, v, clear, NULL);
+    return rc == MMUSIM_ENOMEM ? rc : store_now(cpu, p->entry_pa, v, clear, NULL);
 }
 
 int mmusim__pte_slot_store(mmusim_cpu *cpu, struct mmusim__pte_slot *p, uint64_t value)

@@ -104,6 +104,7 @@ uint64_t mmusim__smp_send_ipis(struct mmusim_cpu *cpu, uint64_t mask, const stru
             /* Out of host memory: the IPI is lost, as the report says; an
              * initiator waiting for it is released by this false ack. */
             mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "IPI lost: out of host memory", 0);
+            mmusim__smp_out_of_memory(m);
             if (req->fn != FN_RESCHED) {
                 m->smp->ack_frame = (int)req->frame;
                 mmusim__smp_ack(cpu, p.at);

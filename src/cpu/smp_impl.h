@@ -261,9 +261,9 @@ struct machine_smp {
     mmusim_report_fn report_fn;     /* mmusim_machine_set_report_callback */
     void *report_ctx;
     int in_report_fn;               /* report_fn is running: a report it makes is not passed to it again */
-    int stop;                       /* bit 0: a BUG under STOP_ON_BUG in this run; bit 1: a liveness error (fail); the engine returns after the current step */
+    int stop;                       /* bit 0: a BUG under STOP_ON_BUG in this run; bit 1: a liveness error or ENOMEM (fail); the engine returns after the current step */
     uint64_t stop_index;            /* that BUG's index among the reports */
-    int fail;                       /* a liveness error of this run (MMUSIM_ENOBLOCK): the engine returns it after the current step */
+    int fail;                       /* a liveness error of this run (MMUSIM_ENOBLOCK), or MMUSIM_ENOMEM: the engine returns it after the current step */
     uint64_t stall_limit;           /* the stall_steps key; UINT64_MAX when 0 (never) */
     /* Each CPU's next event, kept between steps: only the CPU that ran and
      * those another CPU touched (an IPI, an ack, a lock hand-over, a wake-up)
@@ -305,6 +305,14 @@ void mmusim__smp_report(struct mmusim_cpu *cpu, enum mmusim_report_kind kind, co
 
 /* Queue an interrupt on target (engine.c). */
 int mmusim__smp_post_irq(struct mmusim_cpu *target, const struct pending_irq *p);
+
+/*
+ * The engine ran out of host memory where no caller can be told (a pending
+ * operation's continuation, an IPI or interrupt it posts itself): in a run,
+ * the run stops after the current step and mmusim_machine_run returns
+ * MMUSIM_ENOMEM (the first such error of the run is kept).
+ */
+void mmusim__smp_out_of_memory(struct cpu_sys *m);
 
 /* The frame a step of cpu runs in (the top of its stack); NULL when idle. */
 struct frame *mmusim__smp_top(struct mmusim_cpu *cpu);

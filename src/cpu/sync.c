@@ -31,13 +31,14 @@
 #include <string.h>
 
 #include "cpu/cpu_impl.h"
+#include "internal.h"
 #include "mmusim/error.h"
 
 int mmusim__spinlock_create(struct cpu_sys *m, mmusim_spinlock **out)
 {
     if (!m || !out)
         return MMUSIM_EINVAL;
-    struct mmusim_spinlock *l = calloc(1, sizeof(*l));
+    struct mmusim_spinlock *l = mmusim__calloc(1, sizeof(*l));
     if (!l)
         return MMUSIM_ENOMEM;
     l->sys = m;
@@ -384,7 +385,7 @@ int mmusim__wait_queue_create(struct cpu_sys *m, mmusim_wait_queue **out)
 {
     if (!m || !out)
         return MMUSIM_EINVAL;
-    struct mmusim_wait_queue *q = calloc(1, sizeof(*q));
+    struct mmusim_wait_queue *q = mmusim__calloc(1, sizeof(*q));
     if (!q)
         return MMUSIM_ENOMEM;
     q->sys = m;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cpu/cpu_impl.h"
+#include "internal.h"
 #include "mmusim/error.h"
 
 /* ---- tasks ---- */
@@ -87,9 +88,16 @@ int mmusim__task_create(struct cpu_sys *m, unsigned cpu, uint64_t cr3, mmusim_st
         return MMUSIM_ECPU;
     if (cr3 && !mmusim__mmu_is_pgd(m->mmu, cr3))
         return MMUSIM_ENOTPGD;
-    struct mmusim_task *t = calloc(1, mmusim__smp_task_alloc_size(m)); /* the extension area zeroed too */
+    struct mmusim_task *t = mmusim__calloc(1, mmusim__smp_task_alloc_size(m)); /* the extension area zeroed too */
     if (!t)
         return MMUSIM_ENOMEM;
+    /* The address space's cpu_vm_mask record is made now, so switch_mm in
+     * the run never needs host memory: there a failure could only be
+     * swallowed, and a CPU missing from the mask would miss shootdowns. */
+    if (cr3 && !mmusim__smp_mm(m, cr3)) {
+        mmusim__free(t);
+        return MMUSIM_ENOMEM;
+    }
     m->smp->sealed = 1; /* every task has the same extension area */
     t->sys = m;
     t->id = ++m->smp->ntasks;

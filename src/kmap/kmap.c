@@ -149,7 +149,7 @@ static uint64_t kmap_prot_of(const struct mmusim_config *cfg)
 static int find_slot_ptes(mmusim_kmap_layer *k)
 {
     size_t n = (size_t)k->ncpus * k->slots_per_cpu;
-    if (!(k->slots = calloc(n ? n : 1, sizeof(*k->slots))))
+    if (!(k->slots = mmusim__calloc(n ? n : 1, sizeof(*k->slots))))
         return MMUSIM_ENOMEM;
     const struct mmusim_layout *l = k->layout;
     k->kslot_lo = mmusim_kmap_slot_vaddr(l, l->fix_kmap_end - l->fix_kmap_begin);
@@ -211,7 +211,7 @@ int mmusim__kmap_create(struct cpu_sys *sys, mmusim_machine *owner, const struct
     if (!sys || !opts || !out)
         return MMUSIM_EINVAL;
     *out = NULL;
-    mmusim_kmap_layer *k = calloc(1, sizeof(*k));
+    mmusim_kmap_layer *k = mmusim__calloc(1, sizeof(*k));
     if (!k)
         return MMUSIM_ENOMEM;
     k->sys = sys;
@@ -255,8 +255,8 @@ void mmusim__kmap_destroy(mmusim_kmap_layer *k)
     if (!k)
         return;
     mmusim__pkmap_fini(k);
-    free(k->slots);
-    free(k);
+    mmusim__free(k->slots);
+    mmusim__free(k);
 }
 
 const struct mmusim_kmap_opts *mmusim_kmap_options(const mmusim_kmap_layer *k)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "kmap/kmap_impl.h"
 #include "mmusim/error.h"
 
@@ -33,9 +34,9 @@ static int uses_pool(const mmusim_kmap_layer *k)
 int mmusim__pkmap_init(mmusim_kmap_layer *k)
 {
     k->last_pkmap = k->layout->last_pkmap;
-    if (!(k->pkmap_count = calloc(k->last_pkmap, sizeof(*k->pkmap_count))) ||
-        !(k->pkmap_pte = calloc(k->last_pkmap, sizeof(*k->pkmap_pte))) ||
-        !(k->maps = calloc(k->last_pkmap, sizeof(*k->maps))))
+    if (!(k->pkmap_count = mmusim__calloc(k->last_pkmap, sizeof(*k->pkmap_count))) ||
+        !(k->pkmap_pte = mmusim__calloc(k->last_pkmap, sizeof(*k->pkmap_pte))) ||
+        !(k->maps = mmusim__calloc(k->last_pkmap, sizeof(*k->maps))))
         return MMUSIM_ENOMEM;
     int rc;
     for (uint32_t n = 0; n < k->last_pkmap; n++)
@@ -60,9 +61,9 @@ int mmusim__pkmap_init(mmusim_kmap_layer *k)
 void mmusim__pkmap_fini(mmusim_kmap_layer *k)
 {
     /* The locks and the wait queue are the cpu layer's: freed with it. */
-    free(k->pkmap_count);
-    free(k->pkmap_pte);
-    free(k->maps);
+    mmusim__free(k->pkmap_count);
+    mmusim__free(k->pkmap_pte);
+    mmusim__free(k->maps);
 }
 
 /* The entry of pfn in its bucket, or -1. */

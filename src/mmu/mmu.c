@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 
+#include "internal.h"
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
 
@@ -20,7 +21,7 @@ int mmusim__mmu_init(struct mmu *m, const struct mmusim_config *cfg, const struc
         (rc = mmusim__frame_alloc_init(&m->fa, layout)) != MMUSIM_OK)
         return rc;
     mmusim__frame_alloc_reserve(&m->fa, 0, RESERVED_LOW_PFNS);
-    if (!(m->pgds = malloc(8 * sizeof(*m->pgds))))
+    if (!(m->pgds = mmusim__malloc(8 * sizeof(*m->pgds))))
         return MMUSIM_ENOMEM;
     m->pgds_cap = 8;
     return mmusim__pt_boot(m);
@@ -28,7 +29,7 @@ int mmusim__mmu_init(struct mmu *m, const struct mmusim_config *cfg, const struc
 
 void mmusim__mmu_fini(struct mmu *m)
 {
-    free(m->pgds);
+    mmusim__free(m->pgds);
     m->pgds = NULL;
     mmusim__frame_alloc_fini(&m->fa);
     mmusim__physmem_fini(&m->pm);

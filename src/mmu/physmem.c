@@ -1,6 +1,7 @@
 /* mmusim — sparse physical memory and the page-frame allocator (physmem.h). */
 #include <stdlib.h>
 
+#include "internal.h"
 #include "mmu/physmem.h"
 #include "mmusim/error.h"
 
@@ -9,7 +10,7 @@ int mmusim__physmem_init(struct physmem *pm, uint64_t nframes)
     memset(pm, 0, sizeof(*pm));
     pm->nframes = nframes;
     pm->ndir = (size_t)((nframes + PM_CHUNK - 1) >> PM_CHUNK_SHIFT);
-    pm->dir = calloc(pm->ndir, sizeof(*pm->dir));
+    pm->dir = mmusim__calloc(pm->ndir, sizeof(*pm->dir));
     return pm->dir ? MMUSIM_OK : MMUSIM_ENOMEM;
 }
 
@@ -21,21 +22,21 @@ void mmusim__physmem_fini(struct physmem *pm)
         if (!pm->dir[i])
             continue;
         for (size_t j = 0; j < PM_CHUNK; j++)
-            free(pm->dir[i][j]);
-        free(pm->dir[i]);
+            mmusim__free(pm->dir[i][j]);
+        mmusim__free(pm->dir[i]);
     }
-    free(pm->dir);
+    mmusim__free(pm->dir);
     memset(pm, 0, sizeof(*pm));
 }
 
 uint8_t *mmusim__physmem_frame_rw(struct physmem *pm, uint64_t pfn)
 {
     uint8_t ***slot = &pm->dir[pfn >> PM_CHUNK_SHIFT];
-    if (!*slot && !(*slot = calloc(PM_CHUNK, sizeof(**slot))))
+    if (!*slot && !(*slot = mmusim__calloc(PM_CHUNK, sizeof(**slot))))
         return NULL;
     uint8_t **frame = &(*slot)[pfn & (PM_CHUNK - 1)];
     if (!*frame) {
-        if (!(*frame = calloc(1, MMUSIM_PAGE_SIZE)))
+        if (!(*frame = mmusim__calloc(1, MMUSIM_PAGE_SIZE)))
             return NULL;
         pm->resident++;
     }
@@ -49,7 +50,7 @@ void mmusim__physmem_discard(struct physmem *pm, uint64_t pfn)
     uint8_t **chunk = pm->dir[pfn >> PM_CHUNK_SHIFT];
     if (!chunk || !chunk[pfn & (PM_CHUNK - 1)])
         return;
-    free(chunk[pfn & (PM_CHUNK - 1)]);
+    mmusim__free(chunk[pfn & (PM_CHUNK - 1)]);
     chunk[pfn & (PM_CHUNK - 1)] = NULL;
     pm->resident--;
     pm->gen++;
@@ -128,7 +129,7 @@ int mmusim__frame_alloc_init(struct frame_alloc *fa, const struct mmusim_layout 
 {
     memset(fa, 0, sizeof(*fa));
     fa->nframes = l->max_pfn;
-    fa->used = calloc((size_t)((l->max_pfn + 63) / 64), sizeof(uint64_t));
+    fa->used = mmusim__calloc((size_t)((l->max_pfn + 63) / 64), sizeof(uint64_t));
     if (!fa->used)
         return MMUSIM_ENOMEM;
     for (int z = 0; z < MMUSIM_ZONE_COUNT_; z++) {
@@ -141,7 +142,7 @@ int mmusim__frame_alloc_init(struct frame_alloc *fa, const struct mmusim_layout 
 
 void mmusim__frame_alloc_fini(struct frame_alloc *fa)
 {
-    free(fa->used);
+    mmusim__free(fa->used);
     fa->used = NULL;
 }
 

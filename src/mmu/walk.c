@@ -23,6 +23,7 @@
  */
 #include <stdlib.h>
 
+#include "internal.h"
 #include "mmu/mmu.h"
 #include "mmusim/error.h"
 
@@ -33,8 +34,8 @@ int mmusim__ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways)
     memset(pc, 0, sizeof(*pc));
     if (lines == 0)
         return MMUSIM_OK;
-    pc->tags = calloc(lines, sizeof(*pc->tags));
-    pc->stamp = calloc(lines, sizeof(*pc->stamp));
+    pc->tags = mmusim__calloc(lines, sizeof(*pc->tags));
+    pc->stamp = mmusim__calloc(lines, sizeof(*pc->stamp));
     if (!pc->tags || !pc->stamp) {
         mmusim__ptcache_fini(pc);
         return MMUSIM_ENOMEM;
@@ -46,8 +47,8 @@ int mmusim__ptcache_init(struct ptcache *pc, uint32_t lines, uint32_t ways)
 
 void mmusim__ptcache_fini(struct ptcache *pc)
 {
-    free(pc->tags);
-    free(pc->stamp);
+    mmusim__free(pc->tags);
+    mmusim__free(pc->stamp);
     memset(pc, 0, sizeof(*pc));
 }
 

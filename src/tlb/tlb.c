@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "mmusim/error.h"
 #include "tlb/tlb.h"
 
@@ -34,14 +35,14 @@ static int plru_init(struct tlb_array *a)
 {
     uint32_t ways = a->ways;
     a->plru_words = ways <= 64 ? 1 : ways / 64;
-    a->plru = calloc((size_t)a->sets * a->plru_words, sizeof(*a->plru));
+    a->plru = mmusim__calloc((size_t)a->sets * a->plru_words, sizeof(*a->plru));
     if (!a->plru)
         return MMUSIM_ENOMEM;
     if (ways > 64) {
         a->touch = TLB_TOUCH_PLRU_WIDE;
         return MMUSIM_OK;
     }
-    struct tlb_plru_path *path = calloc(ways, sizeof(*path));
+    struct tlb_plru_path *path = mmusim__calloc(ways, sizeof(*path));
     if (!path)
         return MMUSIM_ENOMEM;
     for (uint32_t w = 0; w < ways; w++) {
@@ -61,7 +62,7 @@ static int plru_init(struct tlb_array *a)
         /* Up to 8 ways the tree is at most 7 bits (bits 1..7 of the word), so
          * the victim of every tree state fits a 256-byte table: one load
          * instead of a walk down the tree on each eviction. */
-        a->plru_victim = malloc(256);
+        a->plru_victim = mmusim__malloc(256);
         if (!a->plru_victim)
             return MMUSIM_ENOMEM;
         for (uint32_t word = 0; word < 256; word++) {
@@ -96,11 +97,11 @@ int mmusim__tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways,
         return MMUSIM_ETLBGEOM;
     if (policy == MMUSIM_REPL_PLRU && !is_pow2(ways))
         return MMUSIM_ETLBGEOM;
-    struct tlb_entry *e = calloc(entries, sizeof(*e));
-    uint32_t *tags = calloc(entries, sizeof(*tags));
+    struct tlb_entry *e = mmusim__calloc(entries, sizeof(*e));
+    uint32_t *tags = mmusim__calloc(entries, sizeof(*tags));
     if (!e || !tags) {
-        free(e);
-        free(tags);
+        mmusim__free(e);
+        mmusim__free(tags);
         return MMUSIM_ENOMEM;
     }
     a->e = e;
@@ -123,12 +124,12 @@ int mmusim__tlb_array_init(struct tlb_array *a, uint32_t entries, uint32_t ways,
 void mmusim__tlb_array_fini(struct tlb_array *a)
 {
     if (a->e != &absent_entry)
-        free(a->e);
+        mmusim__free(a->e);
     if (a->tags != &absent_tag)
-        free(a->tags);
-    free(a->plru);
-    free(a->plru_alloc);
-    free(a->plru_victim);
+        mmusim__free(a->tags);
+    mmusim__free(a->plru);
+    mmusim__free(a->plru_alloc);
+    mmusim__free(a->plru_victim);
     make_absent(a, a->shift, a->policy);
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "internal.h"
 #include "mmusim/error.h"
 #include "trace/elf.h"
 
@@ -116,7 +117,7 @@ static int get_phdrs(Elf *e, struct plan *p, Elf32_Phdr **ph)
         return MMUSIM_EELFTRUNC;
     if ((table = elf32_getphdr(e)) == NULL)
         return MMUSIM_EELFTRUNC;
-    if ((*ph = malloc(n * sizeof(**ph))) == NULL)
+    if ((*ph = mmusim__malloc(n * sizeof(**ph))) == NULL)
         return MMUSIM_ENOMEM;
     memcpy(*ph, table, n * sizeof(**ph));
     p->phnum = (unsigned)n;
@@ -297,11 +298,11 @@ static int plan_elf(Elf *e, struct plan *p)
     p->entry = eh->e_entry + p->bias;
     if ((uint64_t)eh->e_entry + p->bias > UINT32_MAX)
         rc = MMUSIM_EELFRANGE;
-    else if ((p->segs = calloc(p->phnum, sizeof(*p->segs))) == NULL)
+    else if ((p->segs = mmusim__calloc(p->phnum, sizeof(*p->segs))) == NULL)
         rc = MMUSIM_ENOMEM;
     else if ((rc = scan_phdrs(ph, p)) == MMUSIM_OK && (rc = check_layout(p)) == MMUSIM_OK)
         p->phdr_vaddr = phdr_vaddr(p);
-    free(ph);
+    mmusim__free(ph);
     return rc;
 }
 
@@ -542,8 +543,8 @@ int mmusim__elf_load(struct mmu *mmu, struct pte_writers *writers, uint64_t cr3,
         return rc;
     if ((rc = plan_image(mmu, cr3, image, len, &p)) != MMUSIM_OK)
         goto out;
-    u.pages = malloc((size_t)p.npages * sizeof(*u.pages));
-    u.tables = malloc((size_t)p.npages * sizeof(*u.tables));
+    u.pages = mmusim__malloc((size_t)p.npages * sizeof(*u.pages));
+    u.tables = mmusim__malloc((size_t)p.npages * sizeof(*u.tables));
     if (!u.pages || !u.tables) {
         rc = MMUSIM_ENOMEM;
         goto out;
@@ -556,9 +557,9 @@ int mmusim__elf_load(struct mmu *mmu, struct pte_writers *writers, uint64_t cr3,
         forget_writer(mmu, writers, cr3, u.pages[i]);
     fill_info(&p, (uint32_t)u.npages, out);
 out:
-    free(u.pages);
-    free(u.tables);
-    free(p.segs);
+    mmusim__free(u.pages);
+    mmusim__free(u.tables);
+    mmusim__free(p.segs);
     return rc;
 }
 
@@ -589,7 +590,7 @@ int mmusim__elf_read_file(const char *path, char **image, size_t *len)
     for (;;) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 65536;
-            char *nb = ncap > MMUSIM_ELF_FILE_MAX + 1 ? NULL : realloc(buf, ncap);
+            char *nb = ncap > MMUSIM_ELF_FILE_MAX + 1 ? NULL : mmusim__realloc(buf, ncap);
             if (!nb) {
                 rc = ncap > MMUSIM_ELF_FILE_MAX + 1 ? MMUSIM_EIO : MMUSIM_ENOMEM;
                 break;
@@ -607,7 +608,7 @@ int mmusim__elf_read_file(const char *path, char **image, size_t *len)
     if (rc == MMUSIM_OK && n > MMUSIM_ELF_FILE_MAX)
         rc = MMUSIM_EIO;
     if (rc != MMUSIM_OK) {
-        free(buf);
+        mmusim__free(buf);
         return rc;
     }
     *image = buf;
