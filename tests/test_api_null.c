@@ -276,6 +276,26 @@ static void test_cpu(void **state)
     assert_int_equal(mmusim_cpu_walk(NULL, 0, 0, &w), EINVAL_);
     assert_int_equal(mmusim_cpu_walk(f->c0, 0, 0, NULL), EINVAL_);
     assert_int_equal(mmusim_cpu_access(NULL, 0, 0, 4, &data, &a), EINVAL_);
+    {
+        struct mmusim_ref refs[2] = {{0x1000, 4, MMUSIM_ACC_READ, 0}, {0x2000, 4, MMUSIM_ACC_READ, 0}};
+        struct mmusim_batch_sum bs;
+        uint64_t before = mmusim_cpu_cycles(f->c0);
+        assert_int_equal(mmusim_cpu_access_batch(NULL, refs, 2, NULL, &bs), EINVAL_);
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, NULL, 2, NULL, &bs), EINVAL_);
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, NULL), EINVAL_);
+        refs[1].size = 0; /* out of range: 1 to 4096 */
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, &bs), EINVAL_);
+        refs[1].size = MMUSIM_REF_MAX_SIZE + 1;
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, &bs), EINVAL_);
+        refs[1].size = 4;
+        refs[1].access = 3; /* kind 3 is no access */
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, &bs), EINVAL_);
+        refs[1].access = 8;
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, &bs), EINVAL_);
+        assert_int_equal(mmusim_cpu_cycles(f->c0), before); /* refused: nothing ran */
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, NULL, 0, NULL, &bs), MMUSIM_OK);
+        assert_int_equal(bs.done, 0);
+    }
     assert_int_equal(mmusim_flush_tlb_one(NULL, 0), 0);
     assert_int_equal(mmusim_flush_tlb(NULL), 0);
     assert_int_equal(mmusim_flush_tlb_global(NULL), 0);

@@ -376,6 +376,75 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
     return data_op(cpu, pa, size, data, MMUSIM_ACC_KIND(access) == MMUSIM_ACC_WRITE);
 }
 
+/* ---- the batch call ---- */
+
+static int batch_valid(const struct mmusim_ref *refs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned acc = refs[i].access, size = refs[i].size;
+        if (MMUSIM_UNLIKELY(acc > 7u || MMUSIM_ACC_KIND(acc) == 3u || size - 1u >= MMUSIM_REF_MAX_SIZE))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * The same path as mmusim_cpu_access with data NULL, inlined: the hit test
+ * and its counting here, everything else in access_slow (which handles any
+ * size up to a page, since it splits at the boundary first). The hit
+ * counter stays in a local and goes to the CPU once.
+ */
+int mmusim_cpu_access_batch(mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n, struct mmusim_access *per,
+                            struct mmusim_batch_sum *sum)
+{
+    if (MMUSIM_UNLIKELY(!cpu || !sum || (!refs && n) || !batch_valid(refs, n)))
+        return MMUSIM_EINVAL;
+    struct mmusim_access scratch, *out = &scratch;
+    uint64_t cycles0 = cpu->cycles, walked = 0, hits = 0;
+    const uint32_t check = (uint32_t)cpu->sys->check;
+    size_t i = 0;
+    int rc = MMUSIM_OK, fault = 0;
+    memset(&scratch, 0, sizeof scratch);
+    for (; i < n; i++) {
+        uint32_t va = refs[i].va;
+        unsigned access = refs[i].access, size = refs[i].size;
+        struct tlb_array *a = cpu->first[MMUSIM_ACC_KIND(access)];
+        struct tlb_entry *e = tlb_array_lookup(a, va);
+        if (per)
+            out = &per[i];
+        if (MMUSIM_LIKELY(e != NULL && (e->flags & cpu->hit_mask[access]) == cpu->hit_want[access] && !check &&
+                          (va & MMUSIM_PAGE_OFFSET_MASK) + size <= MMUSIM_PAGE_SIZE)) {
+            hits++;
+            if (per) {
+                out->fault = 0;
+                out->walked = 0;
+                out->pa = e->pa + (va & ((1u << a->shift) - 1u));
+                out->cycles = 0;
+            }
+            continue;
+        }
+        cpu->stats.accesses += hits; /* keep the counter exact for the slow path's checker */
+        hits = 0;
+        rc = access_slow(cpu, va, access, size, NULL, out, e);
+        walked += (uint64_t)out->walked;
+        if (MMUSIM_UNLIKELY(rc != MMUSIM_OK || out->fault)) {
+            fault = out->fault;
+            i++;
+            break;
+        }
+    }
+    cpu->stats.accesses += hits;
+    sum->done = i;
+    sum->walked = walked;
+    sum->cycles = cpu->cycles - cycles0;
+    sum->fault = fault;
+    if (fault)
+        sum->fault_info = *out;
+    else
+        memset(&sum->fault_info, 0, sizeof sum->fault_info);
+    return rc;
+}
+
 /* ---- flush primitives ---- */
 
 uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
