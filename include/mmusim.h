@@ -31,5 +31,7 @@
 #include "mmusim/pte.h"
 #include "mmusim/smp.h"
 #include "mmusim/kmap.h"
+#include "mmusim/trace.h"
+#include "mmusim/replay.h"
 
 #endif /* MMUSIM_H */

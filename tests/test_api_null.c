@@ -296,6 +296,7 @@ static void test_cpu(void **state)
         assert_int_equal(mmusim_cpu_access_batch(f->c0, NULL, 0, NULL, &bs), MMUSIM_OK);
         assert_int_equal(bs.done, 0);
     }
+    assert_int_equal(mmusim_cpu_minor_fault(NULL), 0);
     assert_int_equal(mmusim_flush_tlb_one(NULL, 0), 0);
     assert_int_equal(mmusim_flush_tlb(NULL), 0);
     assert_int_equal(mmusim_flush_tlb_global(NULL), 0);

@@ -170,6 +170,14 @@ struct mmusim_batch_sum {
 MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_access_batch(mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n,
                                                         struct mmusim_access *per, struct mmusim_batch_sum *sum);
 
+/*
+ * The kernel handled a minor page fault on this CPU (a first touch of a user
+ * page: the frame found, cleared and mapped by the caller): charges
+ * cost.page_fault to the clock, counts minor_faults and minor_fault_cycles,
+ * and returns the cycles charged (0 for a NULL cpu).
+ */
+MMUSIM_API uint64_t mmusim_cpu_minor_fault(mmusim_cpu *cpu);
+
 /* ---- the Linux flush primitives, on one CPU; each returns the cycles charged ---- */
 
 MMUSIM_API uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va); /* __flush_tlb_one: INVLPG va */

@@ -445,6 +445,17 @@ int mmusim_cpu_access_batch(mmusim_cpu *cpu, const struct mmusim_ref *refs, size
     return rc;
 }
 
+uint64_t mmusim_cpu_minor_fault(mmusim_cpu *cpu)
+{
+    if (!cpu)
+        return 0;
+    uint64_t c = cpu->sys->cfg->costs.page_fault;
+    cpu->cycles += c;
+    cpu->stats.minor_faults++;
+    cpu->stats.minor_fault_cycles += c;
+    return c;
+}
+
 /* ---- flush primitives ---- */
 
 uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va)
