@@ -23,6 +23,10 @@ need_packages() {
   else
     missing+=(libcmocka-dev libelf-dev)
   fi
+  # The replay test builds an i386 program (gcc -m32: gcc-multilib) and
+  # traces it with valgrind (lackey, cachegrind); without them it is skipped.
+  dpkg -s gcc-multilib >/dev/null 2>&1 || missing+=(gcc-multilib)
+  command -v valgrind >/dev/null || missing+=(valgrind)
   ((${#missing[@]} == 0)) && return 0
   echo "dev.sh: installing ${missing[*]}" >&2
   local sudo=""
