@@ -21,6 +21,12 @@
 #define MAX_REC 12u        /* longest binary record: tag, size varint (2), delta varint (5) */
 #define HDR_SIZE 16u
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define MMUSIM_BIG_ENDIAN_HOST_ 1 /* hex8 reads bytes as a little-endian word */
+#else
+#define MMUSIM_BIG_ENDIAN_HOST_ 0
+#endif
+
 struct mmusim_trace_reader {
     FILE *f;
     enum mmusim_trace_format fmt;
@@ -88,6 +94,37 @@ static const unsigned char *skip_line(const unsigned char *p, const unsigned cha
 }
 
 /*
+ * Eight hex digits at p (lackey prints "%08lx", so a 32-bit client's
+ * addresses are exactly that), by whole-word arithmetic: every byte below
+ * 0x80 and in '0'-'9' or (case-folded) 'a'-'f', then the nibbles packed.
+ * 1 with *out set, 0 if they are not eight hex digits (the caller falls back
+ * to the byte loop, which names the error).
+ */
+static inline int hex8(const unsigned char *p, uint32_t *out)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    if (MMUSIM_BIG_ENDIAN_HOST_ || (v & 0x8080808080808080ull))
+        return 0;
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    /* byte in [lo, hi], all bytes < 0x80: no carry crosses a byte */
+#define IN_RANGE_(x, lo, hi) (~((x) + ones * (127u - (hi))) & ((x) + ones * (128u - (lo))) & high)
+    uint64_t folded = v | ones * 0x20u;
+    uint64_t ok = IN_RANGE_(v, '0', '9') | IN_RANGE_(folded, 'a', 'f');
+#undef IN_RANGE_
+    if (ok != high)
+        return 0;
+    /* '0'-'9' -> 0-9; 'a'-'f' and 'A'-'F' (bit 6 set) -> low nibble + 9 */
+    uint64_t nib = (v & ones * 0x0fu) + 9u * ((v >> 6) & ones);
+    /* byte 0 is the most significant digit: pack pairs, then quads, then halves */
+    nib = ((nib & 0x000f000f000f000full) << 4) | ((nib >> 8) & 0x000f000f000f000full);
+    nib = ((nib & 0x000000ff000000ffull) << 8) | ((nib >> 16) & 0x000000ff000000ffull);
+    nib = ((nib & 0x000000000000ffffull) << 16) | ((nib >> 32) & 0x000000000000ffffull);
+    *out = (uint32_t)nib;
+    return 1;
+}
+
+/*
  * Parse one record line at p (its kind's three characters already matched).
  * Returns the byte after its newline, or NULL with *why set.
  */
@@ -95,6 +132,23 @@ static const unsigned char *parse_ref(const unsigned char *p, struct mmusim_trac
 {
     uint64_t a = 0;
     int v, nd = 0;
+    uint32_t a8;
+    if (p[8] == ',' && hex8(p, &a8)) { /* the common case */
+        unsigned s = (unsigned)p[9] - '0', d;
+        const unsigned char *q = p + 10;
+        if (s < 10u && s != 0) {
+            while ((d = (unsigned)*q - '0') < 10u && q < p + 14) {
+                s = s * 10u + d;
+                q++;
+            }
+            if (*q == '\n' && s <= MMUSIM_TRACE_MAX_SIZE) {
+                out->va = a8;
+                out->size = (uint16_t)s;
+                out->pad_ = 0;
+                return q + 1;
+            }
+        }
+    }
     while ((v = hexval(*p)) >= 0) {
         a = (a << 4) | (unsigned)v;
         p++;
