@@ -419,8 +419,8 @@ static int batch_valid(const struct mmusim_ref *refs, size_t n)
  * leave untouched (it is already the most recent of its set); the hits are
  * counted in locals and added to the arrays at the end. Every other
  * reference takes the full lookup (and access_slow, as mmusim_cpu_access
- * does), which may change any array, so the cache is emptied and refilled
- * only by a hit found there. The first arrays (itlb.4k, dtlb.4k, utlb)
+ * does), which may change the arrays of its side (instruction or data), so
+ * that side's cache is emptied, and refilled only by a hit found there. The first arrays (itlb.4k, dtlb.4k, utlb)
  * index by 4 KiB pages. per is a constant at each of the two call sites.
  */
 static inline __attribute__((always_inline)) int batch_run(struct mmusim_cpu *cpu, const struct mmusim_ref *refs,
@@ -449,7 +449,16 @@ static inline __attribute__((always_inline)) int batch_run(struct mmusim_cpu *cp
         }
         struct tlb_array *a = cpu->first[MMUSIM_ACC_KIND(access)];
         struct tlb_entry *e = tlb_array_lookup(a, va);
-        memset(ok_tag, 0, sizeof ok_tag);
+        /* What the full path may change: a fetch only the instruction
+         * side's arrays (itlb, stlb, pdecache), a load or store only the
+         * data side's (utlb, dtlb, stlb, pdecache): the other side's
+         * first array and its most recent entry stay as they were. */
+        if (MMUSIM_ACC_KIND(access) == MMUSIM_ACC_EXEC) {
+            ok_tag[MMUSIM_ACC_EXEC] = ok_tag[MMUSIM_ACC_EXEC | MMUSIM_ACC_USER] = 0;
+        } else {
+            ok_tag[MMUSIM_ACC_READ] = ok_tag[MMUSIM_ACC_READ | MMUSIM_ACC_USER] = 0;
+            ok_tag[MMUSIM_ACC_WRITE] = ok_tag[MMUSIM_ACC_WRITE | MMUSIM_ACC_USER] = 0;
+        }
         if (per)
             out = &per[i];
         if (e != NULL && (e->flags & cpu->hit_mask[access]) == cpu->hit_want[access] &&

@@ -9,6 +9,7 @@
  * on. Everything goes through the public API, so a loader that populates
  * an address space (src/trace/elf.c) plugs in by passing its CR3.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,17 @@ static void ignore(int rc)
     (void)rc;
 }
 
-#define CHUNK 4096u           /* references per batch */
+#if defined(__GNUC__)
+#define MMUSIM_UNLIKELY_(x) __builtin_expect(!!(x), 0)
+#else
+#define MMUSIM_UNLIKELY_(x) (x)
+#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#error "build() writes references as little-endian words"
+#endif
+
+#define CHUNK 4096u           /* references built at a time */
+#define WINDOW 256u           /* references per batch call */           /* references per batch */
 #define MAX_KEPT_VIOLATIONS 64u
 #define RELOC_ALIGN (4u << 20) /* keeps the set index of up to 1024 sets of 4 KiB pages */
 
@@ -156,34 +167,50 @@ static const uint8_t acc_of[MMUSIM_TRACE_KIND_COUNT_] = {
  * Fill r->refs from recs[*i..n) until CHUNK references; *i moves past the
  * records taken (a modify takes two slots, or none). Returns the count.
  */
+/*
+ * A trace record and a reference have one layout (va, size, a byte, a pad
+ * byte): a record becomes its reference by replacing the kind byte with the
+ * access, one 64-bit word each. A modify becomes two references.
+ */
+_Static_assert(sizeof(struct mmusim_trace_rec) == 8 && sizeof(struct mmusim_ref) == 8 &&
+                   offsetof(struct mmusim_trace_rec, kind) == offsetof(struct mmusim_ref, access) &&
+                   offsetof(struct mmusim_trace_rec, size) == offsetof(struct mmusim_ref, size),
+               "a record becomes a reference by its kind byte");
+#define BYTE6 (0xffull << 48)
+#define KIND_SHIFT 48 /* the kind byte, read from a little-endian word */
+
 static size_t build(struct mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n, size_t *i)
 {
-    size_t k = 0, j = *i;
+    size_t k = 0, j = *i, first = j;
+    uint64_t per_kind[MMUSIM_TRACE_KIND_COUNT_] = {0}, split = 0;
+    const uint32_t task_size = r->task_size, reloc = r->reloc;
     for (; j < n && k + 2 <= CHUNK; j++) {
-        uint32_t va = recs[j].va;
-        unsigned kind = recs[j].kind, size = recs[j].size;
-        if (va >= r->task_size && r->reloc) {
-            if (va < r->reloc) { /* the offset would take it below 0 */
+        const struct mmusim_trace_rec *rec = &recs[j];
+        uint32_t va = rec->va;
+        unsigned kind = rec->kind, size = rec->size;
+        per_kind[kind]++;
+        if (MMUSIM_UNLIKELY_(va >= task_size) && reloc) {
+            if (va < reloc) { /* the offset would take it below 0 */
                 r->st.unrelocatable += 1u + (kind == MMUSIM_TRACE_M);
-                r->st.records[kind]++;
                 continue;
             }
-            va -= r->reloc;
+            va -= reloc;
             r->st.relocated += 1u + (kind == MMUSIM_TRACE_M);
         }
-        r->refs[k].va = va;
-        r->refs[k].size = (uint16_t)size;
-        r->refs[k].access = acc_of[kind];
-        r->refs[k].pad_ = 0;
-        r->rec_of[k++] = (uint32_t)(j - *i);
+        uint64_t w = (uint64_t)va | (uint64_t)size << 32 | (uint64_t)acc_of[kind] << KIND_SHIFT;
+        memcpy(&r->refs[k], &w, sizeof w);
+        r->rec_of[k++] = (uint32_t)(j - first);
+        split += (va & 0xfffu) + size > 4096u;
         if (kind == MMUSIM_TRACE_M) {
-            r->refs[k] = r->refs[k - 1];
-            r->refs[k].access = MMUSIM_ACC_WRITE | MMUSIM_ACC_USER;
-            r->rec_of[k++] = (uint32_t)(j - *i);
+            w = (w & ~BYTE6) | (uint64_t)(MMUSIM_ACC_WRITE | MMUSIM_ACC_USER) << KIND_SHIFT;
+            memcpy(&r->refs[k], &w, sizeof w);
+            r->rec_of[k++] = (uint32_t)(j - first);
+            split += (va & 0xfffu) + size > 4096u;
         }
-        r->st.records[kind]++;
-        r->st.split += ((va & 0xfffu) + size > 4096u) * (1u + (kind == MMUSIM_TRACE_M));
     }
+    for (unsigned t = 0; t < MMUSIM_TRACE_KIND_COUNT_; t++)
+        r->st.records[t] += per_kind[t];
+    r->st.split += split;
     *i = j;
     return k;
 }
@@ -196,7 +223,12 @@ static int run_refs(struct mmusim_replay *r, size_t k, const struct mmusim_trace
     int rc = MMUSIM_OK;
     while (at < k) {
         struct mmusim_batch_sum s;
-        rc = mmusim_cpu_access_batch(r->cpu, r->refs + at, k - at, NULL, &s);
+        /* Windows of WINDOW references: the batch call checks every reference
+         * it is given before running any, and returns at each fault, so one
+         * call over the whole chunk would check its tail again after every
+         * fault. */
+        size_t w = k - at < WINDOW ? k - at : WINDOW;
+        rc = mmusim_cpu_access_batch(r->cpu, r->refs + at, w, NULL, &s);
         if (rc != MMUSIM_OK)
             break;
         r->st.accesses += s.done;

@@ -369,6 +369,56 @@ static int decode_one(struct mmusim_trace_reader *r, const unsigned char **pp, c
     return 1;
 }
 
+/*
+ * The common records, decoded with no bounds check while at least MAX_REC
+ * bytes remain: the size in the tag, and the address predicted or a
+ * difference of up to three varint bytes (2^21). Anything else goes to
+ * decode_one. Returns the records decoded; *pp moves past them.
+ */
+static size_t decode_fast(struct mmusim_trace_reader *r, const unsigned char **pp, const unsigned char *end,
+                          struct mmusim_trace_rec *buf, size_t max)
+{
+    const unsigned char *p = *pp;
+    uint32_t next_i = r->next_i, prev_d = r->prev_d;
+    size_t k = 0;
+    while (k < max && end - p >= (ptrdiff_t)MAX_REC) {
+        unsigned tag = p[0], size = (tag >> 2) & 15u, kind = tag & 3u;
+        if ((tag & TAG_END) || size == 0)
+            break;
+        uint32_t va = kind == MMUSIM_TRACE_I ? next_i : prev_d;
+        if (tag & TAG_SAME) {
+            p += 1;
+        } else {
+            uint32_t z = p[1] & 0x7fu;
+            if (!(p[1] & 0x80u)) {
+                p += 2;
+            } else if (!(p[2] & 0x80u)) {
+                z |= (uint32_t)p[2] << 7;
+                p += 3;
+            } else if (!(p[3] & 0x80u)) {
+                z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)p[3] << 14;
+                p += 4;
+            } else {
+                break;
+            }
+            va += (z >> 1) ^ (0u - (z & 1u));
+        }
+        if (kind == MMUSIM_TRACE_I)
+            next_i = va + size;
+        else
+            prev_d = va;
+        buf[k].va = va;
+        buf[k].size = (uint16_t)size;
+        buf[k].kind = (uint8_t)kind;
+        buf[k].pad_ = 0;
+        k++;
+    }
+    r->next_i = next_i;
+    r->prev_d = prev_d;
+    *pp = p;
+    return k;
+}
+
 static int binary_read(struct mmusim_trace_reader *r, struct mmusim_trace_rec *buf, size_t max, size_t *n)
 {
     size_t k = 0;
@@ -376,7 +426,12 @@ static int binary_read(struct mmusim_trace_reader *r, struct mmusim_trace_rec *b
         const unsigned char *p = r->buf + r->pos, *end = r->buf + r->len;
         const char *why = NULL;
         int got = 1;
-        while (k < max && (got = decode_one(r, &p, end, &buf[k], &why)) == 1) {
+        while (k < max) {
+            size_t f = decode_fast(r, &p, end, buf + k, max - k);
+            k += f;
+            r->line += f;
+            if (k == max || (got = decode_one(r, &p, end, &buf[k], &why)) != 1)
+                break;
             k++;
             r->line++;
         }
