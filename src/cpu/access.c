@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cpu/cpu_impl.h"
+#include "cpu/hooks.h"
 #include "mmusim/error.h"
 
 _Static_assert(TS_ITLB_4K == (int)MMUSIM_TLB_ITLB_4K && TS_PDECACHE == (int)MMUSIM_TLB_PDECACHE &&
@@ -526,6 +527,12 @@ int mmusim_cpu_access_batch(mmusim_cpu *cpu, const struct mmusim_ref *refs, size
 {
     if (MMUSIM_UNLIKELY(!cpu || !sum || (!refs && n) || !batch_valid(refs, n)))
         return MMUSIM_EINVAL;
+    return mmusim__cpu_access_batch_trusted(cpu, refs, n, per, sum);
+}
+
+int mmusim__cpu_access_batch_trusted(mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n,
+                                     struct mmusim_access *per, struct mmusim_batch_sum *sum)
+{
     uint64_t cycles0 = cpu->cycles;
     int rc;
     if (MMUSIM_UNLIKELY(cpu->sys->check))
