@@ -544,6 +544,41 @@ static void test_bad_trace_machine_usable(void **state)
     mmusim_machine_destroy(m);
 }
 
+/* Demand paging out of frames: MMUSIM_ENOFRAME, the faults before it counted, everything given back. */
+static void test_replay_out_of_frames(void **state)
+{
+    (void)state;
+    struct mmusim_config cfg;
+    mmusim_config_init(&cfg);
+    assert_int_equal(mmusim_config_set(&cfg, "cpus", "1"), MMUSIM_OK);
+    assert_int_equal(mmusim_config_set(&cfg, "mem", "16M"), MMUSIM_OK);
+    mmusim_machine *m;
+    assert_int_equal(mmusim_machine_create(&cfg, &m), MMUSIM_OK);
+    uint64_t free_normal = mmusim_zone_free_frames(m, MMUSIM_ZONE_NORMAL);
+    uint64_t free_dma = mmusim_zone_free_frames(m, MMUSIM_ZONE_DMA);
+    struct mmusim_replay_opts o;
+    mmusim_replay_opts_init(&o);
+    mmusim_replay *r;
+    assert_int_equal(mmusim_replay_create(m, &o, &r), MMUSIM_OK);
+    enum { PAGES = 5000 }; /* more than 16 MiB holds */
+    static struct mmusim_trace_rec t[PAGES];
+    for (unsigned i = 0; i < PAGES; i++)
+        t[i] = R(MMUSIM_TRACE_S, 0x10000000u + i * 4096u, 4);
+    assert_int_equal(mmusim_replay_run(r, t, PAGES), MMUSIM_ENOFRAME);
+    struct mmusim_replay_stats s;
+    mmusim_replay_stats(r, &s);
+    assert_true(s.faults > 1000 && s.faults < PAGES);
+    assert_int_equal(s.accesses, s.faults); /* every store before the failing one ran */
+    mmusim_replay_destroy(r);
+    assert_int_equal(mmusim_zone_free_frames(m, MMUSIM_ZONE_NORMAL), free_normal);
+    assert_int_equal(mmusim_zone_free_frames(m, MMUSIM_ZONE_DMA), free_dma);
+    /* The machine is still usable: a new replay runs. */
+    assert_int_equal(mmusim_replay_create(m, &o, &r), MMUSIM_OK);
+    assert_int_equal(mmusim_replay_run(r, t, 10), MMUSIM_OK);
+    mmusim_replay_destroy(r);
+    mmusim_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_replay_unrelocatable),
         cmocka_unit_test(test_replay_populated),
         cmocka_unit_test(test_bad_trace_machine_usable),
+        cmocka_unit_test(test_replay_out_of_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,8 +86,9 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_replay_create(mmusim_machine *m, const st
  * Run n records. Loads the replay's address space into its CPU's CR3 first
  * if the CPU holds another (a counted, charged CR3 write). MMUSIM_EINVAL for
  * a bad record (kind, size; nothing runs); MMUSIM_ENOFRAME when demand
- * paging finds no free frame, the records before the faulting one having
- * run (mmusim_replay_stats says how many).
+ * paging finds no free frame, the accesses before the faulting one having
+ * run (the accesses of mmusim_replay_stats count them; its records count
+ * the records of the batch being run, up to 4096 past them).
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n);
 

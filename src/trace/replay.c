@@ -239,11 +239,11 @@ static int run_refs(struct mmusim_replay *r, size_t k, const struct mmusim_trace
         const struct mmusim_ref *f = &r->refs[at - 1];
         unsigned kind = recs[r->rec_of[at - 1]].kind;
         if (!(s.fault_info.error_code & MMUSIM_PF_P) && s.fault_info.cr2 < r->task_size) {
+            r->st.accesses--; /* the access runs again: counted once, when it completes */
+            at--;
             rc = demand_map(r, s.fault_info.cr2, kind);
             if (rc != MMUSIM_OK)
                 break;
-            r->st.accesses--; /* the access runs again: counted once */
-            at--;
         } else {
             record_violation(r, rec_base + r->rec_of[at - 1], f->va, s.fault_info.error_code, kind);
         }
