@@ -8,8 +8,9 @@
  * in address spaces of their own, placed on the CPUs round-robin. Each CPU
  * runs its tasks in turns of --slice instructions (by default one
  * scheduler tick: cpu_mhz * 10^6 / HZ instructions, one instruction a cycle),
- * switching with a CR3 write (charged, counted) plus cost.ctx_switch; the
- * CPUs take their turns in order, so the run is deterministic.
+ * switching with a CR3 write (charged, counted) plus cost.ctx_switch and
+ * the scheduler's two kernel loads of the incoming task (switch_to below);
+ * the CPUs take their turns in order, so the run is deterministic.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <inttypes.h>
@@ -58,6 +59,7 @@ struct proc {
     size_t pos, len;
     int done;
     unsigned cpu;
+    uint32_t kstack, ktask;    /* kernel addresses of its kernel stack and task_struct (lowmem) */
 };
 
 struct run {
@@ -68,6 +70,7 @@ struct run {
     uint64_t interval, next_mark, records;
     FILE *csv;
     uint64_t switches;
+    uint64_t kernel_refs, kernel_walks; /* the scheduler's references at switches */
     uint64_t last[6];          /* the interval's previous totals */
 };
 
@@ -216,12 +219,39 @@ static int proc_run(struct run *r, struct proc *p, uint64_t budget)
     }
 }
 
+/*
+ * schedule() switching CPU c to task p: cost.ctx_switch, and the kernel's
+ * own references to the incoming task, one load of its task_struct and one
+ * of its kernel stack, both in the direct map (kernel pages: global under
+ * PGE, so their TLB entries survive the CR3 write that follows, which the
+ * replay makes when p's references start).
+ */
+static void switch_to(struct run *r, unsigned c, const struct proc *p)
+{
+    mmusim_cpu *cpu = mmusim_machine_cpu(r->m, c);
+    mmusim_cpu_spend(cpu, mmusim_machine_config(r->m)->costs.ctx_switch);
+    r->switches++;
+    const uint32_t kva[2] = {p->ktask, p->kstack};
+    for (int k = 0; k < 2; k++) {
+        struct mmusim_access a;
+        if (mmusim_cpu_access(cpu, kva[k], MMUSIM_ACC_READ, 4, NULL, &a) == MMUSIM_OK) {
+            r->kernel_refs++;
+            r->kernel_walks += (uint64_t)a.walked;
+        }
+    }
+}
+
 static int run_all(struct run *r)
 {
-    const struct mmusim_costs *costs = &mmusim_machine_config(r->m)->costs;
     unsigned *turn = calloc(r->ncpus_used, sizeof *turn);
-    if (!turn)
+    int *prev = malloc(r->ncpus_used * sizeof *prev);
+    if (!turn || !prev) {
+        free(turn);
+        free(prev);
         return -1;
+    }
+    for (unsigned c = 0; c < r->ncpus_used; c++)
+        prev[c] = -1;
     for (;;) {
         int live = 0;
         for (unsigned c = 0; c < r->ncpus_used; c++) {
@@ -240,19 +270,20 @@ static int run_all(struct run *r)
             if (!p)
                 continue;
             live = 1;
+            if (prev[c] >= 0 && &r->p[prev[c]] != p)
+                switch_to(r, c, p);
+            prev[c] = (int)(p - r->p);
             if (proc_run(r, p, mine > 1 ? r->slice : 0) < 0) {
                 free(turn);
+                free(prev);
                 return -1;
-            }
-            if (mine > 1) { /* schedule(): the next task comes in; its CR3 write is the replay's */
-                mmusim_cpu_spend(mmusim_machine_cpu(r->m, c), costs->ctx_switch);
-                r->switches++;
             }
         }
         if (!live)
             break;
     }
     free(turn);
+    free(prev);
     if (r->interval && r->records % r->interval)
         series_row(r); /* the last, partial interval */
     return 0;
@@ -296,8 +327,8 @@ static void print_table(const struct run *r, const struct mmusim_replay_stats *r
     printf("faults %" PRIu64 " (fetches %" PRIu64 "), fault cycles %" PRIu64 ", rights violations %" PRIu64 "\n",
            rs->faults, rs->faults_exec, s.minor_fault_cycles, rs->violations);
     printf("CR3 writes %" PRIu64 ", entries they dropped %" PRIu64 ", PDE-cache hits %" PRIu64
-           ", context switches %" PRIu64 "\n",
-           s.cr3_writes, s.dropped_cr3, s.pdecache_hits, r->switches);
+           ", context switches %" PRIu64 " (kernel references %" PRIu64 ", of which walked %" PRIu64 ")\n",
+           s.cr3_writes, s.dropped_cr3, s.pdecache_hits, r->switches, r->kernel_refs, r->kernel_walks);
     printf("simulated cycles %" PRIu64 " (replay %" PRIu64 ")\n", cycles, rs->cycles);
     printf("host time %.3f s, %.0f references/s\n", secs, secs > 0 ? (double)total / secs : 0.0);
 }
@@ -336,8 +367,9 @@ static void print_json(const struct run *r, const struct mmusim_replay_stats *rs
            ",\n  \"violations\": %" PRIu64 ",\n",
            rs->faults, rs->faults_exec, s.minor_fault_cycles, rs->violations);
     printf("  \"cr3_writes\": %" PRIu64 ",\n  \"dropped_cr3\": %" PRIu64 ",\n  \"pdecache_hits\": %" PRIu64
-           ",\n  \"context_switches\": %" PRIu64 ",\n",
-           s.cr3_writes, s.dropped_cr3, s.pdecache_hits, r->switches);
+           ",\n  \"context_switches\": %" PRIu64 ",\n  \"kernel_refs\": %" PRIu64 ",\n  \"kernel_walks\": %" PRIu64
+           ",\n",
+           s.cr3_writes, s.dropped_cr3, s.pdecache_hits, r->switches, r->kernel_refs, r->kernel_walks);
     printf("  \"cycles\": %" PRIu64 ",\n  \"replay_cycles\": %" PRIu64 ",\n", cycles, rs->cycles);
     printf("  \"host_seconds\": %.6f,\n  \"references_per_second\": %.6g\n}\n", secs,
            secs > 0 ? (double)total / secs : 0.0);
@@ -381,6 +413,21 @@ static int open_proc(struct proc *p, const struct trace_arg *t)
         return -1;
     }
     return 0;
+}
+
+/* A task's kernel stack and task_struct: a lowmem frame each, reached through the direct map. */
+static int kernel_pages(mmusim_machine *m, struct proc *p)
+{
+    uint64_t pfn[2];
+    uint32_t page_offset = mmusim_machine_layout(m)->page_offset;
+    for (int k = 0; k < 2; k++) {
+        int rc = mmusim_frame_alloc(m, MMUSIM_ZONE_NORMAL, &pfn[k]);
+        if (rc != MMUSIM_OK)
+            return rc;
+    }
+    p->ktask = page_offset + (uint32_t)(pfn[0] << 12);
+    p->kstack = page_offset + (uint32_t)(pfn[1] << 12) + 4096u - 64u; /* near the top of the stack */
+    return MMUSIM_OK;
 }
 
 static void close_procs(struct proc *p, unsigned n)
@@ -494,6 +541,10 @@ int cmd_replay(int argc, char **argv)
         r.p[i].cpu = o.cpu;
         if (open_proc(&r.p[i], &traces[i % ntraces]) < 0)
             status = 1;
+        else if (kernel_pages(r.m, &r.p[i]) != MMUSIM_OK) {
+            fprintf(stderr, "mmusim: replay: no lowmem frame for a task's kernel pages\n");
+            status = 1;
+        }
         else if ((rc = mmusim_replay_create(r.m, &o, &r.p[i].rp)) != MMUSIM_OK)
         {
             fprintf(stderr, "mmusim: replay: %s\n", mmusim_strerror(rc));

@@ -94,6 +94,23 @@ if(sw LESS 3 OR cr3 LESS 3)
   fail("--procs 2 --cpus 1 --slice 1: ${sw} switches, ${cr3} CR3 writes")
 endif()
 
+# The scheduler's own references at each switch (the incoming task's
+# task_struct and kernel stack, in the direct map's global large pages):
+# with PGE their TLB entries survive the CR3 writes and walk once; without
+# it, once per switch.
+string(JSON kr GET "${doc5}" kernel_refs)
+string(JSON kw GET "${doc5}" kernel_walks)
+math(EXPR want_kr "2 * ${sw}")
+if(NOT kr EQUAL want_kr OR kw GREATER 2)
+  fail("--procs 2 --cpus 1 --slice 1: ${kr} kernel references (expected ${want_kr}), ${kw} walked (expected 2 at most)")
+endif()
+replay(doc6 --lackey ${WORK}/small.lackey --procs 2 --cpus 1 --slice 1 --set pge=0)
+string(JSON sw6 GET "${doc6}" context_switches)
+string(JSON kw6 GET "${doc6}" kernel_walks)
+if(NOT kw6 EQUAL sw6)
+  fail("without PGE: ${kw6} kernel walks, expected one per switch (${sw6})")
+endif()
+
 # Errors: a malformed line names its line (exit 1), --elf is refused (exit 2), no trace (exit 2).
 file(WRITE ${WORK}/bad.lackey "I  08048000,3\n L 0804a000 4\n")
 execute_process(COMMAND ${MMUSIM} replay --lackey ${WORK}/bad.lackey OUTPUT_QUIET ERROR_VARIABLE err RESULT_VARIABLE rc)
