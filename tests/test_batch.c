@@ -97,12 +97,14 @@ static void same_state(mmusim_machine *a, mmusim_machine *b)
     }
 }
 
-static void run_equal(const char *preset, uint64_t seed, int with_per)
+static void run_equal_checked(const char *preset, uint64_t seed, int with_per, int check)
 {
     static struct mmusim_ref refs[NREFS];
     static struct mmusim_access per[NREFS];
     gen(refs, NREFS, seed);
     mmusim_machine *a = make(preset), *b = make(preset);
+    mmusim_machine_set_coherence_check(a, check);
+    mmusim_machine_set_coherence_check(b, check);
     mmusim_cpu *ca = mmusim_machine_cpu(a, 0), *cb = mmusim_machine_cpu(b, 0);
     unsigned faults = 0, walked = 0;
     /* Reference by reference. */
@@ -149,8 +151,14 @@ static void run_equal(const char *preset, uint64_t seed, int with_per)
             }
         }
     same_state(a, b);
+    assert_int_equal(mmusim_machine_coherence_violations(a, NULL, 0), mmusim_machine_coherence_violations(b, NULL, 0));
     mmusim_machine_destroy(a);
     mmusim_machine_destroy(b);
+}
+
+static void run_equal(const char *preset, uint64_t seed, int with_per)
+{
+    run_equal_checked(preset, seed, with_per, 0);
 }
 
 static void test_equal_core2_per(void **state)
@@ -171,6 +179,14 @@ static void test_equal_other_presets(void **state)
     run_equal("p3", 3, 1);
     run_equal("atom", 4, 0);   /* uTLB */
     run_equal("haswell", 5, 1); /* STLB */
+}
+
+/* With the coherence checker on, every hit is checked: the batch takes the slow path for each reference. */
+static void test_equal_checker(void **state)
+{
+    (void)state;
+    run_equal_checked("core2", 6, 1, 1);
+    run_equal_checked("p3", 7, 0, 1);
 }
 
 /* Sizes past 8 (no data is moved) split at the page as a straddling access does. */
@@ -204,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_equal_core2_per),
         cmocka_unit_test(test_equal_core2_sum),
         cmocka_unit_test(test_equal_other_presets),
+        cmocka_unit_test(test_equal_checker),
         cmocka_unit_test(test_large_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
