@@ -43,6 +43,10 @@ int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char 
  */
 int cli_config_option(const char *cmd, int argc, char **argv, int *i, struct mmusim_config *cfg);
 
+/* A decimal in [lo, hi] for option opt into *out: 1, or -1 after printing "--opt: V is out of range (LO to HI)". */
+int cli_range_option(const char *cmd, const char *opt, const char *v, unsigned long lo, unsigned long hi,
+                     unsigned long *out);
+
 /* Help text of the options cli_config_option() accepts. */
 extern const char cli_config_options_help[];
 
@@ -57,5 +61,7 @@ int cli_run(int argc, char **argv);
 /* The subcommands. */
 int cmd_layout(int argc, char **argv);
 int cmd_elf(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif /* MMUSIM_TOOLS_CLI_H */

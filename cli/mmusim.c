@@ -29,6 +29,8 @@ struct command {
 static const struct command commands[] = {
     {"layout", cmd_layout, "print the i386 kernel address layout Linux computes for a machine"},
     {"elf", cmd_elf, "load an i386 ELF program into a machine and show its segments, stack, entry"},
+    {"replay", cmd_replay, "replay a valgrind lackey or binary trace through a CPU's TLBs (demand paging)"},
+    {"trace", cmd_trace, "trace tools: 'mmusim trace convert' writes mmusim's binary trace format"},
     {"keys", cmd_keys, "list the configuration keys that --set accepts (--json: with their defaults)"},
     {"help", cmd_help, "show this help, or a command's (mmusim help layout)"},
 };
@@ -98,8 +100,8 @@ static int size_option(const char *cmd, const char *opt, const char *v, uint64_t
 /* The largest nr_cpus the library accepts (MMUSIM_MAX_NR_CPUS of src/config.c). */
 #define CLI_MAX_NR_CPUS 256
 
-/* A decimal in [lo, hi] for option opt, or -1 after the one range message. */
-static int range_option(const char *cmd, const char *opt, const char *v, unsigned long lo, unsigned long hi,
+/* A decimal in [lo, hi] for option opt, or -1 after the one range message (cli.h). */
+int cli_range_option(const char *cmd, const char *opt, const char *v, unsigned long lo, unsigned long hi,
                         unsigned long *out)
 {
     unsigned long x = 0;
@@ -181,12 +183,12 @@ int cli_config_option(const char *cmd, int argc, char **argv, int *i, struct mmu
         return m < 0 ? m : size_option(cmd, "--vmalloc", v, &cfg->vmalloc_bytes);
     unsigned long x;
     if ((m = cli_option_value(cmd, argc, argv, i, "--cpus", &v)) != 0) {
-        if (m < 0 || range_option(cmd, "--cpus", v, 1, MMUSIM_MAX_CPUS, &x) < 0)
+        if (m < 0 || cli_range_option(cmd, "--cpus", v, 1, MMUSIM_MAX_CPUS, &x) < 0)
             return -1;
         return key_option(cmd, "--cpus", cfg, "cpus", v);
     }
     if ((m = cli_option_value(cmd, argc, argv, i, "--nr-cpus", &v)) != 0) {
-        if (m < 0 || range_option(cmd, "--nr-cpus", v, 0, CLI_MAX_NR_CPUS, &x) < 0)
+        if (m < 0 || cli_range_option(cmd, "--nr-cpus", v, 0, CLI_MAX_NR_CPUS, &x) < 0)
             return -1;
         return key_option(cmd, "--nr-cpus", cfg, "nr_cpus", v);
     }

@@ -32,5 +32,7 @@
 #include "mmusim/smp.h"
 #include "mmusim/kmap.h"
 #include "mmusim/elf.h"
+#include "mmusim/trace.h"
+#include "mmusim/replay.h"
 
 #endif /* MMUSIM_H */

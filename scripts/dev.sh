@@ -23,12 +23,14 @@ need_packages() {
   else
     missing+=(libcmocka-dev libelf-dev)
   fi
-  # gcc -m32 builds the i386 program the ELF loader's tests load (tests/programs/):
-  # Debian's gcc-multilib, on amd64 hosts. Without it those tests report a skip.
+  # gcc -m32 builds the i386 programs of the ELF loader's and the replay's
+  # tests (tests/programs/): Debian's gcc-multilib, on amd64 hosts; valgrind
+  # (lackey, cachegrind) traces them. Without them those tests report a skip.
   if [[ $(dpkg --print-architecture 2>/dev/null) == amd64 ]] &&
      ! echo 'int main(void) { return 0; }' | gcc -m32 -x c - -o /dev/null 2>/dev/null; then
     missing+=(gcc-multilib)
   fi
+  command -v valgrind >/dev/null || missing+=(valgrind)
   ((${#missing[@]} == 0)) && return 0
   echo "dev.sh: installing ${missing[*]}" >&2
   local sudo=""

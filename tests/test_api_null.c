@@ -276,6 +276,27 @@ static void test_cpu(void **state)
     assert_int_equal(mmusim_cpu_walk(NULL, 0, 0, &w), EINVAL_);
     assert_int_equal(mmusim_cpu_walk(f->c0, 0, 0, NULL), EINVAL_);
     assert_int_equal(mmusim_cpu_access(NULL, 0, 0, 4, &data, &a), EINVAL_);
+    {
+        struct mmusim_ref refs[2] = {{0x1000, 4, MMUSIM_ACC_READ, 0}, {0x2000, 4, MMUSIM_ACC_READ, 0}};
+        struct mmusim_batch_sum bs;
+        uint64_t before = mmusim_cpu_cycles(f->c0);
+        assert_int_equal(mmusim_cpu_access_batch(NULL, refs, 2, NULL, &bs), EINVAL_);
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, NULL, 2, NULL, &bs), EINVAL_);
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, NULL), EINVAL_);
+        refs[1].size = 0; /* out of range: 1 to 4096 */
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, &bs), EINVAL_);
+        refs[1].size = MMUSIM_REF_MAX_SIZE + 1;
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, &bs), EINVAL_);
+        refs[1].size = 4;
+        refs[1].access = 3; /* kind 3 is no access */
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, &bs), EINVAL_);
+        refs[1].access = 8;
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, refs, 2, NULL, &bs), EINVAL_);
+        assert_int_equal(mmusim_cpu_cycles(f->c0), before); /* refused: nothing ran */
+        assert_int_equal(mmusim_cpu_access_batch(f->c0, NULL, 0, NULL, &bs), MMUSIM_OK);
+        assert_int_equal(bs.done, 0);
+    }
+    assert_int_equal(mmusim_cpu_minor_fault(NULL), 0);
     assert_int_equal(mmusim_flush_tlb_one(NULL, 0), 0);
     assert_int_equal(mmusim_flush_tlb(NULL), 0);
     assert_int_equal(mmusim_flush_tlb_global(NULL), 0);
@@ -292,6 +313,91 @@ static void test_cpu(void **state)
     assert_int_equal(mmusim_machine_coherence_violations(NULL, cv, 2), 0);
     assert_int_equal(mmusim_machine_coherence_violations(f->m, NULL, 2), 0);
     mmusim_machine_coherence_reset(NULL);
+}
+
+/* ---- trace.h, replay.h ---- */
+static void test_trace_replay(void **state)
+{
+    struct fx *f = *state;
+    mmusim_trace_reader *rd = NULL;
+    mmusim_trace_writer *w = NULL;
+    struct mmusim_trace_rec rec = {0x1000, 4, MMUSIM_TRACE_L, 0};
+    size_t n = 7;
+    uint64_t line = 5;
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    assert_int_equal(mmusim_trace_open(NULL, MMUSIM_TRACE_AUTO, &rd), EINVAL_);
+    assert_int_equal(mmusim_trace_open(tmp, MMUSIM_TRACE_AUTO, NULL), EINVAL_);
+    assert_int_equal(mmusim_trace_open(tmp, MMUSIM_TRACE_FORMAT_COUNT_, &rd), EINVAL_);
+    assert_int_equal(mmusim_trace_open(tmp, (enum mmusim_trace_format)1000, &rd), EINVAL_);
+    assert_int_equal(mmusim_trace_read(NULL, &rec, 1, &n), EINVAL_);
+    assert_null(mmusim_trace_error(NULL, &line));
+    assert_int_equal(mmusim_trace_format_of(NULL), MMUSIM_TRACE_FORMAT_COUNT_);
+    assert_int_equal(mmusim_trace_lines(NULL), 0);
+    mmusim_trace_close(NULL);
+    assert_int_equal(mmusim_trace_writer_open(NULL, &w), EINVAL_);
+    assert_int_equal(mmusim_trace_writer_open(tmp, NULL), EINVAL_);
+    assert_int_equal(mmusim_trace_write(NULL, &rec, 1), EINVAL_);
+    assert_int_equal(mmusim_trace_writer_close(NULL), EINVAL_);
+    assert_null(mmusim_trace_kind_name(MMUSIM_TRACE_KIND_COUNT_));
+    assert_null(mmusim_trace_kind_name((enum mmusim_trace_kind)1000));
+    /* A writer: out-of-range records are refused, nothing written. */
+    assert_int_equal(mmusim_trace_writer_open(tmp, &w), MMUSIM_OK);
+    assert_int_equal(mmusim_trace_write(w, NULL, 1), EINVAL_);
+    rec.kind = MMUSIM_TRACE_KIND_COUNT_;
+    assert_int_equal(mmusim_trace_write(w, &rec, 1), EINVAL_);
+    rec.kind = MMUSIM_TRACE_L;
+    rec.size = 0;
+    assert_int_equal(mmusim_trace_write(w, &rec, 1), EINVAL_);
+    rec.size = MMUSIM_TRACE_MAX_SIZE + 1;
+    assert_int_equal(mmusim_trace_write(w, &rec, 1), EINVAL_);
+    assert_int_equal(mmusim_trace_writer_close(w), MMUSIM_OK);
+    rewind(tmp);
+    assert_int_equal(mmusim_trace_open(tmp, MMUSIM_TRACE_AUTO, &rd), MMUSIM_OK);
+    assert_int_equal(mmusim_trace_read(rd, NULL, 1, &n), EINVAL_);
+    assert_int_equal(mmusim_trace_read(rd, &rec, 1, NULL), EINVAL_);
+    assert_int_equal(mmusim_trace_read(rd, &rec, 1, &n), MMUSIM_OK);
+    assert_int_equal(n, 0); /* nothing was written but the header and the end mark */
+    mmusim_trace_close(rd);
+    fclose(tmp);
+
+    struct mmusim_replay_opts o;
+    mmusim_replay *r = NULL;
+    struct mmusim_replay_stats rs;
+    struct mmusim_replay_violation v;
+    mmusim_replay_opts_init(NULL);
+    mmusim_replay_opts_init(&o);
+    assert_int_equal(mmusim_replay_create(NULL, &o, &r), EINVAL_);
+    assert_int_equal(mmusim_replay_create(f->m, NULL, &r), EINVAL_);
+    assert_int_equal(mmusim_replay_create(f->m, &o, NULL), EINVAL_);
+    o.cpu = f->ncpus;
+    assert_int_equal(mmusim_replay_create(f->m, &o, &r), MMUSIM_ECPU);
+    o.cpu = 0;
+    o.reloc_offset = 4096; /* not a multiple of 4 MiB */
+    assert_int_equal(mmusim_replay_create(f->m, &o, &r), EINVAL_);
+    o.reloc_offset = 0;
+    o.cr3 = HUGE_PA;
+    assert_int_equal(mmusim_replay_create(f->m, &o, &r), MMUSIM_ENOTPGD);
+    o.cr3 = mmusim_kernel_cr3(f->m);
+    assert_int_equal(mmusim_replay_create(f->m, &o, &r), EINVAL_);
+    assert_null(r);
+    assert_int_equal(mmusim_replay_run(NULL, &rec, 1), EINVAL_);
+    mmusim_replay_stats(NULL, &rs);
+    assert_int_equal(mmusim_replay_violations(NULL, &v, 1), 0);
+    assert_int_equal(mmusim_replay_cr3(NULL), 0);
+    mmusim_replay_destroy(NULL);
+    o.cr3 = 0;
+    assert_int_equal(mmusim_replay_create(f->m, &o, &r), MMUSIM_OK);
+    mmusim_replay_stats(r, NULL);
+    assert_int_equal(mmusim_replay_run(r, NULL, 1), EINVAL_);
+    rec.size = 0;
+    assert_int_equal(mmusim_replay_run(r, &rec, 1), EINVAL_);
+    rec.size = 4;
+    rec.kind = 9;
+    assert_int_equal(mmusim_replay_run(r, &rec, 1), EINVAL_);
+    mmusim_replay_stats(r, &rs);
+    assert_int_equal(rs.accesses, 0);
+    mmusim_replay_destroy(r);
 }
 
 /* ---- pte.h ---- */
@@ -558,6 +664,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_smp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kmap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_elf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trace_replay, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,7 +48,8 @@ extern "C" {
     XX(lock_op, "an uncontended spin_lock or spin_unlock (one locked read-modify-write)") \
     XX(lock_handoff, "a released spinlock's cache line reaching the next spinning CPU") \
     XX(tick_handler, "one scheduler tick: timer interrupt entry and return, scheduler_tick and the timer bookkeeping") \
-    XX(irq_save_restore, "local_irq_save and local_irq_restore around a short section (pushf, cli; popf)")
+    XX(irq_save_restore, "local_irq_save and local_irq_restore around a short section (pushf, cli; popf)") \
+    XX(page_fault, "a minor page fault on a user page: #PF entry and return, the kernel finding and zeroing a frame, set_pte")
 
 struct mmusim_costs {
 #define MMUSIM_COST_FIELD_(name, doc) uint32_t name;

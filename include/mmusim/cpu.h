@@ -131,6 +131,53 @@ struct mmusim_access {
 MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size, void *data,
                       struct mmusim_access *out);
 
+/*
+ * ---- many accesses in one call ----
+ *
+ * The batch call runs refs[0..n-1] in order, each exactly as
+ * mmusim_cpu_access(cpu, va, access, size, NULL, ...) would (translation
+ * only: no data moved), with the same lookups, fills, counters and cycles.
+ * Because no data is moved, a reference may be of any size from 1 to 4096
+ * bytes (a valgrind trace has 10-, 16- and 512-byte ones); one that
+ * straddles a page is split as mmusim_cpu_access splits it.
+ *
+ * Every reference is checked before any runs: a bad access value or size
+ * is MMUSIM_EINVAL and nothing changes. The call stops after the first
+ * reference that faults, so the caller can handle the fault (map the page)
+ * and go on from sum->done. per (may be NULL) receives one result per
+ * reference run; sum (required) the totals of this call. A reference that
+ * returns an error (MMUSIM_EPHYS: a raw entry names a frame past RAM) stops
+ * the call there with that error, as mmusim_cpu_access would return it, the
+ * references before it having run.
+ */
+struct mmusim_ref {
+    uint32_t va;
+    uint16_t size;   /* 1 to 4096 */
+    uint8_t access;  /* MMUSIM_ACC_READ, _WRITE or _EXEC, | MMUSIM_ACC_USER */
+    uint8_t pad_;    /* 0 */
+};
+
+struct mmusim_batch_sum {
+    size_t done;         /* references run, the faulting one included */
+    uint64_t walked;     /* references that needed a walk (mmusim_access.walked) */
+    uint64_t cycles;     /* charged to the CPU's clock by this call */
+    int fault;           /* 1 if refs[done - 1] faulted (the call stopped there) */
+    struct mmusim_access fault_info; /* that reference's result when fault is 1, else zeroed */
+};
+
+#define MMUSIM_REF_MAX_SIZE 4096u
+
+MMUSIM_API MMUSIM_NODISCARD int mmusim_cpu_access_batch(mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n,
+                                                        struct mmusim_access *per, struct mmusim_batch_sum *sum);
+
+/*
+ * The kernel handled a minor page fault on this CPU (a first touch of a user
+ * page: the frame found, cleared and mapped by the caller): charges
+ * cost.page_fault to the clock, counts minor_faults and minor_fault_cycles,
+ * and returns the cycles charged (0 for a NULL cpu).
+ */
+MMUSIM_API uint64_t mmusim_cpu_minor_fault(mmusim_cpu *cpu);
+
 /* ---- the Linux flush primitives, on one CPU; each returns the cycles charged ---- */
 
 MMUSIM_API uint64_t mmusim_flush_tlb_one(mmusim_cpu *cpu, uint32_t va); /* __flush_tlb_one: INVLPG va */

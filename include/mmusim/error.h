@@ -84,7 +84,10 @@ extern "C" {
     XX(EELFSEG, "bad ELF segment: p_filesz > p_memsz, or p_vaddr and p_offset differ modulo 4 KiB") \
     XX(EELFOVERLAP, "two ELF PT_LOAD segments overlap")                        \
     XX(EELFRANGE, "ELF segment or entry outside user space (kernel part, stack, or wraps 4 GiB)") \
-    XX(EIO, "cannot open or read the file, or it is too large")
+    XX(EIO, "cannot open or read the file, or it is too large") \
+    XX(ETRACE, "malformed trace: a line or record that cannot be read (mmusim_trace_error names it)") \
+    XX(ETRACEVER, "binary trace of an unknown format version") \
+    XX(ETRACEIO, "trace: read or write error on the stream")
 
 /*
  * Codes are small non-negative integers: MMUSIM_OK is 0. MMUSIM_PENDING (1)

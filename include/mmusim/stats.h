@@ -69,6 +69,8 @@ extern "C" {
     XX(yields, "tasks switched out by mmusim_cond_resched")                   \
     XX(idle_cycles, "cycles with nothing to run")                              \
     XX(compute_cycles, "plain work charged by mmusim_cpu_spend")              \
+    XX(minor_faults, "minor page faults handled (mmusim_cpu_minor_fault: the replay's demand paging)") \
+    XX(minor_fault_cycles, "cycles charged for them (page_fault each)") \
     XX(bugs, "BUG reports made on this CPU, beyond the 1024 kept too (mmusim_machine_reports)") \
     XX(warns, "WARN reports made on this CPU, likewise")
 

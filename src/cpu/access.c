@@ -11,6 +11,7 @@
 
 #include "cpu/cpu_impl.h"
 #include "cpu/hot.h"
+#include "cpu/hooks.h"
 #include "mmusim/error.h"
 
 _Static_assert(TS_ITLB_4K == (int)MMUSIM_TLB_ITLB_4K && TS_PDECACHE == (int)MMUSIM_TLB_PDECACHE &&
@@ -375,6 +376,185 @@ int mmusim_cpu_access(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned si
     out->cycles = 0;
     cpu->stats.accesses++;
     return data_op(cpu, pa, size, data, MMUSIM_ACC_KIND(access) == MMUSIM_ACC_WRITE);
+}
+
+/* ---- the batch call ---- */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define MMUSIM_BIG_ENDIAN_HOST 1
+#else
+#define MMUSIM_BIG_ENDIAN_HOST 0
+#endif
+
+/*
+ * Every reference valid: an access of kind 0..2 with or without USER, a
+ * size of 1 to 4096. Branch-free over the array so the compiler can
+ * vectorise it: it runs before any reference does (a refused call changes
+ * nothing), and costs a few instructions a reference.
+ */
+static int batch_valid(const struct mmusim_ref *refs, size_t n)
+{
+    /* A reference as one little-endian word: va in bits 0-31, size 32-47,
+     * access 48-55. Bad: size - 1 >= 4096 (bits 44-47 of w - 2^32: a size of
+     * 0 borrows into them), access bits 3-7 set, or kind 3 (bits 0 and 1). */
+    _Static_assert(sizeof(struct mmusim_ref) == 8 && offsetof(struct mmusim_ref, size) == 4 &&
+                       offsetof(struct mmusim_ref, access) == 6,
+                   "mmusim_ref is read as one 64-bit word");
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w;
+        memcpy(&w, &refs[i], sizeof w);
+        if (MMUSIM_BIG_ENDIAN_HOST)
+            w = (uint64_t)refs[i].va | (uint64_t)refs[i].size << 32 | (uint64_t)refs[i].access << 48;
+        bad |= ((w - (1ull << 32)) & (0xfull << 44)) | (w & (0x1full << 51)) | (w & (w >> 1) & (1ull << 48));
+    }
+    return bad == 0;
+}
+
+/*
+ * The same path as mmusim_cpu_access with data NULL, for a run of
+ * references. The common case is tested against a local cache: ok_tag[acc]
+ * is the tag of the most recently used entry of access acc's first array
+ * when that entry is known to serve acc (its rights matched), else 0 (no
+ * tag is 0). A reference whose page has that tag and that stays inside the
+ * page is a hit on that entry, which tlb_array_lookup would count and
+ * leave untouched (it is already the most recent of its set); the hits are
+ * counted in locals and added to the arrays at the end. Every other
+ * reference takes the full lookup (and access_slow, as mmusim_cpu_access
+ * does), which may change the arrays of its side (instruction or data), so
+ * that side's cache is emptied, and refilled only by a hit found there. The first arrays (itlb.4k, dtlb.4k, utlb)
+ * index by 4 KiB pages. per is a constant at each of the two call sites.
+ */
+static inline __attribute__((always_inline)) int batch_run(struct mmusim_cpu *cpu, const struct mmusim_ref *refs,
+                                                           size_t n, struct mmusim_access *per,
+                                                           struct mmusim_batch_sum *sum)
+{
+    struct mmusim_access scratch, *out = &scratch;
+    uint32_t ok_tag[8] = {0};
+    uint64_t nh[4] = {0}, walked = 0, slow_hits = 0;
+    size_t i = 0;
+    int rc = MMUSIM_OK, fault = 0;
+    for (; i < n; i++) {
+        uint32_t va = refs[i].va;
+        unsigned access = refs[i].access, size = refs[i].size;
+        uint32_t tag = (va >> MMUSIM_PAGE_SHIFT) + 1u;
+        if (MMUSIM_LIKELY(ok_tag[access] == tag && (va & MMUSIM_PAGE_OFFSET_MASK) + size <= MMUSIM_PAGE_SIZE)) {
+            nh[MMUSIM_ACC_KIND(access)]++;
+            if (per) {
+                const struct tlb_array *a = cpu->first[MMUSIM_ACC_KIND(access)];
+                per[i].fault = 0;
+                per[i].walked = 0;
+                per[i].pa = a->e[a->mru].pa + (va & MMUSIM_PAGE_OFFSET_MASK);
+                per[i].cycles = 0;
+            }
+            continue;
+        }
+        struct tlb_array *a = cpu->first[MMUSIM_ACC_KIND(access)];
+        struct tlb_entry *e = tlb_array_lookup(a, va);
+        /* What the full path may change: a fetch only the instruction
+         * side's arrays (itlb, stlb, pdecache), a load or store only the
+         * data side's (utlb, dtlb, stlb, pdecache): the other side's
+         * first array and its most recent entry stay as they were. */
+        if (MMUSIM_ACC_KIND(access) == MMUSIM_ACC_EXEC) {
+            ok_tag[MMUSIM_ACC_EXEC] = ok_tag[MMUSIM_ACC_EXEC | MMUSIM_ACC_USER] = 0;
+        } else {
+            ok_tag[MMUSIM_ACC_READ] = ok_tag[MMUSIM_ACC_READ | MMUSIM_ACC_USER] = 0;
+            ok_tag[MMUSIM_ACC_WRITE] = ok_tag[MMUSIM_ACC_WRITE | MMUSIM_ACC_USER] = 0;
+        }
+        if (per)
+            out = &per[i];
+        if (e != NULL && (e->flags & cpu->hit_mask[access]) == cpu->hit_want[access] &&
+            (va & MMUSIM_PAGE_OFFSET_MASK) + size <= MMUSIM_PAGE_SIZE) {
+            slow_hits++;
+            ok_tag[access] = tag; /* e is now its array's most recently used entry */
+            if (per) {
+                out->fault = 0;
+                out->walked = 0;
+                out->pa = e->pa + (va & ((1u << a->shift) - 1u));
+                out->cycles = 0;
+            }
+            continue;
+        }
+        rc = access_slow(cpu, va, access, size, NULL, out, e);
+        walked += (uint64_t)out->walked;
+        if (MMUSIM_UNLIKELY(rc != MMUSIM_OK || out->fault)) {
+            fault = out->fault;
+            i++;
+            break;
+        }
+    }
+    for (unsigned k = 0; k < 3; k++)
+        cpu->first[k]->st.hits += nh[k];
+    cpu->stats.accesses += nh[0] + nh[1] + nh[2] + slow_hits;
+    sum->done = i;
+    sum->walked = walked;
+    sum->fault = fault;
+    if (fault)
+        sum->fault_info = *out;
+    else
+        memset(&sum->fault_info, 0, sizeof sum->fault_info);
+    return rc;
+}
+
+/* With the coherence checker on, every hit is checked: each reference takes mmusim_cpu_access's slow path. */
+static int batch_checked(struct mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n, struct mmusim_access *per,
+                         struct mmusim_batch_sum *sum)
+{
+    struct mmusim_access scratch, *out = &scratch;
+    size_t i = 0;
+    int rc = MMUSIM_OK;
+    memset(sum, 0, sizeof *sum);
+    for (; i < n; i++) {
+        const struct mmusim_ref *r = &refs[i];
+        if (per)
+            out = &per[i];
+        rc = access_slow(cpu, r->va, r->access, r->size, NULL, out,
+                         tlb_array_lookup(cpu->first[MMUSIM_ACC_KIND(r->access)], r->va));
+        sum->walked += (uint64_t)out->walked;
+        if (rc != MMUSIM_OK || out->fault) {
+            sum->fault = out->fault;
+            if (out->fault)
+                sum->fault_info = *out;
+            i++;
+            break;
+        }
+    }
+    sum->done = i;
+    return rc;
+}
+
+int mmusim_cpu_access_batch(mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n, struct mmusim_access *per,
+                            struct mmusim_batch_sum *sum)
+{
+    if (MMUSIM_UNLIKELY(!cpu || !sum || (!refs && n) || !batch_valid(refs, n)))
+        return MMUSIM_EINVAL;
+    return mmusim__cpu_access_batch_trusted(cpu, refs, n, per, sum);
+}
+
+int mmusim__cpu_access_batch_trusted(mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n,
+                                     struct mmusim_access *per, struct mmusim_batch_sum *sum)
+{
+    uint64_t cycles0 = cpu->cycles;
+    int rc;
+    if (MMUSIM_UNLIKELY(cpu->sys->check))
+        rc = batch_checked(cpu, refs, n, per, sum);
+    else if (per)
+        rc = batch_run(cpu, refs, n, per, sum);
+    else
+        rc = batch_run(cpu, refs, n, NULL, sum);
+    sum->cycles = cpu->cycles - cycles0;
+    return rc;
+}
+
+uint64_t mmusim_cpu_minor_fault(mmusim_cpu *cpu)
+{
+    if (!cpu)
+        return 0;
+    uint64_t c = cpu->sys->cfg->costs.page_fault;
+    cpu->cycles += c;
+    cpu->stats.minor_faults++;
+    cpu->stats.minor_fault_cycles += c;
+    return c;
 }
 
 /* ---- flush primitives ---- */

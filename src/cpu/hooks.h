@@ -176,4 +176,17 @@ static inline void *mmusim__cpu_ext(mmusim_cpu *cpu, size_t off)
     return mmusim__cpu_head(cpu)->ext + off;
 }
 
+/*
+ * mmusim_cpu_access_batch (include/mmusim/cpu.h) without its check of the
+ * references, for a layer that builds them itself and has checked what it
+ * built them from (the replay driver, src/trace/replay.c): every access
+ * one of kinds 0..2 with or without USER, every size 1 to 4096. Anything
+ * else is undefined. cpu and sum must not be NULL.
+ */
+struct mmusim_ref;
+struct mmusim_access;
+struct mmusim_batch_sum;
+int mmusim__cpu_access_batch_trusted(mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n,
+                                     struct mmusim_access *per, struct mmusim_batch_sum *sum);
+
 #endif /* MMUSIM_CPU_HOOKS_H */
