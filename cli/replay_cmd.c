@@ -558,8 +558,10 @@ int cmd_replay(int argc, char **argv)
             fprintf(stderr, "mmusim: replay: no lowmem frame for a task's kernel pages\n");
             status = 1;
         }
-        else if (elf && (rc = load_program(r.m, elf, &o.cr3)) != MMUSIM_OK)
-            status = cli_error(cmd, "--elf %s: %s", elf, mmusim_strerror(rc));
+        else if (elf && (rc = load_program(r.m, elf, &o.cr3)) != MMUSIM_OK) {
+            fprintf(stderr, "mmusim: %s: %s\n", elf, mmusim_strerror(rc)); /* bad input, as a bad trace: 1 */
+            status = 1;
+        }
         else if ((rc = mmusim_replay_create(r.m, &o, &r.p[i].rp)) != MMUSIM_OK)
         {
             fprintf(stderr, "mmusim: replay: %s\n", mmusim_strerror(rc));

@@ -117,10 +117,16 @@ execute_process(COMMAND ${MMUSIM} replay --lackey ${WORK}/bad.lackey OUTPUT_QUIE
 if(NOT rc EQUAL 1 OR NOT err MATCHES "bad.lackey: line 2: missing comma")
   fail("malformed trace: exit ${rc}, '${err}'")
 endif()
+# --elf with a program that is no i386 ELF (the host's own /bin/true, 64-bit; a text file): exit 1, the loader's reason.
 execute_process(COMMAND ${MMUSIM} replay --lackey ${WORK}/small.lackey --elf /bin/true
                 OUTPUT_QUIET ERROR_VARIABLE err RESULT_VARIABLE rc)
-if(NOT rc EQUAL 2 OR NOT err MATCHES "ELF loader is not built yet")
-  fail("--elf: exit ${rc}, '${err}'")
+if(NOT rc EQUAL 1 OR NOT err MATCHES "/bin/true: not a 32-bit little-endian ELF")
+  fail("--elf /bin/true: exit ${rc}, '${err}'")
+endif()
+execute_process(COMMAND ${MMUSIM} replay --lackey ${WORK}/small.lackey --elf ${WORK}/small.lackey
+                OUTPUT_QUIET ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "small.lackey: not an ELF file")
+  fail("--elf of a text file: exit ${rc}, '${err}'")
 endif()
 execute_process(COMMAND ${MMUSIM} replay OUTPUT_QUIET ERROR_VARIABLE err RESULT_VARIABLE rc)
 if(NOT rc EQUAL 2 OR NOT err MATCHES "no trace")
