@@ -35,6 +35,7 @@
 struct held {
     struct mmusim_kaddr addr;
     enum mmusim_km_type type;
+    int run;  /* a heap run of several pages (mmusim_kmap_heap), given back with mmusim_kunmap_heap */
 };
 
 /* One machine with its layer, the pages it maps and what each CPU holds. */
@@ -107,8 +108,7 @@ static void one_op(struct side *s, unsigned c, uint64_t r)
                                     : mmusim_kmap_atomic(cpu, s->k, page, type, &a);
         trace_add(s, (uint64_t)(unsigned)rc << 32 | a.va);
         if (rc == MMUSIM_OK) {
-            s->held[c][s->nheld[c]].addr = a;
-            s->held[c][s->nheld[c]].type = type;
+            s->held[c][s->nheld[c]] = (struct held){a, type, 0};
             s->nheld[c]++;
             /* A read through the mapping, so that the unmap's INVLPG has an entry to drop. */
             uint32_t word = 0;
@@ -121,13 +121,26 @@ static void one_op(struct side *s, unsigned c, uint64_t r)
         struct held h = s->held[c][i];
         if ((r >> 12) % 40 == 0)
             h.addr.va += 0x1000; /* a wrong address */
-        int rc = mmusim_kunmap_atomic(cpu, s->k, h.addr, h.type);
+        int rc = h.run ? mmusim_kunmap_heap(cpu, s->k, h.addr) : mmusim_kunmap_atomic(cpu, s->k, h.addr, h.type);
         trace_add(s, (uint64_t)(unsigned)rc);
         s->held[c][i] = s->held[c][s->nheld[c] - 1];
         s->nheld[c]--;
     } else if (what < 92) {
         /* A store hook set, or cleared: the handles go stale either way. */
         mmusim_machine_set_store_hook(s->m, (r & 1) ? ignore_store : NULL, NULL);
+    } else if (what < 95 && s->k->opts.variant == MMUSIM_KMAP_HEAP && s->nheld[c] < DEPTH) {
+        /* The heap: a run of 2 or 3 pages among the one-page runs of kmap_atomic. */
+        struct mmusim_page pages[3];
+        unsigned n = 2 + (unsigned)(r % 2);
+        for (unsigned i = 0; i < n; i++)
+            pages[i] = mmusim_page_of_pfn(s->m, s->pfns[(r >> (4 + i)) % NPAGES]);
+        struct mmusim_kaddr a = {0};
+        int rc = mmusim_kmap_heap(cpu, s->k, pages, n, &a);
+        trace_add(s, (uint64_t)(unsigned)rc << 32 | a.va);
+        if (rc == MMUSIM_OK) {
+            s->held[c][s->nheld[c]] = (struct held){a, MMUSIM_KM_USER0, 1};
+            s->nheld[c]++;
+        }
     } else {
         mmusim_cpu_spend(cpu, r % 50);
     }
@@ -252,12 +265,15 @@ static void stack_two_level(void **state) { check_variant(state, MMUSIM_KMAP_STA
 static void stack_pae(void **state) { check_variant(state, MMUSIM_KMAP_STACK_2_6_37, 1); }
 static void local_two_level(void **state) { check_variant(state, MMUSIM_KMAP_LOCAL_5_11, 0); }
 static void local_pae(void **state) { check_variant(state, MMUSIM_KMAP_LOCAL_5_11, 1); }
+static void heap_two_level(void **state) { check_variant(state, MMUSIM_KMAP_HEAP, 0); }
+static void heap_pae(void **state) { check_variant(state, MMUSIM_KMAP_HEAP, 1); }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TS_TEST(slot19_two_level), TS_TEST(slot19_pae), TS_TEST(slot36_two_level), TS_TEST(slot36_pae),
         TS_TEST(stack_two_level),  TS_TEST(stack_pae),  TS_TEST(local_two_level),  TS_TEST(local_pae),
+        TS_TEST(heap_two_level),   TS_TEST(heap_pae),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

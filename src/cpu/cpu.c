@@ -25,6 +25,7 @@ int mmusim__cpu_init(struct mmusim_cpu *cpu, struct cpu_sys *m, unsigned id)
     cpu->sys = m;
     cpu->id = id;
     cpu->costs = &cfg->costs;
+    cpu->pm_gen = &m->mmu->pm.gen;
     cpu->regs.cr0 = MMUSIM_CR0_PE | MMUSIM_CR0_PG | MMUSIM_CR0_WP;
     if (cfg->features & MMUSIM_FEAT_PSE)
         cpu->regs.cr4 |= MMUSIM_CR4_PSE;

@@ -29,8 +29,10 @@ struct mmusim_cpu {
      * unused): the uTLB for loads where there is one, else the L1 4 KiB
      * array. Fixed at creation, as the arrays' presence is. */
     struct tlb_array *first[4];
-    /* &sys->cfg->costs, one load nearer: the kmap_atomic short path charges from it (cpu/hot.h). */
+    /* &sys->cfg->costs and &sys->mmu->pm.gen, a load nearer: the kmap_atomic short
+     * paths charge from the one and test their PTE handles against the other (cpu/hot.h). */
     const struct mmusim_costs *costs;
+    const uint64_t *pm_gen;
     struct tlbset tlb;
     struct mmusim_cpu_regs regs;
     struct ptcache ptc;

@@ -85,6 +85,25 @@ static inline void mmusim__preempt_dec(struct mmusim_cpu *cpu)
     cpu->smp.preempt_count--;
 }
 
+/* mmusim_cpu_spend of a CPU (non-NULL): cycles of work, charged and counted as compute. */
+static inline void mmusim__cpu_spend_hot(struct mmusim_cpu *cpu, uint64_t cycles)
+{
+    cpu->cycles += cycles;
+    cpu->stats.compute_cycles += cycles;
+}
+
+/*
+ * What mmusim_local_irq_disable followed by mmusim_local_irq_enable (or by
+ * nothing, when interrupts were off already: local_irq_save and
+ * local_irq_restore) leave behind within one call: the interrupt flag as it
+ * was, and the CPU marked for the engine to look at its next event again
+ * (mmusim__smp_touch).
+ */
+static inline void mmusim__irq_save_restore_hot(struct mmusim_cpu *cpu)
+{
+    cpu->sys->smp->dirty |= 1ull << cpu->id;
+}
+
 /* mmusim_flush_tlb_one (INVLPG va) of a CPU (non-NULL): the entries dropped, the count, the charge. */
 static inline uint64_t mmusim__flush_tlb_one_hot(struct mmusim_cpu *cpu, uint32_t va)
 {
@@ -103,7 +122,7 @@ static inline uint64_t mmusim__flush_tlb_one_hot(struct mmusim_cpu *cpu, uint32_
  */
 static inline int mmusim__pte_slot_current(const struct mmusim_cpu *cpu, const struct mmusim__pte_slot *p)
 {
-    return p->gen == cpu->sys->mmu->pm.gen;
+    return p->gen == *cpu->pm_gen;
 }
 
 /* What the entry of a current handle holds. */

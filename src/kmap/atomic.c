@@ -555,6 +555,7 @@ void mmusim__kmap_choose_entries(mmusim_kmap_layer *k)
         [KMAP_SHORT_SLOT36] = {map_short_slot36, unmap_short_slot36},
         [KMAP_SHORT_STACK] = {map_short_stack, unmap_short_stack},
         [KMAP_SHORT_LOCAL] = {mmusim__kmap_local_atomic_short, mmusim__kunmap_local_atomic_short},
+        [KMAP_SHORT_HEAP] = {mmusim__kmap_heap_atomic_short, mmusim__kunmap_heap_atomic_short},
     };
     k->entry = entries[k->short_form];
 }
@@ -562,9 +563,9 @@ void mmusim__kmap_choose_entries(mmusim_kmap_layer *k)
 int mmusim_kmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_page page, enum mmusim_km_type type,
                        struct mmusim_kaddr *out)
 {
-    if (MMUSIM_LIKELY(k && cpu && out))
-        return k->entry.map(k, cpu, page.pfn, type, k->kmap_prot, out);
-    return MMUSIM_EINVAL;
+    if (MMUSIM_UNLIKELY(!k) || MMUSIM_UNLIKELY(!cpu) || MMUSIM_UNLIKELY(!out))
+        return MMUSIM_EINVAL;
+    return k->entry.map(k, cpu, page.pfn, type, k->kmap_prot, out);
 }
 
 int mmusim_kmap_atomic_pfn(mmusim_cpu *cpu, mmusim_kmap_layer *k, uint64_t pfn, enum mmusim_km_type type,
@@ -588,7 +589,7 @@ int mmusim_kmap_atomic_prot(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim
 
 int mmusim_kunmap_atomic(mmusim_cpu *cpu, mmusim_kmap_layer *k, struct mmusim_kaddr addr, enum mmusim_km_type type)
 {
-    if (MMUSIM_LIKELY(k && cpu))
-        return k->entry.unmap(k, cpu, addr, type);
-    return MMUSIM_EINVAL;
+    if (MMUSIM_UNLIKELY(!k) || MMUSIM_UNLIKELY(!cpu))
+        return MMUSIM_EINVAL;
+    return k->entry.unmap(k, cpu, addr, type);
 }

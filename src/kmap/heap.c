@@ -263,3 +263,79 @@ static int heap_atomic_unmap(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusi
 }
 
 const struct kmap_variant_ops mmusim__kmap_heap_ops = {heap_atomic_map, heap_atomic_unmap};
+
+/*
+ * kmap_atomic and kunmap_atomic on the heap in their common case, short
+ * (see atomic.c, "The short path"): a highmem page into the lowest free
+ * window page, whose PTE is none, and the unmap of a one-page run at its
+ * address. The same charges, counts and stores as heap_atomic_map and
+ * heap_atomic_unmap, in the same order: pagefault_disable, the allocator's
+ * critical section (local_irq_save and local_irq_restore charged
+ * irq_save_restore; within one call the interrupt flag ends as it began),
+ * the PTE store; the clear and INVLPG, the critical section, then
+ * pagefault_enable. Anything else (lowmem, a full window, a page in use, a
+ * run of several pages, an address outside the window) goes to the general
+ * path before anything is changed.
+ */
+int mmusim__kmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                                   uint64_t prot, struct mmusim_kaddr *out)
+{
+    if (mmusim__cpu_part(cpu) != k->sys || pfn - k->highmem_start >= k->highmem_frames ||
+        (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ || !mmusim__preempt_can_inc(cpu, k->preempt_mask))
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
+    struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+    const uint64_t free_pages = ~kc->heap_used & run_bits(0, k->depth);
+    if (!free_pages)
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out); /* the window is full: refused */
+    const uint32_t p = mmusim__ctz64(free_pages); /* first fit of one page: the lowest free */
+    struct kmap_slot *sl = &kc->slots[page_slot(k, p)];
+    if (!mmusim__pte_slot_current(cpu, &sl->pte) || mmusim__pte_slot_peek(&sl->pte) != 0)
+        return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
+    const uint64_t t0 = cpu->cycles;
+    const uint64_t c = k->cfg->costs.irq_save_restore;
+    mmusim__preempt_inc(cpu); /* pagefault_disable (2.6.37: preemption off) */
+    mmusim__irq_save_restore_hot(cpu);
+    mmusim__cpu_spend_hot(cpu, c);
+    kc->st.heap_irq_cycles += c;
+    kc->heap_used |= 1ull << p;
+    kc->heap_run[p] = 1;
+    mmusim__pte_slot_put(cpu, &sl->pte, (pfn << MMUSIM_PAGE_SHIFT) | prot);
+    kc->st.pte_writes++;
+    kc->st.heap_maps++;
+    out->va = sl->va;
+    kmap_account_map(k, kc, cpu->cycles - t0);
+    return MMUSIM_OK;
+}
+
+int mmusim__kunmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr,
+                                     enum mmusim_km_type type)
+{
+    if (mmusim__cpu_part(cpu) != k->sys || (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ ||
+        !mmusim__preempt_can_dec(cpu, k->preempt_mask))
+        return mmusim__kunmap_atomic_general(k, cpu, addr, type);
+    struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
+    const uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
+    const uint32_t lo = kc->slots[k->depth - 1u].va; /* window page 0 */
+    const uint32_t p = (va - lo) >> MMUSIM_PAGE_SHIFT;
+    if (va < lo || p >= k->depth || kc->heap_run[p] != 1)
+        return mmusim__kunmap_atomic_general(k, cpu, addr, type); /* outside the window, no run, several pages */
+    struct kmap_slot *sl = &kc->slots[page_slot(k, p)];
+    if (!mmusim__pte_slot_current(cpu, &sl->pte))
+        return mmusim__kunmap_atomic_general(k, cpu, addr, type);
+    const uint64_t t0 = cpu->cycles;
+    const uint64_t c = k->cfg->costs.irq_save_restore;
+    mmusim__pte_slot_put(cpu, &sl->pte, 0); /* the page cleared and flushed before the run goes back */
+    kc->st.pte_writes++;
+    kc->st.invlpgs++;
+    (void)mmusim__flush_tlb_one_hot(cpu, sl->va);
+    mmusim__irq_save_restore_hot(cpu);
+    mmusim__cpu_spend_hot(cpu, c);
+    kc->st.heap_irq_cycles += c;
+    kc->heap_used &= ~(1ull << p);
+    kc->heap_run[p] = 0;
+    kc->st.heap_unmaps++;
+    mmusim__preempt_dec(cpu); /* pagefault_enable */
+    kmap_account_unmap(k, kc, cpu->cycles - t0);
+    return MMUSIM_OK;
+}
+

@@ -169,7 +169,7 @@ static int find_slot_ptes(mmusim_kmap_layer *k)
     return MMUSIM_OK;
 }
 
-/* The short path of a variant that has one (heap: none), and the km_types it serves. */
+/* The short path of each variant, and the km_types it serves. */
 static void short_form_of(mmusim_kmap_layer *k)
 {
     static const enum kmap_short form_of[MMUSIM_KMAP_VARIANT_COUNT_] = {
@@ -177,7 +177,7 @@ static void short_form_of(mmusim_kmap_layer *k)
         [MMUSIM_KMAP_SLOT_2_6_36] = KMAP_SHORT_SLOT36,
         [MMUSIM_KMAP_STACK_2_6_37] = KMAP_SHORT_STACK,
         [MMUSIM_KMAP_LOCAL_5_11] = KMAP_SHORT_LOCAL,
-        [MMUSIM_KMAP_HEAP] = KMAP_SHORT_NONE,
+        [MMUSIM_KMAP_HEAP] = KMAP_SHORT_HEAP,
     };
     k->short_form = form_of[k->opts.variant];
     /* The slot forms' types are slots 0 to ntypes - 1 (no fences without DEBUG), as far as the

@@ -114,7 +114,14 @@ struct pa_map {
 };
 
 /* Which short path the public kmap_atomic calls may take (atomic.c, map_short); NONE: the general path only. */
-enum kmap_short { KMAP_SHORT_NONE, KMAP_SHORT_SLOT19, KMAP_SHORT_SLOT36, KMAP_SHORT_STACK, KMAP_SHORT_LOCAL };
+enum kmap_short {
+    KMAP_SHORT_NONE,
+    KMAP_SHORT_SLOT19,
+    KMAP_SHORT_SLOT36,
+    KMAP_SHORT_STACK,
+    KMAP_SHORT_LOCAL,
+    KMAP_SHORT_HEAP,
+};
 
 /* The public kmap_atomic and kunmap_atomic go straight to these: a short path (atomic.c) or the general one. */
 struct kmap_entries {
@@ -340,6 +347,11 @@ int mmusim__kmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint6
                                     uint64_t prot, struct mmusim_kaddr *out);
 int mmusim__kunmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr,
                                       enum mmusim_km_type type);
+/* The heap's (heap.c). */
+int mmusim__kmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
+                                   uint64_t prot, struct mmusim_kaddr *out);
+int mmusim__kunmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, struct mmusim_kaddr addr,
+                                     enum mmusim_km_type type);
 
 /* What every kmap_atomic and kunmap_atomic that succeeded adds to the statistics. */
 static MMUSIM_INLINE void kmap_account_map(mmusim_kmap_layer *k, struct kmap_cpu *kc, uint64_t d)
