@@ -42,7 +42,12 @@ static void apply_set(struct mmusim_config *cfg, const char *kv)
     key[eq - kv] = '\0';
     int rc = mmusim_config_set(cfg, key, eq + 1);
     if (rc != MMUSIM_OK) {
-        fprintf(stderr, "%s: --set %s: %s\n", prog, kv, mmusim_strerror(rc));
+        /* A value out of its key's range: the key's own description says what it takes. */
+        const char *doc = rc == MMUSIM_EVALUE ? mmusim_config_key_doc(key) : NULL;
+        if (doc)
+            fprintf(stderr, "%s: --set %s: %s (%s: %s)\n", prog, kv, mmusim_strerror(rc), key, doc);
+        else
+            fprintf(stderr, "%s: --set %s: %s\n", prog, kv, mmusim_strerror(rc));
         exit(2);
     }
 }

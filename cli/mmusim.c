@@ -158,7 +158,11 @@ static int set_option(const char *cmd, struct mmusim_config *cfg, const char *kv
     key[n] = '\0';
     int rc = mmusim_config_set(cfg, key, eq + 1);
     if (rc != MMUSIM_OK) {
-        cli_error(cmd, "--set %s: %s", kv, mmusim_strerror(rc));
+        const char *doc = rc == MMUSIM_EVALUE ? mmusim_config_key_doc(key) : NULL;
+        if (doc)
+            cli_error(cmd, "--set %s: %s (%s: %s)", kv, mmusim_strerror(rc), key, doc);
+        else
+            cli_error(cmd, "--set %s: %s", kv, mmusim_strerror(rc));
         return -1;
     }
     return 1;

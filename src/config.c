@@ -445,6 +445,16 @@ int mmusim_config_key(size_t i, const char **name, const char **doc)
     return MMUSIM_OK;
 }
 
+const char *mmusim_config_key_doc(const char *key)
+{
+    if (!key)
+        return NULL;
+    for (size_t i = 0; i < MMUSIM_ARRAY_SIZE(key_table); i++)
+        if (strcmp(key_table[i].name, key) == 0)
+            return key_table[i].doc;
+    return NULL;
+}
+
 _Static_assert(sizeof(enum mmusim_paging) == sizeof(int) && sizeof(enum mmusim_split) == sizeof(int) &&
                    sizeof(enum mmusim_era) == sizeof(int) && sizeof(enum mmusim_replacement) == sizeof(int) &&
                    sizeof(enum mmusim_preempt) == sizeof(int),

@@ -46,6 +46,9 @@ foreach(b ${BENCHES})
   expect(2 "^${n}: --ops: -1 is not a non-negative integer" ${b} --ops -1)
   expect(2 "^${n}: --ops: 12x is not a non-negative integer" ${b} --ops 12x)
   expect(2 "^${n}: unknown (or ambiguous )?option: --no-such-option" ${b} --no-such-option)
+  # A --set value out of its key's range: the key's description gives the range.
+  expect(2 "^${n}: --set cpus=65: bad value for this configuration key \\(cpus: number of CPUs, 1 to 64\\)\n$"
+         ${b} --set cpus=65)
   expect_full(1 "^${n}: error writing the output" ${b} --help)
   if(n STREQUAL "kmap_atomic_bench")
     expect(2 "^${n}: --irq-gap: 1000000001 is out of range \\(0 to 1000000000\\)\n$" ${b} --irq-gap 1000000001)
@@ -97,6 +100,8 @@ expect(2 "^mmusim: --cpus: 100000000000000000000 is out of range \\(1 to 64\\)\n
        ${MMUSIM} layout --cpus 100000000000000000000)
 expect(2 "^mmusim: --nr-cpus: 257 is out of range \\(0 to 256\\)\n$" ${MMUSIM} layout --nr-cpus 257)
 expect(2 "^mmusim: --cpus: 'x' is not a non-negative integer\n$" ${MMUSIM} layout --cpus x)
+expect(2 "^mmusim: --set cpus=65: bad value for this configuration key \\(cpus: number of CPUs, 1 to 64\\)\n$"
+       ${MMUSIM} layout --set cpus=65)
 expect(2 "^mmusim: unknown command 'nope'" ${MMUSIM} nope)
 expect_full(1 "^mmusim: error writing the output\n$" ${MMUSIM} layout)
 expect_full(1 "^mmusim: error writing the output\n$" ${MMUSIM} layout --json)

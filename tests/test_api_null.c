@@ -132,6 +132,9 @@ static void test_config(void **state)
     assert_int_equal(mmusim_config_key(mmusim_config_key_count(), &name, &doc), EINVAL_);
     assert_int_equal(mmusim_config_key((size_t)-1, &name, &doc), EINVAL_);
     assert_int_equal(mmusim_config_key(0, NULL, NULL), MMUSIM_OK); /* either may be NULL */
+    assert_null(mmusim_config_key_doc(NULL));
+    assert_null(mmusim_config_key_doc("no_such_key"));
+    assert_non_null(mmusim_config_key_doc("cpus"));
     assert_int_equal(mmusim_parse_size(NULL, &u), EINVAL_);
     assert_int_equal(mmusim_parse_size("4K", NULL), EINVAL_);
     assert_null(mmusim_paging_name(BAD_ENUM(mmusim_paging)));

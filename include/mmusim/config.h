@@ -202,6 +202,8 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_config_get(const struct mmusim_config *cf
 /* Number of keys mmusim_config_set() accepts, and the i-th key with a description. */
 MMUSIM_API size_t mmusim_config_key_count(void);
 MMUSIM_API MMUSIM_NODISCARD int mmusim_config_key(size_t i, const char **name, const char **doc);
+/* The description of key (what values it takes: its range, its names), or NULL for an unknown key or NULL. */
+MMUSIM_API const char *mmusim_config_key_doc(const char *key);
 
 /*
  * Parse a size: a decimal or 0x number with an optional K, M, G suffix
