@@ -289,8 +289,9 @@ static int cmd_keys(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             puts("usage: mmusim keys [--json]\n\n"
-                 "List every configuration key that --set KEY=VALUE accepts, with its description\n"
-                 "(which gives the values and range it takes). --json prints one JSON document:\n"
+                 "List every configuration key that --set KEY=VALUE accepts, with its default and\n"
+                 "its description (which gives the values and range it takes). --json prints one\n"
+                 "JSON document:\n"
                  "{\"version\": ..., \"keys\": [{\"key\": NAME, \"default\": VALUE, \"description\": TEXT}, ...]},\n"
                  "the default as text that --set takes back (sizes in bytes).");
             return CLI_EXIT_OK;
@@ -305,17 +306,19 @@ static int cmd_keys(int argc, char **argv)
     mmusim_config_init(&def);
     if (json)
         printf("{\n  \"version\": \"%s\",\n  \"keys\": [", mmusim_version_string());
+    else
+        printf("%-24s %-12s %s\n", "key", "default", "description");
     for (size_t i = 0; i < mmusim_config_key_count(); i++) {
         const char *name, *doc;
         char value[64];
         if (mmusim_config_key(i, &name, &doc) != MMUSIM_OK)
             continue;
-        if (!json) {
-            printf("%-24s %s\n", name, doc);
-            continue;
-        }
         if (mmusim_config_get(&def, name, value, sizeof(value)) != MMUSIM_OK)
             snprintf(value, sizeof(value), "?");
+        if (!json) {
+            printf("%-24s %-12s %s\n", name, value, doc);
+            continue;
+        }
         printf("%s\n    {\"key\": ", i ? "," : "");
         json_string(name);
         printf(", \"default\": ");
