@@ -24,17 +24,10 @@ static void ignore(int rc)
     (void)rc;
 }
 
-#if defined(__GNUC__)
-#define MMUSIM_UNLIKELY_(x) __builtin_expect(!!(x), 0)
-#else
-#define MMUSIM_UNLIKELY_(x) (x)
-#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#error "build() writes references as little-endian words"
+#error "records are read as little-endian words"
 #endif
 
-#define CHUNK 4096u           /* references built at a time */
-#define WINDOW 256u           /* references per batch call */           /* references per batch */
 #define MAX_KEPT_VIOLATIONS 64u
 #define RELOC_ALIGN (4u << 20) /* keeps the set index of up to 1024 sets of 4 KiB pages */
 
@@ -50,9 +43,6 @@ struct mmusim_replay {
     struct mmusim_replay_violation viol[MAX_KEPT_VIOLATIONS];
     uint64_t *frames;         /* frames taken by demand paging (freed with an owned space) */
     size_t nframes, capframes;
-    /* The batch being run: refs, and for each the record it came from. */
-    struct mmusim_ref refs[CHUNK];
-    uint32_t rec_of[CHUNK];
 };
 
 void mmusim_replay_opts_init(struct mmusim_replay_opts *o)
@@ -159,97 +149,143 @@ static void record_violation(struct mmusim_replay *r, uint64_t record, uint32_t 
     r->st.violations++;
 }
 
-/* ---- records to references ---- */
+/* ---- records to accesses ---- */
 
 static const uint8_t acc_of[MMUSIM_TRACE_KIND_COUNT_] = {
     MMUSIM_ACC_EXEC | MMUSIM_ACC_USER, MMUSIM_ACC_READ | MMUSIM_ACC_USER, MMUSIM_ACC_WRITE | MMUSIM_ACC_USER,
     MMUSIM_ACC_READ | MMUSIM_ACC_USER};
 
 /*
- * Fill r->refs from recs[*i..n) until CHUNK references; *i moves past the
- * records taken (a modify takes two slots, or none). Returns the count.
+ * The running totals of one mmusim_replay_run, kept in locals and added to
+ * r->st at the end: the hot loop then touches no memory but the records
+ * and the cache.
  */
-/*
- * A trace record and a reference have one layout (va, size, a byte, a pad
- * byte): a record becomes its reference by replacing the kind byte with the
- * access, one 64-bit word each. A modify becomes two references.
- */
-_Static_assert(sizeof(struct mmusim_trace_rec) == 8 && sizeof(struct mmusim_ref) == 8 &&
-                   offsetof(struct mmusim_trace_rec, kind) == offsetof(struct mmusim_ref, access) &&
-                   offsetof(struct mmusim_trace_rec, size) == offsetof(struct mmusim_ref, size),
-               "a record becomes a reference by its kind byte");
-#define BYTE6 (0xffull << 48)
-#define KIND_SHIFT 48 /* the kind byte, read from a little-endian word */
+struct run_state {
+    struct mmusim__hit_cache c;
+    uint64_t per_kind[MMUSIM_TRACE_KIND_COUNT_];
+    uint64_t accesses, split;
+};
 
-static size_t build(struct mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n, size_t *i)
+/*
+ * One access of a record, the cache having not served it: the CPU's full
+ * path, then the kernel's part for a fault it stops at (a demand fault
+ * maps the page and the access runs again; a protection fault is recorded
+ * and the access skipped). After a fault the cache is forgotten, as the
+ * batch call starts afresh after each. The access is counted once, when it
+ * completes or is skipped.
+ */
+static int run_access(struct mmusim_replay *r, struct run_state *s, uint32_t va, unsigned access, unsigned size,
+                      unsigned kind, uint64_t record)
 {
-    size_t k = 0, j = *i, first = j;
-    uint64_t per_kind[MMUSIM_TRACE_KIND_COUNT_] = {0}, split = 0;
-    const uint32_t task_size = r->task_size, reloc = r->reloc;
-    for (; j < n && k + 2 <= CHUNK; j++) {
-        const struct mmusim_trace_rec *rec = &recs[j];
-        uint32_t va = rec->va;
-        unsigned kind = rec->kind, size = rec->size;
-        per_kind[kind]++;
-        if (MMUSIM_UNLIKELY_(va >= task_size) && reloc) {
-            if (va < reloc) { /* the offset would take it below 0 */
-                r->st.unrelocatable += 1u + (kind == MMUSIM_TRACE_M);
-                continue;
-            }
-            va -= reloc;
-            r->st.relocated += 1u + (kind == MMUSIM_TRACE_M);
+    for (;;) {
+        struct mmusim_access out;
+        int rc = mmusim__cpu_access_uncached(r->cpu, va, access, size, &s->c, &out);
+        if (rc != MMUSIM_OK)
+            return rc;
+        if (MMUSIM_LIKELY(!out.fault)) {
+            s->accesses++;
+            return MMUSIM_OK;
         }
-        uint64_t w = (uint64_t)va | (uint64_t)size << 32 | (uint64_t)acc_of[kind] << KIND_SHIFT;
-        memcpy(&r->refs[k], &w, sizeof w);
-        r->rec_of[k++] = (uint32_t)(j - first);
-        split += (va & 0xfffu) + size > 4096u;
-        if (kind == MMUSIM_TRACE_M) {
-            w = (w & ~BYTE6) | (uint64_t)(MMUSIM_ACC_WRITE | MMUSIM_ACC_USER) << KIND_SHIFT;
-            memcpy(&r->refs[k], &w, sizeof w);
-            r->rec_of[k++] = (uint32_t)(j - first);
-            split += (va & 0xfffu) + size > 4096u;
+        mmusim__hit_cache_flush(r->cpu, &s->c);
+        mmusim__hit_cache_forget(&s->c);
+        if (!(out.error_code & MMUSIM_PF_P) && out.cr2 < r->task_size) {
+            rc = demand_map(r, out.cr2, kind);
+            if (rc != MMUSIM_OK)
+                return rc;
+            continue;
         }
+        s->accesses++;
+        record_violation(r, record, va, out.error_code, kind);
+        return MMUSIM_OK;
     }
-    for (unsigned t = 0; t < MMUSIM_TRACE_KIND_COUNT_; t++)
-        r->st.records[t] += per_kind[t];
-    r->st.split += split;
-    *i = j;
-    return k;
 }
 
-/* Run r->refs[0..k): the batch, and the faults it stops at. */
-static int run_refs(struct mmusim_replay *r, size_t k, const struct mmusim_trace_rec *recs, uint64_t rec_base)
+/* The cache's test for one access: a hit counted, or the full path. */
+static inline int one_access(struct mmusim_replay *r, struct run_state *s, uint32_t va, unsigned access,
+                             unsigned size, unsigned kind, uint64_t record)
 {
-    size_t at = 0;
-    uint64_t c0 = mmusim_cpu_cycles(r->cpu);
-    int rc = MMUSIM_OK;
-    while (at < k) {
-        struct mmusim_batch_sum s;
-        /* Windows of WINDOW references: the batch call checks every reference
-         * it is given before running any, and returns at each fault, so one
-         * call over the whole chunk would check its tail again after every
-         * fault. */
-        size_t w = k - at < WINDOW ? k - at : WINDOW;
-        rc = mmusim__cpu_access_batch_trusted(r->cpu, r->refs + at, w, NULL, &s); /* built from checked records */
-        if (rc != MMUSIM_OK)
-            break;
-        r->st.accesses += s.done;
-        at += s.done;
-        if (!s.fault)
-            continue;
-        const struct mmusim_ref *f = &r->refs[at - 1];
-        unsigned kind = recs[r->rec_of[at - 1]].kind;
-        if (!(s.fault_info.error_code & MMUSIM_PF_P) && s.fault_info.cr2 < r->task_size) {
-            r->st.accesses--; /* the access runs again: counted once, when it completes */
-            at--;
-            rc = demand_map(r, s.fault_info.cr2, kind);
-            if (rc != MMUSIM_OK)
-                break;
-        } else {
-            record_violation(r, rec_base + r->rec_of[at - 1], f->va, s.fault_info.error_code, kind);
-        }
+    if (MMUSIM_LIKELY(s->c.ok_tag[access] == (va >> 12) + 1u)) {
+        s->c.hits[access & 3u]++;
+        s->accesses++;
+        return MMUSIM_OK;
     }
-    r->st.cycles += mmusim_cpu_cycles(r->cpu) - c0; /* walks and the faults' page_fault */
+    return run_access(r, s, va, access, size, kind, record);
+}
+
+/*
+ * A record the hot loop does not take: one above the user part
+ * (relocated, or skipped), or one that straddles a page, or a modify.
+ */
+MMUSIM_NOINLINE static int run_record(struct mmusim_replay *r, struct run_state *s, uint32_t va, unsigned size,
+                                       unsigned kind, uint64_t record)
+{
+    unsigned n = 1u + (kind == MMUSIM_TRACE_M);
+    if (va >= r->task_size && r->reloc) {
+        if (va < r->reloc) { /* the offset would take it below 0 */
+            r->st.unrelocatable += n;
+            return MMUSIM_OK;
+        }
+        va -= r->reloc;
+        r->st.relocated += n;
+    }
+    int straddles = (va & 0xfffu) + size > 4096u;
+    s->split += n * (unsigned)straddles;
+    int rc;
+    if (straddles) {
+        rc = run_access(r, s, va, acc_of[kind], size, kind, record);
+        if (rc == MMUSIM_OK && kind == MMUSIM_TRACE_M)
+            rc = run_access(r, s, va, MMUSIM_ACC_WRITE | MMUSIM_ACC_USER, size, kind, record);
+        return rc;
+    }
+    rc = one_access(r, s, va, acc_of[kind], size, kind, record);
+    if (rc == MMUSIM_OK && kind == MMUSIM_TRACE_M)
+        rc = one_access(r, s, va, MMUSIM_ACC_WRITE | MMUSIM_ACC_USER, size, kind, record);
+    return rc;
+}
+
+/*
+ * A trace record and a reference have one layout (va, size, a byte, a pad
+ * byte): a record is read as one 64-bit word.
+ */
+_Static_assert(sizeof(struct mmusim_trace_rec) == 8 && offsetof(struct mmusim_trace_rec, va) == 0 &&
+                   offsetof(struct mmusim_trace_rec, size) == 4 && offsetof(struct mmusim_trace_rec, kind) == 6,
+               "a record is read as one little-endian word");
+#define KIND_SHIFT 48 /* the kind byte, read from a little-endian word */
+
+/*
+ * Run recs[0..n), valid records. The hot loop takes a record in the user
+ * part, inside one page, whose page the cache holds for its access (both
+ * accesses of a modify: the load's and the store's): TLB hits, whose
+ * effects are counters, totalled by kind in hot[] and added at the end.
+ * Everything else goes to run_record.
+ */
+static int run_records(struct mmusim_replay *r, struct run_state *s, const struct mmusim_trace_rec *recs, size_t n,
+                       uint64_t rec_base)
+{
+    const uint32_t task_size = r->task_size;
+    uint64_t hot[MMUSIM_TRACE_KIND_COUNT_] = {0};
+    int rc = MMUSIM_OK;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w;
+        memcpy(&w, &recs[j], sizeof w);
+        uint32_t va = (uint32_t)w, tag = (va >> 12) + 1u;
+        unsigned size = (unsigned)(w >> 32) & 0xffffu, kind = (unsigned)(w >> KIND_SHIFT) & 0xffu;
+        if (MMUSIM_LIKELY(s->c.ok_tag[acc_of[kind]] == tag && (va & 0xfffu) + size <= 4096u && va < task_size &&
+                          (kind != MMUSIM_TRACE_M || s->c.ok_tag[MMUSIM_ACC_WRITE | MMUSIM_ACC_USER] == tag))) {
+            hot[kind]++;
+            continue;
+        }
+        s->per_kind[kind]++;
+        if ((rc = run_record(r, s, va, size, kind, rec_base + j)) != MMUSIM_OK)
+            break;
+    }
+    for (unsigned k = 0; k < MMUSIM_TRACE_KIND_COUNT_; k++) {
+        s->per_kind[k] += hot[k];
+        s->c.hits[acc_of[k] & 3u] += hot[k];
+        s->accesses += hot[k];
+    }
+    s->c.hits[MMUSIM_ACC_WRITE] += hot[MMUSIM_TRACE_M]; /* a modify's store */
+    s->accesses += hot[MMUSIM_TRACE_M];
     return rc;
 }
 
@@ -281,15 +317,18 @@ int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, siz
         r->st.cycles += c;
     }
     uint64_t done = r->st.records[0] + r->st.records[1] + r->st.records[2] + r->st.records[3];
-    size_t i = 0;
-    while (i < n) {
-        size_t first = i;
-        size_t k = build(r, recs, n, &i);
-        int rc = run_refs(r, k, recs + first, done + first);
-        if (rc != MMUSIM_OK)
-            return rc;
-    }
-    return MMUSIM_OK;
+    struct run_state s;
+    memset(&s, 0, sizeof s);
+    mmusim__hit_cache_init(&s.c);
+    uint64_t c0 = mmusim_cpu_cycles(r->cpu);
+    int rc = run_records(r, &s, recs, n, done);
+    mmusim__hit_cache_flush(r->cpu, &s.c);
+    for (unsigned t = 0; t < MMUSIM_TRACE_KIND_COUNT_; t++)
+        r->st.records[t] += s.per_kind[t];
+    r->st.accesses += s.accesses;
+    r->st.split += s.split;
+    r->st.cycles += mmusim_cpu_cycles(r->cpu) - c0; /* walks and the faults' page_fault */
+    return rc;
 }
 
 void mmusim_replay_stats(const mmusim_replay *r, struct mmusim_replay_stats *out)
