@@ -9,7 +9,8 @@
  *   floor         a bare loop that reads the file in 1 MiB blocks and counts
  *                 its newlines (memchr): the least a line parser can cost;
  *   lackey parse  mmusim_trace_read over the file;
- *   lackey replay mmusim_trace_read and mmusim_replay_run: the whole replay;
+ *   lackey replay mmusim_replay_read (reading and running in one pass): the
+ *                 whole replay;
  *   binary parse, binary replay: the same on the file converted to mmusim's
  *                 binary format;
  *   batch hits    mmusim_cpu_access_batch on 4-byte loads that all hit one
@@ -122,12 +123,13 @@ static uint64_t run_file(const char *path, enum mmusim_trace_format fmt, const s
     uint64_t total = 0;
     size_t n;
     int rc;
-    while ((rc = mmusim_trace_read(rd, recs, RECS, &n)) == MMUSIM_OK && n > 0) {
-        if (rp)
-            bench_check(mmusim_replay_run(rp, recs, n), "replay_run");
-        total += n;
-    }
-    bench_check(rc, "trace_read");
+    if (rp) /* read and run in one pass */
+        while ((rc = mmusim_replay_read(rp, rd, RECS, &n)) == MMUSIM_OK && n > 0)
+            total += n;
+    else
+        while ((rc = mmusim_trace_read(rd, recs, RECS, &n)) == MMUSIM_OK && n > 0)
+            total += n;
+    bench_check(rc, rp ? "replay_read" : "trace_read");
     mmusim_replay_destroy(rp);
     mmusim_machine_destroy(m);
     mmusim_trace_close(rd);

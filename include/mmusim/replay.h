@@ -92,6 +92,21 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_replay_create(mmusim_machine *m, const st
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n);
 
+/*
+ * Read up to max records from rd (include/mmusim/trace.h) and run them:
+ * the results of mmusim_trace_read into a buffer then mmusim_replay_run,
+ * in one pass (a binary trace's records are decoded and run in place, with
+ * no array between). *n gets the records run, 0 at the end of the trace.
+ * A bad record stops the run as mmusim_trace_read stops: the records
+ * before it run and the call returns MMUSIM_OK; the next returns the
+ * reader's error (MMUSIM_ETRACE, MMUSIM_ETRACEIO; mmusim_trace_error says
+ * where), as does every later one. mmusim_replay_run's errors
+ * (MMUSIM_ENOFRAME) stop the run at the record that met it, *n counting
+ * it. MMUSIM_EINVAL for NULL arguments.
+ */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_replay_read(mmusim_replay *r, mmusim_trace_reader *rd, size_t max,
+                                                   size_t *n);
+
 /* The totals so far. NULL arguments: nothing. */
 MMUSIM_API void mmusim_replay_stats(const mmusim_replay *r, struct mmusim_replay_stats *out);
 

@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "mmusim.h"
 #include "mmusim/replay.h"
+#include "trace/trace_impl.h"
 
 /* A call whose failure leaves nothing to undo (cleanup): its status is dropped on purpose. */
 static void ignore(int rc)
@@ -253,39 +254,211 @@ _Static_assert(sizeof(struct mmusim_trace_rec) == 8 && offsetof(struct mmusim_tr
 #define KIND_SHIFT 48 /* the kind byte, read from a little-endian word */
 
 /*
- * Run recs[0..n), valid records. The hot loop takes a record in the user
- * part, inside one page, whose page the cache holds for its access (both
- * accesses of a modify: the load's and the store's): TLB hits, whose
- * effects are counters, totalled by kind in hot[] and added at the end.
- * Everything else goes to run_record.
+ * The hot case of a record: in the user part, inside one page, whose page
+ * the cache holds for the record's access (both accesses of a modify: the
+ * load's and the store's): TLB hits, whose only effects are counters. A
+ * record's kind indexes hot_tag: the cache's tag for the fetch, the load,
+ * the store, and for a modify the tag held for both the load and the
+ * store. A tag at or above the user part's end is left out when the replay
+ * relocates (such a record is moved down first, by run_record): so a
+ * record whose page has its kind's hot tag is in the user part. Rebuilt
+ * from the cache after every call that may change it (hot_sync).
  */
+struct hot {
+    uint32_t tag[MMUSIM_TRACE_KIND_COUNT_];
+    uint32_t max_tag;                        /* the highest tag kept */
+    uint64_t n[MMUSIM_TRACE_KIND_COUNT_];    /* hot records run, by kind, not yet counted anywhere */
+};
+
+static inline void hot_sync(struct hot *h, const struct run_state *s)
+{
+    uint32_t i = s->c.ok_tag[MMUSIM_ACC_EXEC | MMUSIM_ACC_USER], l = s->c.ok_tag[MMUSIM_ACC_READ | MMUSIM_ACC_USER],
+             st = s->c.ok_tag[MMUSIM_ACC_WRITE | MMUSIM_ACC_USER];
+    h->tag[MMUSIM_TRACE_I] = i <= h->max_tag ? i : 0;
+    h->tag[MMUSIM_TRACE_L] = l <= h->max_tag ? l : 0;
+    h->tag[MMUSIM_TRACE_S] = st <= h->max_tag ? st : 0;
+    h->tag[MMUSIM_TRACE_M] = l == st && l <= h->max_tag ? l : 0;
+}
+
+static void hot_start(struct hot *h, const struct mmusim_replay *r, const struct run_state *s)
+{
+    memset(h, 0, sizeof *h);
+    h->max_tag = r->reloc ? r->task_size >> 12 : UINT32_MAX; /* page < task_size / 4096 */
+    hot_sync(h, s);
+}
+
+/* The hot records' counts into the run's. */
+static void hot_done(struct run_state *s, const struct hot *h)
+{
+    for (unsigned k = 0; k < MMUSIM_TRACE_KIND_COUNT_; k++) {
+        s->per_kind[k] += h->n[k];
+        s->c.hits[acc_of[k] & 3u] += h->n[k];
+        s->accesses += h->n[k];
+    }
+    s->c.hits[MMUSIM_ACC_WRITE] += h->n[MMUSIM_TRACE_M]; /* a modify's store */
+    s->accesses += h->n[MMUSIM_TRACE_M];
+}
+
+/* One valid record: the hot case, or run_record. */
+static inline __attribute__((always_inline)) int run_one(struct mmusim_replay *r, struct run_state *s, struct hot *h,
+                                                         uint32_t va, unsigned size, unsigned kind, uint64_t record)
+{
+    if (MMUSIM_LIKELY(h->tag[kind] == (va >> 12) + 1u && (va & 0xfffu) + size <= 4096u)) {
+        h->n[kind]++;
+        return MMUSIM_OK;
+    }
+    s->per_kind[kind]++;
+    int rc = run_record(r, s, va, size, kind, record);
+    hot_sync(h, s);
+    return rc;
+}
+
+/* Run recs[0..n), valid records, the first being record rec_base of the replay. */
 static int run_records(struct mmusim_replay *r, struct run_state *s, const struct mmusim_trace_rec *recs, size_t n,
                        uint64_t rec_base)
 {
-    const uint32_t task_size = r->task_size;
-    uint64_t hot[MMUSIM_TRACE_KIND_COUNT_] = {0};
+    struct hot h;
+    hot_start(&h, r, s);
     int rc = MMUSIM_OK;
     for (size_t j = 0; j < n; j++) {
         uint64_t w;
         memcpy(&w, &recs[j], sizeof w);
-        uint32_t va = (uint32_t)w, tag = (va >> 12) + 1u;
-        unsigned size = (unsigned)(w >> 32) & 0xffffu, kind = (unsigned)(w >> KIND_SHIFT) & 0xffu;
-        if (MMUSIM_LIKELY(s->c.ok_tag[acc_of[kind]] == tag && (va & 0xfffu) + size <= 4096u && va < task_size &&
-                          (kind != MMUSIM_TRACE_M || s->c.ok_tag[MMUSIM_ACC_WRITE | MMUSIM_ACC_USER] == tag))) {
-            hot[kind]++;
-            continue;
-        }
-        s->per_kind[kind]++;
-        if ((rc = run_record(r, s, va, size, kind, rec_base + j)) != MMUSIM_OK)
+        rc = run_one(r, s, &h, (uint32_t)w, (unsigned)(w >> 32) & 0xffffu, (unsigned)(w >> KIND_SHIFT) & 0xffu,
+                     rec_base + j);
+        if (rc != MMUSIM_OK)
             break;
     }
-    for (unsigned k = 0; k < MMUSIM_TRACE_KIND_COUNT_; k++) {
-        s->per_kind[k] += hot[k];
-        s->c.hits[acc_of[k] & 3u] += hot[k];
-        s->accesses += hot[k];
+    hot_done(s, &h);
+    return rc;
+}
+
+/*
+ * The size in a binary record's tag when the record can be decoded without
+ * its varints' bounds (decode_fast in src/trace/trace.c): 1..15, else 0
+ * (the end mark, or a size varint).
+ */
+#define FS4_(t) (((t) & 0x80u) ? 0u : ((t) >> 2) & 15u)
+#define FS16_(t) FS4_(t), FS4_((t) + 1u), FS4_((t) + 2u), FS4_((t) + 3u), FS4_((t) + 4u), FS4_((t) + 5u), \
+    FS4_((t) + 6u), FS4_((t) + 7u), FS4_((t) + 8u), FS4_((t) + 9u), FS4_((t) + 10u), FS4_((t) + 11u),         \
+    FS4_((t) + 12u), FS4_((t) + 13u), FS4_((t) + 14u), FS4_((t) + 15u)
+static const uint8_t fast_size[256] = {FS16_(0u),   FS16_(16u),  FS16_(32u),  FS16_(48u),  FS16_(64u),  FS16_(80u),
+                                       FS16_(96u),  FS16_(112u), FS16_(128u), FS16_(144u), FS16_(160u), FS16_(176u),
+                                       FS16_(192u), FS16_(208u), FS16_(224u), FS16_(240u)};
+#undef FS16_
+#undef FS4_
+
+/*
+ * A binary trace, decoded and run in one pass: while at least MAX_REC bytes
+ * remain, a record with its size in the tag and its address predicted or a
+ * difference of up to three varint bytes (mmusim_trace_read's decode_fast)
+ * runs straight from the buffer; anything else (a size varint, a longer
+ * difference, the end mark, the last bytes before a refill) is read with
+ * mmusim_trace_read, one record, and run the same way. *k counts the
+ * records run.
+ */
+static int read_binary(struct mmusim_replay *r, struct run_state *s, struct mmusim_trace_reader *rd, size_t max,
+                       size_t *kp, uint64_t rec_base)
+{
+    struct hot h;
+    hot_start(&h, r, s);
+    size_t k = 0;
+    int rc = MMUSIM_OK;
+    while (k < max) {
+        const unsigned char *p = rd->buf + rd->pos, *end = rd->buf + rd->len;
+        /* p <= safe: MAX_REC bytes left, and a record more before max
+         * (every record takes a byte at least) */
+        const unsigned char *safe = end - p >= (ptrdiff_t)MAX_REC ? end - MAX_REC : p;
+        int room = end - p >= (ptrdiff_t)MAX_REC;
+        if ((size_t)(safe - p) >= max - k)
+            safe = p + (max - k - 1);
+        uint32_t next_i = rd->next_i, prev_d = rd->prev_d;
+        size_t k0 = k;
+        while (room && p <= safe) {
+            unsigned tag = p[0], size = fast_size[tag], kind = tag & 3u;
+            if (MMUSIM_UNLIKELY(size == 0))
+                break;
+            uint32_t va = kind == MMUSIM_TRACE_I ? next_i : prev_d;
+            if (tag & TAG_SAME) {
+                p += 1;
+            } else {
+                uint32_t z = p[1] & 0x7fu;
+                if (!(p[1] & 0x80u)) {
+                    p += 2;
+                } else if (!(p[2] & 0x80u)) {
+                    z |= (uint32_t)p[2] << 7;
+                    p += 3;
+                } else if (!(p[3] & 0x80u)) {
+                    z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)p[3] << 14;
+                    p += 4;
+                } else {
+                    break;
+                }
+                va += (z >> 1) ^ (0u - (z & 1u)); /* zigzag, modulo 2^32 */
+            }
+            if (kind == MMUSIM_TRACE_I)
+                next_i = va + size;
+            else
+                prev_d = va;
+            k++;
+            if (MMUSIM_LIKELY(h.tag[kind] == (va >> 12) + 1u && (va & 0xfffu) + size <= 4096u)) {
+                h.n[kind]++;
+                continue;
+            }
+            s->per_kind[kind]++;
+            rc = run_record(r, s, va, size, kind, rec_base + k - 1);
+            hot_sync(&h, s);
+            if (rc != MMUSIM_OK)
+                break;
+        }
+        rd->pos = (size_t)(p - rd->buf);
+        rd->next_i = next_i;
+        rd->prev_d = prev_d;
+        rd->line += k - k0;
+        if (rc != MMUSIM_OK || k == max)
+            break;
+        struct mmusim_trace_rec rec;
+        size_t got;
+        int rrc = mmusim_trace_read(rd, &rec, 1, &got);
+        if (rrc != MMUSIM_OK) { /* kept by the reader: returned now if nothing ran, else by the next call */
+            if (k == 0)
+                rc = rrc;
+            break;
+        }
+        if (got == 0)
+            break; /* the end mark */
+        k++;
+        if ((rc = run_one(r, s, &h, rec.va, rec.size, rec.kind, rec_base + k - 1)) != MMUSIM_OK)
+            break;
     }
-    s->c.hits[MMUSIM_ACC_WRITE] += hot[MMUSIM_TRACE_M]; /* a modify's store */
-    s->accesses += hot[MMUSIM_TRACE_M];
+    hot_done(s, &h);
+    *kp = k;
+    return rc;
+}
+
+/* A lackey trace: chunks of records through mmusim_trace_read, then run_records. */
+#define READ_CHUNK 1024u
+static int read_chunks(struct mmusim_replay *r, struct run_state *s, struct mmusim_trace_reader *rd, size_t max,
+                       size_t *kp, uint64_t rec_base)
+{
+    struct mmusim_trace_rec recs[READ_CHUNK];
+    size_t k = 0;
+    int rc = MMUSIM_OK;
+    while (k < max) {
+        size_t got;
+        int rrc = mmusim_trace_read(rd, recs, max - k < READ_CHUNK ? max - k : READ_CHUNK, &got);
+        if (rrc != MMUSIM_OK) {
+            if (k == 0)
+                rc = rrc;
+            break;
+        }
+        if (got == 0)
+            break;
+        rc = run_records(r, s, recs, got, rec_base + k);
+        k += got;
+        if (rc != MMUSIM_OK)
+            break;
+    }
+    *kp = k;
     return rc;
 }
 
@@ -301,12 +474,9 @@ static int records_valid(const struct mmusim_trace_rec *recs, size_t n)
     return bad == 0;
 }
 
-int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n)
+/* Load the replay's address space into its CPU if the CPU holds another (a counted, charged CR3 write). */
+static int load_cr3(struct mmusim_replay *r)
 {
-    if (!r || (!recs && n))
-        return MMUSIM_EINVAL;
-    if (!records_valid(recs, n))
-        return MMUSIM_EINVAL;
     struct mmusim_cpu_regs regs;
     mmusim_cpu_regs(r->cpu, &regs);
     if (regs.cr3 != r->cr3) {
@@ -316,18 +486,69 @@ int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, siz
             return rc;
         r->st.cycles += c;
     }
-    uint64_t done = r->st.records[0] + r->st.records[1] + r->st.records[2] + r->st.records[3];
-    struct run_state s;
-    memset(&s, 0, sizeof s);
-    mmusim__hit_cache_init(&s.c);
-    uint64_t c0 = mmusim_cpu_cycles(r->cpu);
-    int rc = run_records(r, &s, recs, n, done);
-    mmusim__hit_cache_flush(r->cpu, &s.c);
+    return MMUSIM_OK;
+}
+
+static uint64_t records_run(const struct mmusim_replay *r)
+{
+    return r->st.records[0] + r->st.records[1] + r->st.records[2] + r->st.records[3];
+}
+
+static void run_start(struct mmusim_replay *r, struct run_state *s, uint64_t *c0)
+{
+    memset(s, 0, sizeof *s);
+    mmusim__hit_cache_init(&s->c);
+    *c0 = mmusim_cpu_cycles(r->cpu);
+}
+
+/* The run's counts into the CPU, its arrays and the replay's totals. */
+static void run_finish(struct mmusim_replay *r, struct run_state *s, uint64_t c0)
+{
+    mmusim__hit_cache_flush(r->cpu, &s->c);
     for (unsigned t = 0; t < MMUSIM_TRACE_KIND_COUNT_; t++)
-        r->st.records[t] += s.per_kind[t];
-    r->st.accesses += s.accesses;
-    r->st.split += s.split;
+        r->st.records[t] += s->per_kind[t];
+    r->st.accesses += s->accesses;
+    r->st.split += s->split;
     r->st.cycles += mmusim_cpu_cycles(r->cpu) - c0; /* walks and the faults' page_fault */
+}
+
+int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n)
+{
+    if (!r || (!recs && n))
+        return MMUSIM_EINVAL;
+    if (!records_valid(recs, n))
+        return MMUSIM_EINVAL;
+    int rc = load_cr3(r);
+    if (rc != MMUSIM_OK)
+        return rc;
+    struct run_state s;
+    uint64_t c0;
+    run_start(r, &s, &c0);
+    rc = run_records(r, &s, recs, n, records_run(r));
+    run_finish(r, &s, c0);
+    return rc;
+}
+
+int mmusim_replay_read(mmusim_replay *r, mmusim_trace_reader *rd, size_t max, size_t *n)
+{
+    if (!r || !rd || !n)
+        return MMUSIM_EINVAL;
+    *n = 0;
+    if (rd->err != MMUSIM_OK)
+        return rd->err;
+    if (max == 0)
+        return MMUSIM_OK;
+    int rc = load_cr3(r);
+    if (rc != MMUSIM_OK)
+        return rc;
+    struct run_state s;
+    uint64_t c0;
+    run_start(r, &s, &c0);
+    if (rd->fmt == MMUSIM_TRACE_BINARY)
+        rc = read_binary(r, &s, rd, max, n, records_run(r));
+    else
+        rc = read_chunks(r, &s, rd, max, n, records_run(r));
+    run_finish(r, &s, c0);
     return rc;
 }
 
