@@ -173,32 +173,46 @@ struct run_state {
  * maps the page and the access runs again; a protection fault is recorded
  * and the access skipped). After a fault the cache is forgotten, as the
  * batch call starts afresh after each. The access is counted once, when it
- * completes or is skipped.
+ * completes or is skipped. access_faulted takes over at the first fault.
  */
-static int run_access(struct mmusim_replay *r, struct run_state *s, uint32_t va, unsigned access, unsigned size,
-                      unsigned kind, uint64_t record)
+MMUSIM_NOINLINE static int access_faulted(struct mmusim_replay *r, struct run_state *s, uint32_t va,
+                                          unsigned access, unsigned size, unsigned kind, uint64_t record,
+                                          struct mmusim_access *out)
 {
     for (;;) {
-        struct mmusim_access out;
-        int rc = mmusim__cpu_access_uncached(r->cpu, va, access, size, &s->c, &out);
-        if (rc != MMUSIM_OK)
-            return rc;
-        if (MMUSIM_LIKELY(!out.fault)) {
-            s->accesses++;
-            return MMUSIM_OK;
-        }
         mmusim__hit_cache_flush(r->cpu, &s->c);
         mmusim__hit_cache_forget(&s->c);
-        if (!(out.error_code & MMUSIM_PF_P) && out.cr2 < r->task_size) {
-            rc = demand_map(r, out.cr2, kind);
+        if (!(out->error_code & MMUSIM_PF_P) && out->cr2 < r->task_size) {
+            int rc = demand_map(r, out->cr2, kind);
+            if (rc == MMUSIM_OK)
+                rc = mmusim__cpu_access_uncached(r->cpu, va, access, size, &s->c, out);
             if (rc != MMUSIM_OK)
                 return rc;
+            if (!out->fault) {
+                s->accesses++;
+                return MMUSIM_OK;
+            }
             continue;
         }
         s->accesses++;
-        record_violation(r, record, va, out.error_code, kind);
+        record_violation(r, record, va, out->error_code, kind);
         return MMUSIM_OK;
     }
+}
+
+static inline __attribute__((always_inline)) int run_access(struct mmusim_replay *r, struct run_state *s,
+                                                            uint32_t va, unsigned access, unsigned size,
+                                                            unsigned kind, uint64_t record)
+{
+    struct mmusim_access out;
+    int rc = mmusim__cpu_access_uncached(r->cpu, va, access, size, &s->c, &out);
+    if (MMUSIM_LIKELY(rc == MMUSIM_OK && !out.fault)) {
+        s->accesses++;
+        return MMUSIM_OK;
+    }
+    if (rc != MMUSIM_OK)
+        return rc;
+    return access_faulted(r, s, va, access, size, kind, record, &out);
 }
 
 /* The cache's test for one access: a hit counted, or the full path. */
@@ -267,6 +281,7 @@ _Static_assert(sizeof(struct mmusim_trace_rec) == 8 && offsetof(struct mmusim_tr
 struct hot {
     uint32_t tag[MMUSIM_TRACE_KIND_COUNT_];
     uint32_t max_tag;                        /* the highest tag kept */
+    uint32_t user_end;                       /* the user part's end: no relocation below it */
     uint64_t n[MMUSIM_TRACE_KIND_COUNT_];    /* hot records run, by kind, not yet counted anywhere */
 };
 
@@ -284,6 +299,7 @@ static void hot_start(struct hot *h, const struct mmusim_replay *r, const struct
 {
     memset(h, 0, sizeof *h);
     h->max_tag = r->reloc ? r->task_size >> 12 : UINT32_MAX; /* page < task_size / 4096 */
+    h->user_end = r->task_size;
     hot_sync(h, s);
 }
 
@@ -443,7 +459,10 @@ static int read_binary(struct mmusim_replay *r, struct run_state *s, struct mmus
                 continue;
             }
             s->per_kind[kind]++;
-            rc = run_record(r, s, va, size, kind, rec_base + k - 1);
+            if (va < h.user_end && (va & 0xfffu) + size <= 4096u && kind != MMUSIM_TRACE_M)
+                rc = run_access(r, s, va, acc_of[kind], size, kind, rec_base + k - 1); /* run_record's commonest case */
+            else
+                rc = run_record(r, s, va, size, kind, rec_base + k - 1);
             hot_sync(&h, s);
             if (rc != MMUSIM_OK)
                 break;
