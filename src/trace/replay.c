@@ -1,13 +1,19 @@
 /*
  * mmusim — the replay driver (include/mmusim/replay.h, docs/replay.md).
  *
- * Records become mmusim_ref batches (a modify: a load then a store, both
- * user accesses) run by mmusim_cpu_access_batch, which stops at a fault;
- * the driver then plays the kernel: a not-present fault on a user page gets
- * a frame and a mapping (Linux's do_anonymous_page, in effect), a
- * protection fault is recorded and its access skipped, and the batch goes
- * on. Everything goes through the public API, so a loader that populates
- * an address space (src/trace/elf.c) plugs in by passing its CR3.
+ * Records run one by one through the batch call's path (a modify: a load
+ * then a store, both user accesses), with its hit cache kept here for the
+ * whole run (struct mmusim__hit_cache, src/cpu/hooks.h): a record on the
+ * page its access last hit, inside that page, is a TLB hit whose effects
+ * are counters; any other takes mmusim__cpu_access_uncached, the path of
+ * mmusim_cpu_access. At a fault the driver plays the kernel: a not-present
+ * fault on a user page gets a frame and a mapping (Linux's
+ * do_anonymous_page, in effect), a protection fault is recorded and its
+ * access skipped, and the run goes on. mmusim_replay_read decodes a binary
+ * trace's records straight from the reader's buffer into that loop
+ * (src/trace/trace_impl.h). The kernel's part goes through the public API,
+ * so a loader that populates an address space (src/trace/elf.c) plugs in
+ * by passing its CR3.
  */
 #include <stddef.h>
 #include <stdlib.h>
