@@ -179,7 +179,8 @@ static inline void *mmusim__cpu_ext(mmusim_cpu *cpu, size_t off)
 /*
  * mmusim_cpu_access_batch (include/mmusim/cpu.h) without its check of the
  * references, for a layer that builds them itself and has checked what it
- * built them from (the replay driver, src/trace/replay.c): every access
+ * built them from (the replay driver now runs records one by one through
+ * the hit cache below instead): every access
  * one of kinds 0..2 with or without USER, every size 1 to 4096. Anything
  * else is undefined. cpu and sum must not be NULL.
  */
