@@ -9,7 +9,8 @@
  *   floor         a bare loop that reads the file in 1 MiB blocks and counts
  *                 its newlines (memchr): the least a line parser can cost;
  *   lackey parse  mmusim_trace_read over the file;
- *   lackey replay mmusim_trace_read and mmusim_replay_run: the whole replay;
+ *   lackey replay mmusim_replay_read (reading and running in one pass): the
+ *                 whole replay;
  *   binary parse, binary replay: the same on the file converted to mmusim's
  *                 binary format;
  *   batch hits    mmusim_cpu_access_batch on 4-byte loads that all hit one
@@ -19,6 +20,11 @@
  *   valgrind --tool=callgrind --toggle-collect=mmusim_cpu_access_batch \
  *       build-rel/bin/replay_bench --hits-only --ops 10000000
  * and the instructions of mmusim_cpu_access_batch divided by the references.
+ * --binary-only generates and converts the trace, then replays the binary
+ * file once in binary_replay_once, for callgrind:
+ *   valgrind --tool=callgrind --toggle-collect=binary_replay_once \
+ *       build-rel/bin/replay_bench --binary-only 1 --lines 2000000
+ * and the instructions of binary_replay_once divided by the references.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -28,11 +34,12 @@
 #include "common.h"
 
 static const char usage[] =
-    "usage: replay_bench [options] [--lines N] [--hits-only 1]\n"
+    "usage: replay_bench [options] [--lines N] [--hits-only 1] [--binary-only 1]\n"
     "Generates a lackey trace of N lines (default 20000000) in $TMPDIR (default\n"
     "/tmp; removed at the end) and times the bare line-splitting\n"
     "floor, the lackey parser, the lackey replay, the binary parser and replay, and\n"
-    "the batch call on TLB hits. --hits-only: only the batch-hit loop, --ops references.\n";
+    "the batch call on TLB hits. --hits-only: only the batch-hit loop, --ops references.\n"
+    "--binary-only: one binary replay of the converted trace (for callgrind).\n";
 
 #define REPS 5
 #define RECS 65536u
@@ -116,12 +123,13 @@ static uint64_t run_file(const char *path, enum mmusim_trace_format fmt, const s
     uint64_t total = 0;
     size_t n;
     int rc;
-    while ((rc = mmusim_trace_read(rd, recs, RECS, &n)) == MMUSIM_OK && n > 0) {
-        if (rp)
-            bench_check(mmusim_replay_run(rp, recs, n), "replay_run");
-        total += n;
-    }
-    bench_check(rc, "trace_read");
+    if (rp) /* read and run in one pass */
+        while ((rc = mmusim_replay_read(rp, rd, RECS, &n)) == MMUSIM_OK && n > 0)
+            total += n;
+    else
+        while ((rc = mmusim_trace_read(rd, recs, RECS, &n)) == MMUSIM_OK && n > 0)
+            total += n;
+    bench_check(rc, rp ? "replay_read" : "trace_read");
     mmusim_replay_destroy(rp);
     mmusim_machine_destroy(m);
     mmusim_trace_close(rd);
@@ -180,6 +188,13 @@ static uint64_t batch_hits(const struct mmusim_config *cfg, uint64_t n)
     return done;
 }
 
+/* One binary replay, apart so that callgrind can count it alone (--toggle-collect=binary_replay_once). */
+__attribute__((noinline)) uint64_t binary_replay_once(const char *bin, const struct mmusim_config *cfg);
+__attribute__((noinline)) uint64_t binary_replay_once(const char *bin, const struct mmusim_config *cfg)
+{
+    return run_file(bin, MMUSIM_TRACE_BINARY, cfg, 1);
+}
+
 struct timing {
     double best, median;
 };
@@ -202,7 +217,7 @@ static struct timing timed(int what, const char *lackey, const char *bin, const 
         case 1: *items = run_file(lackey, MMUSIM_TRACE_LACKEY, cfg, 0); break;
         case 2: *items = run_file(lackey, MMUSIM_TRACE_LACKEY, cfg, 1); break;
         case 3: *items = run_file(bin, MMUSIM_TRACE_BINARY, cfg, 0); break;
-        case 4: *items = run_file(bin, MMUSIM_TRACE_BINARY, cfg, 1); break;
+        case 4: *items = binary_replay_once(bin, cfg); break;
         default: *items = batch_hits(cfg, hits); break;
         }
         double dt = bench_now() - t0;
@@ -215,10 +230,11 @@ static struct timing timed(int what, const char *lackey, const char *bin, const 
 
 int main(int argc, char **argv)
 {
-    uint64_t lines = 20000000, hits_only = 0;
+    uint64_t lines = 20000000, hits_only = 0, binary_only = 0;
     const struct bench_uopt extra[] = {
         {"--lines", "lines of the generated lackey trace", &lines, 1000, 1000000000},
         {"--hits-only", "1: only the batch-hit loop (--ops references), for callgrind", &hits_only, 0, 1},
+        {"--binary-only", "1: only one binary replay of the converted trace, for callgrind", &binary_only, 0, 1},
     };
     struct bench_opts o;
     bench_parse_ext(argc, argv, usage, extra, sizeof extra / sizeof extra[0], &o);
@@ -234,6 +250,13 @@ int main(int argc, char **argv)
     snprintf(bin, sizeof bin, "%s.mtr", lackey);
     generate(lackey, lines);
     convert(lackey, bin);
+    if (binary_only) {
+        uint64_t n = binary_replay_once(bin, &o.cfg);
+        remove(lackey);
+        remove(bin);
+        printf("binary replay: %llu references\n", (unsigned long long)n);
+        return 0;
+    }
     static const char *const names[6] = {"floor (memchr lines)", "lackey parse", "lackey replay", "binary parse",
                                          "binary replay", "batch hits"};
     static const char *const keys[6] = {"floor", "lackey_parse", "lackey_replay", "binary_parse", "binary_replay",

@@ -192,6 +192,33 @@ static int proc_run(struct run *r, struct proc *p, uint64_t budget)
 {
     uint64_t used = 0;
     for (;;) {
+        if (!budget && p->pos == p->len && !p->done) { /* no turn to cut: read and run in one pass */
+            size_t lim = RECS, n = 0;
+            if (r->interval && lim > r->next_mark - r->records)
+                lim = (size_t)(r->next_mark - r->records);
+            int rc = mmusim_replay_read(p->rp, p->rd, lim, &n);
+            if (rc != MMUSIM_OK) {
+                uint64_t line = 0;
+                const char *why = mmusim_trace_error(p->rd, &line);
+                if (why && *why)
+                    fprintf(stderr, "mmusim: %s: %s %" PRIu64 ": %s (%s)\n", p->path,
+                            mmusim_trace_format_of(p->rd) == MMUSIM_TRACE_BINARY ? "record" : "line", line, why,
+                            mmusim_strerror(rc));
+                else
+                    fprintf(stderr, "mmusim: %s: replay: %s\n", p->path, mmusim_strerror(rc));
+                return -1;
+            }
+            if (n == 0) {
+                p->done = 1;
+                return 0;
+            }
+            r->records += n;
+            if (r->interval && r->records == r->next_mark) {
+                series_row(r);
+                r->next_mark += r->interval;
+            }
+            continue;
+        }
         int f = proc_fill(p);
         if (f <= 0)
             return f;

@@ -400,6 +400,19 @@ static void test_trace_replay(void **state)
     assert_int_equal(mmusim_replay_run(r, &rec, 1), EINVAL_);
     mmusim_replay_stats(r, &rs);
     assert_int_equal(rs.accesses, 0);
+    tmp = tmpfile();
+    assert_non_null(tmp);
+    assert_int_equal(mmusim_trace_writer_open(tmp, &w), MMUSIM_OK);
+    assert_int_equal(mmusim_trace_writer_close(w), MMUSIM_OK);
+    rewind(tmp);
+    assert_int_equal(mmusim_trace_open(tmp, MMUSIM_TRACE_AUTO, &rd), MMUSIM_OK);
+    assert_int_equal(mmusim_replay_read(NULL, rd, 1, &n), EINVAL_);
+    assert_int_equal(mmusim_replay_read(r, NULL, 1, &n), EINVAL_);
+    assert_int_equal(mmusim_replay_read(r, rd, 1, NULL), EINVAL_);
+    assert_int_equal(mmusim_replay_read(r, rd, 1, &n), MMUSIM_OK);
+    assert_int_equal(n, 0);
+    mmusim_trace_close(rd);
+    fclose(tmp);
     mmusim_replay_destroy(r);
 }
 

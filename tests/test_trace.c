@@ -440,6 +440,164 @@ static void test_replay_demand(void **state)
     mmusim_machine_destroy(m);
 }
 
+/* ---- mmusim_replay_read against mmusim_trace_read + mmusim_replay_run ---- */
+
+struct outcome {
+    struct mmusim_replay_stats st;
+    struct mmusim_cpu_stats cs;
+    struct mmusim_tlb_stats tlb[MMUSIM_TLB_COUNT_];
+    uint64_t cycles, nviol, records;
+    struct mmusim_replay_violation viol[8];
+    int rc;
+};
+
+static mmusim_machine *machine_preset(const char *preset, const char *split)
+{
+    struct mmusim_config cfg;
+    mmusim_config_init(&cfg);
+    assert_int_equal(mmusim_config_set(&cfg, "cpus", "1"), MMUSIM_OK);
+    assert_int_equal(mmusim_config_set(&cfg, "preset", preset), MMUSIM_OK);
+    if (split)
+        assert_int_equal(mmusim_split_from_name(split, &cfg.split), MMUSIM_OK);
+    mmusim_machine *m;
+    assert_int_equal(mmusim_machine_create(&cfg, &m), MMUSIM_OK);
+    return m;
+}
+
+/* Replay the trace in bytes [0, n) one way: by arrays (max 0) or mmusim_replay_read with max. */
+static void replay_way(const void *bytes, size_t len, const char *preset, const char *split, int populated,
+                       size_t max, struct outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    mmusim_machine *m = machine_preset(preset, split);
+    struct mmusim_replay_opts opts;
+    mmusim_replay_opts_init(&opts);
+    if (populated) { /* a read-only page: stores to it are violations */
+        uint64_t cr3, pfn;
+        assert_int_equal(mmusim_pgd_create(m, &cr3), MMUSIM_OK);
+        assert_int_equal(mmusim_frame_alloc(m, MMUSIM_ZONE_HIGHMEM, &pfn), MMUSIM_OK);
+        assert_int_equal(mmusim_pt_map(m, cr3, 0x0804a000u, pfn << 12, MMUSIM_PAGE_4K, MMUSIM_PTE_US), MMUSIM_OK);
+        opts.cr3 = cr3;
+    }
+    mmusim_replay *r;
+    assert_int_equal(mmusim_replay_create(m, &opts, &r), MMUSIM_OK);
+    FILE *f = file_of(bytes, len);
+    mmusim_trace_reader *rd;
+    assert_int_equal(mmusim_trace_open(f, MMUSIM_TRACE_AUTO, &rd), MMUSIM_OK);
+    static struct mmusim_trace_rec buf[4096];
+    size_t n;
+    int rc;
+    for (;;) {
+        if (max == 0) {
+            rc = mmusim_trace_read(rd, buf, 4096, &n);
+            if (rc == MMUSIM_OK && n > 0)
+                rc = mmusim_replay_run(r, buf, n);
+        } else {
+            rc = mmusim_replay_read(r, rd, max, &n);
+        }
+        if (rc != MMUSIM_OK || n == 0)
+            break;
+        o->records += n;
+    }
+    o->rc = rc;
+    mmusim_replay_stats(r, &o->st);
+    mmusim_cpu *c = mmusim_machine_cpu(m, 0);
+    mmusim_cpu_stats(c, &o->cs);
+    for (unsigned t = 0; t < MMUSIM_TLB_COUNT_; t++)
+        if (mmusim_cpu_tlb_stats(c, (enum mmusim_tlb_id)t, &o->tlb[t]) != MMUSIM_OK)
+            memset(&o->tlb[t], 0, sizeof o->tlb[t]);
+    o->cycles = mmusim_cpu_cycles(c);
+    o->nviol = mmusim_replay_violations(r, o->viol, 8);
+    mmusim_trace_close(rd);
+    fclose(f);
+    mmusim_replay_destroy(r);
+    mmusim_machine_destroy(m);
+}
+
+static void expect_same_ways(const void *bytes, size_t len, const char *preset, const char *split, int populated)
+{
+    static const size_t maxes[] = {1, 7, 1000, 65536};
+    struct outcome want, got;
+    replay_way(bytes, len, preset, split, populated, 0, &want);
+    for (size_t i = 0; i < sizeof maxes / sizeof maxes[0]; i++) {
+        replay_way(bytes, len, preset, split, populated, maxes[i], &got);
+        assert_int_equal(got.rc, want.rc);
+        assert_int_equal(got.records, want.records);
+        assert_memory_equal(&got.st, &want.st, sizeof want.st);
+        assert_memory_equal(&got.cs, &want.cs, sizeof want.cs);
+        assert_memory_equal(got.tlb, want.tlb, sizeof want.tlb);
+        assert_int_equal(got.cycles, want.cycles);
+        assert_int_equal(got.nviol, want.nviol);
+        assert_memory_equal(got.viol, want.viol, sizeof want.viol);
+    }
+}
+
+/*
+ * Seeded traces (fetches through 24 pages, data over 80 with runs, far
+ * jumps, sizes past 15 and straddles, the top of the address space),
+ * binary and lackey, whole and cut short: mmusim_replay_read gives what
+ * reading into an array and mmusim_replay_run give, on every preset.
+ */
+static void test_replay_read_equal(void **state)
+{
+    (void)state;
+    enum { N = 60000 };
+    struct mmusim_trace_rec *in = malloc(N * sizeof *in);
+    char *lackey = malloc((size_t)N * 24 + 1);
+    assert_non_null(in);
+    assert_non_null(lackey);
+    uint32_t ip = 0x08048000u, data = 0x0804a000u;
+    size_t tl = 0;
+    for (unsigned i = 0; i < N; i++) {
+        uint32_t r = rnd32();
+        if (r % 3 != 0) {
+            in[i] = R(MMUSIM_TRACE_I, ip, 1 + r % 7);
+            ip += in[i].size;
+            if ((r >> 8) % 97 == 0)
+                ip = 0x08048000u + (rnd32() % (24u * 4096u));
+        } else {
+            if ((r >> 4) % 64 == 3)
+                data = 0x10000000u + (rnd32() % 4096u) * 4096u;
+            else if ((r >> 4) % 61 == 5)
+                data = 0xfee00000u + (rnd32() % 64u) * 64u; /* relocated, or not relocatable */
+            else if ((r >> 4) % 8 == 0)
+                data = 0x0804a000u + (rnd32() % 80u) * 4096u + (r & 0xffcu);
+            else
+                data += 4;
+            unsigned size = (r >> 12) % 50 == 0 ? 1 + (r >> 16) % 300 : (r >> 10) % 4 ? 4u : 8u;
+            in[i] = R(1 + (r >> 20) % 3, data, size);
+        }
+        tl += (size_t)sprintf(lackey + tl, in[i].kind == MMUSIM_TRACE_I ? "I  %08x,%u\n" : " %c %08x,%u\n",
+                              in[i].kind == MMUSIM_TRACE_I ? (unsigned)in[i].va : (unsigned)"ILSM"[in[i].kind],
+                              in[i].kind == MMUSIM_TRACE_I ? (unsigned)in[i].size : (unsigned)in[i].va,
+                              (unsigned)in[i].size);
+    }
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    mmusim_trace_writer *w;
+    assert_int_equal(mmusim_trace_writer_open(f, &w), MMUSIM_OK);
+    assert_int_equal(mmusim_trace_write(w, in, N), MMUSIM_OK);
+    assert_int_equal(mmusim_trace_writer_close(w), MMUSIM_OK);
+    long len = ftell(f);
+    unsigned char *bin = malloc((size_t)len);
+    assert_non_null(bin);
+    rewind(f);
+    assert_int_equal(fread(bin, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    static const char *const presets[] = {"core2", "p3", "atom", "haswell"};
+    for (size_t p = 0; p < 4; p++) {
+        expect_same_ways(bin, (size_t)len, presets[p], NULL, 0);
+        expect_same_ways(lackey, tl, presets[p], NULL, 0);
+    }
+    expect_same_ways(bin, (size_t)len, "core2", "1G", 0);       /* unrelocatable references */
+    expect_same_ways(bin, (size_t)len, "atom", NULL, 1);        /* violations */
+    expect_same_ways(bin, (size_t)len / 2, "core2", NULL, 0);   /* truncated: no end mark */
+    expect_same_ways(lackey, tl / 2 + 3, "core2", NULL, 0);     /* a broken line */
+    free(bin);
+    free(lackey);
+    free(in);
+}
+
 /* Under VMSPLIT_1G the user part is 1 GiB: 0x50000000 cannot move down by 3 GiB. */
 static void test_replay_unrelocatable(void **state)
 {
@@ -594,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_replay_populated),
         cmocka_unit_test(test_bad_trace_machine_usable),
         cmocka_unit_test(test_replay_out_of_frames),
+        cmocka_unit_test(test_replay_read_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

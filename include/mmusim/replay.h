@@ -4,8 +4,8 @@
  * A replay runs trace records (include/mmusim/trace.h) on one CPU of a
  * machine, in one user address space: fetches through the ITLB, loads and
  * stores through the DTLB, a modify as a load then a store, a reference
- * that straddles a page split as the hardware splits it (through
- * mmusim_cpu_access_batch). A reference to a user page that is not mapped
+ * that straddles a page split as the hardware splits it (with the
+ * semantics of mmusim_cpu_access_batch). A reference to a user page that is not mapped
  * takes a fault (a not-present #PF), and the kernel's minor-fault path is
  * modelled: a frame is taken, mapped read-write for the user, the fault is
  * charged cost.page_fault (mmusim_cpu_minor_fault) and counted, and the
@@ -87,10 +87,25 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_replay_create(mmusim_machine *m, const st
  * if the CPU holds another (a counted, charged CR3 write). MMUSIM_EINVAL for
  * a bad record (kind, size; nothing runs); MMUSIM_ENOFRAME when demand
  * paging finds no free frame, the accesses before the faulting one having
- * run (the accesses of mmusim_replay_stats count them; its records count
- * the records of the batch being run, up to 4096 past them).
+ * run (the accesses and records of mmusim_replay_stats count them, the
+ * records counting the one that met the fault too).
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n);
+
+/*
+ * Read up to max records from rd (include/mmusim/trace.h) and run them:
+ * the results of mmusim_trace_read into a buffer then mmusim_replay_run,
+ * in one pass (a binary trace's records are decoded and run in place, with
+ * no array between). *n gets the records run, 0 at the end of the trace.
+ * A bad record stops the run as mmusim_trace_read stops: the records
+ * before it run and the call returns MMUSIM_OK; the next returns the
+ * reader's error (MMUSIM_ETRACE, MMUSIM_ETRACEIO; mmusim_trace_error says
+ * where), as does every later one. mmusim_replay_run's errors
+ * (MMUSIM_ENOFRAME) stop the run at the record that met it, *n counting
+ * it. MMUSIM_EINVAL for NULL arguments.
+ */
+MMUSIM_API MMUSIM_NODISCARD int mmusim_replay_read(mmusim_replay *r, mmusim_trace_reader *rd, size_t max,
+                                                   size_t *n);
 
 /* The totals so far. NULL arguments: nothing. */
 MMUSIM_API void mmusim_replay_stats(const mmusim_replay *r, struct mmusim_replay_stats *out);

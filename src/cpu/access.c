@@ -412,34 +412,99 @@ static int batch_valid(const struct mmusim_ref *refs, size_t n)
 }
 
 /*
+ * A reference the cache did not serve: the full lookup, then a hit on the
+ * entry found (which becomes the cache's tag for this access) or
+ * mmusim_cpu_access's slow path. A lookup that hits changes its own array
+ * only; the slow path may change every array of its side (instruction or
+ * data), so that side's tags are dropped: a fetch changes only the
+ * instruction side's arrays (itlb, stlb, pdecache), a load or store only
+ * the data side's (utlb, dtlb, stlb, pdecache), and the other side's first
+ * array and its most recent entry stay as they were. On a hit, out gets
+ * fault and walked 0, and pa and cycles when fill_hit.
+ */
+static inline __attribute__((always_inline)) int access_uncached(struct mmusim_cpu *cpu, uint32_t va,
+                                                                 unsigned access, unsigned size,
+                                                                 struct mmusim__hit_cache *c,
+                                                                 struct mmusim_access *out, int fill_hit)
+{
+    unsigned kind = MMUSIM_ACC_KIND(access);
+    struct tlb_array *a = cpu->first[kind];
+    struct tlb_entry *e = tlb_array_lookup(a, va);
+    /* The lookup changed array a alone (its most recent entry, its set's
+     * order): the tags of the accesses whose first array is a go. */
+    c->ok_tag[kind] = c->ok_tag[kind | MMUSIM_ACC_USER] = 0;
+    if (kind != MMUSIM_ACC_EXEC && cpu->first[MMUSIM_ACC_READ] == cpu->first[MMUSIM_ACC_WRITE])
+        c->ok_tag[kind ^ 1u] = c->ok_tag[(kind ^ 1u) | MMUSIM_ACC_USER] = 0; /* no uTLB: one data array */
+    if (e != NULL && (e->flags & cpu->hit_mask[access]) == cpu->hit_want[access] &&
+        (va & MMUSIM_PAGE_OFFSET_MASK) + size <= MMUSIM_PAGE_SIZE) {
+        c->slow_hits++;
+        c->ok_tag[access] = (va >> MMUSIM_PAGE_SHIFT) + 1u; /* e is now its array's most recently used entry */
+        out->fault = 0;
+        out->walked = 0;
+        if (fill_hit) {
+            out->pa = e->pa + (va & ((1u << a->shift) - 1u));
+            out->cycles = 0;
+        }
+        return MMUSIM_OK;
+    }
+    /* The slow path may fill and evict in every array of its side. */
+    if (kind == MMUSIM_ACC_EXEC) {
+        c->ok_tag[MMUSIM_ACC_EXEC] = c->ok_tag[MMUSIM_ACC_EXEC | MMUSIM_ACC_USER] = 0;
+    } else {
+        c->ok_tag[MMUSIM_ACC_READ] = c->ok_tag[MMUSIM_ACC_READ | MMUSIM_ACC_USER] = 0;
+        c->ok_tag[MMUSIM_ACC_WRITE] = c->ok_tag[MMUSIM_ACC_WRITE | MMUSIM_ACC_USER] = 0;
+    }
+    return access_slow(cpu, va, access, size, NULL, out, e);
+}
+
+void mmusim__hit_cache_flush(mmusim_cpu *cpu, struct mmusim__hit_cache *c)
+{
+    for (unsigned k = 0; k < 3; k++)
+        cpu->first[k]->st.hits += c->hits[k];
+    cpu->stats.accesses += c->hits[0] + c->hits[1] + c->hits[2] + c->slow_hits;
+    for (unsigned k = 0; k < 4; k++)
+        c->hits[k] = 0;
+    c->slow_hits = 0;
+}
+
+int mmusim__cpu_access_uncached(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size,
+                                struct mmusim__hit_cache *c, struct mmusim_access *out)
+{
+    if (MMUSIM_UNLIKELY(cpu->sys->check)) /* every hit checked: never cached, as batch_checked does */
+        return access_slow(cpu, va, access, size, NULL, out,
+                           tlb_array_lookup(cpu->first[MMUSIM_ACC_KIND(access)], va));
+    return access_uncached(cpu, va, access, size, c, out, 0);
+}
+
+/*
  * The same path as mmusim_cpu_access with data NULL, for a run of
- * references. The common case is tested against a local cache: ok_tag[acc]
- * is the tag of the most recently used entry of access acc's first array
- * when that entry is known to serve acc (its rights matched), else 0 (no
- * tag is 0). A reference whose page has that tag and that stays inside the
- * page is a hit on that entry, which tlb_array_lookup would count and
- * leave untouched (it is already the most recent of its set); the hits are
- * counted in locals and added to the arrays at the end. Every other
- * reference takes the full lookup (and access_slow, as mmusim_cpu_access
- * does), which may change the arrays of its side (instruction or data), so
- * that side's cache is emptied, and refilled only by a hit found there. The first arrays (itlb.4k, dtlb.4k, utlb)
- * index by 4 KiB pages. per is a constant at each of the two call sites.
+ * references. The common case is tested against a local cache (struct
+ * mmusim__hit_cache, src/cpu/hooks.h): ok_tag[acc] is the tag of the most
+ * recently used entry of access acc's first array when that entry is known
+ * to serve acc (its rights matched), else 0 (no tag is 0). A reference
+ * whose page has that tag and that stays inside the page is a hit on that
+ * entry, which tlb_array_lookup would count and leave untouched (it is
+ * already the most recent of its set); the hits are counted in the cache
+ * and added to the arrays at the end. Every other reference takes
+ * access_uncached. The first arrays (itlb.4k, dtlb.4k, utlb) index by
+ * 4 KiB pages. per is a constant at each of the two call sites.
  */
 static inline __attribute__((always_inline)) int batch_run(struct mmusim_cpu *cpu, const struct mmusim_ref *refs,
                                                            size_t n, struct mmusim_access *per,
                                                            struct mmusim_batch_sum *sum)
 {
     struct mmusim_access scratch, *out = &scratch;
-    uint32_t ok_tag[8] = {0};
-    uint64_t nh[4] = {0}, walked = 0, slow_hits = 0;
+    struct mmusim__hit_cache c;
+    mmusim__hit_cache_init(&c);
+    uint64_t walked = 0;
     size_t i = 0;
     int rc = MMUSIM_OK, fault = 0;
     for (; i < n; i++) {
         uint32_t va = refs[i].va;
         unsigned access = refs[i].access, size = refs[i].size;
         uint32_t tag = (va >> MMUSIM_PAGE_SHIFT) + 1u;
-        if (MMUSIM_LIKELY(ok_tag[access] == tag && (va & MMUSIM_PAGE_OFFSET_MASK) + size <= MMUSIM_PAGE_SIZE)) {
-            nh[MMUSIM_ACC_KIND(access)]++;
+        if (MMUSIM_LIKELY(c.ok_tag[access] == tag && (va & MMUSIM_PAGE_OFFSET_MASK) + size <= MMUSIM_PAGE_SIZE)) {
+            c.hits[MMUSIM_ACC_KIND(access)]++;
             if (per) {
                 const struct tlb_array *a = cpu->first[MMUSIM_ACC_KIND(access)];
                 per[i].fault = 0;
@@ -449,33 +514,9 @@ static inline __attribute__((always_inline)) int batch_run(struct mmusim_cpu *cp
             }
             continue;
         }
-        struct tlb_array *a = cpu->first[MMUSIM_ACC_KIND(access)];
-        struct tlb_entry *e = tlb_array_lookup(a, va);
-        /* What the full path may change: a fetch only the instruction
-         * side's arrays (itlb, stlb, pdecache), a load or store only the
-         * data side's (utlb, dtlb, stlb, pdecache): the other side's
-         * first array and its most recent entry stay as they were. */
-        if (MMUSIM_ACC_KIND(access) == MMUSIM_ACC_EXEC) {
-            ok_tag[MMUSIM_ACC_EXEC] = ok_tag[MMUSIM_ACC_EXEC | MMUSIM_ACC_USER] = 0;
-        } else {
-            ok_tag[MMUSIM_ACC_READ] = ok_tag[MMUSIM_ACC_READ | MMUSIM_ACC_USER] = 0;
-            ok_tag[MMUSIM_ACC_WRITE] = ok_tag[MMUSIM_ACC_WRITE | MMUSIM_ACC_USER] = 0;
-        }
         if (per)
             out = &per[i];
-        if (e != NULL && (e->flags & cpu->hit_mask[access]) == cpu->hit_want[access] &&
-            (va & MMUSIM_PAGE_OFFSET_MASK) + size <= MMUSIM_PAGE_SIZE) {
-            slow_hits++;
-            ok_tag[access] = tag; /* e is now its array's most recently used entry */
-            if (per) {
-                out->fault = 0;
-                out->walked = 0;
-                out->pa = e->pa + (va & ((1u << a->shift) - 1u));
-                out->cycles = 0;
-            }
-            continue;
-        }
-        rc = access_slow(cpu, va, access, size, NULL, out, e);
+        rc = access_uncached(cpu, va, access, size, &c, out, per != NULL);
         walked += (uint64_t)out->walked;
         if (MMUSIM_UNLIKELY(rc != MMUSIM_OK || out->fault)) {
             fault = out->fault;
@@ -483,9 +524,7 @@ static inline __attribute__((always_inline)) int batch_run(struct mmusim_cpu *cp
             break;
         }
     }
-    for (unsigned k = 0; k < 3; k++)
-        cpu->first[k]->st.hits += nh[k];
-    cpu->stats.accesses += nh[0] + nh[1] + nh[2] + slow_hits;
+    mmusim__hit_cache_flush(cpu, &c);
     sum->done = i;
     sum->walked = walked;
     sum->fault = fault;

@@ -179,7 +179,8 @@ static inline void *mmusim__cpu_ext(mmusim_cpu *cpu, size_t off)
 /*
  * mmusim_cpu_access_batch (include/mmusim/cpu.h) without its check of the
  * references, for a layer that builds them itself and has checked what it
- * built them from (the replay driver, src/trace/replay.c): every access
+ * built them from (the replay driver now runs records one by one through
+ * the hit cache below instead): every access
  * one of kinds 0..2 with or without USER, every size 1 to 4096. Anything
  * else is undefined. cpu and sum must not be NULL.
  */
@@ -188,5 +189,55 @@ struct mmusim_access;
 struct mmusim_batch_sum;
 int mmusim__cpu_access_batch_trusted(mmusim_cpu *cpu, const struct mmusim_ref *refs, size_t n,
                                      struct mmusim_access *per, struct mmusim_batch_sum *sum);
+
+/*
+ * The batch call's hit cache, kept by a layer that runs references one at a
+ * time from its own loop (the replay driver decodes and runs each record in
+ * one pass): ok_tag[access] is the tag (page number + 1) of the entry of
+ * access's first array known to serve that access and to be its array's
+ * most recently used, or 0. A reference of that access, on that page and
+ * inside it, is a TLB hit whose only effects are two counters: the caller
+ * counts it in hits[MMUSIM_ACC_KIND(access)] and nothing else. Any other
+ * reference goes to mmusim__cpu_access_uncached, which runs it as
+ * mmusim_cpu_access does (data NULL) and keeps the cache true. The counts
+ * reach the arrays and the CPU with mmusim__hit_cache_flush, which must run
+ * before anything reads them; anything that may change a TLB other than
+ * these two calls (a page-table store, a CR3 write, a fault handled) must be
+ * followed by mmusim__hit_cache_forget. With the coherence checker on, no
+ * tag is ever cached: every reference takes the checked slow path, as in
+ * the batch call.
+ */
+struct mmusim__hit_cache {
+    uint32_t ok_tag[8];
+    uint64_t hits[4];      /* hits on ok_tag by kind, not yet added to the arrays */
+    uint64_t slow_hits;    /* hits found by a lookup, not yet added to the CPU's accesses */
+};
+
+static inline void mmusim__hit_cache_forget(struct mmusim__hit_cache *c)
+{
+    for (unsigned i = 0; i < 8; i++)
+        c->ok_tag[i] = 0;
+}
+
+static inline void mmusim__hit_cache_init(struct mmusim__hit_cache *c)
+{
+    mmusim__hit_cache_forget(c);
+    for (unsigned i = 0; i < 4; i++)
+        c->hits[i] = 0;
+    c->slow_hits = 0;
+}
+
+/* Add the cached counts to the arrays and the CPU, and zero them. cpu and c not NULL. */
+void mmusim__hit_cache_flush(mmusim_cpu *cpu, struct mmusim__hit_cache *c);
+
+/*
+ * One reference that the cache did not serve: access one of kinds 0..2 with
+ * or without USER, size 1 to 4096 (else undefined). out gets its result
+ * (fault, error_code, cr2, walked; pa and cycles only when it took the slow
+ * path); returns mmusim_cpu_access's status.
+ */
+struct mmusim_access;
+int mmusim__cpu_access_uncached(mmusim_cpu *cpu, uint32_t va, unsigned access, unsigned size,
+                                struct mmusim__hit_cache *c, struct mmusim_access *out);
 
 #endif /* MMUSIM_CPU_HOOKS_H */

@@ -1,13 +1,19 @@
 /*
  * mmusim — the replay driver (include/mmusim/replay.h, docs/replay.md).
  *
- * Records become mmusim_ref batches (a modify: a load then a store, both
- * user accesses) run by mmusim_cpu_access_batch, which stops at a fault;
- * the driver then plays the kernel: a not-present fault on a user page gets
- * a frame and a mapping (Linux's do_anonymous_page, in effect), a
- * protection fault is recorded and its access skipped, and the batch goes
- * on. Everything goes through the public API, so a loader that populates
- * an address space (src/trace/elf.c) plugs in by passing its CR3.
+ * Records run one by one through the batch call's path (a modify: a load
+ * then a store, both user accesses), with its hit cache kept here for the
+ * whole run (struct mmusim__hit_cache, src/cpu/hooks.h): a record on the
+ * page its access last hit, inside that page, is a TLB hit whose effects
+ * are counters; any other takes mmusim__cpu_access_uncached, the path of
+ * mmusim_cpu_access. At a fault the driver plays the kernel: a not-present
+ * fault on a user page gets a frame and a mapping (Linux's
+ * do_anonymous_page, in effect), a protection fault is recorded and its
+ * access skipped, and the run goes on. mmusim_replay_read decodes a binary
+ * trace's records straight from the reader's buffer into that loop
+ * (src/trace/trace_impl.h). The kernel's part goes through the public API,
+ * so a loader that populates an address space (src/trace/elf.c) plugs in
+ * by passing its CR3.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -17,6 +23,7 @@
 #include "internal.h"
 #include "mmusim.h"
 #include "mmusim/replay.h"
+#include "trace/trace_impl.h"
 
 /* A call whose failure leaves nothing to undo (cleanup): its status is dropped on purpose. */
 static void ignore(int rc)
@@ -24,17 +31,10 @@ static void ignore(int rc)
     (void)rc;
 }
 
-#if defined(__GNUC__)
-#define MMUSIM_UNLIKELY_(x) __builtin_expect(!!(x), 0)
-#else
-#define MMUSIM_UNLIKELY_(x) (x)
-#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#error "build() writes references as little-endian words"
+#error "records are read as little-endian words"
 #endif
 
-#define CHUNK 4096u           /* references built at a time */
-#define WINDOW 256u           /* references per batch call */           /* references per batch */
 #define MAX_KEPT_VIOLATIONS 64u
 #define RELOC_ALIGN (4u << 20) /* keeps the set index of up to 1024 sets of 4 KiB pages */
 
@@ -50,9 +50,6 @@ struct mmusim_replay {
     struct mmusim_replay_violation viol[MAX_KEPT_VIOLATIONS];
     uint64_t *frames;         /* frames taken by demand paging (freed with an owned space) */
     size_t nframes, capframes;
-    /* The batch being run: refs, and for each the record it came from. */
-    struct mmusim_ref refs[CHUNK];
-    uint32_t rec_of[CHUNK];
 };
 
 void mmusim_replay_opts_init(struct mmusim_replay_opts *o)
@@ -159,97 +156,372 @@ static void record_violation(struct mmusim_replay *r, uint64_t record, uint32_t 
     r->st.violations++;
 }
 
-/* ---- records to references ---- */
+/* ---- records to accesses ---- */
 
 static const uint8_t acc_of[MMUSIM_TRACE_KIND_COUNT_] = {
     MMUSIM_ACC_EXEC | MMUSIM_ACC_USER, MMUSIM_ACC_READ | MMUSIM_ACC_USER, MMUSIM_ACC_WRITE | MMUSIM_ACC_USER,
     MMUSIM_ACC_READ | MMUSIM_ACC_USER};
 
 /*
- * Fill r->refs from recs[*i..n) until CHUNK references; *i moves past the
- * records taken (a modify takes two slots, or none). Returns the count.
+ * The running totals of one mmusim_replay_run, kept in locals and added to
+ * r->st at the end: the hot loop then touches no memory but the records
+ * and the cache.
  */
-/*
- * A trace record and a reference have one layout (va, size, a byte, a pad
- * byte): a record becomes its reference by replacing the kind byte with the
- * access, one 64-bit word each. A modify becomes two references.
- */
-_Static_assert(sizeof(struct mmusim_trace_rec) == 8 && sizeof(struct mmusim_ref) == 8 &&
-                   offsetof(struct mmusim_trace_rec, kind) == offsetof(struct mmusim_ref, access) &&
-                   offsetof(struct mmusim_trace_rec, size) == offsetof(struct mmusim_ref, size),
-               "a record becomes a reference by its kind byte");
-#define BYTE6 (0xffull << 48)
-#define KIND_SHIFT 48 /* the kind byte, read from a little-endian word */
+struct run_state {
+    struct mmusim__hit_cache c;
+    uint64_t per_kind[MMUSIM_TRACE_KIND_COUNT_];
+    uint64_t accesses, split;
+};
 
-static size_t build(struct mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n, size_t *i)
+/*
+ * One access of a record, the cache having not served it: the CPU's full
+ * path, then the kernel's part for a fault it stops at (a demand fault
+ * maps the page and the access runs again; a protection fault is recorded
+ * and the access skipped). After a fault the cache is forgotten, as the
+ * batch call starts afresh after each. The access is counted once, when it
+ * completes or is skipped. access_faulted takes over at the first fault.
+ */
+MMUSIM_NOINLINE static int access_faulted(struct mmusim_replay *r, struct run_state *s, uint32_t va,
+                                          unsigned access, unsigned size, unsigned kind, uint64_t record,
+                                          struct mmusim_access *out)
 {
-    size_t k = 0, j = *i, first = j;
-    uint64_t per_kind[MMUSIM_TRACE_KIND_COUNT_] = {0}, split = 0;
-    const uint32_t task_size = r->task_size, reloc = r->reloc;
-    for (; j < n && k + 2 <= CHUNK; j++) {
-        const struct mmusim_trace_rec *rec = &recs[j];
-        uint32_t va = rec->va;
-        unsigned kind = rec->kind, size = rec->size;
-        per_kind[kind]++;
-        if (MMUSIM_UNLIKELY_(va >= task_size) && reloc) {
-            if (va < reloc) { /* the offset would take it below 0 */
-                r->st.unrelocatable += 1u + (kind == MMUSIM_TRACE_M);
-                continue;
+    for (;;) {
+        mmusim__hit_cache_flush(r->cpu, &s->c);
+        mmusim__hit_cache_forget(&s->c);
+        if (!(out->error_code & MMUSIM_PF_P) && out->cr2 < r->task_size) {
+            int rc = demand_map(r, out->cr2, kind);
+            if (rc == MMUSIM_OK)
+                rc = mmusim__cpu_access_uncached(r->cpu, va, access, size, &s->c, out);
+            if (rc != MMUSIM_OK)
+                return rc;
+            if (!out->fault) {
+                s->accesses++;
+                return MMUSIM_OK;
             }
-            va -= reloc;
-            r->st.relocated += 1u + (kind == MMUSIM_TRACE_M);
+            continue;
         }
-        uint64_t w = (uint64_t)va | (uint64_t)size << 32 | (uint64_t)acc_of[kind] << KIND_SHIFT;
-        memcpy(&r->refs[k], &w, sizeof w);
-        r->rec_of[k++] = (uint32_t)(j - first);
-        split += (va & 0xfffu) + size > 4096u;
-        if (kind == MMUSIM_TRACE_M) {
-            w = (w & ~BYTE6) | (uint64_t)(MMUSIM_ACC_WRITE | MMUSIM_ACC_USER) << KIND_SHIFT;
-            memcpy(&r->refs[k], &w, sizeof w);
-            r->rec_of[k++] = (uint32_t)(j - first);
-            split += (va & 0xfffu) + size > 4096u;
-        }
+        s->accesses++;
+        record_violation(r, record, va, out->error_code, kind);
+        return MMUSIM_OK;
     }
-    for (unsigned t = 0; t < MMUSIM_TRACE_KIND_COUNT_; t++)
-        r->st.records[t] += per_kind[t];
-    r->st.split += split;
-    *i = j;
-    return k;
 }
 
-/* Run r->refs[0..k): the batch, and the faults it stops at. */
-static int run_refs(struct mmusim_replay *r, size_t k, const struct mmusim_trace_rec *recs, uint64_t rec_base)
+static inline __attribute__((always_inline)) int run_access(struct mmusim_replay *r, struct run_state *s,
+                                                            uint32_t va, unsigned access, unsigned size,
+                                                            unsigned kind, uint64_t record)
 {
-    size_t at = 0;
-    uint64_t c0 = mmusim_cpu_cycles(r->cpu);
+    struct mmusim_access out;
+    int rc = mmusim__cpu_access_uncached(r->cpu, va, access, size, &s->c, &out);
+    if (MMUSIM_LIKELY(rc == MMUSIM_OK && !out.fault)) {
+        s->accesses++;
+        return MMUSIM_OK;
+    }
+    if (rc != MMUSIM_OK)
+        return rc;
+    return access_faulted(r, s, va, access, size, kind, record, &out);
+}
+
+/* The cache's test for one access: a hit counted, or the full path. */
+static inline int one_access(struct mmusim_replay *r, struct run_state *s, uint32_t va, unsigned access,
+                             unsigned size, unsigned kind, uint64_t record)
+{
+    if (MMUSIM_LIKELY(s->c.ok_tag[access] == (va >> 12) + 1u)) {
+        s->c.hits[access & 3u]++;
+        s->accesses++;
+        return MMUSIM_OK;
+    }
+    return run_access(r, s, va, access, size, kind, record);
+}
+
+/*
+ * A record the hot loop does not take: one above the user part
+ * (relocated, or skipped), or one that straddles a page, or a modify.
+ */
+MMUSIM_NOINLINE static int run_record(struct mmusim_replay *r, struct run_state *s, uint32_t va, unsigned size,
+                                       unsigned kind, uint64_t record)
+{
+    unsigned n = 1u + (kind == MMUSIM_TRACE_M);
+    if (va >= r->task_size && r->reloc) {
+        if (va < r->reloc) { /* the offset would take it below 0 */
+            r->st.unrelocatable += n;
+            return MMUSIM_OK;
+        }
+        va -= r->reloc;
+        r->st.relocated += n;
+    }
+    int straddles = (va & 0xfffu) + size > 4096u;
+    s->split += n * (unsigned)straddles;
+    int rc;
+    if (straddles) {
+        rc = run_access(r, s, va, acc_of[kind], size, kind, record);
+        if (rc == MMUSIM_OK && kind == MMUSIM_TRACE_M)
+            rc = run_access(r, s, va, MMUSIM_ACC_WRITE | MMUSIM_ACC_USER, size, kind, record);
+        return rc;
+    }
+    rc = one_access(r, s, va, acc_of[kind], size, kind, record);
+    if (rc == MMUSIM_OK && kind == MMUSIM_TRACE_M)
+        rc = one_access(r, s, va, MMUSIM_ACC_WRITE | MMUSIM_ACC_USER, size, kind, record);
+    return rc;
+}
+
+/*
+ * A trace record and a reference have one layout (va, size, a byte, a pad
+ * byte): a record is read as one 64-bit word.
+ */
+_Static_assert(sizeof(struct mmusim_trace_rec) == 8 && offsetof(struct mmusim_trace_rec, va) == 0 &&
+                   offsetof(struct mmusim_trace_rec, size) == 4 && offsetof(struct mmusim_trace_rec, kind) == 6,
+               "a record is read as one little-endian word");
+#define KIND_SHIFT 48 /* the kind byte, read from a little-endian word */
+
+/*
+ * The hot case of a record: in the user part, inside one page, whose page
+ * the cache holds for the record's access (both accesses of a modify: the
+ * load's and the store's): TLB hits, whose only effects are counters. A
+ * record's kind indexes hot_tag: the cache's tag for the fetch, the load,
+ * the store, and for a modify the tag held for both the load and the
+ * store. A tag at or above the user part's end is left out when the replay
+ * relocates (such a record is moved down first, by run_record): so a
+ * record whose page has its kind's hot tag is in the user part. Rebuilt
+ * from the cache after every call that may change it (hot_sync).
+ */
+struct hot {
+    uint32_t tag[MMUSIM_TRACE_KIND_COUNT_];
+    uint32_t max_tag;                        /* the highest tag kept */
+    uint32_t user_end;                       /* the user part's end: no relocation below it */
+    uint64_t n[MMUSIM_TRACE_KIND_COUNT_];    /* hot records run, by kind, not yet counted anywhere */
+};
+
+static inline void hot_sync(struct hot *h, const struct run_state *s)
+{
+    uint32_t i = s->c.ok_tag[MMUSIM_ACC_EXEC | MMUSIM_ACC_USER], l = s->c.ok_tag[MMUSIM_ACC_READ | MMUSIM_ACC_USER],
+             st = s->c.ok_tag[MMUSIM_ACC_WRITE | MMUSIM_ACC_USER];
+    h->tag[MMUSIM_TRACE_I] = i <= h->max_tag ? i : 0;
+    h->tag[MMUSIM_TRACE_L] = l <= h->max_tag ? l : 0;
+    h->tag[MMUSIM_TRACE_S] = st <= h->max_tag ? st : 0;
+    h->tag[MMUSIM_TRACE_M] = l == st && l <= h->max_tag ? l : 0;
+}
+
+static void hot_start(struct hot *h, const struct mmusim_replay *r, const struct run_state *s)
+{
+    memset(h, 0, sizeof *h);
+    h->max_tag = r->reloc ? r->task_size >> 12 : UINT32_MAX; /* page < task_size / 4096 */
+    h->user_end = r->task_size;
+    hot_sync(h, s);
+}
+
+/* The hot records' counts into the run's. */
+static void hot_done(struct run_state *s, const struct hot *h)
+{
+    for (unsigned k = 0; k < MMUSIM_TRACE_KIND_COUNT_; k++) {
+        s->per_kind[k] += h->n[k];
+        s->c.hits[acc_of[k] & 3u] += h->n[k];
+        s->accesses += h->n[k];
+    }
+    s->c.hits[MMUSIM_ACC_WRITE] += h->n[MMUSIM_TRACE_M]; /* a modify's store */
+    s->accesses += h->n[MMUSIM_TRACE_M];
+}
+
+/* One valid record: the hot case, or run_record. */
+static inline __attribute__((always_inline)) int run_one(struct mmusim_replay *r, struct run_state *s, struct hot *h,
+                                                         uint32_t va, unsigned size, unsigned kind, uint64_t record)
+{
+    if (MMUSIM_LIKELY(h->tag[kind] == (va >> 12) + 1u && (va & 0xfffu) + size <= 4096u)) {
+        h->n[kind]++;
+        return MMUSIM_OK;
+    }
+    s->per_kind[kind]++;
+    int rc = run_record(r, s, va, size, kind, record);
+    hot_sync(h, s);
+    return rc;
+}
+
+/* Run recs[0..n), valid records, the first being record rec_base of the replay. */
+static int run_records(struct mmusim_replay *r, struct run_state *s, const struct mmusim_trace_rec *recs, size_t n,
+                       uint64_t rec_base)
+{
+    struct hot h;
+    hot_start(&h, r, s);
     int rc = MMUSIM_OK;
-    while (at < k) {
-        struct mmusim_batch_sum s;
-        /* Windows of WINDOW references: the batch call checks every reference
-         * it is given before running any, and returns at each fault, so one
-         * call over the whole chunk would check its tail again after every
-         * fault. */
-        size_t w = k - at < WINDOW ? k - at : WINDOW;
-        rc = mmusim__cpu_access_batch_trusted(r->cpu, r->refs + at, w, NULL, &s); /* built from checked records */
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w;
+        memcpy(&w, &recs[j], sizeof w);
+        rc = run_one(r, s, &h, (uint32_t)w, (unsigned)(w >> 32) & 0xffffu, (unsigned)(w >> KIND_SHIFT) & 0xffu,
+                     rec_base + j);
         if (rc != MMUSIM_OK)
             break;
-        r->st.accesses += s.done;
-        at += s.done;
-        if (!s.fault)
-            continue;
-        const struct mmusim_ref *f = &r->refs[at - 1];
-        unsigned kind = recs[r->rec_of[at - 1]].kind;
-        if (!(s.fault_info.error_code & MMUSIM_PF_P) && s.fault_info.cr2 < r->task_size) {
-            r->st.accesses--; /* the access runs again: counted once, when it completes */
-            at--;
-            rc = demand_map(r, s.fault_info.cr2, kind);
+    }
+    hot_done(s, &h);
+    return rc;
+}
+
+/*
+ * The size in a binary record's tag when the record can be decoded without
+ * its varints' bounds (decode_fast in src/trace/trace.c): 1..15, else 0
+ * (the end mark, or a size varint).
+ */
+#define FS4_(t) (((t) & 0x80u) ? 0u : ((t) >> 2) & 15u)
+#define FS16_(t) FS4_(t), FS4_((t) + 1u), FS4_((t) + 2u), FS4_((t) + 3u), FS4_((t) + 4u), FS4_((t) + 5u), \
+    FS4_((t) + 6u), FS4_((t) + 7u), FS4_((t) + 8u), FS4_((t) + 9u), FS4_((t) + 10u), FS4_((t) + 11u),         \
+    FS4_((t) + 12u), FS4_((t) + 13u), FS4_((t) + 14u), FS4_((t) + 15u)
+static const uint8_t fast_size[256] = {FS16_(0u),   FS16_(16u),  FS16_(32u),  FS16_(48u),  FS16_(64u),  FS16_(80u),
+                                       FS16_(96u),  FS16_(112u), FS16_(128u), FS16_(144u), FS16_(160u), FS16_(176u),
+                                       FS16_(192u), FS16_(208u), FS16_(224u), FS16_(240u)};
+#undef FS16_
+#undef FS4_
+
+/* The size in the tag of a fetch at its predicted address (tag bits: TAG_SAME, size 1..15, kind I), else 0. */
+#define SF4_(t) ((((t) & (TAG_END | TAG_SAME | 3u)) == (TAG_SAME | MMUSIM_TRACE_I)) ? ((t) >> 2) & 15u : 0u)
+#define SF16_(t) SF4_(t), SF4_((t) + 1u), SF4_((t) + 2u), SF4_((t) + 3u), SF4_((t) + 4u), SF4_((t) + 5u), \
+    SF4_((t) + 6u), SF4_((t) + 7u), SF4_((t) + 8u), SF4_((t) + 9u), SF4_((t) + 10u), SF4_((t) + 11u),         \
+    SF4_((t) + 12u), SF4_((t) + 13u), SF4_((t) + 14u), SF4_((t) + 15u)
+static const uint8_t same_fetch_size[256] = {
+    SF16_(0u),   SF16_(16u),  SF16_(32u),  SF16_(48u),  SF16_(64u),  SF16_(80u),  SF16_(96u),  SF16_(112u),
+    SF16_(128u), SF16_(144u), SF16_(160u), SF16_(176u), SF16_(192u), SF16_(208u), SF16_(224u), SF16_(240u)};
+#undef SF16_
+#undef SF4_
+
+/*
+ * A binary trace, decoded and run in one pass: while at least MAX_REC bytes
+ * remain, a record with its size in the tag and its address predicted or a
+ * difference of up to five varint bytes (32 bits) runs straight from the
+ * buffer; anything else (a size varint, a varint beyond 32 bits, the end
+ * mark, the last bytes before a refill) is read with
+ * mmusim_trace_read, one record, and run the same way. *k counts the
+ * records run.
+ */
+static int read_binary(struct mmusim_replay *r, struct run_state *s, struct mmusim_trace_reader *rd, size_t max,
+                       size_t *kp, uint64_t rec_base)
+{
+    struct hot h;
+    hot_start(&h, r, s);
+    size_t k = 0;
+    int rc = MMUSIM_OK;
+    while (k < max) {
+        const unsigned char *p = rd->buf + rd->pos, *end = rd->buf + rd->len;
+        /* p <= safe: MAX_REC bytes left, and a record more before max
+         * (every record takes a byte at least) */
+        const unsigned char *safe = end - p >= (ptrdiff_t)MAX_REC ? end - MAX_REC : p;
+        int room = end - p >= (ptrdiff_t)MAX_REC;
+        if ((size_t)(safe - p) >= max - k)
+            safe = p + (max - k - 1);
+        uint32_t next_i = rd->next_i, prev_d = rd->prev_d;
+        size_t k0 = k;
+        while (room && p <= safe) {
+            unsigned tag = p[0];
+            /* The commonest records of all: fetches at the predicted
+             * address (the next instruction) on the page the cache holds
+             * for fetches. Once one is on that page, the next ones are as
+             * long as they end by the page's end: a run of them costs a
+             * table look-up, an add and two compares each. */
+            if (same_fetch_size[tag] != 0 && h.tag[MMUSIM_TRACE_I] == (next_i >> 12) + 1u) {
+                const uint64_t page_end = (uint64_t)(next_i & ~0xfffu) + 4096u;
+                const unsigned char *p0 = p;
+                unsigned z;
+                while ((z = same_fetch_size[*p]) != 0 && next_i + (uint64_t)z <= page_end) {
+                    next_i += z;
+                    if (++p > safe)
+                        break;
+                }
+                k += (size_t)(p - p0);
+                h.n[MMUSIM_TRACE_I] += (uint64_t)(p - p0);
+                if (p != p0)
+                    continue;
+            }
+            unsigned size = fast_size[tag], kind = tag & 3u;
+            if (MMUSIM_UNLIKELY(size == 0))
+                break;
+            uint32_t va = kind == MMUSIM_TRACE_I ? next_i : prev_d;
+            if (tag & TAG_SAME) {
+                p += 1;
+            } else {
+                uint32_t z = p[1] & 0x7fu;
+                if (!(p[1] & 0x80u)) {
+                    p += 2;
+                } else if (!(p[2] & 0x80u)) {
+                    z |= (uint32_t)p[2] << 7;
+                    p += 3;
+                } else if (!(p[3] & 0x80u)) {
+                    z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)p[3] << 14;
+                    p += 4;
+                } else if (!(p[4] & 0x80u)) { /* a far jump */
+                    z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)(p[3] & 0x7fu) << 14 | (uint32_t)p[4] << 21;
+                    p += 5;
+                } else if (p[5] < 0x10u) { /* 29 to 32 bits */
+                    z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)(p[3] & 0x7fu) << 14 |
+                         (uint32_t)(p[4] & 0x7fu) << 21 | (uint32_t)p[5] << 28;
+                    p += 6;
+                } else {
+                    break; /* beyond 32 bits: mmusim_trace_read names the error */
+                }
+                va += (z >> 1) ^ (0u - (z & 1u)); /* zigzag, modulo 2^32 */
+            }
+            if (kind == MMUSIM_TRACE_I)
+                next_i = va + size;
+            else
+                prev_d = va;
+            k++;
+            if (MMUSIM_LIKELY(h.tag[kind] == (va >> 12) + 1u && (va & 0xfffu) + size <= 4096u)) {
+                h.n[kind]++;
+                continue;
+            }
+            s->per_kind[kind]++;
+            if (va < h.user_end && (va & 0xfffu) + size <= 4096u && kind != MMUSIM_TRACE_M)
+                rc = run_access(r, s, va, acc_of[kind], size, kind, rec_base + k - 1); /* run_record's commonest case */
+            else
+                rc = run_record(r, s, va, size, kind, rec_base + k - 1);
+            hot_sync(&h, s);
             if (rc != MMUSIM_OK)
                 break;
-        } else {
-            record_violation(r, rec_base + r->rec_of[at - 1], f->va, s.fault_info.error_code, kind);
         }
+        rd->pos = (size_t)(p - rd->buf);
+        rd->next_i = next_i;
+        rd->prev_d = prev_d;
+        rd->line += k - k0;
+        if (rc != MMUSIM_OK || k == max)
+            break;
+        struct mmusim_trace_rec rec;
+        size_t got;
+        int rrc = mmusim_trace_read(rd, &rec, 1, &got);
+        if (rrc != MMUSIM_OK) { /* kept by the reader: returned now if nothing ran, else by the next call */
+            if (k == 0)
+                rc = rrc;
+            break;
+        }
+        if (got == 0)
+            break; /* the end mark */
+        k++;
+        if ((rc = run_one(r, s, &h, rec.va, rec.size, rec.kind, rec_base + k - 1)) != MMUSIM_OK)
+            break;
     }
-    r->st.cycles += mmusim_cpu_cycles(r->cpu) - c0; /* walks and the faults' page_fault */
+    hot_done(s, &h);
+    *kp = k;
+    return rc;
+}
+
+/* A lackey trace: chunks of records through mmusim_trace_read, then run_records. */
+#define READ_CHUNK 1024u
+static int read_chunks(struct mmusim_replay *r, struct run_state *s, struct mmusim_trace_reader *rd, size_t max,
+                       size_t *kp, uint64_t rec_base)
+{
+    struct mmusim_trace_rec recs[READ_CHUNK];
+    size_t k = 0;
+    int rc = MMUSIM_OK;
+    while (k < max) {
+        size_t got;
+        int rrc = mmusim_trace_read(rd, recs, max - k < READ_CHUNK ? max - k : READ_CHUNK, &got);
+        if (rrc != MMUSIM_OK) {
+            if (k == 0)
+                rc = rrc;
+            break;
+        }
+        if (got == 0)
+            break;
+        rc = run_records(r, s, recs, got, rec_base + k);
+        k += got;
+        if (rc != MMUSIM_OK)
+            break;
+    }
+    *kp = k;
     return rc;
 }
 
@@ -265,12 +537,9 @@ static int records_valid(const struct mmusim_trace_rec *recs, size_t n)
     return bad == 0;
 }
 
-int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n)
+/* Load the replay's address space into its CPU if the CPU holds another (a counted, charged CR3 write). */
+static int load_cr3(struct mmusim_replay *r)
 {
-    if (!r || (!recs && n))
-        return MMUSIM_EINVAL;
-    if (!records_valid(recs, n))
-        return MMUSIM_EINVAL;
     struct mmusim_cpu_regs regs;
     mmusim_cpu_regs(r->cpu, &regs);
     if (regs.cr3 != r->cr3) {
@@ -280,16 +549,70 @@ int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, siz
             return rc;
         r->st.cycles += c;
     }
-    uint64_t done = r->st.records[0] + r->st.records[1] + r->st.records[2] + r->st.records[3];
-    size_t i = 0;
-    while (i < n) {
-        size_t first = i;
-        size_t k = build(r, recs, n, &i);
-        int rc = run_refs(r, k, recs + first, done + first);
-        if (rc != MMUSIM_OK)
-            return rc;
-    }
     return MMUSIM_OK;
+}
+
+static uint64_t records_run(const struct mmusim_replay *r)
+{
+    return r->st.records[0] + r->st.records[1] + r->st.records[2] + r->st.records[3];
+}
+
+static void run_start(struct mmusim_replay *r, struct run_state *s, uint64_t *c0)
+{
+    memset(s, 0, sizeof *s);
+    mmusim__hit_cache_init(&s->c);
+    *c0 = mmusim_cpu_cycles(r->cpu);
+}
+
+/* The run's counts into the CPU, its arrays and the replay's totals. */
+static void run_finish(struct mmusim_replay *r, struct run_state *s, uint64_t c0)
+{
+    mmusim__hit_cache_flush(r->cpu, &s->c);
+    for (unsigned t = 0; t < MMUSIM_TRACE_KIND_COUNT_; t++)
+        r->st.records[t] += s->per_kind[t];
+    r->st.accesses += s->accesses;
+    r->st.split += s->split;
+    r->st.cycles += mmusim_cpu_cycles(r->cpu) - c0; /* walks and the faults' page_fault */
+}
+
+int mmusim_replay_run(mmusim_replay *r, const struct mmusim_trace_rec *recs, size_t n)
+{
+    if (!r || (!recs && n))
+        return MMUSIM_EINVAL;
+    if (!records_valid(recs, n))
+        return MMUSIM_EINVAL;
+    int rc = load_cr3(r);
+    if (rc != MMUSIM_OK)
+        return rc;
+    struct run_state s;
+    uint64_t c0;
+    run_start(r, &s, &c0);
+    rc = run_records(r, &s, recs, n, records_run(r));
+    run_finish(r, &s, c0);
+    return rc;
+}
+
+int mmusim_replay_read(mmusim_replay *r, mmusim_trace_reader *rd, size_t max, size_t *n)
+{
+    if (!r || !rd || !n)
+        return MMUSIM_EINVAL;
+    *n = 0;
+    if (rd->err != MMUSIM_OK)
+        return rd->err;
+    if (max == 0)
+        return MMUSIM_OK;
+    int rc = load_cr3(r);
+    if (rc != MMUSIM_OK)
+        return rc;
+    struct run_state s;
+    uint64_t c0;
+    run_start(r, &s, &c0);
+    if (rd->fmt == MMUSIM_TRACE_BINARY)
+        rc = read_binary(r, &s, rd, max, n, records_run(r));
+    else
+        rc = read_chunks(r, &s, rd, max, n, records_run(r));
+    run_finish(r, &s, c0);
+    return rc;
 }
 
 void mmusim_replay_stats(const mmusim_replay *r, struct mmusim_replay_stats *out)

@@ -16,31 +16,13 @@
 #include "internal.h"
 #include "mmusim/error.h"
 #include "mmusim/trace.h"
-
-#define BUF_CAP (1u << 20) /* one read; also the longest lackey line accepted */
-#define BUF_PAD 32u        /* zeroed bytes past the data: a decoder may look ahead */
-#define MAX_REC 12u        /* longest binary record: tag, size varint (2), delta varint (5) */
-#define HDR_SIZE 16u
+#include "trace/trace_impl.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define MMUSIM_BIG_ENDIAN_HOST_ 1 /* hex8 reads bytes as a little-endian word */
 #else
 #define MMUSIM_BIG_ENDIAN_HOST_ 0
 #endif
-
-struct mmusim_trace_reader {
-    FILE *f;
-    enum mmusim_trace_format fmt;
-    unsigned char *buf;
-    size_t pos, len, lim;   /* next byte, bytes held, end of the last complete line (lackey) */
-    int eof;
-    uint64_t line;          /* lines (lackey) or records (binary) consumed */
-    int err;                /* sticky error, MMUSIM_OK while none */
-    const char *why;
-    uint64_t err_line;
-    uint32_t next_i, prev_d; /* binary: predicted addresses */
-    int ended;               /* binary: end mark seen */
-};
 
 /* ---- the buffer ---- */
 
@@ -281,18 +263,7 @@ static int lackey_read(struct mmusim_trace_reader *r, struct mmusim_trace_rec *b
     return MMUSIM_OK;
 }
 
-/* ---- binary ---- */
-
-/*
- * A record: a tag byte, then an optional size varint, then an optional
- * address varint. Tag bits 0-1 the kind; 2-5 the size 1..15, or 0 when a
- * varint gives it; bit 6 set when the address is the predicted one (a fetch:
- * the byte after the previous fetch; a load, store or modify: the previous
- * data address), else a zigzag varint of the difference follows; bit 7 is
- * the end mark (tag 0x80 alone), followed by the record count as a varint.
- */
-#define TAG_SAME 0x40u
-#define TAG_END 0x80u
+/* ---- binary (the format: trace/trace_impl.h) ---- */
 
 /* LEB128 varint of at most 10 bytes from [*pp, end). 0 if it runs past end or is too long. */
 static int get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v)
