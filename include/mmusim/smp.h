@@ -267,7 +267,11 @@ struct mmusim_run_result {
  *                    earliest clock where it was — a step, handler or softirq
  *                    returning MORE without spending a cycle: a BUG report
  *                    ("soft lockup") on that CPU, and the run stops before the
- *                    next call, the frame as the last call left it.
+ *                    next call, the frame as the last call left it; or a
+ *                    CPU spun on a spinlock or on a flush's acknowledgements
+ *                    for more than 20 s of simulated time (the kernel's
+ *                    soft-lockup watchdog: a lock never released, a target
+ *                    whose interrupts stay off): a BUG report on it too.
  * So a run always returns, with or without a cycle limit (docs/smp.md,
  * Liveness). After either error out is filled as after any stop, the machine
  * can be inspected or destroyed, and calling again continues (a stalled step
