@@ -472,10 +472,11 @@ static int all_done(const struct cpu_sys *m)
  * A CPU spinning on a lock that is never handed over (its owner finished
  * holding it, or two CPUs wait for each other's lock), or on the
  * acknowledgements of a flush a target never takes (its interrupts left
- * off), still takes its ticks, so its clock advances and neither the stall
- * count nor the deadlock test (no event left) ever ends the run. The
- * kernel's soft-lockup watchdog is what notices: a spin longer than the
- * threshold is its BUG.
+ * off), or on acknowledgements due at a clock far ahead (a target that
+ * spent 10^18 cycles), still takes its ticks, so its clock advances and
+ * neither the stall count nor the deadlock test (no event left) ends the
+ * run for as long as the spin lasts. The kernel's soft-lockup watchdog is
+ * what notices: a spin longer than the threshold is its BUG.
  */
 static int spun_too_long(const struct mmusim_cpu *cpu)
 {
@@ -483,8 +484,10 @@ static int spun_too_long(const struct mmusim_cpu *cpu)
     if (!c->depth)
         return 0;
     const struct frame *f = &c->stack[c->depth - 1];
-    int spinning = (f->wait == WAIT_LOCK && f->wait_until == NEVER) || (f->wait == WAIT_ACKS && f->acks_left);
-    return spinning && cpu->cycles >= f->wait_from && cpu->cycles - f->wait_from > cpu->sys->smp->softlockup;
+    /* Whether the end of the spin is known yet or not: one known to lie beyond the
+     * threshold (a target whose clock is far ahead acknowledges then) is as long. */
+    return (f->wait == WAIT_LOCK || f->wait == WAIT_ACKS) && cpu->cycles >= f->wait_from &&
+           cpu->cycles - f->wait_from > cpu->sys->smp->softlockup;
 }
 
 int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_run_result *out)
