@@ -89,6 +89,55 @@ static void test_irq_source_after_clock_jump(void **state)
     assert_true(s.irqs < 10000); /* at its rate: about 1,000 more */
 }
 
+/* Frame of the leaf entry for va in cr3: the page table holding it. */
+static uint64_t table_pfn(mmusim_machine *m, uint64_t cr3, uint32_t va)
+{
+    struct mmusim_pte_info info;
+    assert_int_equal(mmusim_pt_get(m, cr3, va, &info), MMUSIM_OK);
+    return info.entry_pa >> 12;
+}
+
+/* Frames holding page tables in use are refused by mmusim_frame_free, in both paging modes, and stay as they were. */
+static void check_tables_refused(void **state, const char *paging)
+{
+    const char *kv[] = {"paging", paging, "pse", "0", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    const struct mmusim_layout *l = mmusim_machine_layout(m);
+    uint64_t kcr3 = mmusim_kernel_cr3(m);
+    uint64_t cr3 = ts_address_space(m, TS_USER_VA, 1, MMUSIM_PAGE_KERNEL | MMUSIM_PTE_US, NULL);
+    uint64_t in_use[] = {
+        kcr3 >> 12,                                   /* swapper_pg_dir (the PDPT under PAE) */
+        cr3 >> 12,                                    /* an address space's directory */
+        table_pfn(m, cr3, TS_USER_VA),                /* its user page table */
+        table_pfn(m, kcr3, l->pkmap_base),            /* the pkmap table */
+        table_pfn(m, kcr3, l->fixaddr_top - 0x1000),  /* a fixmap table */
+        table_pfn(m, kcr3, l->page_offset + 0x100000), /* a direct-map table (no PSE) */
+    };
+    for (unsigned i = 0; i < sizeof(in_use) / sizeof(in_use[0]); i++)
+        assert_int_equal(mmusim_frame_free(m, in_use[i]), MMUSIM_EPGTABLE);
+    struct mmusim_pte_info info;
+    assert_int_equal(mmusim_pt_get(m, cr3, TS_USER_VA, &info), MMUSIM_OK);
+    assert_true(info.present);
+    /* Once the address space is destroyed its frames are free already: not allocated. */
+    uint64_t user_table = table_pfn(m, cr3, TS_USER_VA);
+    assert_int_equal(mmusim_pgd_destroy(m, cr3), MMUSIM_OK);
+    assert_int_equal(mmusim_frame_free(m, user_table), MMUSIM_EFRAME);
+    /* A frame that holds no table is freed as before. */
+    uint64_t pfn;
+    assert_int_equal(mmusim_frame_alloc(m, MMUSIM_ZONE_NORMAL, &pfn), MMUSIM_OK);
+    assert_int_equal(mmusim_frame_free(m, pfn), MMUSIM_OK);
+}
+
+static void test_frame_free_refuses_tables_2level(void **state)
+{
+    check_tables_refused(state, "2level");
+}
+
+static void test_frame_free_refuses_tables_pae(void **state)
+{
+    check_tables_refused(state, "pae");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +145,8 @@ int main(void)
         TS_TEST(test_irq_at_beyond_clock_max),
         TS_TEST(test_irq_random_huge_gap_refused),
         TS_TEST(test_irq_source_after_clock_jump),
+        TS_TEST(test_frame_free_refuses_tables_2level),
+        TS_TEST(test_frame_free_refuses_tables_pae),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,8 @@ extern "C" {
     XX(ENOWINDOW, "no free run of that many pages in the CPU's kmap window")   \
     XX(EKMAPVARIANT, "this call is not part of the kmap layer's variant") \
     XX(ESTALL, "the run stalled: stall_steps engine actions in a row left the clock where it was (recorded as a report)") \
-    XX(ENOBLOCK, "a step went to sleep but returned MMUSIM_STEP_MORE, not MMUSIM_STEP_BLOCK (recorded as a report)")
+    XX(ENOBLOCK, "a step went to sleep but returned MMUSIM_STEP_MORE, not MMUSIM_STEP_BLOCK (recorded as a report)") \
+    XX(EPGTABLE, "the frame holds a page table in use (a page directory, a PDPT or a page table)")
 
 /*
  * Codes are small non-negative integers: MMUSIM_OK is 0. MMUSIM_PENDING (1)

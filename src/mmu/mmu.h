@@ -48,6 +48,8 @@ int mmusim__phys_write(struct mmu *m, uint64_t pa, const void *buf, size_t len);
 int mmusim__phys_read32(const struct mmu *m, uint64_t pa, uint32_t *out);
 int mmusim__phys_write32(struct mmu *m, uint64_t pa, uint32_t value);
 int mmusim__frame_free(struct mmu *m, uint64_t pfn);
+/* Whether frame pfn holds a page table in use (pgtable.c). */
+int mmusim__pt_frame_in_use(const struct mmu *m, uint64_t pfn);
 
 /* The arguments of a mapping as mmusim_pt_map checks them, before any table is
  * looked at: EPAGESIZE, EALIGN (va or pa), EPHYS (the page not wholly inside
