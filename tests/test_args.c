@@ -138,6 +138,42 @@ static void test_frame_free_refuses_tables_pae(void **state)
     check_tables_refused(state, "pae");
 }
 
+/* A large page in 2-level paging needs PSE: without it mmusim_pt_map refuses it; PAE's 2 MiB pages need nothing. */
+static void test_large_page_needs_pse(void **state)
+{
+    const char *nopse[] = {"pse", "0", NULL};
+    mmusim_machine *m = ts_machine(state, 1, nopse);
+    uint64_t cr3 = ts_address_space(m, TS_USER_VA, 0, 0, NULL);
+    assert_int_equal(mmusim_pt_map(m, cr3, 0x40000000u, 0x400000u, MMUSIM_PAGE_LARGE, MMUSIM_PAGE_KERNEL),
+                     MMUSIM_EPAGESIZE);
+    struct mmusim_pte_info info;
+    assert_int_equal(mmusim_pt_get(m, cr3, 0x40000000u, &info), MMUSIM_ENOTMAPPED);
+    const char *pse[] = {"pse", "1", NULL};
+    m = ts_machine(state, 1, pse);
+    cr3 = ts_address_space(m, TS_USER_VA, 0, 0, NULL);
+    assert_int_equal(mmusim_pt_map(m, cr3, 0x40000000u, 0x400000u, MMUSIM_PAGE_LARGE, MMUSIM_PAGE_KERNEL), MMUSIM_OK);
+    const char *pae[] = {"paging", "pae", "pse", "0", NULL};
+    m = ts_machine(state, 1, pae);
+    cr3 = ts_address_space(m, TS_USER_VA, 0, 0, NULL);
+    assert_int_equal(mmusim_pt_map(m, cr3, 0x40000000u, 0x200000u, MMUSIM_PAGE_LARGE, MMUSIM_PAGE_KERNEL), MMUSIM_OK);
+}
+
+/* Physical ranges whose end wraps 2^64 or passes the end of RAM are MMUSIM_EPHYS, nothing read or written. */
+static void test_phys_range_wraps(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 1, NULL);
+    uint64_t ram = mmusim_machine_config(m)->mem_bytes;
+    uint8_t buf[16] = {0};
+    assert_int_equal(mmusim_phys_write(m, 0x200000, buf, SIZE_MAX), MMUSIM_EPHYS);
+    assert_int_equal(mmusim_phys_read(m, 0x200000, buf, SIZE_MAX - 0x1000), MMUSIM_EPHYS);
+    assert_int_equal(mmusim_phys_write(m, UINT64_MAX - 7, buf, 16), MMUSIM_EPHYS);
+    assert_int_equal(mmusim_phys_read(m, ram - 8, buf, 16), MMUSIM_EPHYS);
+    assert_int_equal(mmusim_phys_write32(m, ram, 1), MMUSIM_EPHYS);
+    uint32_t v;
+    assert_int_equal(mmusim_phys_read32(m, UINT64_MAX - 3, &v), MMUSIM_EPHYS);
+    assert_int_equal(mmusim_phys_read(m, ram - 16, buf, 16), MMUSIM_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +183,8 @@ int main(void)
         TS_TEST(test_irq_source_after_clock_jump),
         TS_TEST(test_frame_free_refuses_tables_2level),
         TS_TEST(test_frame_free_refuses_tables_pae),
+        TS_TEST(test_large_page_needs_pse),
+        TS_TEST(test_phys_range_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,6 +295,8 @@ int mmusim__pt_check_map(const struct mmu *m, uint32_t va, uint64_t pa, enum mmu
     uint64_t bytes = size == MMUSIM_PAGE_4K ? MMUSIM_PAGE_SIZE : 1ull << pt_large_shift(m);
     if (size != MMUSIM_PAGE_4K && size != MMUSIM_PAGE_LARGE)
         return MMUSIM_EPAGESIZE;
+    if (size == MMUSIM_PAGE_LARGE && !m->pae && !(m->cfg->features & MMUSIM_FEAT_PSE))
+        return MMUSIM_EPAGESIZE; /* a 4 MiB page needs PSE without PAE (2 MiB ones need nothing) */
     if ((va | pa) & (bytes - 1))
         return MMUSIM_EALIGN;
     if (pa >= m->cfg->mem_bytes || m->cfg->mem_bytes - pa < bytes)
