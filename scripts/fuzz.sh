@@ -2,7 +2,7 @@
 # Build the libFuzzer targets (fuzz/, CMake option MMUSIM_FUZZ) with clang,
 # ASan and UBSan into build-fuzz/, and run them.
 #
-#   bash scripts/fuzz.sh TARGET SECONDS   run fuzz_TARGET (config, cli, elf, trace) for SECONDS
+#   bash scripts/fuzz.sh TARGET SECONDS   run fuzz_TARGET (config, cli, elf, trace, api, kmap) for SECONDS
 #   bash scripts/fuzz.sh all SECONDS      run every target, SECONDS each
 #
 # Each run starts from a scratch copy of fuzz/corpus/TARGET/ (the repository
@@ -11,11 +11,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(config cli elf trace)
+targets=(config cli elf trace api kmap)
 target=${1:-}
 seconds=${2:-60}
 if [[ -z $target || ! $seconds =~ ^[0-9]+$ ]]; then
-  echo "usage: bash scripts/fuzz.sh config|cli|elf|trace|all SECONDS" >&2
+  echo "usage: bash scripts/fuzz.sh config|cli|elf|trace|api|kmap|all SECONDS" >&2
   exit 2
 fi
 if [[ $target != all ]] && [[ ! " ${targets[*]} " =~ " $target " ]]; then
@@ -33,7 +33,7 @@ fi
 
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMUSIM_FUZZ=ON \
   -DMMUSIM_BUILD_TESTS=OFF -DMMUSIM_BUILD_BENCH=OFF -DMMUSIM_BUILD_TOOLS=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc 2>/dev/null || echo 2)" --target fuzz_config fuzz_cli fuzz_elf fuzz_trace >/dev/null
+cmake --build build-fuzz -j"$(nproc 2>/dev/null || echo 2)" --target fuzz_config fuzz_cli fuzz_elf fuzz_trace fuzz_api fuzz_kmap >/dev/null
 
 run_one() { # TARGET SECONDS
   local t=$1 secs=$2 work

@@ -213,6 +213,56 @@ static void test_softirq_more_forever_stalls(void **state)
     assert_int_equal(mmusim_cpu_context(ts_cpu(m, 0)), MMUSIM_CTX_SOFTIRQ);
 }
 
+/* A task that takes the lock and ends holding it. */
+static enum mmusim_step lock_and_exit(mmusim_cpu *cpu, void *arg)
+{
+    int rc = mmusim_spin_lock(cpu, arg);
+    (void)rc;
+    return MMUSIM_STEP_DONE;
+}
+
+/* Takes the lock (then spins for it forever). */
+static enum mmusim_step lock_forever(mmusim_cpu *cpu, void *arg)
+{
+    int rc = mmusim_spin_lock(cpu, arg);
+    return rc == MMUSIM_PENDING ? MMUSIM_STEP_MORE : MMUSIM_STEP_DONE;
+}
+
+static enum mmusim_step done_at_once(mmusim_cpu *cpu, void *arg)
+{
+    (void)cpu;
+    (void)arg;
+    return MMUSIM_STEP_DONE;
+}
+
+/*
+ * A spin on a lock never released, on a CPU with an interrupt due far
+ * ahead: the CPU takes its ticks while it waits for it, so the clock moves,
+ * the stall count never fires and the run is no deadlock (an event
+ * remains): without a cycle limit it used to go on for as long as the
+ * interrupt was away (forever at UINT64_MAX). The soft-lockup watchdog's
+ * 20 s end it: MMUSIM_ESTALL and one BUG report on the spinning CPU, whose
+ * clock is past the threshold.
+ */
+static void test_spin_forever_is_a_soft_lockup(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    mmusim_spinlock *l;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    ts_spawn(m, 0, 0, lock_and_exit, l);
+    ts_spawn(m, 1, 0, lock_forever, l);
+    assert_int_equal(mmusim_irq_at(m, 1, UINT64_MAX - 1, done_at_once, NULL), MMUSIM_OK);
+    struct mmusim_run_result r;
+    assert_int_equal(mmusim_machine_run(m, 0, &r), MMUSIM_ESTALL);
+    struct mmusim_report rep;
+    assert_int_equal(only_report(m, &rep)->kind, MMUSIM_REPORT_BUG);
+    assert_int_equal(rep.cpu, 1);
+    assert_non_null(strstr(rep.what, "soft lockup"));
+    uint64_t threshold = (uint64_t)ts_costs(m)->cpu_mhz * 1000000u * 20u;
+    assert_true(ts_clock(m, 1) > threshold);
+    assert_true(ts_clock(m, 1) < 2 * threshold);
+}
+
 /*
  * (d) With a cycle limit the run returns too: the clock never reaches the
  * limit, the stall check ends it. Under MMUSIM_REPORT_STOP_ON_BUG the
@@ -246,6 +296,7 @@ int main(void)
         TS_TEST(test_irq_handler_more_forever_stalls),
         TS_TEST(test_softirq_more_forever_stalls),
         TS_TEST(test_cycle_limit_run_returns),
+        TS_TEST(test_spin_forever_is_a_soft_lockup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

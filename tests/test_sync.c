@@ -104,6 +104,35 @@ static void test_lock_released_in_future(void **state)
 }
 
 /*
+ * A lock handed over to a CPU that is still spinning for it is not yet that
+ * CPU's: spin_unlock from it (here outside the run, as a handler nested on
+ * the spin could too) is a BUG report and MMUSIM_EINVAL, and the spinner
+ * still gets the lock. (It used to free the lock under the spinner, which
+ * then waited for a hand-over that never came: the run never ended.)
+ */
+static void test_unlock_by_cpu_still_spinning(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    mmusim_spinlock *l;
+    assert_int_equal(mmusim_spinlock_create(m, &l), MMUSIM_OK);
+    struct ts_locker a = {.l = l, .hold = 1000000}, b = {.l = l, .hold = 10};
+    ts_spawn(m, 0, 0, ts_lock_step, &a);
+    ts_spawn(m, 1, 0, ts_lock_step, &b);
+    struct mmusim_run_result r;
+    assert_int_equal(mmusim_machine_run(m, 100000, &r), MMUSIM_OK);
+    assert_int_equal(b.rc_lock, MMUSIM_PENDING); /* CPU1 spins */
+    assert_int_equal(mmusim_spin_unlock(ts_cpu(m, 0), l), MMUSIM_OK); /* handed to CPU1 */
+    assert_false(mmusim_spin_is_owner(ts_cpu(m, 1), l));
+    uint64_t before = ts_nreports(m);
+    assert_int_equal(mmusim_spin_unlock(ts_cpu(m, 1), l), MMUSIM_EINVAL);
+    assert_int_equal(ts_nreports(m), before + 1);
+    ts_run_all(m);
+    assert_int_equal(b.owner, 1);
+    assert_int_equal(b.rc_unlock, MMUSIM_OK);
+    assert_int_equal(a.rc_unlock, MMUSIM_EINVAL); /* CPU0 no longer held it */
+}
+
+/*
  * Uncontended, but last released by another CPU: CPU0 locks and unlocks at
  * t0; CPU1, at t0 + 10000, finds it free and pays lock_op + lock_handoff
  * (the line was in CPU0's cache); its lock_cycles is 2 lock_op +
@@ -375,6 +404,7 @@ int main(void)
         TS_TEST(test_lock_contention),
         TS_TEST(test_lock_released_in_future),
         TS_TEST(test_lock_handoff_uncontended),
+        TS_TEST(test_unlock_by_cpu_still_spinning),
         TS_TEST(test_wake_remote_same_mm),
         TS_TEST(test_wake_remote_other_mm),
         TS_TEST(test_wake_remote_other_mm_pae),

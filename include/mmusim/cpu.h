@@ -66,6 +66,14 @@ struct mmusim_walk {
     uint64_t cycles;       /* cycles charged to the CPU */
 };
 
+/*
+ * The highest value a CPU clock takes: 2^62 cycles (about 73 years at
+ * 2 GHz). mmusim_cpu_spend saturates there, and an interrupt's arrival time
+ * beyond it (mmusim_irq_at, mmusim_nmi_at) is taken as it, so no clock and
+ * no arrival wraps around 2^64 (the engine's order would run backwards).
+ */
+#define MMUSIM_CLOCK_MAX (UINT64_C(1) << 62)
+
 MMUSIM_API unsigned mmusim_cpu_id(const mmusim_cpu *cpu);
 MMUSIM_API mmusim_machine *mmusim_cpu_machine(mmusim_cpu *cpu);
 MMUSIM_API uint64_t mmusim_cpu_cycles(const mmusim_cpu *cpu);

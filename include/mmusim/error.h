@@ -87,7 +87,8 @@ extern "C" {
     XX(EIO, "cannot open or read the file, or it is too large") \
     XX(ETRACE, "malformed trace: a line or record that cannot be read (mmusim_trace_error names it)") \
     XX(ETRACEVER, "binary trace of an unknown format version") \
-    XX(ETRACEIO, "trace: read or write error on the stream")
+    XX(ETRACEIO, "trace: read or write error on the stream") \
+    XX(EPGTABLE, "the frame holds a page table in use (a page directory, a PDPT or a page table)")
 
 /*
  * Codes are small non-negative integers: MMUSIM_OK is 0. MMUSIM_PENDING (1)

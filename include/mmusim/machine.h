@@ -55,7 +55,10 @@ MMUSIM_API uint64_t mmusim_phys_resident_bytes(const mmusim_machine *m);
  * zone (next fit, so deterministic); MMUSIM_ENOFRAME when the zone is full.
  * A freed frame's contents are discarded. mmusim_frame_free: MMUSIM_EFRAME
  * for a frame not allocated (or in the reserved first MiB), MMUSIM_EPHYS for
- * one past the end of RAM.
+ * one past the end of RAM, MMUSIM_EPGTABLE for one holding a page table in
+ * use (swapper_pg_dir, an address space's directory or PDPT, a page table a
+ * present entry names: the pkmap and fixmap tables, a user table), which
+ * only mmusim_pgd_destroy frees.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_frame_alloc(mmusim_machine *m, enum mmusim_zone zone, uint64_t *pfn);
 MMUSIM_API MMUSIM_NODISCARD int mmusim_frame_free(mmusim_machine *m, uint64_t pfn);

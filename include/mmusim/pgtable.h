@@ -90,7 +90,8 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_pgd_destroy(mmusim_machine *m, uint64_t c
  * Map va -> pa in the address space cr3 with flags (MMUSIM_PTE_* bits; P is
  * implied; A, D, G, NX are stored as given). A kernel address (>= PAGE_OFFSET)
  * is mapped in the shared kernel tables whatever cr3 is. Page tables are
- * allocated from lowmem as needed. MMUSIM_EMAPPED if something is mapped
+ * allocated from lowmem as needed. MMUSIM_EPAGESIZE for a large page in
+ * 2-level paging on a CPU without PSE. MMUSIM_EMAPPED if something is mapped
  * there already; MMUSIM_EPHYS if pa is not inside RAM, or if an entry on the
  * way to va's leaf (the PDPTE under PAE, a present table PDE) names a table
  * past the end of RAM (docs/tlb.md §9); nothing is changed on error. No TLB

@@ -94,7 +94,7 @@ MMUSIM_API void mmusim_preempt_disable(mmusim_cpu *cpu);
 /* An enable without a matching disable is recorded as a BUG report and ignored. */
 MMUSIM_API void mmusim_preempt_enable(mmusim_cpu *cpu);
 
-/* Plain work (compute the model does not look into): charged to the clock. */
+/* Plain work (compute the model does not look into): charged to the clock, which saturates at MMUSIM_CLOCK_MAX. */
 MMUSIM_API void mmusim_cpu_spend(mmusim_cpu *cpu, uint64_t cycles);
 
 /* ---- tasks ---- */
@@ -228,7 +228,9 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_irq_at_flags(mmusim_machine *m, unsigned 
 MMUSIM_API MMUSIM_NODISCARD int mmusim_nmi_at(mmusim_machine *m, unsigned cpu, uint64_t at, mmusim_step_fn handler, void *arg);
 /*
  * Hardirqs on cpu at a seeded random rate: gaps uniform in [1, 2 * mean_gap
- * - 1] cycles (mean mean_gap), from cycle 0 up to cycle `until`. The stream
+ * - 1] cycles (mean mean_gap), from cycle 0 up to cycle `until` (and
+ * MMUSIM_CLOCK_MAX); a mean_gap of 0 or above MMUSIM_CLOCK_MAX is
+ * MMUSIM_EINVAL. The stream
  * is the machine seed's, per CPU and source, in integer arithmetic: the same
  * seed gives the same arrival times on every host.
  */
@@ -267,7 +269,11 @@ struct mmusim_run_result {
  *                    earliest clock where it was — a step, handler or softirq
  *                    returning MORE without spending a cycle: a BUG report
  *                    ("soft lockup") on that CPU, and the run stops before the
- *                    next call, the frame as the last call left it;
+ *                    next call, the frame as the last call left it; or a
+ *                    CPU spun on a spinlock or on a flush's acknowledgements
+ *                    for more than 20 s of simulated time (the kernel's
+ *                    soft-lockup watchdog: a lock never released, a target
+ *                    whose interrupts stay off): a BUG report on it too;
  *   MMUSIM_ENOMEM    the host ran out of memory where no step could be told:
  *                    an operation a step left pending (a kmap), an IPI or the
  *                    next arrival of an mmusim_irq_random source the engine

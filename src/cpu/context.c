@@ -96,6 +96,10 @@ void mmusim_cpu_spend(mmusim_cpu *cpu, uint64_t cycles)
 {
     if (!cpu)
         return;
+    /* Saturate at MMUSIM_CLOCK_MAX: a clock that wrapped would run the CPU back in time. */
+    uint64_t room = cpu->cycles < MMUSIM_CLOCK_MAX ? MMUSIM_CLOCK_MAX - cpu->cycles : 0;
+    if (cycles > room)
+        cycles = room;
     cpu->cycles += cycles;
     cpu->stats.compute_cycles += cycles;
 }
@@ -238,7 +242,7 @@ static int post_user_irq(struct cpu_sys *m, unsigned cpu, uint64_t at, int nmi, 
         return MMUSIM_ECPU;
     struct pending_irq p;
     memset(&p, 0, sizeof(p));
-    p.at = at;
+    p.at = at < MMUSIM_CLOCK_MAX ? at : MMUSIM_CLOCK_MAX; /* no clock goes beyond: as late as it gets */
     p.nmi = nmi;
     p.step = h;
     p.arg = arg;
@@ -263,12 +267,27 @@ static uint64_t next_gap(struct irq_source *s)
     return s->mean <= 1 ? 1 : 1 + mmusim__splitmix64(&s->rng) % (2 * s->mean - 1);
 }
 
+/*
+ * Where the source's stream goes on after an arrival at `at` taken at
+ * `now`: from `at`, or, when the CPU took it more than SOURCE_LATE mean
+ * gaps late (its clock jumped: a long spend, a long wait), from `now`. The
+ * arrivals in between merge into the one taken, as an interrupt
+ * controller keeps one pending per line; following them one by one would
+ * replay up to 2^62 / mean_gap interrupts in the past.
+ */
+#define SOURCE_LATE 64u
+static uint64_t source_resume(const struct cpu_smp *c, int idx, uint64_t at, uint64_t now)
+{
+    uint64_t mean = c->sources[idx].mean;
+    return now > at && (now - at) / SOURCE_LATE > mean ? now : at;
+}
+
 /* Post the source's next arrival after `after`, if before its end. */
 static int source_post(struct cpu_sys *m, unsigned cpu, int idx, uint64_t after)
 {
     struct irq_source *s = &m->cpus[cpu].smp.sources[idx];
     uint64_t at = after + next_gap(s);
-    if (at > s->until)
+    if (at > s->until || at > MMUSIM_CLOCK_MAX)
         return MMUSIM_OK;
     return post_user_irq(m, cpu, at, 0, idx, s->irqf, s->step, s->arg);
 }
@@ -276,7 +295,7 @@ static int source_post(struct cpu_sys *m, unsigned cpu, int idx, uint64_t after)
 int mmusim__irq_random(struct cpu_sys *m, unsigned cpu, uint64_t mean_gap, uint64_t until, mmusim_step_fn handler,
                       void *arg, unsigned irqf)
 {
-    if (!m || !handler || mean_gap == 0 || (irqf & ~MMUSIM_IRQF_DISABLED))
+    if (!m || !handler || mean_gap == 0 || mean_gap > MMUSIM_CLOCK_MAX || (irqf & ~MMUSIM_IRQF_DISABLED))
         return MMUSIM_EINVAL;
     if (cpu >= m->ncpus)
         return MMUSIM_ECPU;
@@ -398,7 +417,8 @@ int mmusim__smp_take_interrupt(struct mmusim_cpu *cpu)
         cpu->stats.nmis++;
     else
         cpu->stats.irqs++;
-    if (p.source >= 0 && source_post(cpu->sys, cpu->id, p.source, p.at) != MMUSIM_OK) {
+    if (p.source >= 0 &&
+        source_post(cpu->sys, cpu->id, p.source, source_resume(c, p.source, p.at, cpu->cycles)) != MMUSIM_OK) {
         /* Its next arrival could not be queued: the source is over. */
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "interrupt source stopped: out of host memory", 0);
         mmusim__smp_out_of_memory(cpu->sys);

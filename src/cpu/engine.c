@@ -18,6 +18,9 @@
 #include "internal.h"
 #include "mmusim/error.h"
 
+/* The soft-lockup threshold, in seconds of simulated time (spun_too_long). */
+#define SOFTLOCKUP_SECONDS 20u
+
 /* ---- machine-wide state, reports ---- */
 
 int mmusim__smp_machine_init(struct cpu_sys *m)
@@ -44,6 +47,9 @@ int mmusim__smp_machine_init(struct cpu_sys *m)
         m->smp->tick_period = 1;
     m->smp->preempt = mmusim_config_preempt(m->cfg);
     m->smp->stall_limit = m->cfg->stall_steps ? m->cfg->stall_steps : UINT64_MAX;
+    /* The soft-lockup watchdog's threshold: 20 s (2 * watchdog_thresh from 2.6.36; 2.6.18
+     * and 2.6.32 used 10 s and 60 s, all far beyond any spin a sound workload makes). */
+    m->smp->softlockup = (uint64_t)m->cfg->costs.cpu_mhz * 1000000u * SOFTLOCKUP_SECONDS;
     /*
      * Device interrupt handlers. Up to 2.6.34, handle_IRQ_event
      * (kernel/irq/handle.c) turns interrupts on before the handlers unless
@@ -478,6 +484,28 @@ static int all_done(const struct cpu_sys *m)
     return 1;
 }
 
+/*
+ * A CPU spinning on a lock that is never handed over (its owner finished
+ * holding it, or two CPUs wait for each other's lock), or on the
+ * acknowledgements of a flush a target never takes (its interrupts left
+ * off), or on acknowledgements due at a clock far ahead (a target that
+ * spent 10^18 cycles), still takes its ticks, so its clock advances and
+ * neither the stall count nor the deadlock test (no event left) ends the
+ * run for as long as the spin lasts. The kernel's soft-lockup watchdog is
+ * what notices: a spin longer than the threshold is its BUG.
+ */
+static int spun_too_long(const struct mmusim_cpu *cpu)
+{
+    const struct cpu_smp *c = &cpu->smp;
+    if (!c->depth)
+        return 0;
+    const struct frame *f = &c->stack[c->depth - 1];
+    /* Whether the end of the spin is known yet or not: one known to lie beyond the
+     * threshold (a target whose clock is far ahead acknowledges then) is as long. */
+    return (f->wait == WAIT_LOCK || f->wait == WAIT_ACKS) && cpu->cycles >= f->wait_from &&
+           cpu->cycles - f->wait_from > cpu->sys->smp->softlockup;
+}
+
 int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_run_result *out)
 {
     if (!m)
@@ -532,6 +560,11 @@ int mmusim__machine_run(struct cpu_sys *m, uint64_t cycle_limit, struct mmusim_r
         }
         advance(&m->cpus[best], bt, &steps);
         s->dirty |= 1ull << best;
+        if (MMUSIM_UNLIKELY(spun_too_long(&m->cpus[best]))) {
+            mmusim__smp_report(&m->cpus[best], MMUSIM_REPORT_BUG, "soft lockup: spinning on a lock or on flush acknowledgements past the watchdog threshold", 0);
+            rc = MMUSIM_ESTALL;
+            break;
+        }
         if (s->stop) /* a BUG under MMUSIM_REPORT_STOP_ON_BUG (report.c), or a liveness error: stop with this step done */
             break;
     }

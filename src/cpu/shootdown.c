@@ -329,6 +329,7 @@ void mmusim__smp_send_and_wait(struct mmusim_cpu *cpu, struct frame *f, uint64_t
     f->wait = WAIT_ACKS;
     f->acks_left = mmusim__popcount64(mask);
     f->wait_until = 0;
+    f->wait_from = cpu->cycles; /* for the soft-lockup watchdog (engine.c) */
 }
 
 /* Send req to mask from the top frame at this CPU's turn in global time, and wait for the acknowledgements: pending. */

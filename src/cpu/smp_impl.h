@@ -109,7 +109,7 @@ struct frame {
     /* The wait, if any. */
     enum wait_kind wait;
     unsigned acks_left;
-    uint64_t wait_from, wait_until; /* WAIT_LOCK: when the spin began; both: when it is over, once known */
+    uint64_t wait_from, wait_until; /* WAIT_LOCK, WAIT_ACKS: when the spin began; both: when it is over, once known */
     struct mmusim_spinlock *lock; /* WAIT_LOCK: the lock */
     int spin_irqs_on;           /* 2.6.18 spin_lock_irqsave with interrupts on before it: on while it spins */
     int end_after_wait;         /* the step returned DONE or BLOCK while its wait was pending: that result, applied once the wait ends */
@@ -265,6 +265,7 @@ struct machine_smp {
     uint64_t stop_index;            /* that BUG's index among the reports */
     int fail;                       /* a liveness error of this run (MMUSIM_ENOBLOCK), or MMUSIM_ENOMEM: the engine returns it after the current step */
     uint64_t stall_limit;           /* the stall_steps key; UINT64_MAX when 0 (never) */
+    uint64_t softlockup;    /* cycles a CPU may spin on one lock before the soft-lockup BUG (engine.c) */
     /* Each CPU's next event, kept between steps: only the CPU that ran and
      * those another CPU touched (an IPI, an ack, a lock hand-over, a wake-up)
      * are recomputed, and the tournament tree win[] gives the earliest. */

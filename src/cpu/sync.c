@@ -325,7 +325,8 @@ int mmusim_spin_unlock(mmusim_cpu *cpu, mmusim_spinlock *l)
 {
     if (!cpu || !l || l->sys != cpu->sys)
         return MMUSIM_EINVAL;
-    if (l->owner != (int)cpu->id) {
+    /* A lock handed over to a CPU still spinning for it is not its own yet (spin_is_owner). */
+    if (!mmusim_spin_is_owner(cpu, l)) {
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spin_unlock of a lock this CPU does not hold", 0);
         return MMUSIM_EINVAL;
     }

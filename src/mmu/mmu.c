@@ -92,6 +92,8 @@ int mmusim__frame_free(struct mmu *m, uint64_t pfn)
         return MMUSIM_EFRAME;
     if (pfn >= m->pm.nframes)
         return MMUSIM_EPHYS; /* no such frame: nothing to free or discard */
+    if (mmusim__pt_frame_in_use(m, pfn))
+        return MMUSIM_EPGTABLE; /* freed, it would be reused while the walker still reads it */
     int rc = mmusim__frame_alloc_put(&m->fa, pfn);
     if (rc == MMUSIM_OK)
         mmusim__physmem_discard(&m->pm, pfn);

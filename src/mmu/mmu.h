@@ -50,6 +50,8 @@ int mmusim__phys_write32(struct mmu *m, uint64_t pa, uint32_t value);
 int mmusim__frame_free(struct mmu *m, uint64_t pfn);
 /* Free the empty user page table mapping va (src/mmu/pgtable.c says when). */
 int mmusim__pt_free_empty_table(struct mmu *m, uint64_t cr3, uint32_t va);
+/* Whether frame pfn holds a page table in use (pgtable.c). */
+int mmusim__pt_frame_in_use(const struct mmu *m, uint64_t pfn);
 
 /* The arguments of a mapping as mmusim_pt_map checks them, before any table is
  * looked at: EPAGESIZE, EALIGN (va or pa), EPHYS (the page not wholly inside

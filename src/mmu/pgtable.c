@@ -204,6 +204,48 @@ static void free_user_tables(struct mmu *m, uint64_t dir, unsigned n)
     }
 }
 
+/* Whether one of the n entries of the directory at dir names frame pfn as a page table. */
+static int dir_names_table(const struct mmu *m, uint64_t dir, unsigned n, uint64_t pfn)
+{
+    if (!physmem_backed(&m->pm, dir))
+        return 0;
+    unsigned size = m->pae ? 8 : 4;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t pde = pt_read(m, dir + (uint64_t)i * size);
+        if ((pde & MMUSIM_PTE_P) && !(pde & MMUSIM_PTE_PS) && (pde & pt_frame_mask(m)) >> MMUSIM_PAGE_SHIFT == pfn)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Whether frame pfn holds a page table some address space uses: a page
+ * directory (or PDPT) of the list, a PAE page directory a present PDPTE
+ * names, or a page table a present PDE names (the kernel's pkmap and fixmap
+ * tables among them). A scan of every directory: frame_free only.
+ */
+int mmusim__pt_frame_in_use(const struct mmu *m, uint64_t pfn)
+{
+    for (size_t g = 0; g < m->npgds; g++) {
+        uint64_t cr3 = m->pgds[g];
+        if (cr3 >> MMUSIM_PAGE_SHIFT == pfn)
+            return 1;
+        if (!m->pae) {
+            if (dir_names_table(m, cr3, 1024, pfn))
+                return 1;
+            continue;
+        }
+        for (unsigned i = 0; i < 4; i++) {
+            uint64_t pdpte = physmem_read64(&m->pm, cr3 + (uint64_t)i * 8);
+            if (!(pdpte & MMUSIM_PTE_P))
+                continue;
+            if ((pdpte & PAE_FRAME) >> MMUSIM_PAGE_SHIFT == pfn || dir_names_table(m, pdpte & PAE_FRAME, 512, pfn))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 int mmusim__pgd_destroy(struct mmu *m, uint64_t cr3)
 {
     if (!m)
@@ -253,6 +295,8 @@ int mmusim__pt_check_map(const struct mmu *m, uint32_t va, uint64_t pa, enum mmu
     uint64_t bytes = size == MMUSIM_PAGE_4K ? MMUSIM_PAGE_SIZE : 1ull << pt_large_shift(m);
     if (size != MMUSIM_PAGE_4K && size != MMUSIM_PAGE_LARGE)
         return MMUSIM_EPAGESIZE;
+    if (size == MMUSIM_PAGE_LARGE && !m->pae && !(m->cfg->features & MMUSIM_FEAT_PSE))
+        return MMUSIM_EPAGESIZE; /* a 4 MiB page needs PSE without PAE (2 MiB ones need nothing) */
     if ((va | pa) & (bytes - 1))
         return MMUSIM_EALIGN;
     if (pa >= m->cfg->mem_bytes || m->cfg->mem_bytes - pa < bytes)
