@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "mmusim.h"
 #include "support.h"
 
@@ -174,6 +176,59 @@ static void test_phys_range_wraps(void **state)
     assert_int_equal(mmusim_phys_read(m, ram - 16, buf, 16), MMUSIM_OK);
 }
 
+/*
+ * preempt_count nested towards the top of its field: the DEBUG_PREEMPT
+ * check of add_preempt_count (2.6.18 kernel/sched.c) and preempt_count_add
+ * (5.11 kernel/sched/core.c) warns once when the preemption bits reach
+ * PREEMPT_MASK - 10 (245 of 255), and the count goes on as the kernel's
+ * does. A kmap_atomic there takes its general path and warns the same way.
+ */
+static void test_preempt_count_overflow_warns_once(void **state)
+{
+    const char *const kv[] = {"era", "2.6.37", NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    mmusim_cpu *cpu = ts_cpu(m, 0);
+    const unsigned mask = mmusim_machine_layout(m)->preempt_bits.preempt_mask;
+    for (unsigned i = 0; i < mask - 11; i++)
+        mmusim_preempt_disable(cpu);
+    assert_int_equal(ts_nreports(m), 0);
+    mmusim_kmap_layer *k;
+    struct mmusim_kmap_opts o;
+    mmusim_kmap_opts_init(&o, MMUSIM_KMAP_STACK_2_6_37);
+    assert_int_equal(mmusim_kmap_create(m, &o, &k), MMUSIM_OK);
+    uint64_t pfn;
+    assert_int_equal(mmusim_frame_alloc(m, MMUSIM_ZONE_HIGHMEM, &pfn), MMUSIM_OK);
+    struct mmusim_kaddr a;
+    assert_int_equal(mmusim_kmap_atomic(cpu, k, mmusim_page_of_pfn(m, pfn), MMUSIM_KM_USER0, &a), MMUSIM_OK);
+    assert_int_equal(mmusim_cpu_preempt_count(cpu) & mask, mask - 10);
+    struct mmusim_report r;
+    assert_int_equal(mmusim_machine_reports(m, &r, 1), 1);
+    assert_int_equal(r.kind, MMUSIM_REPORT_WARN);
+    assert_non_null(strstr(r.what, "preempt_count overflowing"));
+    mmusim_preempt_disable(cpu); /* once per machine, as debug_locks_off makes it */
+    assert_int_equal(ts_nreports(m), 1);
+    assert_int_equal(mmusim_kunmap_atomic(cpu, k, a, MMUSIM_KM_USER0), MMUSIM_OK);
+    for (unsigned i = 0; i < mask - 10; i++)
+        mmusim_preempt_enable(cpu);
+    assert_int_equal(mmusim_cpu_preempt_count(cpu), 0);
+}
+
+/* The user flushes of an address space refuse a CR3 that is none (no mm to flush). */
+static void test_flush_of_no_address_space(void **state)
+{
+    mmusim_machine *m = ts_machine(state, 2, NULL);
+    uint64_t cr3 = ts_address_space(m, 0x08048000u, 1, MMUSIM_PTE_RW | MMUSIM_PTE_US, NULL);
+    mmusim_cpu *cpu = ts_cpu(m, 0);
+    assert_int_equal(mmusim_flush_tlb_page_smp(cpu, cr3 + 0x1000, 0x08048000u), MMUSIM_ENOTPGD);
+    assert_int_equal(mmusim_flush_tlb_range_smp(cpu, cr3 + 0x1000, 0, 0), MMUSIM_ENOTPGD);
+    assert_int_equal(mmusim_flush_tlb_range_smp(cpu, mmusim_kernel_cr3(m) ^ 0x40000000u, 0x1000, 0x3000),
+                     MMUSIM_ENOTPGD);
+    assert_int_equal(mmusim_mm_cpu_mask(m, cr3 + 0x1000), 0);
+    assert_int_equal(ts_clock(m, 0), 0); /* nothing charged */
+    /* The address space itself passes the check (outside a run, the flush then wants a step). */
+    assert_int_equal(mmusim_flush_tlb_page_smp(cpu, cr3, 0x08048000u), MMUSIM_ENOSTEP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +240,8 @@ int main(void)
         TS_TEST(test_frame_free_refuses_tables_pae),
         TS_TEST(test_large_page_needs_pse),
         TS_TEST(test_phys_range_wraps),
+        TS_TEST(test_preempt_count_overflow_warns_once),
+        TS_TEST(test_flush_of_no_address_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,6 +90,13 @@ MMUSIM_API unsigned mmusim_cpu_nesting(const mmusim_cpu *cpu);
 
 MMUSIM_API void mmusim_local_irq_disable(mmusim_cpu *cpu);
 MMUSIM_API void mmusim_local_irq_enable(mmusim_cpu *cpu);
+/*
+ * preempt_count += 1. As DEBUG_PREEMPT kernels do (add_preempt_count), a
+ * WARN report, once per machine, when the preemption field reaches
+ * PREEMPT_MASK - 10; the count goes on, and past the field's top carries
+ * into the softirq bits as the kernel's would (spin_lock raises it the same
+ * way).
+ */
 MMUSIM_API void mmusim_preempt_disable(mmusim_cpu *cpu);
 /* An enable without a matching disable is recorded as a BUG report and ignored. */
 MMUSIM_API void mmusim_preempt_enable(mmusim_cpu *cpu);
@@ -328,17 +335,18 @@ MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_kernel_range_smp(mmusim_cpu *cp
  * flush_tlb_mm, a full flush of the mm, as 2.6's flush_tlb_range is; with a
  * ceiling, an INVLPG per page up to it. start == 0 && end == 0 is
  * flush_tlb_mm. (One page is not flush_tlb_page: that is
- * mmusim_flush_tlb_page_smp.)
+ * mmusim_flush_tlb_page_smp.) MMUSIM_ENOTPGD for a cr3 that is no address
+ * space of this machine (mmusim_pgd_create's, or the kernel's).
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, uint32_t end);
 /*
  * flush_tlb_page(vma, va) for the user address space cr3: one INVLPG
  * locally if cpu runs it (leave_mm if it borrows it), then
  * flush_tlb_others() with the page. 5.11's is flush_tlb_mm_range over the
- * page.
+ * page. MMUSIM_ENOTPGD as mmusim_flush_tlb_range_smp.
  */
 MMUSIM_API MMUSIM_NODISCARD int mmusim_flush_tlb_page_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t va);
-/* The CPUs (bit n = CPU n) that have used the address space cr3 since their last leave_mm. */
+/* The CPUs (bit n = CPU n) that have used the address space cr3 since their last leave_mm; 0 for a cr3 that is none. */
 MMUSIM_API uint64_t mmusim_mm_cpu_mask(const mmusim_machine *m, uint64_t cr3);
 
 /* ---- reports: kernel-style BUG/WARN conditions, recorded, never fatal ---- */

@@ -75,10 +75,20 @@ void mmusim_local_irq_enable(mmusim_cpu *cpu)
     mmusim__smp_touch(cpu);
 }
 
+void mmusim__preempt_inc(struct mmusim_cpu *cpu)
+{
+    const unsigned mask = bits(cpu)->preempt_mask;
+    cpu->smp.preempt_count++;
+    if ((cpu->smp.preempt_count & mask) >= MMUSIM__PREEMPT_WARN_AT(mask) && !cpu->sys->smp->preempt_warned) {
+        cpu->sys->smp->preempt_warned = 1;
+        mmusim__smp_report(cpu, MMUSIM_REPORT_WARN, "preempt_count overflowing soon (DEBUG_PREEMPT)", 0);
+    }
+}
+
 void mmusim_preempt_disable(mmusim_cpu *cpu)
 {
     if (cpu)
-        cpu->smp.preempt_count++;
+        mmusim__preempt_inc(cpu);
 }
 
 void mmusim_preempt_enable(mmusim_cpu *cpu)

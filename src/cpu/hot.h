@@ -46,41 +46,28 @@ static inline int mmusim__cpu_in_task_hot(const struct mmusim_cpu *cpu)
 }
 
 /*
- * preempt_count for a hot path that has no calls in it: whether the count
- * can be raised (lowered) without reaching the edge of its field, where
- * mmusim_preempt_disable (mmusim_preempt_enable) must be called for its
- * checks and reports; then the raise (the drop) itself. cpu non-NULL; mask
- * the machine's PREEMPT_MASK (its layout's preempt_bits.preempt_mask, which
- * the caller may hold nearer at hand than cpu->sys->layout).
+ * preempt_count for a hot path that has no calls in it. The preemption
+ * field's count (mask: the machine's PREEMPT_MASK, its layout's
+ * preempt_bits.preempt_mask, which the caller may hold nearer at hand); a
+ * caller raises it inline only while the result stays at or below
+ * MMUSIM__PREEMPT_QUIET_MAX, where mmusim_preempt_disable's DEBUG_PREEMPT
+ * check is silent, and lowers it only while it is not 0 (else
+ * mmusim_preempt_enable reports the underflow): outside those, the public
+ * calls must be made. Then the raise (the drop) itself. cpu non-NULL.
  */
-static inline int mmusim__preempt_can_inc(const struct mmusim_cpu *cpu, unsigned mask)
-{
-    return (cpu->smp.preempt_count & mask) != mask;
-}
+#define MMUSIM__PREEMPT_QUIET_MAX(mask) (MMUSIM__PREEMPT_WARN_AT(mask) - 1u)
 
-/* How many more times the count can be raised inside its field (mask - count). */
-static inline unsigned mmusim__preempt_room(const struct mmusim_cpu *cpu, unsigned mask)
-{
-    return mask - (cpu->smp.preempt_count & mask);
-}
-
-/* The count within its field (how many times it can be lowered). */
 static inline unsigned mmusim__preempt_depth(const struct mmusim_cpu *cpu, unsigned mask)
 {
     return cpu->smp.preempt_count & mask;
 }
 
-static inline int mmusim__preempt_can_dec(const struct mmusim_cpu *cpu, unsigned mask)
-{
-    return (cpu->smp.preempt_count & mask) != 0;
-}
-
-static inline void mmusim__preempt_inc(struct mmusim_cpu *cpu)
+static inline void mmusim__preempt_inc_hot(struct mmusim_cpu *cpu)
 {
     cpu->smp.preempt_count++;
 }
 
-static inline void mmusim__preempt_dec(struct mmusim_cpu *cpu)
+static inline void mmusim__preempt_dec_hot(struct mmusim_cpu *cpu)
 {
     cpu->smp.preempt_count--;
 }

@@ -409,7 +409,7 @@ static int flush_path(struct mmusim_cpu *cpu, void *state)
 /* Start the flush prepared in f->flush, preemption disabled (on_each_cpu, flush_tlb_mm/page). */
 static int start_flush(struct mmusim_cpu *cpu, struct frame *f)
 {
-    cpu->smp.preempt_count++;
+    mmusim__preempt_inc(cpu);
     f->flush.pc = FP_LOCK;
     return mmusim__smp_cont_start(cpu, flush_path, &f->flush);
 }
@@ -602,6 +602,8 @@ int mmusim_flush_tlb_range_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t start, ui
     memset(&r, 0, sizeof(r));
     if (!cpu || cr3 == 0)
         return MMUSIM_EINVAL;
+    if (!mmusim__mmu_is_pgd(cpu->sys->mmu, cr3))
+        return MMUSIM_ENOTPGD; /* no address space: no mm to flush */
     if (!(start == 0 && end == 0)) {
         uint64_t pages;
         if (page_range(start, end, &r, &pages) != MMUSIM_OK)
@@ -623,6 +625,8 @@ int mmusim_flush_tlb_page_smp(mmusim_cpu *cpu, uint64_t cr3, uint32_t va)
     memset(&r, 0, sizeof(r));
     if (!cpu || cr3 == 0)
         return MMUSIM_EINVAL;
+    if (!mmusim__mmu_is_pgd(cpu->sys->mmu, cr3))
+        return MMUSIM_ENOTPGD;
     r.cr3 = cr3;
     r.start = va & MMUSIM_PAGE_MASK;
     r.end = r.start + MMUSIM_PAGE_SIZE;

@@ -236,8 +236,20 @@ struct mm_mask {
 
 #define NUM_INVALIDATE_TLB_VECTORS 8 /* 2.6.32/37 arch/x86/include/asm/irq_vectors.h: flush_state[] */
 
+/*
+ * preempt_count += 1, as add_preempt_count/preempt_count_add do: and, as
+ * their CONFIG_DEBUG_PREEMPT check (2.6.18 kernel/sched.c, 5.11
+ * kernel/sched/core.c), a WARN once per machine when the preemption field
+ * comes within 10 of its top ("overflowing soon"): past it, the count would
+ * carry into the softirq bits (context.c).
+ */
+void mmusim__preempt_inc(struct mmusim_cpu *cpu);
+/* Where that check warns: the preemption field's count at or above this (PREEMPT_MASK - 10). */
+#define MMUSIM__PREEMPT_WARN_AT(mask) ((mask) - 10u)
+
 struct machine_smp {
     int running;                    /* inside mmusim_machine_run */
+    int preempt_warned;             /* DEBUG_PREEMPT's overflow WARN made (once: debug_locks_off) */
     uint64_t seq;                   /* interrupt arrival order */
     uint64_t apic_bus_free;         /* p3: when the serial APIC bus is next free */
     /* The kernel's own spinlocks around IPIs (shootdown.c): 2.6.18 call_lock; the

@@ -220,7 +220,7 @@ int mmusim_spin_lock(mmusim_cpu *cpu, mmusim_spinlock *l)
         mmusim__smp_report(cpu, MMUSIM_REPORT_BUG, "spinlock recursion: lock already held or awaited by this CPU", 0);
         return MMUSIM_EDEADLK;
     }
-    cpu->smp.preempt_count++; /* spin_lock: preempt_disable() first */
+    mmusim__preempt_inc(cpu); /* spin_lock: preempt_disable() first */
     charge_lock_op(cpu);
     cpu->stats.lock_acquires++;
     f->lock = l;

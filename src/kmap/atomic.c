@@ -486,11 +486,11 @@ static MMUSIM_INLINE int map_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out); /* the stack at its end, or below it */
     struct kmap_slot *sl = &kc->slots[i];
     /* A handle to resolve, a count at the edge of its field, a slot in use (the BUG): the general path. */
-    if (!mmusim__pte_slot_current(cpu, &sl->pte) || !mmusim__preempt_can_inc(cpu, k->preempt_mask) ||
+    if (!mmusim__pte_slot_current(cpu, &sl->pte) || mmusim__preempt_depth(cpu, k->preempt_mask) >= k->preempt_quiet ||
         (form != KMAP_SHORT_SLOT19 && mmusim__pte_slot_peek(&sl->pte) != 0))
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
     const uint64_t t0 = cpu->cycles;
-    mmusim__preempt_inc(cpu); /* pagefault_disable before 5.11 */
+    mmusim__preempt_inc_hot(cpu); /* pagefault_disable before 5.11 */
     mmusim__pte_slot_put(cpu, &sl->pte, (pfn << MMUSIM_PAGE_SHIFT) | prot);
     kc->st.pte_writes++;
     if (form == KMAP_SHORT_STACK)
@@ -506,7 +506,7 @@ static MMUSIM_INLINE int unmap_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, stru
                                      enum mmusim_km_type type, const enum kmap_short form)
 {
     if (mmusim__cpu_part(cpu) != k->sys || (uint32_t)type >= k->short_types ||
-        !mmusim__preempt_can_dec(cpu, k->preempt_mask))
+        mmusim__preempt_depth(cpu, k->preempt_mask) == 0)
         return mmusim__kunmap_atomic_general(k, cpu, addr, type);
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     const uint64_t t0 = cpu->cycles;
@@ -525,7 +525,7 @@ static MMUSIM_INLINE int unmap_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, stru
         if (form == KMAP_SHORT_STACK)
             kc->atomic_idx--;
     }
-    mmusim__preempt_dec(cpu); /* pagefault_enable */
+    mmusim__preempt_dec_hot(cpu); /* pagefault_enable */
     kmap_account_unmap(k, kc, cpu->cycles - t0);
     return MMUSIM_OK;
 }

@@ -281,7 +281,7 @@ int mmusim__kmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64
                                    uint64_t prot, struct mmusim_kaddr *out)
 {
     if (mmusim__cpu_part(cpu) != k->sys || pfn - k->highmem_start >= k->highmem_frames ||
-        (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ || !mmusim__preempt_can_inc(cpu, k->preempt_mask))
+        (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ || mmusim__preempt_depth(cpu, k->preempt_mask) >= k->preempt_quiet)
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     const uint64_t free_pages = ~kc->heap_used & run_bits(0, k->depth);
@@ -293,7 +293,7 @@ int mmusim__kmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
     const uint64_t t0 = cpu->cycles;
     const uint64_t c = k->cfg->costs.irq_save_restore;
-    mmusim__preempt_inc(cpu); /* pagefault_disable (2.6.37: preemption off) */
+    mmusim__preempt_inc_hot(cpu); /* pagefault_disable (2.6.37: preemption off) */
     mmusim__irq_save_restore_hot(cpu);
     mmusim__cpu_spend_hot(cpu, c);
     kc->st.heap_irq_cycles += c;
@@ -311,7 +311,7 @@ int mmusim__kunmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, stru
                                      enum mmusim_km_type type)
 {
     if (mmusim__cpu_part(cpu) != k->sys || (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ ||
-        !mmusim__preempt_can_dec(cpu, k->preempt_mask))
+        mmusim__preempt_depth(cpu, k->preempt_mask) == 0)
         return mmusim__kunmap_atomic_general(k, cpu, addr, type);
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     const uint32_t va = addr.va & ~MMUSIM_PAGE_OFFSET_MASK;
@@ -334,7 +334,7 @@ int mmusim__kunmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, stru
     kc->heap_used &= ~(1ull << p);
     kc->heap_run[p] = 0;
     kc->st.heap_unmaps++;
-    mmusim__preempt_dec(cpu); /* pagefault_enable */
+    mmusim__preempt_dec_hot(cpu); /* pagefault_enable */
     kmap_account_unmap(k, kc, cpu->cycles - t0);
     return MMUSIM_OK;
 }

@@ -199,6 +199,7 @@ static void choose_short_path(mmusim_kmap_layer *k)
     uint64_t end = hm->end_pfn < k->layout->max_pfn ? hm->end_pfn : k->layout->max_pfn;
     k->highmem_frames = end > k->highmem_start ? end - k->highmem_start : 0;
     k->preempt_mask = k->layout->preempt_bits.preempt_mask;
+    k->preempt_quiet = MMUSIM__PREEMPT_QUIET_MAX(k->preempt_mask);
     k->short_form = KMAP_SHORT_NONE;
     if (!k->opts.debug && !k->opts.no_unmap_flush && !k->opts.pop_before_clear)
         short_form_of(k);

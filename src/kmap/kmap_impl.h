@@ -157,6 +157,7 @@ struct mmusim_kmap_layer {
     struct kmap_entries entry;
     uint32_t short_types;     /* the short path's km_types: below this, a slot of the variant (slot forms) */
     unsigned preempt_mask;    /* the era's PREEMPT_MASK (layout preempt_bits), for the short paths */
+    unsigned preempt_quiet;   /* MMUSIM__PREEMPT_QUIET_MAX of it: the short paths raise the count up to this */
     const struct kmap_variant_ops *ops;
     uint64_t kmap_prot;       /* PAGE_KERNEL: P RW A D, G on PGE CPUs, NX where enabled */
 

@@ -271,7 +271,7 @@ int mmusim__kmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint6
     /* preempt_disable, and pagefault_disable's raise when no task is current: room for two. */
     if (mmusim__cpu_part(cpu) != k->sys || pfn - k->highmem_start >= k->highmem_frames ||
         (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ || !mmusim__cpu_in_task_hot(cpu) ||
-        mmusim__preempt_room(cpu, k->preempt_mask) < 2)
+        mmusim__preempt_depth(cpu, k->preempt_mask) + 2u > k->preempt_quiet)
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);
     mmusim_task *t = mmusim__cpu_current_hot(cpu);
@@ -285,11 +285,11 @@ int mmusim__kmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint6
     if (!mmusim__pte_slot_current(cpu, &sl->pte) || mmusim__pte_slot_peek(&sl->pte) != 0)
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
     const uint64_t t0 = cpu->cycles;
-    mmusim__preempt_inc(cpu); /* preempt_disable */
+    mmusim__preempt_inc_hot(cpu); /* preempt_disable */
     if (kt)
         kt->pagefault_disabled++; /* pagefault_disable: current->pagefault_disabled */
     else
-        mmusim__preempt_inc(cpu);
+        mmusim__preempt_inc_hot(cpu);
     const uint64_t pteval = (pfn << MMUSIM_PAGE_SHIFT) | prot;
     mmusim__pte_slot_put(cpu, &sl->pte, pteval); /* set_pte_at; no flush */
     kc->st.pte_writes++;
@@ -327,8 +327,8 @@ int mmusim__kunmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, str
     if (kt)
         kt->pagefault_disabled--; /* pagefault_enable */
     else
-        mmusim__preempt_dec(cpu);
-    mmusim__preempt_dec(cpu); /* preempt_enable */
+        mmusim__preempt_dec_hot(cpu);
+    mmusim__preempt_dec_hot(cpu); /* preempt_enable */
     kmap_account_unmap(k, kc, cpu->cycles - t0);
     return MMUSIM_OK;
 }
