@@ -21,7 +21,8 @@ int mmusim__mmu_init(struct mmu *m, const struct mmusim_config *cfg, const struc
         (rc = mmusim__frame_alloc_init(&m->fa, layout)) != MMUSIM_OK)
         return rc;
     mmusim__frame_alloc_reserve(&m->fa, 0, RESERVED_LOW_PFNS);
-    if (!(m->pgds = mmusim__malloc(8 * sizeof(*m->pgds))))
+    if (!(m->pgds = mmusim__malloc(8 * sizeof(*m->pgds))) ||
+        !(m->table_bits = mmusim__calloc((size_t)((layout->max_pfn + 63) / 64) + 1, sizeof(*m->table_bits))))
         return MMUSIM_ENOMEM;
     m->pgds_cap = 8;
     return mmusim__pt_boot(m);
@@ -31,6 +32,8 @@ void mmusim__mmu_fini(struct mmu *m)
 {
     mmusim__free(m->pgds);
     m->pgds = NULL;
+    mmusim__free(m->table_bits);
+    m->table_bits = NULL;
     mmusim__frame_alloc_fini(&m->fa);
     mmusim__physmem_fini(&m->pm);
 }
@@ -92,7 +95,10 @@ int mmusim__frame_free(struct mmu *m, uint64_t pfn)
         return MMUSIM_EFRAME;
     if (pfn >= m->pm.nframes)
         return MMUSIM_EPHYS; /* no such frame: nothing to free or discard */
-    if (mmusim__pt_frame_in_use(m, pfn))
+    /* Only a frame this layer made a table of can be one in use (a frame a
+     * caller linked in with raw entries is its own business): the scan of every
+     * directory is made for those alone, so freeing data frames stays cheap. */
+    if (mmu_is_table_frame(m, pfn) && mmusim__pt_frame_in_use(m, pfn))
         return MMUSIM_EPGTABLE; /* freed, it would be reused while the walker still reads it */
     int rc = mmusim__frame_alloc_put(&m->fa, pfn);
     if (rc == MMUSIM_OK)

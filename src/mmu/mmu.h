@@ -25,7 +25,16 @@ struct mmu {
     uint64_t swapper_cr3;      /* swapper_pg_dir */
     uint64_t *pgds;            /* every address space, swapper_pg_dir first */
     size_t npgds, pgds_cap;
+    /* Bit pfn: the frame holds a table this layer made (a directory, a PDPT,
+     * a page table) and has not freed: only such a frame needs the scan of
+     * mmusim__pt_frame_in_use when it is freed (pgtable.c, alloc_table). */
+    uint64_t *table_bits;
 };
+
+static inline int mmu_is_table_frame(const struct mmu *m, uint64_t pfn)
+{
+    return (m->table_bits[pfn >> 6] >> (pfn & 63)) & 1;
+}
 
 /* Boot the memory side as the configured kernel leaves it (include/mmusim/machine.h). */
 int mmusim__mmu_init(struct mmu *m, const struct mmusim_config *cfg, const struct mmusim_layout *layout);

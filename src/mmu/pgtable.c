@@ -84,12 +84,15 @@ static int alloc_table(struct mmu *m, uint64_t *pa)
     if (rc != MMUSIM_OK)
         return rc;
     mmusim__physmem_discard(&m->pm, pfn); /* a frame never written reads as zero */
+    m->table_bits[pfn >> 6] |= 1ull << (pfn & 63);
     *pa = pfn << 12;
     return MMUSIM_OK;
 }
 
 static void free_table(struct mmu *m, uint64_t pa)
 {
+    uint64_t pfn = pa >> MMUSIM_PAGE_SHIFT;
+    m->table_bits[pfn >> 6] &= ~(1ull << (pfn & 63));
     mmusim__physmem_discard(&m->pm, pa >> MMUSIM_PAGE_SHIFT);
     (void)mmusim__frame_alloc_put(&m->fa, pa >> MMUSIM_PAGE_SHIFT);
 }
