@@ -19,33 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_machine.h"
 #include "mmusim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static mmusim_machine *machines[2];
-
-static mmusim_machine *machine(int pae)
-{
-    if (machines[pae])
-        return machines[pae];
-    struct mmusim_config cfg;
-    mmusim_config_init(&cfg);
-    if (mmusim_config_set(&cfg, "mem", "32M") != MMUSIM_OK || mmusim_config_set(&cfg, "cpus", "1") != MMUSIM_OK ||
-        (pae && (mmusim_config_set(&cfg, "paging", "pae") != MMUSIM_OK ||
-                 mmusim_config_set(&cfg, "nx", "1") != MMUSIM_OK)) ||
-        mmusim_machine_create(&cfg, &machines[pae]) != MMUSIM_OK)
-        abort();
-    return machines[pae];
-}
-
-static uint64_t free_frames(const mmusim_machine *m)
-{
-    uint64_t n = 0;
-    for (unsigned z = 0; z < MMUSIM_ZONE_COUNT_; z++)
-        n += mmusim_zone_free_frames(m, (enum mmusim_zone)z);
-    return n;
-}
 
 /* Unmap [lo, lo + npages pages) and free the frames. */
 static void unmap_range(mmusim_machine *m, uint64_t cr3, uint64_t lo, uint64_t npages)
@@ -76,27 +54,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 4096)
         return -1;
     int pae = (int)(size & 1);
-    mmusim_machine *m = machine(pae);
-    uint64_t cr3, start = free_frames(m);
+    mmusim_machine *m = fuzz_machine(pae);
+    uint64_t cr3, start = fuzz_free_frames(m);
     struct mmusim_elf_info info;
     if (mmusim_pgd_create(m, &cr3) != MMUSIM_OK)
         abort();
-    uint64_t before = free_frames(m);
+    uint64_t before = fuzz_free_frames(m);
     int rc = mmusim_elf_load_mem(m, cr3, data, size, 0, NULL, &info);
     if (rc != MMUSIM_OK) {
-        if (free_frames(m) != before)
+        if (fuzz_free_frames(m) != before)
             abort(); /* a refused load left frames behind */
     } else {
-        if (before - free_frames(m) < info.pages_mapped)
+        if (before - fuzz_free_frames(m) < info.pages_mapped)
             abort();
         if (!unload(m, cr3, &info)) {
             /* More segments than the info lists: start again on a fresh machine. */
-            mmusim_machine_destroy(m);
-            machines[pae] = NULL;
+            fuzz_machine_reset(pae);
             return 0;
         }
     }
-    if (mmusim_pgd_destroy(m, cr3) != MMUSIM_OK || free_frames(m) != start)
+    if (mmusim_pgd_destroy(m, cr3) != MMUSIM_OK || fuzz_free_frames(m) != start)
         abort(); /* a frame lost across load and unload */
     return 0;
 }

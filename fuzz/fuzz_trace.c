@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_machine.h"
 #include "mmusim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,29 +32,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_RECS 8192u   /* records kept per input: bounds the replay's time */
 #define CHUNK 256u
 
-static mmusim_machine *machines[2];
-
-static mmusim_machine *machine(int pae)
-{
-    if (machines[pae])
-        return machines[pae];
-    struct mmusim_config cfg;
-    mmusim_config_init(&cfg);
-    if (mmusim_config_set(&cfg, "mem", "32M") != MMUSIM_OK || mmusim_config_set(&cfg, "cpus", "1") != MMUSIM_OK ||
-        (pae && (mmusim_config_set(&cfg, "paging", "pae") != MMUSIM_OK ||
-                 mmusim_config_set(&cfg, "nx", "1") != MMUSIM_OK)) ||
-        mmusim_machine_create(&cfg, &machines[pae]) != MMUSIM_OK)
-        abort();
-    return machines[pae];
-}
-
-static uint64_t free_frames(const mmusim_machine *m)
-{
-    uint64_t n = 0;
-    for (unsigned z = 0; z < MMUSIM_ZONE_COUNT_; z++)
-        n += mmusim_zone_free_frames(m, (enum mmusim_zone)z);
-    return n;
-}
 
 /* Read every record of f (at most MAX_RECS kept) into recs; the reader's last status. */
 static int read_all(FILE *f, enum mmusim_trace_format fmt, struct mmusim_trace_rec *recs, size_t *nrecs)
@@ -103,7 +81,7 @@ static void round_trip(const struct mmusim_trace_rec *recs, size_t n)
 /* Replay on a machine; its frames all back afterwards, and the machine still works. */
 static void replay(mmusim_machine *m, const struct mmusim_trace_rec *recs, size_t n)
 {
-    uint64_t before = free_frames(m);
+    uint64_t before = fuzz_free_frames(m);
     struct mmusim_replay_opts o;
     mmusim_replay_opts_init(&o);
     mmusim_replay *r;
@@ -113,7 +91,7 @@ static void replay(mmusim_machine *m, const struct mmusim_trace_rec *recs, size_
     if (rc != MMUSIM_OK && rc != MMUSIM_ENOFRAME)
         abort(); /* the records came from a reader: valid kinds and sizes */
     mmusim_replay_destroy(r);
-    if (free_frames(m) != before)
+    if (fuzz_free_frames(m) != before)
         abort();
     /* Still usable: a kernel access through the direct map, and a flush. */
     struct mmusim_access a;
@@ -144,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)read_all(f, fmt, recs, &n);
     fclose(f);
     round_trip(recs, n);
-    replay(machine(pae), recs, n);
+    replay(fuzz_machine(pae), recs, n);
     free(recs);
     free(stream);
     return 0;
