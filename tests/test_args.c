@@ -229,6 +229,38 @@ static void test_flush_of_no_address_space(void **state)
     assert_int_equal(mmusim_flush_tlb_page_smp(cpu, cr3, 0x08048000u), MMUSIM_ENOSTEP);
 }
 
+/*
+ * An entry written raw may name a frame its caller allocated for data as a
+ * page table; destroying the address space gives back only the tables the
+ * library made, never that frame (it stays its owner's, allocated).
+ */
+static void check_destroy_keeps_raw_frame(void **state, const char *paging)
+{
+    const char *kv[] = {"paging", paging, NULL};
+    mmusim_machine *m = ts_machine(state, 1, kv);
+    uint64_t cr3, data;
+    assert_int_equal(mmusim_pgd_create(m, &cr3), MMUSIM_OK);
+    assert_int_equal(mmusim_frame_alloc(m, MMUSIM_ZONE_NORMAL, &data), MMUSIM_OK);
+    /* The PDE of a user address names the data frame as its page table (no PS: not a large page). */
+    uint64_t pde = (data << 12) | MMUSIM_PTE_P | MMUSIM_PTE_RW | MMUSIM_PTE_US;
+    assert_int_equal(mmusim_pt_set_raw(m, cr3, 0x40000000u, MMUSIM_PAGE_LARGE, pde), MMUSIM_OK);
+    uint64_t before = mmusim_zone_free_frames(m, MMUSIM_ZONE_NORMAL);
+    assert_int_equal(mmusim_pgd_destroy(m, cr3), MMUSIM_OK);
+    /* The directory (and, under PAE, its page directories) came back; the data frame did not. */
+    assert_true(mmusim_zone_free_frames(m, MMUSIM_ZONE_NORMAL) > before);
+    assert_int_equal(mmusim_frame_free(m, data), MMUSIM_OK);
+}
+
+static void test_destroy_keeps_raw_frame_2level(void **state)
+{
+    check_destroy_keeps_raw_frame(state, "2level");
+}
+
+static void test_destroy_keeps_raw_frame_pae(void **state)
+{
+    check_destroy_keeps_raw_frame(state, "pae");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +274,8 @@ int main(void)
         TS_TEST(test_phys_range_wraps),
         TS_TEST(test_preempt_count_overflow_warns_once),
         TS_TEST(test_flush_of_no_address_space),
+        TS_TEST(test_destroy_keeps_raw_frame_2level),
+        TS_TEST(test_destroy_keeps_raw_frame_pae),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

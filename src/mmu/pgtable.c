@@ -89,9 +89,17 @@ static int alloc_table(struct mmu *m, uint64_t *pa)
     return MMUSIM_OK;
 }
 
+/*
+ * Give a table's frame back. Only a frame this layer made a table of: an
+ * entry written raw (mmusim_pt_set_raw, a physical write) may name any
+ * frame, one its caller allocated for data, and destroying the address
+ * space must not free that frame under its owner.
+ */
 static void free_table(struct mmu *m, uint64_t pa)
 {
     uint64_t pfn = pa >> MMUSIM_PAGE_SHIFT;
+    if (pfn >= m->pm.nframes || !mmu_is_table_frame(m, pfn))
+        return;
     m->table_bits[pfn >> 6] &= ~(1ull << (pfn & 63));
     mmusim__physmem_discard(&m->pm, pa >> MMUSIM_PAGE_SHIFT);
     (void)mmusim__frame_alloc_put(&m->fa, pa >> MMUSIM_PAGE_SHIFT);
