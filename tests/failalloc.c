@@ -27,6 +27,8 @@
  * succeeded with every allocation granted. In the ASan build LeakSanitizer
  * checks the same at exit, independently of the counter.
  */
+#define _POSIX_C_SOURCE 200809L /* fmemopen */
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -397,6 +399,79 @@ static int call_nmi_at(struct fx *f)
     return mmusim_nmi_at(f->m, 0, 500, done_step, NULL);
 }
 
+/* ---- traces (src/trace/) ---- */
+
+/* A lackey trace of 600 data references over 600 pages, for the reader and the replay. */
+static const char *lackey_text(size_t *len)
+{
+    static char text[600 * 24];
+    static size_t n;
+    if (!n)
+        for (unsigned i = 0; i < 600; i++)
+            n += (size_t)snprintf(text + n, sizeof(text) - n, " L %08x,4\n", 0x10000000u + i * 0x1000u);
+    *len = n;
+    return text;
+}
+
+/* A reader opened on the trace, every record read, closed: its state and its buffer. */
+static int call_trace_read(struct fx *f)
+{
+    (void)f;
+    size_t len;
+    const char *text = lackey_text(&len);
+    FILE *in = fmemopen((void *)(uintptr_t)text, len, "r");
+    if (!in)
+        fail_msg("trace read: fmemopen");
+    mmusim_trace_reader *r;
+    int rc = mmusim_trace_open(in, MMUSIM_TRACE_LACKEY, &r);
+    struct mmusim_trace_rec recs[128];
+    size_t n, total = 0;
+    while (rc == MMUSIM_OK && (rc = mmusim_trace_read(r, recs, 128, &n)) == MMUSIM_OK && n)
+        total += n;
+    if (rc == MMUSIM_OK && total != 600)
+        fail_msg("trace read: %zu records, not 600", total);
+    if (r && rc != MMUSIM_ENOMEM)
+        mmusim_trace_close(r);
+    fclose(in);
+    return rc;
+}
+
+static struct mmusim_trace_rec replay_recs[600];
+
+/* A machine, and the trace's records read with nothing armed. */
+static int setup_replay(struct fx *f)
+{
+    size_t len, n;
+    const char *text = lackey_text(&len);
+    FILE *in = fmemopen((void *)(uintptr_t)text, len, "r");
+    mmusim_trace_reader *r;
+    if (!in || mmusim_trace_open(in, MMUSIM_TRACE_LACKEY, &r) != MMUSIM_OK ||
+        mmusim_trace_read(r, replay_recs, 600, &n) != MMUSIM_OK || n != 600)
+        fail_msg("replay: the trace cannot be read");
+    mmusim_trace_close(r);
+    fclose(in);
+    return setup_machine(f);
+}
+
+/*
+ * A replay of the trace's 600 first touches (each a demand fault: a frame
+ * taken, its number kept in a list that grows), then destroyed: every frame
+ * and the address space given back. A refusal in the middle of the run
+ * leaves the accesses before it done (partial).
+ */
+static int call_replay(struct fx *f)
+{
+    struct mmusim_replay_opts o;
+    mmusim_replay_opts_init(&o);
+    mmusim_replay *rp;
+    int rc = mmusim_replay_create(f->m, &o, &rp);
+    if (rc != MMUSIM_OK)
+        return rc;
+    rc = mmusim_replay_run(rp, replay_recs, 600);
+    mmusim_replay_destroy(rp);
+    return rc;
+}
+
 /*
  * A run: on each CPU two tasks in two address spaces (context switches with
  * CR3 writes), each writing its page, mapping a HighMem page with
@@ -580,6 +655,9 @@ static void test_growth(void **state)
         /* The translation (TLB fill, A bit, cycles) is done before the data
          * store needs the frame's storage: a refusal leaves it done. */
         {"access writing a fresh frame", setup_fresh_page, call_access_write, 1, 1},
+        {"trace reader", setup_machine, call_trace_read, 0, 0},
+        /* The replay's address space gets page tables, whose records of last writers stay the machine's. */
+        {"replay with demand paging", setup_replay, call_replay, 1, 1},
     };
     for (size_t g = 0; g < MMUSIM_ARRAY_SIZE(pagings); g++)
         for (int kmap = 0; kmap < 2; kmap++)
