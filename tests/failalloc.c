@@ -92,21 +92,10 @@ static int kmap_layer(struct fx *f)
 }
 
 /* The era a kmap variant's machine needs (tests/test_kmap_atomic.c). */
+/* The era a kmap variant's machine needs. */
 static const char *era_of(enum mmusim_kmap_variant v)
 {
-    switch (v) {
-    case MMUSIM_KMAP_SLOT_2_6_19:
-        return "2.6.18";
-    case MMUSIM_KMAP_SLOT_2_6_36:
-        return "2.6.32";
-    case MMUSIM_KMAP_LOCAL_5_11:
-        return "5.11";
-    case MMUSIM_KMAP_STACK_2_6_37:
-    case MMUSIM_KMAP_HEAP:
-    case MMUSIM_KMAP_VARIANT_COUNT_:
-        break;
-    }
-    return "2.6.37";
+    return mmusim_era_name(mmusim_kmap_variant_era(v));
 }
 
 static int setup_machine(struct fx *f)

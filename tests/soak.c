@@ -260,21 +260,10 @@ static enum mmusim_step irq_handler(mmusim_cpu *cpu, void *arg)
 
 /* ---- the machine ---- */
 
+/* The era a kmap variant's machine needs. */
 static const char *era_of(enum mmusim_kmap_variant v)
 {
-    switch (v) {
-    case MMUSIM_KMAP_SLOT_2_6_19:
-        return "2.6.18";
-    case MMUSIM_KMAP_SLOT_2_6_36:
-        return "2.6.32";
-    case MMUSIM_KMAP_LOCAL_5_11:
-        return "5.11";
-    case MMUSIM_KMAP_STACK_2_6_37:
-    case MMUSIM_KMAP_HEAP:
-    case MMUSIM_KMAP_VARIANT_COUNT_:
-        break;
-    }
-    return "2.6.37";
+    return mmusim_era_name(mmusim_kmap_variant_era(v));
 }
 
 static int fresh_page(struct soak *s, enum mmusim_zone z, uint64_t *pfn, uint32_t tag)

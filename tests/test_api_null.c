@@ -537,6 +537,14 @@ static void test_kmap(void **state)
     pg = mmusim_page_of_pfn(f->m, 1);
     assert_int_equal(mmusim_page_is_highmem(bad), 0);
     assert_string_equal(mmusim_kmap_variant_name(MMUSIM_KMAP_VARIANT_COUNT_), "?");
+    assert_int_equal(mmusim_kmap_variant_era(MMUSIM_KMAP_VARIANT_COUNT_), MMUSIM_ERA_COUNT_);
+    assert_int_equal(mmusim_kmap_variant_era((enum mmusim_kmap_variant)-1), MMUSIM_ERA_COUNT_);
+    /* Each variant's era (kmap.h): the kernel its kmap_atomic comes from; the heap measured on the stack form's. */
+    assert_int_equal(mmusim_kmap_variant_era(MMUSIM_KMAP_SLOT_2_6_19), MMUSIM_ERA_2_6_18);
+    assert_int_equal(mmusim_kmap_variant_era(MMUSIM_KMAP_SLOT_2_6_36), MMUSIM_ERA_2_6_32);
+    assert_int_equal(mmusim_kmap_variant_era(MMUSIM_KMAP_STACK_2_6_37), MMUSIM_ERA_2_6_37);
+    assert_int_equal(mmusim_kmap_variant_era(MMUSIM_KMAP_LOCAL_5_11), MMUSIM_ERA_5_11);
+    assert_int_equal(mmusim_kmap_variant_era(MMUSIM_KMAP_HEAP), MMUSIM_ERA_2_6_37);
     assert_string_equal(mmusim_kmap_variant_name(BAD_ENUM(mmusim_kmap_variant)), "?");
     assert_int_equal(mmusim_kmap_variant_from_name(NULL, &v), EINVAL_);
     assert_int_equal(mmusim_kmap_variant_from_name("heap", NULL), EINVAL_);

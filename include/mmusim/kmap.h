@@ -72,6 +72,9 @@ enum mmusim_kmap_variant {
 
 /* The variant's name ("slot-2.6.19", "slot-2.6.36", "stack-2.6.37", "local-5.11", "heap"), or "?". */
 MMUSIM_API const char *mmusim_kmap_variant_name(enum mmusim_kmap_variant v);
+/* The kernel era a variant comes from (its pkmap rules by default, and the machine era it is meant for);
+ * MMUSIM_ERA_COUNT_ past the table. */
+MMUSIM_API enum mmusim_era mmusim_kmap_variant_era(enum mmusim_kmap_variant v);
 MMUSIM_API MMUSIM_NODISCARD int mmusim_kmap_variant_from_name(const char *name, enum mmusim_kmap_variant *out);
 
 /* opts.debug: DEBUG_HIGHMEM (or 5.11's DEBUG_KMAP_LOCAL). */

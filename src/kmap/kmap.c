@@ -53,6 +53,11 @@ static const enum mmusim_era variant_era[MMUSIM_KMAP_VARIANT_COUNT_] = {
     MMUSIM_ERA_2_6_37, /* heap: measured against the stack form, so on its era's pkmap */
 };
 
+enum mmusim_era mmusim_kmap_variant_era(enum mmusim_kmap_variant v)
+{
+    return (unsigned)v < MMUSIM_KMAP_VARIANT_COUNT_ ? variant_era[v] : MMUSIM_ERA_COUNT_;
+}
+
 /* The km_types of the slot forms' eras (include/asm-generic/kmap_types.h, linux-highmem.md §3). */
 #define KM_TYPES_2_6_18 13u
 #define KM_TYPES_2_6_32 19u
