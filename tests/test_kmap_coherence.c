@@ -208,13 +208,12 @@ static enum mmusim_step irq_step(mmusim_cpu *cpu, void *arg)
     return MMUSIM_STEP_DONE;
 }
 
-/* Era of each variant's machine: its own kernel's. */
-static const char *const era_of[MMUSIM_KMAP_VARIANT_COUNT_] = {"2.6.18", "2.6.32", "2.6.37", "5.11", "2.6.37"};
-
 static void run_world(void **state, enum mmusim_kmap_variant v, int no_flush, struct world *w)
 {
     /* preempt=full at HZ 1000: kmap_local tasks are switched out holding mappings. */
-    const char *const kv[] = {"era", era_of[v], "preempt", "full", "hz", "1000", "seed", "7", NULL};
+    /* The machine of the variant's own era (mmusim_kmap_variant_era). */
+    const char *const kv[] = {"era",  mmusim_era_name(mmusim_kmap_variant_era(v)),
+                              "preempt", "full", "hz", "1000", "seed", "7", NULL};
     memset(w, 0, sizeof(*w));
     w->m = ts_machine(state, NCPUS, kv);
     w->v = v;

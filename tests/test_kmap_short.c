@@ -70,8 +70,7 @@ static void trace_add(struct side *s, uint64_t v)
 
 static void side_init(void **state, struct side *s, enum mmusim_kmap_variant v, int pae, int general)
 {
-    static const char *const era_of[MMUSIM_KMAP_VARIANT_COUNT_] = {"2.6.18", "2.6.32", "2.6.37", "5.11", "2.6.37"};
-    const char *const kv[] = {"era", era_of[v], "pae", pae ? "1" : "0", "mem", "1G", "seed", "3", NULL};
+    const char *const kv[] = {"era", mmusim_era_name(mmusim_kmap_variant_era(v)), "pae", pae ? "1" : "0", "mem", "1G", "seed", "3", NULL};
     memset(s, 0, sizeof(*s));
     s->m = ts_machine(state, NCPUS, kv);
     struct mmusim_kmap_opts o;
