@@ -212,7 +212,7 @@ static void run_world(void **state, enum mmusim_kmap_variant v, int no_flush, st
 {
     /* preempt=full at HZ 1000: kmap_local tasks are switched out holding mappings. */
     /* The machine of the variant's own era (mmusim_kmap_variant_era). */
-    const char *const kv[] = {"era",  mmusim_era_name(mmusim_kmap_variant_era(v)),
+    const char *const kv[] = {"era", mmusim_era_name(mmusim_kmap_variant_era(v)),
                               "preempt", "full", "hz", "1000", "seed", "7", NULL};
     memset(w, 0, sizeof(*w));
     w->m = ts_machine(state, NCPUS, kv);
