@@ -430,31 +430,11 @@ static int read_binary(struct mmusim_replay *r, struct run_state *s, struct mmus
             unsigned size = fast_size[tag], kind = tag & 3u;
             if (MMUSIM_UNLIKELY(size == 0))
                 break;
-            uint32_t va = kind == MMUSIM_TRACE_I ? next_i : prev_d;
-            if (tag & TAG_SAME) {
-                p += 1;
-            } else {
-                uint32_t z = p[1] & 0x7fu;
-                if (!(p[1] & 0x80u)) {
-                    p += 2;
-                } else if (!(p[2] & 0x80u)) {
-                    z |= (uint32_t)p[2] << 7;
-                    p += 3;
-                } else if (!(p[3] & 0x80u)) {
-                    z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)p[3] << 14;
-                    p += 4;
-                } else if (!(p[4] & 0x80u)) { /* a far jump */
-                    z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)(p[3] & 0x7fu) << 14 | (uint32_t)p[4] << 21;
-                    p += 5;
-                } else if (p[5] < 0x10u) { /* 29 to 32 bits */
-                    z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)(p[3] & 0x7fu) << 14 |
-                         (uint32_t)(p[4] & 0x7fu) << 21 | (uint32_t)p[5] << 28;
-                    p += 6;
-                } else {
-                    break; /* beyond 32 bits: mmusim_trace_read names the error */
-                }
-                va += (z >> 1) ^ (0u - (z & 1u)); /* zigzag, modulo 2^32 */
-            }
+            uint32_t va;
+            unsigned len = trace_fast_addr(p, kind == MMUSIM_TRACE_I ? next_i : prev_d, &va);
+            if (len == 0)
+                break; /* beyond 32 bits: mmusim_trace_read names the error */
+            p += len;
             if (kind == MMUSIM_TRACE_I)
                 next_i = va + size;
             else

@@ -344,7 +344,7 @@ static int decode_one(struct mmusim_trace_reader *r, const unsigned char **pp, c
 /*
  * The common records, decoded with no bounds check while at least MAX_REC
  * bytes remain: the size in the tag, and the address predicted or a
- * difference of up to three varint bytes (2^21). Anything else goes to
+ * difference of up to 32 bits (trace_fast_addr). Anything else goes to
  * decode_one. Returns the records decoded; *pp moves past them.
  */
 static size_t decode_fast(struct mmusim_trace_reader *r, const unsigned char **pp, const unsigned char *end,
@@ -357,24 +357,11 @@ static size_t decode_fast(struct mmusim_trace_reader *r, const unsigned char **p
         unsigned tag = p[0], size = (tag >> 2) & 15u, kind = tag & 3u;
         if ((tag & TAG_END) || size == 0)
             break;
-        uint32_t va = kind == MMUSIM_TRACE_I ? next_i : prev_d;
-        if (tag & TAG_SAME) {
-            p += 1;
-        } else {
-            uint32_t z = p[1] & 0x7fu;
-            if (!(p[1] & 0x80u)) {
-                p += 2;
-            } else if (!(p[2] & 0x80u)) {
-                z |= (uint32_t)p[2] << 7;
-                p += 3;
-            } else if (!(p[3] & 0x80u)) {
-                z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)p[3] << 14;
-                p += 4;
-            } else {
-                break;
-            }
-            va += (z >> 1) ^ (0u - (z & 1u));
-        }
+        uint32_t va;
+        unsigned len = trace_fast_addr(p, kind == MMUSIM_TRACE_I ? next_i : prev_d, &va);
+        if (len == 0)
+            break;
+        p += len;
         if (kind == MMUSIM_TRACE_I)
             next_i = va + size;
         else

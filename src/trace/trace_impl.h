@@ -30,6 +30,45 @@
 #define TAG_SAME 0x40u
 #define TAG_END 0x80u
 
+/*
+ * The address of the binary record whose tag is at p, read with no bounds
+ * check (MAX_REC bytes follow p): the predicted one under TAG_SAME, else
+ * the prediction plus the zigzag varint difference that follows the tag
+ * (up to five bytes, 32 bits, modulo 2^32). For a tag that holds its size.
+ * Returns how many bytes tag and address take; 0 for a difference past 32
+ * bits, left to mmusim_trace_read, which names the error. The reader's fast
+ * loop (trace.c) and the replay's (replay.c) both decode with it.
+ */
+static inline unsigned trace_fast_addr(const unsigned char *p, uint32_t predicted, uint32_t *va)
+{
+    if (p[0] & TAG_SAME) {
+        *va = predicted;
+        return 1;
+    }
+    uint32_t z = p[1] & 0x7fu;
+    unsigned n;
+    if (!(p[1] & 0x80u)) {
+        n = 2;
+    } else if (!(p[2] & 0x80u)) {
+        z |= (uint32_t)p[2] << 7;
+        n = 3;
+    } else if (!(p[3] & 0x80u)) {
+        z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)p[3] << 14;
+        n = 4;
+    } else if (!(p[4] & 0x80u)) { /* a far jump */
+        z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)(p[3] & 0x7fu) << 14 | (uint32_t)p[4] << 21;
+        n = 5;
+    } else if (p[5] < 0x10u) { /* 29 to 32 bits */
+        z |= (uint32_t)(p[2] & 0x7fu) << 7 | (uint32_t)(p[3] & 0x7fu) << 14 | (uint32_t)(p[4] & 0x7fu) << 21 |
+             (uint32_t)p[5] << 28;
+        n = 6;
+    } else {
+        return 0;
+    }
+    *va = predicted + ((z >> 1) ^ (0u - (z & 1u))); /* zigzag */
+    return n;
+}
+
 struct mmusim_trace_reader {
     FILE *f;
     enum mmusim_trace_format fmt;
