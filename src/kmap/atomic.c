@@ -402,7 +402,7 @@ static int atomic_args(const mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn
         return MMUSIM_EINVAL; /* a CPU of another machine */
     if (pfn >= k->layout->max_pfn)
         return MMUSIM_EPHYS;
-    *highmem = pfn >= k->highmem_start && k->layout->zones[MMUSIM_ZONE_HIGHMEM].end_pfn > k->highmem_start;
+    *highmem = kmap_is_highmem(k, pfn);
     return MMUSIM_OK;
 }
 
@@ -477,7 +477,7 @@ static MMUSIM_INLINE void short_invlpg(struct kmap_cpu *kc, mmusim_cpu *cpu, uin
 static MMUSIM_INLINE int map_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
                                    uint64_t prot, struct mmusim_kaddr *out, const enum kmap_short form)
 {
-    if (mmusim__cpu_part(cpu) != k->sys || pfn - k->highmem_start >= k->highmem_frames ||
+    if (mmusim__cpu_part(cpu) != k->sys || !kmap_is_highmem(k, pfn) ||
         (uint32_t)type >= k->short_types)
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);

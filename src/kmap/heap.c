@@ -280,7 +280,7 @@ const struct kmap_variant_ops mmusim__kmap_heap_ops = {heap_atomic_map, heap_ato
 int mmusim__kmap_heap_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint64_t pfn, enum mmusim_km_type type,
                                    uint64_t prot, struct mmusim_kaddr *out)
 {
-    if (mmusim__cpu_part(cpu) != k->sys || pfn - k->highmem_start >= k->highmem_frames ||
+    if (mmusim__cpu_part(cpu) != k->sys || !kmap_is_highmem(k, pfn) ||
         (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ || mmusim__preempt_depth(cpu, k->preempt_mask) >= k->preempt_quiet)
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
     struct kmap_cpu *kc = kmap_cpu_of(k, cpu);

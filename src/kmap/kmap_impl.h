@@ -237,6 +237,12 @@ static inline void mmusim__kmap_hist_add(mmusim_kmap_layer *k, enum mmusim_kmap_
     k->hist[kind].b[b]++;
 }
 
+/* PageHighMem of a frame in RAM: in the HighMem zone. */
+static inline int kmap_is_highmem(const mmusim_kmap_layer *k, uint64_t pfn)
+{
+    return pfn - k->highmem_start < k->highmem_frames;
+}
+
 /* The direct-map address of a lowmem frame (page_address of a lowmem page: __va). */
 static inline uint32_t kmap_lowmem_va(const mmusim_kmap_layer *k, uint64_t pfn)
 {

@@ -269,7 +269,7 @@ int mmusim__kmap_local_atomic_short(mmusim_kmap_layer *k, mmusim_cpu *cpu, uint6
                                     uint64_t prot, struct mmusim_kaddr *out)
 {
     /* preempt_disable, and pagefault_disable's raise when no task is current: room for two. */
-    if (mmusim__cpu_part(cpu) != k->sys || pfn - k->highmem_start >= k->highmem_frames ||
+    if (mmusim__cpu_part(cpu) != k->sys || !kmap_is_highmem(k, pfn) ||
         (uint32_t)type >= MMUSIM_KM_TYPE_COUNT_ || !mmusim__cpu_in_task_hot(cpu) ||
         mmusim__preempt_depth(cpu, k->preempt_mask) + 2u > k->preempt_quiet)
         return mmusim__kmap_atomic_general(k, cpu, pfn, type, prot, out);
